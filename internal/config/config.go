@@ -1,0 +1,298 @@
+// Package config owns MCPSoc's typed configuration tree: its defaults, strict
+// loading from one YAML file, explicit ${ENV} expansion and validation that
+// names file, line and field. It does not start anything; components receive
+// the parts of the tree they need.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration. The zero value is not useful; start
+// from Default or Load.
+type Config struct {
+	// DataDir is where embedded state lives (store, bus, offsets). Relative
+	// paths are resolved against the config file's directory.
+	DataDir string `yaml:"data_dir"`
+	Log     Log    `yaml:"log"`
+	API     API    `yaml:"api"`
+	MCP     MCP    `yaml:"mcp"`
+}
+
+// Log configures operator logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// API configures the HTTP listener that serves the REST API, metrics and
+// health endpoints.
+type API struct {
+	// Listen is host:port. The default binds loopback only; any other
+	// address requires api_keys.
+	Listen string `yaml:"listen"`
+	// APIKeys are accepted as "Authorization: Bearer KEY" or "X-API-Key".
+	// When set they are required on every request except /healthz and
+	// /readyz, on loopback too.
+	APIKeys []Secret `yaml:"api_keys"`
+	// AllowedHosts lists extra Host header values accepted besides the
+	// loopback names (DNS-rebinding protection).
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// TLS enables HTTPS when both files are set.
+	TLS TLS `yaml:"tls"`
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// TLS names a certificate and key in PEM files.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// MCP configures the MCP host: the servers MCPSoc connects to.
+type MCP struct {
+	Servers []MCPServer `yaml:"servers"`
+}
+
+// MCPServer declares one MCP server to connect to, either a local process
+// spoken to over stdio (command) or a remote Streamable HTTP endpoint (url).
+type MCPServer struct {
+	// Name namespaces the server's tools ("name.tool"). Letters, digits,
+	// '_' and '-' only.
+	Name string `yaml:"name"`
+	// Disabled keeps the entry without connecting to it.
+	Disabled bool `yaml:"disabled"`
+
+	// Command, Args, Env and Cwd start a stdio server. The process gets
+	// only PATH, HOME, LANG and TMPDIR from MCPSoc's environment plus Env.
+	Command string            `yaml:"command"`
+	Args    []string          `yaml:"args"`
+	Env     map[string]Secret `yaml:"env"`
+	Cwd     string            `yaml:"cwd"`
+
+	// URL, Headers and Auth reach a Streamable HTTP server.
+	URL     string            `yaml:"url"`
+	Headers map[string]Secret `yaml:"headers"`
+	Auth    *MCPAuth          `yaml:"auth"`
+
+	// ProtocolVersion pins the version offered; empty negotiates the newest
+	// both sides speak (server/discover first, initialize as fallback).
+	ProtocolVersion string `yaml:"protocol_version"`
+	// CallTimeout bounds one request (tool call, read, get).
+	CallTimeout time.Duration `yaml:"call_timeout"`
+	// ConnectTimeout bounds connecting and the first listing.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// MaxConcurrency bounds requests in flight to this server.
+	MaxConcurrency int `yaml:"max_concurrency"`
+	// HealthInterval is how often a connected server is checked.
+	HealthInterval time.Duration `yaml:"health_interval"`
+}
+
+// Transport reports "stdio" or "http".
+func (s MCPServer) Transport() string {
+	if s.URL != "" {
+		return "http"
+	}
+	return "stdio"
+}
+
+// MCPAuth authenticates to a remote server. At most one method is set.
+type MCPAuth struct {
+	// BearerToken is sent as "Authorization: Bearer ...".
+	BearerToken Secret `yaml:"bearer_token"`
+	// OAuth runs the MCP authorization flow (authorization code with PKCE).
+	OAuth *OAuth `yaml:"oauth"`
+}
+
+// OAuth configures the MCP authorization-code flow. The client registers
+// through a pre-registered ID, a client ID metadata document, or dynamic
+// registration, in that order of preference.
+type OAuth struct {
+	ClientID          string   `yaml:"client_id"`
+	ClientSecret      Secret   `yaml:"client_secret"`
+	ClientMetadataURL string   `yaml:"client_metadata_url"`
+	RedirectURL       string   `yaml:"redirect_url"`
+	Scopes            []string `yaml:"scopes"`
+}
+
+// Defaults for server entries, applied where a field is zero.
+const (
+	DefaultCallTimeout    = 60 * time.Second
+	DefaultConnectTimeout = 30 * time.Second
+	DefaultMaxConcurrency = 16
+	DefaultHealthInterval = 30 * time.Second
+	DefaultListen         = "127.0.0.1:8080"
+	DefaultMaxBodyBytes   = 10 << 20
+)
+
+// Default returns the configuration used when no file is given: embedded
+// storage under ./data, loopback binds, no MCP servers.
+func Default() *Config {
+	return &Config{
+		DataDir: "data",
+		Log:     Log{Level: "info", Format: "text"},
+		API:     API{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes},
+	}
+}
+
+// applyDefaults fills zero fields that have per-element defaults.
+func (c *Config) applyDefaults() {
+	for i := range c.MCP.Servers {
+		s := &c.MCP.Servers[i]
+		if s.CallTimeout == 0 {
+			s.CallTimeout = DefaultCallTimeout
+		}
+		if s.ConnectTimeout == 0 {
+			s.ConnectTimeout = DefaultConnectTimeout
+		}
+		if s.MaxConcurrency == 0 {
+			s.MaxConcurrency = DefaultMaxConcurrency
+		}
+		if s.HealthInterval == 0 {
+			s.HealthInterval = DefaultHealthInterval
+		}
+	}
+}
+
+var serverNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// knownProtocolVersions are the MCP revisions a server entry may pin.
+var knownProtocolVersions = map[string]bool{
+	"2024-11-05": true, "2025-03-26": true, "2025-06-18": true, "2025-11-25": true, "2026-07-28": true,
+}
+
+// Validate checks the whole tree and returns every problem found, each
+// naming its field path. Load adds file and line.
+func (c *Config) Validate() error {
+	var errs Errors
+	add := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "must be one of debug, info, warn, error; got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format", "must be text or json; got %q", c.Log.Format)
+	}
+	if c.DataDir == "" {
+		add("data_dir", "must not be empty")
+	}
+	if host, port, err := net.SplitHostPort(c.API.Listen); err != nil {
+		add("api.listen", "must be host:port: %v", err)
+	} else {
+		if port == "" {
+			add("api.listen", "port is missing")
+		}
+		if !IsLoopbackHost(host) && len(c.API.APIKeys) == 0 {
+			add("api.listen", "%q is not a loopback address: set api.api_keys so the API is authenticated", c.API.Listen)
+		}
+	}
+	for i, k := range c.API.APIKeys {
+		if len(k.Value()) < 16 {
+			add(fmt.Sprintf("api.api_keys[%d]", i), "must be at least 16 characters")
+		}
+	}
+	if (c.API.TLS.CertFile == "") != (c.API.TLS.KeyFile == "") {
+		add("api.tls", "cert_file and key_file must be set together")
+	}
+	if c.API.MaxBodyBytes <= 0 {
+		add("api.max_body_bytes", "must be positive")
+	}
+	seen := map[string]int{}
+	for i, s := range c.MCP.Servers {
+		p := fmt.Sprintf("mcp.servers[%d]", i)
+		if s.Name == "" {
+			add(p+".name", "is required")
+		} else if !serverNameRE.MatchString(s.Name) {
+			add(p+".name", "%q must be 1-64 letters, digits, '_' or '-' (it prefixes tool names)", s.Name)
+		} else if j, dup := seen[s.Name]; dup {
+			add(p+".name", "%q is already used by mcp.servers[%d]", s.Name, j)
+		} else {
+			seen[s.Name] = i
+		}
+		switch {
+		case s.Command == "" && s.URL == "":
+			add(p, "needs either command (stdio) or url (HTTP)")
+		case s.Command != "" && s.URL != "":
+			add(p, "has both command and url; choose one")
+		}
+		if s.URL != "" {
+			u, err := url.Parse(s.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				add(p+".url", "must be an absolute http or https URL; got %q", s.URL)
+			}
+		} else {
+			if len(s.Headers) > 0 {
+				add(p+".headers", "applies only to url servers")
+			}
+			if s.Auth != nil {
+				add(p+".auth", "applies only to url servers")
+			}
+		}
+		if s.URL != "" && (len(s.Args) > 0 || len(s.Env) > 0 || s.Cwd != "") {
+			add(p, "args, env and cwd apply only to command servers")
+		}
+		if s.Auth != nil {
+			if s.Auth.BearerToken.IsSet() && s.Auth.OAuth != nil {
+				add(p+".auth", "set bearer_token or oauth, not both")
+			}
+			if !s.Auth.BearerToken.IsSet() && s.Auth.OAuth == nil {
+				add(p+".auth", "needs bearer_token or oauth")
+			}
+			if o := s.Auth.OAuth; o != nil && o.RedirectURL != "" {
+				if u, err := url.Parse(o.RedirectURL); err != nil || u.Scheme == "" || u.Host == "" {
+					add(p+".auth.oauth.redirect_url", "must be an absolute URL; got %q", o.RedirectURL)
+				}
+			}
+		}
+		if s.ProtocolVersion != "" && !knownProtocolVersions[s.ProtocolVersion] {
+			add(p+".protocol_version", "unknown MCP revision %q", s.ProtocolVersion)
+		}
+		if s.CallTimeout < 0 {
+			add(p+".call_timeout", "must not be negative")
+		}
+		if s.ConnectTimeout < 0 {
+			add(p+".connect_timeout", "must not be negative")
+		}
+		if s.MaxConcurrency < 0 || s.MaxConcurrency > 10000 {
+			add(p+".max_concurrency", "must be between 1 and 10000")
+		}
+		if s.HealthInterval < 0 {
+			add(p+".health_interval", "must not be negative")
+		}
+		for k := range s.Env {
+			if k == "" || strings.ContainsAny(k, "=\x00") {
+				add(p+".env", "invalid variable name %q", k)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// IsLoopbackHost reports whether host (a name or an IP, without port) only
+// reaches this machine.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
