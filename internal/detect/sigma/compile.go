@@ -1,0 +1,589 @@
+package sigma
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"regexp"
+	"regexp/syntax"
+	"strconv"
+	"strings"
+
+	"github.com/gaissmai/bart"
+	"go.yaml.in/yaml/v3"
+)
+
+// lineError is a compile error tied to a YAML line.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return e.msg }
+
+func errAt(n *yaml.Node, format string, args ...any) error {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	return &lineError{line: line, msg: fmt.Sprintf(format, args...)}
+}
+
+// selection is one search identifier: branches are ORed, the conditions of a
+// branch are ANDed.
+type selection struct {
+	name     string
+	branches [][]*fieldCond
+}
+
+// detection is a rule's compiled detection section.
+type detection struct {
+	sels    []selection
+	cond    *condNode
+	witness []atom // nil: the rule has no witness and is always evaluated
+	pos     []bool // per selection: appears outside any negation
+}
+
+// compiler compiles one rule's detection using the ruleset's field table and
+// options.
+type compiler struct {
+	rs       *Ruleset
+	mapping  map[string][]string // field mapping applying to this rule
+	mapped   bool
+	unmapped map[string]bool
+}
+
+func (c *compiler) fieldIDs(name string) []int {
+	targets := []string{name}
+	if c.mapped {
+		if t, ok := c.mapping[name]; ok {
+			targets = t
+		} else {
+			c.unmapped[name] = true
+		}
+	}
+	ids := make([]int, len(targets))
+	for i, t := range targets {
+		ids[i] = c.rs.fields.intern(t)
+	}
+	return ids
+}
+
+func (c *compiler) compileDetection(n *yaml.Node) (*detection, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, errAt(n, "detection must be a map")
+	}
+	d := &detection{}
+	index := map[string]int{}
+	var names []string
+	var conds []*yaml.Node
+	var condKey *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "condition":
+			condKey = k
+			switch v.Kind {
+			case yaml.ScalarNode:
+				conds = append(conds, v)
+			case yaml.SequenceNode:
+				conds = append(conds, v.Content...)
+			default:
+				return nil, errAt(v, "condition must be a string or a list of strings")
+			}
+			continue
+		case "timeframe":
+			// Legacy aggregation window; meaningless without an
+			// aggregation, which parseCondition rejects.
+			continue
+		}
+		if _, dup := index[k.Value]; dup {
+			return nil, errAt(k, "duplicate search identifier %q", k.Value)
+		}
+		sel, err := c.compileSelection(k.Value, v)
+		if err != nil {
+			return nil, err
+		}
+		index[k.Value] = len(d.sels)
+		names = append(names, k.Value)
+		d.sels = append(d.sels, sel)
+	}
+	if condKey == nil {
+		return nil, errAt(n, "detection has no condition")
+	}
+	if len(conds) == 0 {
+		return nil, errAt(condKey, "empty condition")
+	}
+	var roots []*condNode
+	for _, cn := range conds {
+		if cn.Kind != yaml.ScalarNode {
+			return nil, errAt(cn, "condition must be a string")
+		}
+		e, err := parseCondition(cn.Value)
+		if err != nil {
+			return nil, errAt(cn, "condition: %v", err)
+		}
+		r, err := resolve(e, names, index)
+		if err != nil {
+			return nil, errAt(cn, "condition: %v", err)
+		}
+		roots = append(roots, r)
+	}
+	if len(roots) == 1 {
+		d.cond = roots[0]
+	} else {
+		d.cond = &condNode{op: opOr, kids: roots}
+	}
+	d.pos = d.positive()
+	if ws, ok := d.witnessOf(d.cond); ok {
+		d.witness = ws.atoms
+	}
+	return d, nil
+}
+
+func (c *compiler) compileSelection(name string, v *yaml.Node) (selection, error) {
+	sel := selection{name: name}
+	switch v.Kind {
+	case yaml.MappingNode:
+		br, err := c.compileMap(v)
+		if err != nil {
+			return sel, err
+		}
+		sel.branches = append(sel.branches, br)
+	case yaml.SequenceNode:
+		var keywords []*yaml.Node
+		for _, item := range v.Content {
+			switch item.Kind {
+			case yaml.MappingNode:
+				br, err := c.compileMap(item)
+				if err != nil {
+					return sel, err
+				}
+				sel.branches = append(sel.branches, br)
+			case yaml.ScalarNode:
+				keywords = append(keywords, item)
+			default:
+				return sel, errAt(item, "search identifier %q: list items must be maps or values", name)
+			}
+		}
+		if len(keywords) > 0 {
+			fc, err := c.compileFieldCond("", nil, keywords, v)
+			if err != nil {
+				return sel, err
+			}
+			sel.branches = append(sel.branches, []*fieldCond{fc})
+		}
+	case yaml.ScalarNode:
+		if v.ShortTag() == "!!null" {
+			return sel, errAt(v, "search identifier %q is empty", name)
+		}
+		fc, err := c.compileFieldCond("", nil, []*yaml.Node{v}, v)
+		if err != nil {
+			return sel, err
+		}
+		sel.branches = append(sel.branches, []*fieldCond{fc})
+	default:
+		return sel, errAt(v, "search identifier %q must be a map or a list", name)
+	}
+	if len(sel.branches) == 0 {
+		return sel, errAt(v, "search identifier %q is empty", name)
+	}
+	return sel, nil
+}
+
+func (c *compiler) compileMap(m *yaml.Node) ([]*fieldCond, error) {
+	if len(m.Content) == 0 {
+		return nil, errAt(m, "empty map in detection")
+	}
+	var out []*fieldCond
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		parts := strings.Split(k.Value, "|")
+		var vals []*yaml.Node
+		switch v.Kind {
+		case yaml.ScalarNode:
+			vals = []*yaml.Node{v}
+		case yaml.SequenceNode:
+			if len(v.Content) == 0 {
+				return nil, errAt(v, "field %q has an empty value list", parts[0])
+			}
+			for _, item := range v.Content {
+				if item.Kind != yaml.ScalarNode {
+					return nil, errAt(item, "field %q: values must be scalars", parts[0])
+				}
+			}
+			vals = v.Content
+		default:
+			return nil, errAt(v, "field %q: value must be a scalar or a list of scalars", parts[0])
+		}
+		fc, err := c.compileFieldCond(parts[0], parts[1:], vals, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fc)
+	}
+	return out, nil
+}
+
+// compileFieldCond compiles "field|mods: values". field "" is a keyword
+// search over the configured keyword fields.
+func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.Node, at *yaml.Node) (*fieldCond, error) {
+	fc := &fieldCond{name: field, exists: -1}
+	if field == "" {
+		fc.keyword = true
+		fc.fields = c.rs.keywordIDs
+		if len(fc.fields) == 0 {
+			return nil, errAt(at, "keyword search needs at least one keyword field")
+		}
+	} else {
+		fc.fields = c.fieldIDs(field)
+	}
+	var (
+		strMode                              strKind = skExact
+		strModes                             int
+		isRe, isCIDR, isExists, isRef, cased bool
+		reFlags                              string
+		numOp                                string
+		transforms                           []string
+	)
+	for _, m := range mods {
+		transform, ok := knownModifiers[m]
+		if !ok {
+			switch m {
+			case "minute", "hour", "day", "week", "month", "year":
+				return nil, errAt(at, "modifier %q (date part) is not supported", m)
+			}
+			return nil, errAt(at, "unknown modifier %q", m)
+		}
+		if transform {
+			transforms = append(transforms, m)
+			continue
+		}
+		switch m {
+		case "contains":
+			strMode, strModes = skContains, strModes+1
+		case "startswith":
+			strMode, strModes = skPrefix, strModes+1
+		case "endswith":
+			strMode, strModes = skSuffix, strModes+1
+		case "all":
+			fc.all = true
+		case "re":
+			isRe = true
+		case "i", "m", "s":
+			reFlags += m
+		case "cidr":
+			isCIDR = true
+		case "exists":
+			isExists = true
+		case "fieldref":
+			isRef = true
+		case "cased":
+			cased = true
+		case "neq":
+			fc.neq = true
+		case "gt", "gte", "lt", "lte":
+			if numOp != "" {
+				return nil, errAt(at, "modifiers %q and %q conflict", numOp, m)
+			}
+			numOp = m
+		}
+	}
+	kinds := 0
+	for _, b := range []bool{isRe, isCIDR, isExists, numOp != ""} {
+		if b {
+			kinds++
+		}
+	}
+	switch {
+	case strModes > 1:
+		return nil, errAt(at, "only one of contains, startswith, endswith may be used")
+	case kinds > 1:
+		return nil, errAt(at, "modifiers %s conflict", strings.Join(mods, "|"))
+	case kinds == 1 && strModes > 0:
+		return nil, errAt(at, "modifiers %s conflict", strings.Join(mods, "|"))
+	case reFlags != "" && !isRe:
+		return nil, errAt(at, "modifiers i, m, s apply only to re")
+	case (isRe || isCIDR || isExists || numOp != "" || isRef) && len(transforms) > 0:
+		return nil, errAt(at, "modifier %q cannot follow value transformations", transforms[0])
+	case fc.keyword && (isExists || isRef):
+		return nil, errAt(at, "keyword searches cannot use exists or fieldref")
+	case fc.neq && fc.all:
+		return nil, errAt(at, "modifiers neq and all conflict")
+	}
+	if fc.keyword && strMode == skExact {
+		// Keywords are substring searches.
+		strMode = skContains
+	}
+	if isExists {
+		if len(vals) != 1 || vals[0].ShortTag() != "!!bool" {
+			return nil, errAt(at, "exists needs one value, true or false")
+		}
+		if vals[0].Value == "true" || vals[0].Value == "True" || vals[0].Value == "TRUE" {
+			fc.exists = 1
+		} else {
+			fc.exists = 0
+		}
+		return fc, nil
+	}
+
+	total := 0
+	for _, vn := range vals {
+		var group []matcher
+		tag := vn.ShortTag()
+		if len(vn.Value) > maxValueLen {
+			return nil, errAt(vn, "value is %d bytes, limit %d", len(vn.Value), maxValueLen)
+		}
+		switch {
+		case tag == "!!null":
+			if isRe || isCIDR || numOp != "" || isRef || len(transforms) > 0 || strModes > 0 {
+				return nil, errAt(vn, "null cannot be combined with modifiers")
+			}
+			group = append(group, matcher{kind: mNull})
+		case isRe:
+			m, err := compileRegex(vn.Value, reFlags)
+			if err != nil {
+				return nil, errAt(vn, "%v", err)
+			}
+			group = append(group, m)
+		case isCIDR:
+			pfx, err := netip.ParsePrefix(strings.TrimSpace(vn.Value))
+			if err != nil {
+				return nil, errAt(vn, "cidr: %v", err)
+			}
+			t := new(bart.Lite)
+			t.Insert(pfx.Masked())
+			group = append(group, matcher{kind: mCIDR, cidr: t, lit: pfx.String()})
+		case numOp != "":
+			f, err := strconv.ParseFloat(strings.TrimSpace(vn.Value), 64)
+			if err != nil || math.IsNaN(f) {
+				return nil, errAt(vn, "%s needs a number, got %q", numOp, vn.Value)
+			}
+			group = append(group, matcher{kind: mNumCmp, op: numOp, num: f})
+		case isRef:
+			if vn.Value == "" {
+				return nil, errAt(vn, "fieldref needs a field name")
+			}
+			ids := c.fieldIDs(vn.Value)
+			for _, id := range ids {
+				group = append(group, matcher{kind: mFieldRef, sk: strMode, cased: cased, ref: id, refNm: vn.Value})
+			}
+		case (tag == "!!int" || tag == "!!float") && strModes == 0 && len(transforms) == 0 && !cased && !fc.keyword:
+			f, err := strconv.ParseFloat(vn.Value, 64)
+			if err != nil {
+				if iv, ierr := strconv.ParseInt(vn.Value, 0, 64); ierr == nil {
+					f = float64(iv)
+				} else {
+					return nil, errAt(vn, "bad number %q", vn.Value)
+				}
+			}
+			group = append(group, matcher{kind: mNumEq, num: f, lit: strconv.FormatFloat(f, 'f', -1, 64)})
+		case tag == "!!bool" && strModes == 0 && len(transforms) == 0 && !cased && !fc.keyword:
+			b := strings.EqualFold(vn.Value, "true")
+			group = append(group, matcher{kind: mBool, b: b, lit: strconv.FormatBool(b)})
+		default:
+			alts, err := c.transform(parseSigmaString(vn.Value), transforms, vn)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range alts {
+				a = a.withStars(strMode == skContains || strMode == skSuffix, strMode == skContains || strMode == skPrefix)
+				wild := 0
+				size := 0
+				for _, p := range a {
+					if p.wild != 0 {
+						wild++
+					}
+					size += len(p.s)
+				}
+				if wild > maxWildcards {
+					return nil, errAt(vn, "value has %d wildcards, limit %d", wild, maxWildcards)
+				}
+				if size > maxValueLen {
+					return nil, errAt(vn, "value expands to %d bytes, limit %d", size, maxValueLen)
+				}
+				if !cased {
+					a = a.mapLiterals(strings.ToLower)
+				}
+				sk, lit, g := classify(a)
+				group = append(group, matcher{kind: mString, cased: cased, sk: sk, lit: lit, glob: g})
+			}
+		}
+		total += len(group)
+		if total > maxAlternatives {
+			return nil, errAt(vn, "field %q expands to more than %d values", field, maxAlternatives)
+		}
+		if fc.all || len(fc.groups) == 0 {
+			fc.groups = append(fc.groups, group)
+		} else {
+			fc.groups[0] = append(fc.groups[0], group...)
+		}
+	}
+	if fc.all && len(fc.groups) == 1 && len(vals) == 1 {
+		// "all" over one value is the value itself.
+		fc.all = false
+	}
+	if !fc.all {
+		fc.buildSet()
+	}
+	return fc, nil
+}
+
+// buildSet moves a long list of case-insensitive exact strings into a hash
+// set.
+func (fc *fieldCond) buildSet() {
+	g := fc.groups[0]
+	n := 0
+	for i := range g {
+		if g[i].kind == mString && g[i].sk == skExact && !g[i].cased {
+			n++
+		}
+	}
+	if n < 8 {
+		return
+	}
+	fc.set = make(map[string]struct{}, n)
+	rest := g[:0:0]
+	for i := range g {
+		if g[i].kind == mString && g[i].sk == skExact && !g[i].cased {
+			fc.set[g[i].lit] = struct{}{}
+			continue
+		}
+		rest = append(rest, g[i])
+	}
+	fc.groups[0] = rest
+}
+
+// transform applies the value-transforming modifiers in order.
+func (c *compiler) transform(v sstr, mods []string, at *yaml.Node) ([]sstr, error) {
+	alts := []sstr{v}
+	for _, m := range mods {
+		var next []sstr
+		for _, a := range alts {
+			switch m {
+			case "expand":
+				out, err := c.expand(a)
+				if err != nil {
+					return nil, errAt(at, "%v", err)
+				}
+				next = append(next, out...)
+			case "windash":
+				variants := []sstr{nil}
+				for _, p := range a {
+					if p.wild != 0 {
+						for i := range variants {
+							variants[i] = append(variants[i], p)
+						}
+						continue
+					}
+					ws := windash(p.s)
+					var grown []sstr
+					for _, pre := range variants {
+						for _, w := range ws {
+							grown = append(grown, append(append(sstr(nil), pre...), spart{s: w}))
+						}
+					}
+					variants = grown
+					if len(variants) > maxAlternatives {
+						return nil, errAt(at, "windash expands to more than %d values", maxAlternatives)
+					}
+				}
+				next = append(next, variants...)
+			default:
+				s, ok := a.literalString()
+				if !ok {
+					return nil, errAt(at, "modifier %s cannot encode a value with wildcards", m)
+				}
+				switch m {
+				case "utf16le", "wide":
+					next = append(next, sstr{{s: encodeUTF16(s, false, false)}})
+				case "utf16be":
+					next = append(next, sstr{{s: encodeUTF16(s, true, false)}})
+				case "utf16":
+					next = append(next, sstr{{s: encodeUTF16(s, false, true)}})
+				case "base64":
+					next = append(next, sstr{{s: b64(s)}})
+				case "base64offset":
+					for _, e := range base64Offsets(s) {
+						next = append(next, sstr{{s: e}})
+					}
+				}
+			}
+			if len(next) > maxAlternatives {
+				return nil, errAt(at, "value expands to more than %d alternatives", maxAlternatives)
+			}
+		}
+		alts = next
+	}
+	return alts, nil
+}
+
+// expand replaces %placeholders% in literal parts with configured values;
+// configured values are themselves Sigma strings (wildcards allowed).
+func (c *compiler) expand(a sstr) ([]sstr, error) {
+	variants := []sstr{nil}
+	for _, p := range a {
+		if p.wild != 0 {
+			for i := range variants {
+				variants[i] = append(variants[i], p)
+			}
+			continue
+		}
+		xs, err := expandPlaceholders(p.s, c.rs.opts.Placeholders)
+		if err != nil {
+			return nil, err
+		}
+		var grown []sstr
+		for _, pre := range variants {
+			for _, x := range xs {
+				part := sstr{{s: x}}
+				if x != p.s {
+					part = parseSigmaString(x)
+				}
+				grown = append(grown, append(append(sstr(nil), pre...), part...))
+			}
+		}
+		variants = grown
+		if len(variants) > maxAlternatives {
+			return nil, fmt.Errorf("placeholder expansion exceeds %d values", maxAlternatives)
+		}
+	}
+	return variants, nil
+}
+
+// compileRegex compiles a Sigma "re" value for Go's RE2 engine.
+func compileRegex(expr, flags string) (matcher, error) {
+	if flags != "" {
+		expr = "(?" + dedupFlags(flags) + ")" + expr
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		msg := err.Error()
+		if strings.Contains(msg, "invalid or unsupported Perl syntax") || strings.Contains(msg, "invalid escape sequence: `\\") && strings.ContainsAny(msg, "123456789") {
+			return matcher{}, fmt.Errorf("regex needs look-around or back-references, which Go's RE2 engine does not support: %v", err)
+		}
+		return matcher{}, fmt.Errorf("bad regex: %v", err)
+	}
+	st, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return matcher{}, fmt.Errorf("bad regex: %v", err)
+	}
+	prog, err := syntax.Compile(st.Simplify())
+	if err != nil {
+		return matcher{}, fmt.Errorf("bad regex: %v", err)
+	}
+	if len(prog.Inst) > maxRegexProgSize {
+		return matcher{}, fmt.Errorf("regex compiles to %d instructions, limit %d", len(prog.Inst), maxRegexProgSize)
+	}
+	return matcher{kind: mRegex, re: re, lit: expr}, nil
+}
+
+func dedupFlags(f string) string {
+	var b strings.Builder
+	for _, c := range "ims" {
+		if strings.ContainsRune(f, c) {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,18 @@
+// Package sigma parses, compiles and evaluates Sigma detection rules against
+// single events.
+//
+// It owns the rule format (detection maps and lists, keywords, conditions,
+// value modifiers), logsource routing, field-name mapping, directory loading
+// with per-rule error reports, and the Engine that matches one event against
+// every loaded rule. It does not own correlation rules (see
+// internal/detect/correlate), the event type (any value with a Get method will
+// do), nor alert persistence.
+//
+// The engine is built to avoid evaluating rules that cannot match: rules are
+// bucketed by the logsource an event belongs to ("lanes"), and inside a lane
+// each rule is indexed by one required literal (its witness). One
+// Aho-Corasick pass per indexed field of the event finds the candidate rules;
+// only those, plus the few rules without a witness, are evaluated in full.
+// Field values are fetched and lower-cased once per event and the per-event
+// scratch space is pooled, so a non-matching event allocates nothing.
+package sigma

@@ -1,0 +1,727 @@
+package sigma
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Engine evaluates events against a fixed set of compiled rules. It is safe
+// for concurrent use; per-event working memory is pooled.
+type Engine struct {
+	rs     *Ruleset
+	rules  []*Rule
+	router *router
+	maxSel int
+
+	mu    sync.Mutex // serializes lane construction
+	lanes atomic.Pointer[map[string]*lane]
+	pool  sync.Pool
+}
+
+// NewEngine builds an engine over rs.Rules. Lanes (the rules and indexes for
+// one kind of event) are built on first use.
+func NewEngine(rs *Ruleset) *Engine {
+	e := &Engine{rs: rs, rules: rs.Rules, router: newRouter(rs.opts.Logsources, rs.fields)}
+	for _, r := range e.rules {
+		if n := len(r.det.sels); n > e.maxSel {
+			e.maxSel = n
+		}
+	}
+	m := map[string]*lane{}
+	e.lanes.Store(&m)
+	nf := len(rs.fields.names)
+	e.pool.New = func() any {
+		return &scratch{
+			names:  rs.fields.names[:nf:nf],
+			stamp:  make([]uint32, nf),
+			spans:  make([]span, nf),
+			memo:   make([]int8, e.maxSel),
+			counts: make([]uint8, len(e.router.rules)),
+			rfield: make([]int16, len(e.router.rules)),
+		}
+	}
+	return e
+}
+
+// Stats describe the rules behind an engine.
+type Stats struct {
+	Rules     int // rules loaded
+	Witnessed int // rules indexed by a required literal
+	Always    int // rules evaluated for every event of their logsource
+	Lanes     int // lanes built so far
+}
+
+// Stats reports rule and index counts.
+func (e *Engine) Stats() Stats {
+	s := Stats{Rules: len(e.rules), Lanes: len(*e.lanes.Load())}
+	for _, r := range e.rules {
+		if r.det.witness != nil {
+			s.Witnessed++
+		} else {
+			s.Always++
+		}
+	}
+	return s
+}
+
+// Match appends to dst the rules that match ev, routed by the event's
+// logsource, in rule load order. It allocates only for matches.
+func (e *Engine) Match(ev Event, dst []Match) []Match {
+	sc := e.pool.Get().(*scratch)
+	sc.reset(ev)
+	ln := e.route(sc)
+	dst = e.matchLane(ln, sc, dst)
+	sc.ev = nil
+	e.pool.Put(sc)
+	return dst
+}
+
+// MatchLogsource is Match with the logsource given instead of derived from
+// the event: only rules whose logsource keys all equal ls's (or are empty)
+// are evaluated.
+func (e *Engine) MatchLogsource(ev Event, ls Logsource, dst []Match) []Match {
+	sc := e.pool.Get().(*scratch)
+	sc.reset(ev)
+	sc.key = append(sc.key[:0], '!')
+	sc.key = append(sc.key, strings.ToLower(ls.Product)...)
+	sc.key = append(sc.key, '|')
+	sc.key = append(sc.key, strings.ToLower(ls.Category)...)
+	sc.key = append(sc.key, '|')
+	sc.key = append(sc.key, strings.ToLower(ls.Service)...)
+	ln := (*e.lanes.Load())[string(sc.key)]
+	if ln == nil {
+		ln = e.buildLane(string(sc.key), func(r *Rule) bool { return ls.covers(r.Logsource) || r.Logsource == (Logsource{}) })
+	}
+	dst = e.matchLane(ln, sc, dst)
+	sc.ev = nil
+	e.pool.Put(sc)
+	return dst
+}
+
+// route finds (or builds) the lane for the event's logsource.
+func (e *Engine) route(sc *scratch) *lane {
+	matched := e.router.match(sc)
+	sc.key = sc.key[:0]
+	for _, i := range matched {
+		sc.key = append(sc.key, byte(i), byte(i>>8))
+	}
+	if ln := (*e.lanes.Load())[string(sc.key)]; ln != nil {
+		return ln
+	}
+	var prods, cats, svcs []string
+	for _, i := range matched {
+		rr := e.router.rules[i]
+		if rr.ls.Product != "" {
+			prods = append(prods, rr.ls.Product)
+		}
+		if rr.ls.Category != "" {
+			cats = append(cats, rr.ls.Category)
+		}
+		if rr.ls.Service != "" {
+			svcs = append(svcs, rr.ls.Service)
+		}
+	}
+	unrouted := len(matched) == 0
+	all := e.rs.opts.Logsources.Unrouted != UnroutedNone
+	has := func(list []string, v string) bool {
+		if v == "" {
+			return true
+		}
+		for _, x := range list {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	}
+	return e.buildLane(string(sc.key), func(r *Rule) bool {
+		if unrouted {
+			return all
+		}
+		return has(prods, r.Logsource.Product) && has(cats, r.Logsource.Category) && has(svcs, r.Logsource.Service)
+	})
+}
+
+// lane is the set of rules one kind of event can match, with the witness
+// index over them.
+type lane struct {
+	rules  []*Rule
+	always []int32
+	fields []laneField
+}
+
+type laneField struct {
+	field int
+	ac    *acMatcher
+	refs  [][]patRef // by pattern id
+}
+
+type patRef struct {
+	rule   int32
+	anchor strKind
+	plen   int32
+}
+
+func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ln := (*e.lanes.Load())[key]; ln != nil {
+		return ln
+	}
+	ln := &lane{}
+	type fieldPats struct {
+		ids  map[string]int32
+		pats []string
+		refs [][]patRef
+	}
+	byField := map[int]*fieldPats{}
+	var order []int
+	for _, r := range e.rules {
+		if !include(r) {
+			continue
+		}
+		ri := int32(len(ln.rules))
+		ln.rules = append(ln.rules, r)
+		if r.det.witness == nil {
+			ln.always = append(ln.always, ri)
+			continue
+		}
+		for _, a := range r.det.witness {
+			fp := byField[a.field]
+			if fp == nil {
+				fp = &fieldPats{ids: map[string]int32{}}
+				byField[a.field] = fp
+				order = append(order, a.field)
+			}
+			id, ok := fp.ids[a.lit]
+			if !ok {
+				id = int32(len(fp.pats))
+				fp.ids[a.lit] = id
+				fp.pats = append(fp.pats, a.lit)
+				fp.refs = append(fp.refs, nil)
+			}
+			fp.refs[id] = append(fp.refs[id], patRef{rule: ri, anchor: a.anchor, plen: int32(len(a.lit))})
+		}
+	}
+	sort.Ints(order)
+	for _, f := range order {
+		fp := byField[f]
+		ln.fields = append(ln.fields, laneField{field: f, ac: buildAC(fp.pats), refs: fp.refs})
+	}
+	old := *e.lanes.Load()
+	next := make(map[string]*lane, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[key] = ln
+	e.lanes.Store(&next)
+	return ln
+}
+
+func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
+	if len(ln.rules) == 0 {
+		return dst
+	}
+	if cap(sc.cstamp) < len(ln.rules) {
+		sc.cstamp = make([]uint32, len(ln.rules)+len(ln.rules)/2)
+		sc.cgen = 0
+	}
+	sc.cgen++
+	if sc.cgen == 0 {
+		clear(sc.cstamp)
+		sc.cgen = 1
+	}
+	cstamp, cgen := sc.cstamp, sc.cgen
+	cands := sc.cands[:0]
+	for fi := range ln.fields {
+		lf := &ln.fields[fi]
+		vals := sc.values(lf.field)
+		ac := lf.ac
+		nc := int(ac.nclass)
+		for vi := range vals {
+			v := vals[vi].low
+			s := int32(0)
+			for i := 0; i < len(v); i++ {
+				s = ac.next[int(s)*nc+int(ac.class[v[i]])]
+				t := ac.term[s]
+				for t >= 0 {
+					end := int32(i + 1)
+					for _, pid := range ac.own[t] {
+						for _, ref := range lf.refs[pid] {
+							if cstamp[ref.rule] == cgen {
+								continue
+							}
+							switch ref.anchor {
+							case skPrefix:
+								if end != ref.plen {
+									continue
+								}
+							case skSuffix:
+								if int(end) != len(v) {
+									continue
+								}
+							case skExact:
+								if end != ref.plen || int(end) != len(v) {
+									continue
+								}
+							}
+							cstamp[ref.rule] = cgen
+							cands = append(cands, ref.rule)
+						}
+					}
+					t = ac.dict[t]
+				}
+			}
+		}
+	}
+	for _, ri := range ln.always {
+		cands = append(cands, ri)
+	}
+	sc.cands = cands
+	if len(cands) == 0 {
+		return dst
+	}
+	start := len(dst)
+	order := sc.order[:0]
+	for _, ri := range cands {
+		r := ln.rules[ri]
+		d := r.det
+		memo := sc.memo[:len(d.sels)]
+		clear(memo)
+		if sc.evalNode(d, d.cond, memo) {
+			dst = append(dst, Match{Rule: r, Fields: sc.details(d, memo)})
+			order = append(order, ri)
+		}
+	}
+	sc.order = order
+	// Candidates arrive in index order; report matches in rule order.
+	found := dst[start:]
+	for i := 1; i < len(found); i++ {
+		for j := i; j > 0 && order[j] < order[j-1]; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+			found[j], found[j-1] = found[j-1], found[j]
+		}
+	}
+	return dst
+}
+
+func (sc *scratch) evalNode(d *detection, n *condNode, memo []int8) bool {
+	switch n.op {
+	case opIdent:
+		return sc.evalSel(d, n.sel, memo)
+	case opAnd:
+		for _, k := range n.kids {
+			if !sc.evalNode(d, k, memo) {
+				return false
+			}
+		}
+		return true
+	case opOr:
+		for _, k := range n.kids {
+			if sc.evalNode(d, k, memo) {
+				return true
+			}
+		}
+		return false
+	case opNot:
+		return !sc.evalNode(d, n.kids[0], memo)
+	}
+	return false
+}
+
+func (sc *scratch) evalSel(d *detection, i int, memo []int8) bool {
+	switch memo[i] {
+	case 1:
+		return true
+	case -1:
+		return false
+	}
+	res := false
+	for _, br := range d.sels[i].branches {
+		ok := true
+		for _, fc := range br {
+			if !fc.eval(sc) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			res = true
+			break
+		}
+	}
+	if res {
+		memo[i] = 1
+	} else {
+		memo[i] = -1
+	}
+	return res
+}
+
+// details lists the fields of the selections that evaluated true outside a
+// negation.
+func (sc *scratch) details(d *detection, memo []int8) []MatchedField {
+	var out []MatchedField
+	positive := d.pos
+	for i, s := range d.sels {
+		if memo[i] != 1 || !positive[i] {
+			continue
+		}
+		for _, br := range s.branches {
+			ok := true
+			for _, fc := range br {
+				if !fc.eval(sc) {
+					ok = false
+					break
+				}
+			}
+			if !ok {
+				continue
+			}
+			for _, fc := range br {
+				mf := MatchedField{Selection: s.name, Field: fc.name}
+				for _, f := range fc.fields {
+					if vals := sc.values(f); len(vals) > 0 || (fc.exists == 1 && sc.present(f)) {
+						mf.Field = sc.names[f]
+						if len(vals) > 0 {
+							mf.Value = vals[0].raw
+						}
+						break
+					}
+				}
+				out = append(out, mf)
+			}
+			break
+		}
+	}
+	return out
+}
+
+// positive reports, per selection, whether it appears outside any negation.
+func (d *detection) positive() []bool {
+	p := make([]bool, len(d.sels))
+	var walk func(n *condNode, neg bool)
+	walk = func(n *condNode, neg bool) {
+		switch n.op {
+		case opIdent:
+			if !neg {
+				p[n.sel] = true
+			}
+		case opNot:
+			walk(n.kids[0], !neg)
+		default:
+			for _, k := range n.kids {
+				walk(k, neg)
+			}
+		}
+	}
+	walk(d.cond, false)
+	return p
+}
+
+// router assigns logsources to events from an index over the routing
+// table's field values.
+type router struct {
+	rules  []routeRule
+	fields []int
+	exact  []map[string][]int32 // per fields[i]: lower-cased value -> rule ids
+	prefix [][]routePrefix      // per fields[i]
+}
+
+type routeRule struct {
+	ls     Logsource
+	nconds uint8
+}
+
+type routePrefix struct {
+	p    string
+	rule int32
+}
+
+func newRouter(cfg *LogsourceConfig, ft *fieldTable) *router {
+	rt := &router{}
+	slot := map[int]int{}
+	for _, lr := range cfg.Rules {
+		if len(lr.When) == 0 || len(lr.When) > 255 {
+			continue
+		}
+		ri := len(rt.rules)
+		rt.rules = append(rt.rules, routeRule{
+			ls:     Logsource{Product: strings.ToLower(lr.Product), Category: strings.ToLower(lr.Category), Service: strings.ToLower(lr.Service)},
+			nconds: uint8(len(lr.When)),
+		})
+		for field, vals := range lr.When {
+			id := ft.intern(field)
+			si, ok := slot[id]
+			if !ok {
+				si = len(rt.fields)
+				slot[id] = si
+				rt.fields = append(rt.fields, id)
+				rt.exact = append(rt.exact, map[string][]int32{})
+				rt.prefix = append(rt.prefix, nil)
+			}
+			seen := map[string]bool{}
+			for _, v := range vals {
+				v = strings.ToLower(v)
+				if seen[v] {
+					continue
+				}
+				seen[v] = true
+				if strings.HasSuffix(v, "*") {
+					rt.prefix[si] = append(rt.prefix[si], routePrefix{p: strings.TrimSuffix(v, "*"), rule: int32(ri)})
+				} else {
+					rt.exact[si][v] = append(rt.exact[si][v], int32(ri))
+				}
+			}
+		}
+	}
+	return rt
+}
+
+// match returns the ids of the routing rules the event satisfies, sorted.
+func (rt *router) match(sc *scratch) []int32 {
+	counts := sc.counts
+	touched := sc.touched[:0]
+	for si, f := range rt.fields {
+		vals := sc.values(f)
+		for vi := range vals {
+			v := &vals[vi]
+			if v.null {
+				continue
+			}
+			mark := func(ri int32) {
+				// A condition counts once even when several values of a
+				// list match it.
+				if sc.rfield[ri] == int16(si+1) {
+					return
+				}
+				sc.rfield[ri] = int16(si + 1)
+				if counts[ri] == 0 {
+					touched = append(touched, ri)
+				}
+				counts[ri]++
+			}
+			for _, ri := range rt.exact[si][v.low] {
+				mark(ri)
+			}
+			for _, p := range rt.prefix[si] {
+				if strings.HasPrefix(v.low, p.p) {
+					mark(p.rule)
+				}
+			}
+		}
+	}
+	matched := sc.matched[:0]
+	for _, ri := range touched {
+		if counts[ri] >= rt.rules[ri].nconds {
+			matched = append(matched, ri)
+		}
+		counts[ri] = 0
+		sc.rfield[ri] = 0
+	}
+	sort.Slice(matched, func(i, j int) bool { return matched[i] < matched[j] })
+	sc.touched, sc.matched = touched, matched
+	return matched
+}
+
+// span locates one field's prepared values in scratch.vals.
+type span struct {
+	start, end int32
+	present    bool
+}
+
+// scratch is the per-event working memory: the field cache (values fetched
+// and lower-cased once), candidate marks and selection memo.
+type scratch struct {
+	ev      Event
+	names   []string
+	gen     uint32
+	stamp   []uint32
+	spans   []span
+	vals    []fval
+	arena   []byte
+	memo    []int8
+	cstamp  []uint32
+	cgen    uint32
+	cands   []int32
+	key     []byte
+	counts  []uint8
+	touched []int32
+	matched []int32
+	rfield  []int16
+	order   []int32
+	pooled  []fval
+}
+
+func (sc *scratch) reset(ev Event) {
+	sc.ev = ev
+	sc.gen++
+	if sc.gen == 0 {
+		clear(sc.stamp)
+		sc.gen = 1
+	}
+	sc.vals = sc.vals[:0]
+	sc.arena = sc.arena[:0]
+}
+
+func (sc *scratch) load(id int) {
+	sc.stamp[id] = sc.gen
+	raw, ok := sc.ev.Get(sc.names[id])
+	start := int32(len(sc.vals))
+	if ok {
+		sc.addValue(raw, 0)
+	}
+	sc.spans[id] = span{start: start, end: int32(len(sc.vals)), present: ok}
+}
+
+// values returns the prepared values of a field (empty when absent).
+func (sc *scratch) values(id int) []fval {
+	if sc.stamp[id] != sc.gen {
+		sc.load(id)
+	}
+	sp := sc.spans[id]
+	return sc.vals[sp.start:sp.end:sp.end]
+}
+
+func (sc *scratch) present(id int) bool {
+	if sc.stamp[id] != sc.gen {
+		sc.load(id)
+	}
+	return sc.spans[id].present
+}
+
+// pool returns the values of several fields together.
+func (sc *scratch) pool(ids []int) []fval {
+	out := sc.pooled[:0]
+	for _, id := range ids {
+		out = append(out, sc.values(id)...)
+	}
+	sc.pooled = out
+	return out
+}
+
+func (sc *scratch) addValue(raw any, depth int) {
+	switch v := raw.(type) {
+	case string:
+		sc.vals = append(sc.vals, fval{raw: raw, str: v, low: sc.lower(v), isStr: true})
+	case nil:
+		sc.vals = append(sc.vals, fval{null: true})
+	case bool:
+		s := "false"
+		if v {
+			s = "true"
+		}
+		sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, isBool: true})
+	case int:
+		sc.addInt(raw, int64(v))
+	case int64:
+		sc.addInt(raw, v)
+	case int32:
+		sc.addInt(raw, int64(v))
+	case int16:
+		sc.addInt(raw, int64(v))
+	case int8:
+		sc.addInt(raw, int64(v))
+	case uint:
+		sc.addUint(raw, uint64(v))
+	case uint64:
+		sc.addUint(raw, v)
+	case uint32:
+		sc.addInt(raw, int64(v))
+	case uint16:
+		sc.addInt(raw, int64(v))
+	case uint8:
+		sc.addInt(raw, int64(v))
+	case float64:
+		sc.addFloat(raw, v)
+	case float32:
+		sc.addFloat(raw, float64(v))
+	case json.Number:
+		f, err := v.Float64()
+		sc.vals = append(sc.vals, fval{raw: raw, str: string(v), low: sc.lower(string(v)), num: f, isNum: err == nil})
+	case []string:
+		for _, s := range v {
+			sc.vals = append(sc.vals, fval{raw: s, str: s, low: sc.lower(s), isStr: true})
+		}
+	case []any:
+		if depth > 0 {
+			return
+		}
+		for _, x := range v {
+			sc.addValue(x, depth+1)
+		}
+	case map[string]any:
+		// Objects have no scalar value; only exists sees them.
+	case fmt.Stringer:
+		s := v.String()
+		sc.vals = append(sc.vals, fval{raw: s, str: s, low: sc.lower(s), isStr: true})
+	default:
+		s := fmt.Sprint(v)
+		sc.vals = append(sc.vals, fval{raw: s, str: s, low: sc.lower(s), isStr: true})
+	}
+}
+
+func (sc *scratch) addInt(raw any, n int64) {
+	start := len(sc.arena)
+	sc.arena = strconv.AppendInt(sc.arena, n, 10)
+	s := unsafe.String(&sc.arena[start], len(sc.arena)-start)
+	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, num: float64(n), isNum: true})
+}
+
+func (sc *scratch) addUint(raw any, n uint64) {
+	start := len(sc.arena)
+	sc.arena = strconv.AppendUint(sc.arena, n, 10)
+	s := unsafe.String(&sc.arena[start], len(sc.arena)-start)
+	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, num: float64(n), isNum: true})
+}
+
+func (sc *scratch) addFloat(raw any, f float64) {
+	start := len(sc.arena)
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		sc.arena = strconv.AppendInt(sc.arena, int64(f), 10)
+	} else {
+		sc.arena = strconv.AppendFloat(sc.arena, f, 'f', -1, 64)
+	}
+	s := unsafe.String(&sc.arena[start], len(sc.arena)-start)
+	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, num: f, isNum: true})
+}
+
+// lower lower-cases s into the arena; ASCII strings without upper-case
+// letters are returned as they are.
+func (sc *scratch) lower(s string) string {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return strings.ToLower(s)
+		}
+		if c >= 'A' && c <= 'Z' {
+			break
+		}
+	}
+	if i == len(s) {
+		return s
+	}
+	for j := i; j < len(s); j++ {
+		if s[j] >= utf8.RuneSelf {
+			return strings.ToLower(s)
+		}
+	}
+	start := len(sc.arena)
+	sc.arena = append(sc.arena, s...)
+	b := sc.arena[start:]
+	for j := i; j < len(b); j++ {
+		if c := b[j]; c >= 'A' && c <= 'Z' {
+			b[j] = c + 'a' - 'A'
+		}
+	}
+	return unsafe.String(&b[0], len(b))
+}

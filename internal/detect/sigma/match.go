@@ -1,0 +1,267 @@
+package sigma
+
+import (
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gaissmai/bart"
+)
+
+// fval is one event value prepared for matching: its string form, the
+// lower-cased string form, and its number when it is numeric.
+type fval struct {
+	raw    any
+	str    string
+	low    string
+	num    float64
+	isNum  bool // the event value is a number type
+	isStr  bool
+	isBool bool
+	null   bool
+}
+
+// number returns the value as a float, parsing strings on demand.
+func (v *fval) number() (float64, bool) {
+	if v.isNum {
+		return v.num, true
+	}
+	if v.isStr {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v.str), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+type mkind uint8
+
+const (
+	mString   mkind = iota // string pattern (exact/prefix/suffix/contains/glob)
+	mRegex                 // Go RE2 on the original string
+	mCIDR                  // IP in one of the prefixes
+	mNumCmp                // gt/gte/lt/lte
+	mNumEq                 // YAML number with no string modifier
+	mBool                  // YAML boolean
+	mNull                  // null: absent or JSON null
+	mFieldRef              // compare with another field of the event
+)
+
+// matcher compares one event value against one rule value.
+type matcher struct {
+	kind  mkind
+	cased bool
+	sk    strKind
+	lit   string // lower-cased unless cased
+	glob  *glob
+	re    *regexp.Regexp
+	cidr  *bart.Lite
+	op    string // gt gte lt lte
+	num   float64
+	b     bool
+	ref   int // fieldref: event field id
+	refNm string
+}
+
+func (m *matcher) matchString(s string) bool {
+	switch m.sk {
+	case skExact:
+		return s == m.lit
+	case skPrefix:
+		return strings.HasPrefix(s, m.lit)
+	case skSuffix:
+		return strings.HasSuffix(s, m.lit)
+	case skContains:
+		return strings.Contains(s, m.lit)
+	case skGlob:
+		return m.glob.match(s)
+	case skAny:
+		return true
+	}
+	return false
+}
+
+// match reports whether event value v satisfies m. Field references are
+// resolved through sc.
+func (m *matcher) match(v *fval, sc *scratch) bool {
+	if v.null {
+		return m.kind == mNull
+	}
+	switch m.kind {
+	case mString:
+		if m.cased {
+			return m.matchString(v.str)
+		}
+		return m.matchString(v.low)
+	case mRegex:
+		return m.re.MatchString(v.str)
+	case mCIDR:
+		a, err := netip.ParseAddr(v.str)
+		if err != nil {
+			return false
+		}
+		return m.cidr.Contains(a.Unmap())
+	case mNumCmp:
+		f, ok := v.number()
+		if !ok {
+			return false
+		}
+		switch m.op {
+		case "gt":
+			return f > m.num
+		case "gte":
+			return f >= m.num
+		case "lt":
+			return f < m.num
+		default:
+			return f <= m.num
+		}
+	case mNumEq:
+		if v.isNum {
+			return v.num == m.num
+		}
+		return v.low == m.lit
+	case mBool:
+		if v.isBool {
+			return v.raw.(bool) == m.b
+		}
+		return v.low == m.lit
+	case mNull:
+		return false
+	case mFieldRef:
+		refs := sc.values(m.ref)
+		for i := range refs {
+			r := &refs[i]
+			if r.null {
+				continue
+			}
+			a, b := v.low, r.low
+			if m.cased {
+				a, b = v.str, r.str
+			}
+			var ok bool
+			switch m.sk {
+			case skPrefix:
+				ok = strings.HasPrefix(a, b)
+			case skSuffix:
+				ok = strings.HasSuffix(a, b)
+			case skContains:
+				ok = strings.Contains(a, b)
+			default:
+				ok = a == b
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// fieldCond is one "field|modifiers: values" entry of a selection map, or
+// one keyword list.
+type fieldCond struct {
+	name    string // as written in the rule ("" for keywords)
+	fields  []int  // event fields to read, ORed (mapping may give several)
+	keyword bool
+	all     bool
+	neq     bool
+	exists  int8 // -1: not an exists test; 0: must be absent; 1: present
+	groups  [][]matcher
+	// set holds the lower-cased literals when a group is a large list of
+	// case-insensitive exact strings (fast path for long value lists).
+	set map[string]struct{}
+}
+
+// eval evaluates the condition against the event cached in sc.
+func (fc *fieldCond) eval(sc *scratch) bool {
+	if fc.exists >= 0 {
+		present := false
+		for _, f := range fc.fields {
+			if sc.present(f) {
+				present = true
+				break
+			}
+		}
+		return present == (fc.exists == 1)
+	}
+	if len(fc.fields) == 1 {
+		return fc.evalValues(sc.values(fc.fields[0]), sc)
+	}
+	// Several mapped fields: a value on any of them may satisfy the
+	// condition; for "all" the values are pooled.
+	if !fc.all && !fc.neq {
+		for _, f := range fc.fields {
+			if fc.evalValues(sc.values(f), sc) {
+				return true
+			}
+		}
+		return false
+	}
+	vals := sc.pool(fc.fields)
+	return fc.evalValues(vals, sc)
+}
+
+func (fc *fieldCond) evalValues(vals []fval, sc *scratch) bool {
+	if len(vals) == 0 {
+		if fc.neq {
+			return false
+		}
+		for gi := range fc.groups {
+			if !groupHasNull(fc.groups[gi]) {
+				if fc.all {
+					return false
+				}
+				continue
+			}
+			if !fc.all {
+				return true
+			}
+		}
+		return fc.all
+	}
+	if fc.neq {
+		for i := range vals {
+			if vals[i].null {
+				return false
+			}
+		}
+		return !fc.groupMatch(fc.groups[0], vals, sc, true)
+	}
+	if fc.all {
+		for gi := range fc.groups {
+			if !fc.groupMatch(fc.groups[gi], vals, sc, false) {
+				return false
+			}
+		}
+		return true
+	}
+	return fc.groupMatch(fc.groups[0], vals, sc, true)
+}
+
+func groupHasNull(g []matcher) bool {
+	for i := range g {
+		if g[i].kind == mNull {
+			return true
+		}
+	}
+	return false
+}
+
+func (fc *fieldCond) groupMatch(g []matcher, vals []fval, sc *scratch, useSet bool) bool {
+	for i := range vals {
+		v := &vals[i]
+		if useSet && fc.set != nil && !v.null {
+			if _, ok := fc.set[v.low]; ok {
+				return true
+			}
+		}
+		for j := range g {
+			if g[j].match(v, sc) {
+				return true
+			}
+		}
+	}
+	return false
+}

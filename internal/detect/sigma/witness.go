@@ -1,0 +1,257 @@
+package sigma
+
+import (
+	"regexp/syntax"
+	"strings"
+)
+
+// atom is one required literal: when a rule matches, at least one atom of its
+// witness set occurs in the lower-cased value of its field, anchored as
+// stated.
+type atom struct {
+	field  int
+	lit    string // lower-cased, never empty
+	anchor strKind
+}
+
+// wset is a witness: a set of atoms at least one of which must hold.
+type wset struct {
+	atoms []atom
+	score int // higher is more selective
+}
+
+func atomScore(a atom) int {
+	s := len(a.lit)
+	switch a.anchor {
+	case skExact:
+		s += 8
+	case skPrefix, skSuffix:
+		s += 3
+	}
+	return s
+}
+
+func union(sets ...wset) wset {
+	var out wset
+	out.score = 1 << 30
+	for _, s := range sets {
+		out.atoms = append(out.atoms, s.atoms...)
+		if s.score < out.score {
+			out.score = s.score
+		}
+	}
+	// Many alternatives each cost a little at lookup time.
+	out.score -= len(out.atoms) / 64
+	return out
+}
+
+// witnessOf computes a witness for a condition node, or ok=false when some
+// way of matching needs no literal (negations, null tests, numeric ranges).
+func (d *detection) witnessOf(n *condNode) (wset, bool) {
+	switch n.op {
+	case opIdent:
+		return d.sels[n.sel].witness()
+	case opOr:
+		var parts []wset
+		for _, k := range n.kids {
+			w, ok := d.witnessOf(k)
+			if !ok {
+				return wset{}, false
+			}
+			parts = append(parts, w)
+		}
+		return union(parts...), true
+	case opAnd:
+		best, found := wset{}, false
+		for _, k := range n.kids {
+			if w, ok := d.witnessOf(k); ok && (!found || w.score > best.score) {
+				best, found = w, true
+			}
+		}
+		return best, found
+	}
+	return wset{}, false
+}
+
+func (s *selection) witness() (wset, bool) {
+	var parts []wset
+	for _, br := range s.branches {
+		best, found := wset{}, false
+		for _, fc := range br {
+			if w, ok := fc.witness(); ok && (!found || w.score > best.score) {
+				best, found = w, true
+			}
+		}
+		if !found {
+			return wset{}, false
+		}
+		parts = append(parts, best)
+	}
+	return union(parts...), true
+}
+
+func (fc *fieldCond) witness() (wset, bool) {
+	if fc.exists >= 0 || fc.neq {
+		return wset{}, false
+	}
+	if fc.all {
+		best, found := wset{}, false
+		for _, g := range fc.groups {
+			if w, ok := fc.groupWitness(g, nil); ok && (!found || w.score > best.score) {
+				best, found = w, true
+			}
+		}
+		return best, found
+	}
+	return fc.groupWitness(fc.groups[0], fc.set)
+}
+
+func (fc *fieldCond) groupWitness(g []matcher, set map[string]struct{}) (wset, bool) {
+	var lits []atom // field filled in below
+	for lit := range set {
+		if lit == "" {
+			return wset{}, false
+		}
+		lits = append(lits, atom{lit: lit, anchor: skExact})
+	}
+	for i := range g {
+		as, ok := matcherAtoms(&g[i])
+		if !ok {
+			return wset{}, false
+		}
+		lits = append(lits, as...)
+	}
+	if len(lits) == 0 {
+		return wset{}, false
+	}
+	out := wset{score: 1 << 30}
+	for _, f := range fc.fields {
+		for _, a := range lits {
+			a.field = f
+			out.atoms = append(out.atoms, a)
+			if s := atomScore(a); s < out.score {
+				out.score = s
+			}
+		}
+	}
+	out.score -= len(out.atoms) / 64
+	return out, true
+}
+
+// matcherAtoms returns the literals one of which a value must contain to
+// satisfy m.
+func matcherAtoms(m *matcher) ([]atom, bool) {
+	switch m.kind {
+	case mString:
+		switch m.sk {
+		case skExact, skPrefix, skSuffix, skContains:
+			if m.lit == "" {
+				return nil, false
+			}
+			return []atom{{lit: strings.ToLower(m.lit), anchor: m.sk}}, true
+		case skGlob:
+			best, anchor := "", skContains
+			for si, seg := range m.glob.segs {
+				for pi, p := range seg.parts {
+					if p.wild == 0 && len(p.s) > len(best) {
+						best = p.s
+						anchor = skContains
+						if si == 0 && pi == 0 && !m.glob.lead {
+							anchor = skPrefix
+						}
+					}
+				}
+			}
+			if best == "" {
+				return nil, false
+			}
+			return []atom{{lit: strings.ToLower(best), anchor: anchor}}, true
+		}
+		return nil, false
+	case mNumEq, mBool:
+		return []atom{{lit: m.lit, anchor: skExact}}, true
+	case mRegex:
+		re, err := syntax.Parse(m.lit, syntax.Perl)
+		if err != nil {
+			return nil, false
+		}
+		lits, ok := regexLiterals(re, 0)
+		if !ok {
+			return nil, false
+		}
+		out := make([]atom, 0, len(lits))
+		for _, l := range lits {
+			out = append(out, atom{lit: l, anchor: skContains})
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// regexLiterals returns lower-cased strings one of which every match of re
+// contains (the codesearch idea, kept simple: literal runs, concatenations,
+// alternations, captures and mandatory repetitions).
+func regexLiterals(re *syntax.Regexp, depth int) ([]string, bool) {
+	if depth > 20 {
+		return nil, false
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return nil, false
+		}
+		return []string{strings.ToLower(string(re.Rune))}, true
+	case syntax.OpCapture:
+		return regexLiterals(re.Sub[0], depth+1)
+	case syntax.OpPlus:
+		return regexLiterals(re.Sub[0], depth+1)
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return regexLiterals(re.Sub[0], depth+1)
+		}
+		return nil, false
+	case syntax.OpAlternate:
+		var out []string
+		for _, s := range re.Sub {
+			l, ok := regexLiterals(s, depth+1)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, l...)
+		}
+		return out, len(out) > 0
+	case syntax.OpConcat:
+		var best []string
+		bestScore := 0
+		consider := func(l []string) {
+			sc := 1 << 30
+			for _, s := range l {
+				if len(s) < sc {
+					sc = len(s)
+				}
+			}
+			if sc > bestScore {
+				best, bestScore = l, sc
+			}
+		}
+		var run strings.Builder
+		for _, s := range re.Sub {
+			if s.Op == syntax.OpLiteral {
+				run.WriteString(strings.ToLower(string(s.Rune)))
+				continue
+			}
+			if run.Len() > 0 {
+				consider([]string{run.String()})
+				run.Reset()
+			}
+			if l, ok := regexLiterals(s, depth+1); ok {
+				consider(l)
+			}
+		}
+		if run.Len() > 0 {
+			consider([]string{run.String()})
+		}
+		return best, bestScore > 0
+	}
+	return nil, false
+}
