@@ -1,0 +1,218 @@
+// Package api serves MCPSoc's REST API, metrics and health endpoints over
+// HTTP. It translates between HTTP and the components it is given; it owns
+// authentication of API clients and the OpenAPI document, not the data.
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/config"
+	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// MCPCatalog is what the API reads of the MCP host.
+type MCPCatalog interface {
+	Servers() []mcpx.ServerStatus
+	Server(name string) (mcpx.ServerStatus, bool)
+	Tools() []mcpx.Tool
+}
+
+// Options configure New. Nil fields mean "not available".
+type Options struct {
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	MCP      MCPCatalog
+	// APIKeys, when non-empty, are required on every route but the health
+	// checks.
+	APIKeys []config.Secret
+	// AllowedHosts are accepted Host values besides loopback names.
+	AllowedHosts []string
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64
+}
+
+// Server is the API's HTTP handler. Mark it ready with SetReady once the
+// components it serves have started.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	keys    [][sha256.Size]byte
+	ready   atomic.Bool
+	handler http.Handler
+}
+
+// New builds the API handler.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = config.DefaultMaxBodyBytes
+	}
+	s := &Server{opts: opts, log: opts.Logger.With("component", "api")}
+	for _, k := range opts.APIKeys {
+		s.keys = append(s.keys, sha256.Sum256([]byte(k.Value())))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if opts.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	})
+	mux.HandleFunc("GET /api/v1/mcp/servers", s.listServers)
+	mux.HandleFunc("GET /api/v1/mcp/servers/{name}", s.getServer)
+	mux.HandleFunc("GET /api/v1/mcp/tools", s.listTools)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	})
+	s.handler = mcpx.OriginGuard(s.authenticate(limitBody(mux, opts.MaxBodyBytes)), opts.AllowedHosts, nil)
+	return s
+}
+
+// SetReady marks the service ready (or not) for /readyz.
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	s.handler.ServeHTTP(w, r)
+}
+
+// authenticate requires an API key, when keys are configured, on every
+// route but the health checks. Keys are compared as SHA-256 digests in
+// constant time.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(s.keys) == 0 || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := r.Header.Get("X-API-Key")
+		if key == "" {
+			if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+				key = strings.TrimSpace(v)
+			}
+		}
+		if key != "" {
+			sum := sha256.Sum256([]byte(key))
+			match := 0
+			for _, k := range s.keys {
+				match |= subtle.ConstantTimeCompare(sum[:], k[:])
+			}
+			if match == 1 {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="mcpsoc"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "a valid API key is required")
+	})
+}
+
+func limitBody(next http.Handler, n int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) listServers(w http.ResponseWriter, _ *http.Request) {
+	servers := []mcpx.ServerStatus{}
+	if s.opts.MCP != nil {
+		servers = append(servers, s.opts.MCP.Servers()...)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"servers": servers})
+}
+
+func (s *Server) getServer(w http.ResponseWriter, r *http.Request) {
+	if s.opts.MCP != nil {
+		if st, ok := s.opts.MCP.Server(r.PathValue("name")); ok {
+			writeJSON(w, http.StatusOK, st)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "not_found", "no MCP server with that name")
+}
+
+// toolView is a catalog entry as the API shows it.
+type toolView struct {
+	Name         string `json:"name"`
+	Server       string `json:"server"`
+	Tool         string `json:"tool"`
+	Title        string `json:"title,omitempty"`
+	Description  string `json:"description,omitempty"`
+	InputSchema  any    `json:"input_schema,omitempty"`
+	OutputSchema any    `json:"output_schema,omitempty"`
+	Annotations  any    `json:"annotations,omitempty"`
+}
+
+func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
+	filter := r.URL.Query().Get("server")
+	tools := []toolView{}
+	if s.opts.MCP != nil {
+		for _, t := range s.opts.MCP.Tools() {
+			if filter != "" && t.Server != filter {
+				continue
+			}
+			v := toolView{Name: t.Name, Server: t.Server, Tool: t.Tool.Name, Title: t.Tool.Title,
+				Description: t.Tool.Description, InputSchema: t.Tool.InputSchema, OutputSchema: t.Tool.OutputSchema}
+			if t.Tool.Annotations != nil {
+				v.Annotations = t.Tool.Annotations
+			}
+			tools = append(tools, v)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tools": tools})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// writeError answers with a stable error code and message. Internal error
+// text never reaches clients: callers log it under the returned id.
+func writeError(w http.ResponseWriter, status int, code, msg string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg, "id": id}})
+	return id
+}
+
+// ReadHeaderTimeout bounds slow clients on the API listener.
+const ReadHeaderTimeout = 10 * time.Second

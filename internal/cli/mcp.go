@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/mcpsoc/mcpsoc/internal/servers/conformance"
+	"github.com/mcpsoc/mcpsoc/internal/telemetry"
+	"github.com/spf13/cobra"
+)
+
+func init() { register("mcp", newMCPCmd) }
+
+func newMCPCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mcp",
+		Short: "Run MCPSoc's built-in MCP servers (stdio by default, or Streamable HTTP with --http)",
+	}
+	cmd.AddCommand(newMCPConformanceCmd(), newMCPConformanceClientCmd())
+	return cmd
+}
+
+// serveKit serves a kit server over stdio, or over Streamable HTTP at /mcp
+// when addr is set (loopback only).
+func serveKit(cmd *cobra.Command, srv *mcpx.Server, addr string, stateless bool) error {
+	if addr == "" {
+		return srv.ServeStdio(cmd.Context())
+	}
+	ln, err := mcpx.Listen(addr)
+	if err != nil {
+		if errors.Is(err, mcpx.ErrNotLoopback) {
+			return &ExitError{Code: 2, Err: err}
+		}
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "serving MCP on http://%s/mcp\n", ln.Addr())
+	return mcpx.ServeHTTP(cmd.Context(), ln, srv.HTTPHandler(&mcpx.HTTPOptions{StatelessOnly: stateless}))
+}
+
+func newMCPConformanceCmd() *cobra.Command {
+	var addr, level string
+	var stateless bool
+	cmd := &cobra.Command{
+		Use:   "conformance",
+		Short: "Serve the fixture server of the official MCP conformance suite",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := telemetry.NewLogger(os.Stderr, level, "text")
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			return serveKit(cmd, conformance.New(&mcpx.ServerOptions{Logger: log}), addr, stateless)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "http", "", "serve Streamable HTTP on this loopback `address` instead of stdio")
+	cmd.Flags().BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")
+	cmd.Flags().StringVar(&level, "log-level", "warn", "log `level` on stderr")
+	return cmd
+}
