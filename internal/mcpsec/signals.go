@@ -1,0 +1,342 @@
+package mcpsec
+
+import (
+	"regexp"
+	"strings"
+)
+
+// sig is one weak signal family. Findings come from combinations of
+// families, never from one phrase list alone (plain-English payloads defeat
+// phrase lists; combinations of structure generalize).
+type sig uint8
+
+const (
+	sigOverride      sig = iota // ignore previous instructions, you are now …
+	sigSecrecy                  // do not tell the user, silently send …
+	sigTag                      // <IMPORTANT>, <system>, [INST] …
+	sigAI                       // addressed to the assistant: "you must", "note to the AI"
+	sigImperative               // sentence-initial risky imperative: "Read …", "Send …"
+	sigMust                     // always, must, never, mandatory, make sure
+	sigTrigger                  // before/when using/calling …
+	sigCoerce                   // otherwise the tool will fail
+	sigSensitive                // ~/.ssh, id_rsa, .env, mcp.json, private key …
+	sigAmbient                  // credentials, tokens, conversation, system prompt …
+	sigHarvestTarget            // conversation history, env vars, all api keys …
+	sigReadVerb                 // read, cat, contents of …
+	sigSinkVerb                 // send, forward, upload, post …
+	sigTarget                   // URL, e-mail, IP, "our server"
+	sigSmuggle                  // pass … as the X parameter
+	sigApproval                 // the user already approved, do not ask for confirmation
+	sigApprovalWeak             // skip confirmation, auto-approve
+	sigHijack                   // always use this tool, instead of other tools
+	sigOtherTools               // any other tool, all tools
+	sigToolRef                  // "the send_email tool", `create_issue`
+	sigTamper                   // regardless of what the user asks; always bcc x@y
+	sigTamperWeak               // change the recipient to …
+	sigPersist                  // from now on, for the rest of the session
+	sigFragment                 // part 1 of 3, continued in …
+	sigShell                    // curl … | sh, rm -rf /, /dev/tcp
+	sigSecurityCtx              // the text is about detecting attacks
+	sigMention                  // "such as", "detects", "e.g." — a quoting context
+	sigHijackStrong             // before any other tool, other tools are broken
+	sigDestructive              // delete ~/…, wipe all files
+	sigReadSensitive            // derived: a read verb next to a sensitive target
+	sigSinkTo                   // derived: a sink verb followed by a target
+	sigForeignRef               // derived: names a tool this server does not define
+	numSigs
+)
+
+var sigNames = [numSigs]string{
+	"override", "secrecy", "tag", "ai-address", "imperative", "must", "trigger", "coercion",
+	"sensitive-path", "sensitive-data", "harvest-target", "read-verb", "sink-verb", "sink-target",
+	"param-smuggle", "approval-bait", "approval-weak", "hijack", "other-tools", "tool-ref",
+	"tamper", "tamper-weak", "persistence", "fragment", "shell", "security-context", "mention",
+	"hijack-strong", "destructive", "read-sensitive", "sink-to-target", "foreign-tool-ref",
+}
+
+type family struct {
+	sig     sig
+	anchors []string // the text must contain one of these for the regex to run
+	re      *regexp.Regexp
+}
+
+const (
+	sensitivePat = `~/\.ssh\b|\.ssh/|\bssh (?:private )?keys?\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\.aws/(?:credentials|config)\b|\baws credentials\b|\baws_secret_access_key\b|\.azure/|\.config/gcloud|application_default_credentials|\.kube/config|\bkubeconfig\b|\.docker/config\.json|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials|\.pgpass\b|\.my\.cnf\b|(?:^|[\s'"` + "`" + `(/])\.env(?:\.[a-z]+)?\b|\b(?:dotenv|env) files?\b|/etc/(?:passwd|shadow|sudoers)\b|\.(?:bash|zsh|sh)_history\b|\bshell history\b|\bkeychain\b|\bwallet\.dat\b|\b(?:seed|recovery|mnemonic) (?:phrase|words)\b|\bprivate keys?\b|\bsecret keys?\b|claude_desktop_config|\bmcp\.json\b|\bmcp_config|cline_mcp_settings|\.cursor/|\.claude(?:\.json|/)|\.codex/|\.gemini/|\bmcp (?:client )?(?:config|configuration|settings)(?: files?)?\b|\bbrowser (?:cookies|passwords|profile)\b|\bcookies? (?:db|database|file|jar|store)\b|\blogin data\b|\.gnupg\b|\.vault-token\b|\bterraform\.tfstate\b|\bcredentials\.json\b|\bservice[_ -]account[_ -](?:key|json)\b|\.ppk\b|\bkeystore\b`
+
+	harvestPat = `\b(?:conversation|chat|message|dialog(?:ue)?)s? (?:history|log|transcript|so far|context)\b|\bsystem (?:prompt|message|instructions)\b|\b(?:your|the assistant's|the model's|the agent's) (?:instructions|prompt|context(?: window)?|memory|rules|guidelines)\b|\benvironment variables?\b|\benv vars?\b|\bprocess\.env\b|\bos\.environ\b|\b(?:all|any|every|other|available|stored|saved|cached) (?:api keys?|access tokens?|tokens|credentials|secrets|passwords|keys|auth tokens?|session tokens?)\b|\b(?:everything|anything|all) (?:you (?:know|have|remember|can see)|the user (?:has )?(?:said|typed|shared|told|mentioned|wrote))\b|\b(?:previous|prior|earlier|past|recent|preceding) (?:messages|prompts|tool (?:calls|results|outputs)|responses|turns|conversations?|user (?:messages|inputs))\b|\b(?:other|all|every) tools?'?s? (?:outputs?|results?|responses?)\b|\bcontents? of (?:the )?(?:user's )?(?:home (?:directory|folder)|ssh|config(?:uration)? files?|credential files?|any (?:file|secret)s?)\b`
+
+	readPat = `\b(?:read|reads|reading|cat|open|load|grab|retrieve|collect|gather|dump|extract|obtain|access|fetch|harvest|enumerate|look (?:at|up|in)|contents? (?:of|from)|text of|copy|copies|get|include|attach|upload|send|forward|leak|exfiltrate|steal|list|print|output|append|paste|embed|summari[sz]e)\b`
+
+	targetPat = `https?://[^\s"'<>)\]]{3,200}|\b[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,4}\.[a-z]{2,24}\b|\b(?:our|the|a|an|this|my) (?:external |remote |backup |analytics |telemetry |logging |collection |audit |monitoring |sync )?(?:server|endpoint|webhook|collector|backend|address|url|inbox|mailbox|bucket)\b|\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[a-z0-9-]{2,63}\.(?:com|net|org|io|xyz|ru|cn|tk|top|site|app|dev|co|info|biz|me|cc|pw|sh|ws)\b`
+)
+
+func mustRE(p string) *regexp.Regexp { return regexp.MustCompile(p) }
+
+var families = []family{
+	{sigOverride, []string{"ignore", "disregard", "forget", "overlook"}, mustRE(
+		`\b(?:ignore|disregard|forget|overlook)s?\b (?:all |any |every |the |your |of |about |my |those |these )*(?:(?:previous|prior|earlier|above|preceding|former|original|existing|other|system|safety|user|developer|initial|old|default|standard|security)\s?)?(?:instructions?|guidelines|directives|prompts?|programming|system prompt)\b` +
+			`|\b(?:ignore|disregard|forget|overlook)s? (?:all |any |every |the |your |of |about |my )*(?:previous|prior|earlier|above|preceding|former|original|existing|other|system|safety|user's|developer|initial|old) (?:rules|constraints|guardrails|polic(?:y|ies)|restrictions|messages|context|commands|orders|requests)\b`)},
+	{sigOverride, []string{"override", "bypass", "overrule", "supersede", "you are now", "instruction", "mode", "precedence", "priority", "jailbreak"}, mustRE(
+		`\b(?:override|overrides|bypass|bypasses|overrule|overrules|supersede|supersedes)\b (?:all |any |the |your |every )*(?:(?:previous|prior|system|safety|user's|existing|original|other|earlier)\s)?(?:instructions|guidelines|directives|system prompt|safety (?:rules|guidelines|policies|filters)|guardrails|prompt)\b` +
+			`|\byou are now\b|\bnew (?:system )?instructions?:|\b(?:developer|admin|god|dan|jailbreak|unrestricted|unfiltered|debug) mode (?:is )?(?:enabled|activated|on)\b|\b(?:you are|you're|you have been|switch(?:ed)? to|enter(?:ed)?|now in) (?:now )?(?:in )?(?:developer|admin|god|dan|jailbreak|unrestricted|unfiltered|maintenance|debug) mode\b|\bsystem prompt override\b` +
+			`|\b(?:take|takes|have|has|get|gets) (?:absolute |highest |top |full )?(?:precedence|priority) over .{0,30}?\b(?:instructions|messages?|requests|guidelines|rules|prompts?)\b` +
+			`|\b(?:these|this|the following) instructions? (?:are|is) (?:of )?(?:higher|highest|top|absolute) (?:priority|importance)\b`)},
+	{sigSecrecy, []string{"not", "n't", "never", "without", "avoid", "keep", "user", "hide", "conceal", "silent", "secret", "covert", "quiet", "discreet", "stealth", "behind", "confidential", "eyes only", "pretend", "as if"}, mustRE(
+		`\b(?:do not|don't|dont|never|must not|should not|shouldn't|without|not to|avoid|no need to)\s(?:ever\s|explicitly\s|directly\s|even\s)?(?:tell(?:ing)?|inform(?:ing)?|notify(?:ing)?|mention(?:ing)?|reveal(?:ing)?|disclos(?:e|ing)|alert(?:ing)?|let(?:ting)?|show(?:ing)?|explain(?:ing)?|display(?:ing)?|bother(?:ing)?|warn(?:ing)?|surfac(?:e|ing)|acknowledg(?:e|ing)|remind(?:ing)?|confirm(?:ing)?)\b.{0,40}?\b(?:the |your |any )?(?:user|human|operator|person|customer|requester|end[ -]user|client|them|anyone|anybody)s?(?:[^a-z']|$)` +
+			`|\b(?:should|must|do|need) not (?:bring (?:it|this|that) up|draw attention to (?:it|this)|point (?:it|this) out|make (?:it|this) visible)\b|\bwithout (?:the user|them) (?:knowing|noticing|seeing|being aware)\b` +
+			`|\b(?:do not|don't|never|must not|should not|shouldn't)\s(?:ever\s)?(?:mention|acknowledge|discuss|narrate|describe|repeat)\s(?:this|these|that|it|the (?:above|following|instructions?|notes?|steps?|requests?|fact|additional|extra|hidden)|any of (?:this|these|it)|that you|what you)\b` +
+			`|\b(?:do not|don't|never|must not|should not)\s(?:ever\s)?(?:reveal|disclose|expose)\s(?:these instructions|this instruction|this note|this step|that you|the (?:instructions?|notes?|steps?|fact|extra|additional|hidden)|what you (?:did|are doing|have done))\b` +
+			`|\b(?:keep|keeping)\s(?:this|it|these (?:instructions|steps|details|actions)|the following|everything|that)\s(?:strictly\s)?(?:secret|hidden|confidential|private|between us|to yourself)\b` +
+			`|\b(?:the )?user (?:does not|doesn't|must not|should not|shouldn't|need not|needn't|won't|will not|must never|should never|is not to|isn't to) (?:need to |have to )?(?:know|see|notice|learn|find out|be (?:told|informed|notified|aware|made aware|bothered|shown))\b` +
+			`|\b(?:hide|hides|hiding|conceal|conceals|concealing|obscure)\s(?:this|it|these|that|them|the (?:fact|call|step|request|action|instruction|transfer|operation|output|result)s?)\b.{0,30}?\bfrom\b` +
+			`|\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|invisibly|behind the user's back)\b.{0,30}?\b(?:send|forward|copy|read|include|add|append|upload|post|transmit|attach|call|invoke|bcc|cc|collect|exfiltrat|email|share|pass|submit|redirect|grab|harvest)` +
+			`|\b(?:this|these|the following) (?:instruction|note|step|message|section)s? (?:is|are) (?:confidential|secret|hidden|internal|private|not (?:for|to be shown to|meant for) the user)\b|\bfor (?:the )?(?:ai|assistant|model|llm|agent)'?s? eyes only\b` +
+			`|\b(?:pretend|act as if|make it (?:look|seem|appear)|appear) (?:that |as if |like |as though )?(?:nothing|the (?:tool|call|operation|request) (?:succeeded|worked|was normal|is normal|completed normally)|everything (?:is|was) (?:fine|normal))`)},
+	{sigTag, []string{"<", "[", "{{", "#"}, mustRE(
+		`<\s*/?\s*(?:important|system|system[_ -]?(?:prompt|message|note|instructions?)|instructions?|admin|secret|hidden|critical|mandatory|override|ai[_ -]?(?:note|instructions?)|assistant[_ -]?(?:note|instructions?)|note[_ -]?(?:to|for)[_ -]?(?:the[_ -])?(?:ai|assistant|model|llm|agent)|directive|priority|urgent|sys|internal[_ -]?(?:note|instructions?)|requirement|must[_ -]?read|attention|warning[_ -]?to[_ -]?(?:ai|assistant|model))\b[^<>]{0,40}>` +
+			`|\[\s*/?\s*(?:system|inst|important|admin|hidden|instructions?|assistant|ai note|note to (?:the )?(?:ai|assistant|model))\s*\]` +
+			`|<\|\s*(?:im_start|system|im_sep)\s*\|>|<<\s*/?sys\s*>>|\{\{\s*(?:system|instructions?)\b` +
+			`|(?:^|\s)#{1,4}\s?(?:system(?: prompt| message)?|instructions? (?:for|to) (?:the )?(?:ai|assistant|model|llm|agent))\b`)},
+	{sigAI, []string{"ai", "assistant", "llm", "model", "agent", "bot", "claude", "gpt", "copilot", "gemini", "you "}, mustRE(
+		`\b(?:the |an? |any |this |dear |hey )?(?:ai|a\.i\.|assistant|llm|language model|ai model|ai agent|chatbot|claude|chatgpt|gpt|copilot|gemini)s?\b (?:must|should|shall|will|needs? to|has to|is required to|is expected to|is instructed to|reading this|using this|calling this|that (?:reads|uses|calls)|processing this)\b` +
+			`|\b(?:note|message|instructions?|reminder|attention|memo|notice|hint)s? (?:to|for) (?:the |any |all |every )?(?:ai|assistant|model|llm|agent|language model|ai agent)s?\b` +
+			`|\bas an? (?:ai|assistant|language model|llm)\b|\b(?:dear|hey|attention|hello|hi) (?:ai|assistant|model|llm|agent|claude|gpt|copilot)\b` +
+			`|\byou (?:must|should|shall|need to|have to|are required to|are instructed to|will need to|are expected to|ought to|are to|will now|are obligated to|always|never)\b` +
+			`|\b(?:model|agent|llm|assistant) (?:must|should) (?:always|never|also|first)\b|\bthe (?:agent|model|assistant)s? (?:needs? to|must|should|has to|is to)\b|(?:^|[.!?:\]]\s)(?:ai|assistant|model|llm|agent|claude)\s?[,:]\s|\byou (?:need|want) (?:to|the|all|every)\b`)},
+	{sigImperative, nil, mustRE(
+		`(?:^|[.!?;:>\])]\s|\s-\s|\*\s|\n)(?:please |also |then |and |now |first,? |finally,? |next,? |additionally,? |important:? |note:? |afterwards,? |immediately )?(?:read|send|forward|pass|append|prepend|copy|upload|attach|email|exfiltrate|collect|gather|extract|grab|harvest|reveal|share|transmit|tell|include|insert|call|invoke|ignore|disregard|fetch|open|cat|load|dump|post|embed|leak|bcc|cc|obtain|access|retrieve|locate|run|execute|add|change|replace|redirect|always|never|do not|don't|look up|supply|put|place|gather|delete|wipe|erase)\b`)},
+	{sigMust, nil, mustRE(
+		`\b(?:always|must|never|mandatory|required|important|critical|crucial|essential|make sure|ensure|be sure to|remember to|don't forget|do not forget|under no circumstances|at all times|without exception|no exceptions|imperative|obligatory|strictly)\b`)},
+	{sigTrigger, []string{"before", "after", "prior", "when", "each time", "every time", "any time", "anytime", "once", "while", "upon", "if "}, mustRE(
+		`\b(?:before|after|prior to|when(?:ever)?|each time|every time|any ?time|once|while|upon|if)\s(?:you\s|the (?:user|assistant|ai|model|agent|llm)\s|a user\s|this tool is\s|this tool\s|any (?:other )?tools? (?:is|are)\s|(?:any|every|each) )?(?:use|uses|using|used|call|calls|calling|called|invoke|invokes|invoking|invoked|run|runs|running|execute|executing|respond|responding|answer|answering|perform|performing|send|sends|sending|reply|replying|process|processing|handling|handle|complete|completing|finish|finishing|start|starting|interact|interacting|access|accessing|read|reading|write|writing|tool call|request|response|operation|action|available|loaded)\b`)},
+	{sigCoerce, []string{"otherwise", "or else", "if not", "failing", "required", "necessary", "needed", "mandatory", "will not", "won't", "not work", "fail"}, mustRE(
+		`\b(?:otherwise|or else|if not|failing (?:to do )?(?:this|so)|if you (?:don't|do not|fail to))\b.{0,60}?\b(?:fail|fails|crash|crashes|error|not work|won't work|will not work|break|breaks|stop working|be rejected|be blocked|malfunction|corrupt|lose|data loss|security (?:breach|incident)|be unable)` +
+			`|\b(?:required|necessary|needed|mandatory|essential) (?:for|to) (?:this tool|the tool|it|the (?:tool|function|server)) (?:to )?(?:work|function|operate|run|succeed)` +
+			`|\bthe (?:tool|function|server) (?:will|would|may) (?:not work|fail|crash|break|refuse|error) (?:unless|without|if you)\b`)},
+	{sigSensitive, []string{"ssh", "id_", "authorized_keys", "aws", "azure", "gcloud", "application_default", "kube", "docker", "netrc", "npmrc", "pypirc", "git-credentials", "pgpass", "my.cnf", "env", "passwd", "shadow", "sudoers", "history", "keychain", "wallet", "phrase", "words", "private key", "secret key", "claude", "mcp", "cline", "cursor", "codex", "gemini", "browser", "cookie", "login data", "gnupg", "vault-token", "tfstate", "credentials.json", "service", "ppk", "keystore"}, mustRE(sensitivePat)},
+	{sigAmbient, []string{"conversation", "chat", "message", "dialog", "system", "instruction", "prompt", "memory", "env", "key", "token", "credential", "secret", "password", "passphrase", "pii", "credit card", "ssn", "social security", "personal"}, mustRE(
+		`\b(?:conversation|chat|dialog(?:ue)?) (?:history|log|transcript)\b|\bsystem (?:prompt|message|instructions)\b|\benvironment variables?\b|\benv vars?\b|\b(?:api|access|auth|bearer|session|refresh|oauth|github|slack|aws|openai|anthropic|personal access) ?(?:keys?|tokens?)\b|\bcredentials?\b|\bsecrets?\b|\bpasswords?\b|\bpassphrases?\b|\bpii\b|\bcredit cards?\b|\bssn\b|\bsocial security\b|\b(?:personal|private) (?:data|information|details)\b`)},
+	{sigHarvestTarget, []string{"conversation", "chat", "message", "dialog", "system", "your", "the assistant", "the model", "the agent", "env", "process.env", "environ", "all", "any", "every", "other", "available", "stored", "saved", "cached", "everything", "anything", "previous", "prior", "earlier", "past", "recent", "preceding", "contents", "content of"}, mustRE(harvestPat)},
+	{sigReadVerb, nil, mustRE(readPat)},
+	{sigSinkVerb, []string{"send", "forward", "upload", "post", "transmit", "exfiltrat", "leak", "submit", "report", "sync", "mirror", "relay", "bcc", "cc", "copy", "copies", "mail", "push", "beacon", "ping", "deliver", "share", "webhook", "log"}, mustRE(
+		`\b(?:send|sends|sending|forward|forwards|forwarding|upload|uploads|uploading|post|posts|posting|transmit|transmits|transmitting|exfiltrate|exfiltrates|leak|leaks|submit|submits|report|reports|sync|syncs|mirror|mirrors|relay|relays|bcc|cc|copy|copies|email|emails|e-mail|mail|push|pushes|beacon|ping|deliver|delivers|share|shares|webhook|log|logs)\b`)},
+	{sigTarget, []string{"http", "@", ".", "server", "endpoint", "webhook", "collector", "backend", "address", "url", "inbox", "mailbox", "bucket"}, mustRE(targetPat)},
+	{sigSmuggle, []string{" as ", " in ", "into", "inside", "within", " to ", "under"}, mustRE(
+		`\b(?:pass|passing|include|including|put|putting|insert|inserting|place|placing|append|appending|add|adding|attach|attaching|embed|embedding|supply|provide|fill|copy|paste|encode|store|write|set)\b.{0,80}?\b(?:as|in|into|inside|within|to|under|through)\s(?:the\s|a\s|this\s|its\s|an\s|your\s)?(?:[` + "`" + `'"]?[a-z_][a-z0-9_.-]{0,40}[` + "`" + `'"]?\s)?(?:parameter|param|argument|arg|field|property|input|attribute)s?\b` +
+			`|\b(?:include|put|insert|place|embed|pass|attach|add|append|supply|submit|send) (?:it|them|this|these|that|its contents?|their contents?|the contents?|everything(?: it contains)?|the (?:full |whole |entire )?(?:file|text|output|result|listing)) (?:as|in|into|inside|within|to) (?:the |a |every |each |your )?[a-z_]+\b`)},
+	{sigApproval, []string{"user", "approv", "authoriz", "consent", "confirm", "permission", "ask"}, mustRE(
+		`\b(?:the )?user (?:has )?(?:already |previously |explicitly |implicitly |fully )(?:approved|authorized|authorised|consented|agreed|granted (?:permission|consent|access)|given (?:permission|consent|approval)|confirmed)\b` +
+			`|\b(?:pre-?approved|pre-?authori[sz]ed|pre-?consented)\b (?:by (?:the )?(?:user|admin|administrator|security team)|for all)` +
+			`|\b(?:do not|don't|dont|never|no need to|not necessary to|needn't|you don't need to|you do not need to|there is no need to)\s(?:ask|request|seek|prompt|wait)\s(?:the user\s|for the user's\s|for user\s)?(?:for\s)?(?:confirmation|permission|approval|consent|authori[sz]ation)\b` +
+			`|\b(?:do not|don't|never|no need to)\s(?:ask|check with|confirm with|consult|verify with|wait for)\s(?:the )?user\b` +
+			`|\bconsent (?:is|has) (?:already )?(?:been )?(?:already )?(?:given|granted|implied|obtained|provided)\b|\b(?:they|the user) (?:already )?(?:consented|agreed) (?:to (?:all|every|any)|in (?:advance|their settings|the settings))|\bpermission (?:is|has been) (?:already )?(?:granted|given) (?:by the user|for all|in advance)`)},
+	{sigApprovalWeak, []string{"skip", "bypass", "avoid", "auto", "trusted", "verified", "safe"}, mustRE(
+		`\b(?:skip|bypass|avoid)\b (?:the )?(?:user )?(?:confirmation|approval|consent|permission|review)\b|\bauto-?approv|\bthis (?:tool|server) is (?:trusted|verified|safe|certified|whitelisted|allowlisted)\b`)},
+	{sigHijack, []string{"only", "always", "instead", "rather", "in place", "other", "another", "first", "before", "preferred", "default", "primary", "deprecated"}, mustRE(
+		`\b(?:always|only) (?:use|call|prefer|choose|pick|select|invoke) (?:this|the current) (?:tool|function|server)\b` +
+			`|\b(?:instead of|rather than|in place of) (?:using |calling )?(?:any |the |other |another )?(?:other )?(?:[a-z]+ ){0,2}(?:tools?|functions?|servers?)\b|\b(?:instead of|rather than|in place of) (?:using |calling )?[a-z0-9]+_[a-z0-9_]+\b` +
+			`|\b(?:do not|don't|never) (?:use|call|invoke|trust) (?:any )?(?:other|another|the other|different|alternative) (?:tools?|functions?|servers?|mcp)\b` +
+			`|\b(?:must|should|needs to|has to|is required to) be (?:called|invoked|used|run|executed) (?:first|before (?:any|every|all|each|other))\b` +
+			`|\bbefore (?:using|calling|invoking|running) (?:any|every|all|each|another) (?:other )?(?:tools?|functions?)\b` +
+			`|\b(?:call|invoke|use|run) (?:this|me) (?:tool )?(?:first|before (?:any|every|all|anything))\b` +
+			`|\b(?:the|other) [a-z0-9_]+ tools? (?:is|are) (?:deprecated|broken|unsafe|compromised|disabled|unreliable)\b`)},
+	{sigHijackStrong, []string{"before", "never", "not", "n't", "only", "deprecated", "broken", "unsafe", "compromised", "disabled", "unreliable", "malicious"}, mustRE(
+		`\bbefore (?:using|calling|invoking|running) (?:any|every|all|each) (?:other )?(?:tools?|functions?)\b|\b(?:called|invoked|used|run) (?:first,? )?before (?:any|every|all) (?:other )?(?:tools?|functions?)\b` +
+			`|\b(?:do not|don't|never) (?:use|call|invoke|trust) (?:any )?(?:other|another|the other|alternative) (?:[a-z]+ )?(?:tools?|functions?|servers?)\b` +
+			`|\bthe only (?:[a-z]+ )?(?:tool|function) (?:you should|to|that should|you may|you can|you must) (?:ever )?use\b` +
+			`|\b(?:the )?[a-z0-9]+_[a-z0-9_]+ (?:tool )?(?:is|are) (?:now )?(?:deprecated|broken|unsafe|compromised|disabled|unreliable|malicious)\b|\bother (?:[a-z]+ )?tools (?:are|is) (?:now )?(?:deprecated|broken|unsafe|compromised|disabled|unreliable|malicious)\b` +
+			`|\bnever (?:call|use) (?:the )?(?:fetch|browser|search|file|web|shell|email|other|any other|alternative)\w* (?:or [a-z]+ )?tools?\b`)},
+	{sigDestructive, []string{"delete", "remove", "wipe", "erase", "rm ", "drop", "truncate", "overwrite", "shred", "format"}, mustRE(
+		`\b(?:delete|deletes|remove|removes|wipe|wipes|erase|erases|rm|drop|drops|truncate|overwrite|overwrites|shred|format)\b (?:-rf )?.{0,20}?(?:~/|/home/|/etc/|/users/|\ball (?:files|data|records|tables|repos|repositories|backups|emails|messages)\b|\bthe user's\b|\bevery (?:file|record|table|repo)|\*\.)`)},
+	{sigOtherTools, []string{"tool", "function", "server", "plugin", "integration"}, mustRE(
+		`\b(?:any|all|every|each|other|another|the other|different) (?:other )?(?:tools?|functions?|mcp servers?|servers'? tools|plugins?|integrations?|tool calls?)\b`)},
+	{sigToolRef, []string{"tool", "function", "`"}, mustRE(
+		`\b[a-z][a-z0-9]*(?:[_.-][a-z0-9]+)+\b (?:tool|function|command|endpoint)\b|\b(?:tool|function) [` + "`" + `'"]?[a-z][a-z0-9]*(?:[_.-][a-z0-9]+)+\b|` + "`" + `[a-z][a-z0-9]*(?:_[a-z0-9]+)+` + "`")},
+	{sigTamper, []string{"regardless", "no matter", "irrespective", "even if", "whatever", "instead of", "bcc", "cc", "copy", "add", "include", "append", "send"}, mustRE(
+		`\b(?:regardless of|no matter|irrespective of|even if|whatever) (?:what |which |who |whom )?(?:the )?(?:user|human|customer|requester)s? (?:asks?|requests?|specifie[sd]|says?|wants?|chooses?|chose|provided?|provides|selects?|selected|enters?|entered|types?|typed|asked|requested|intended|intends)\b` +
+			`|\binstead of (?:the |what )?(?:one |address |account |recipient |amount |value |path |target |destination )?(?:the user|user|requested|specified|provided|given|intended|asked|chosen)\b` +
+			`|\b(?:always|also|additionally|secretly|silently|quietly|automatically)\s(?:bcc|cc|blind[- ]copy|copy|add|include|append|send (?:a copy|copies)(?: of)?|forward (?:a copy|copies)(?: of)?)\b.{0,60}?(?:[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}|https?://)`)},
+	{sigTamperWeak, []string{"recipient", "destination", "beneficiary", "payee", "account", "wallet", "iban", "address", "amount", "bcc"}, mustRE(
+		`\b(?:change|changes|replace|replaces|set|sets|switch|redirect|redirects|rewrite|modify|alter|route|routes)\s(?:the\s|all\s|any\s|every\s)?(?:recipient|destination|beneficiary|payee|receiving account|wallet address|iban|account number|to address|amount|bcc|target account|payout (?:account|address))s?\b.{0,60}?\b(?:to|with|into)\b`)},
+	{sigPersist, []string{"now on", "rest of", "future", "subsequent", "remaining", "remember", "permanent", "persist"}, mustRE(
+		`\bfrom now on\b|\bfor (?:the rest of|all (?:future|subsequent|remaining)) (?:this |the )?(?:session|conversation|chat|requests?|calls?|messages?|interactions?|tasks?)\b|\bin all (?:future|subsequent) (?:responses|calls|interactions|requests|messages)\b|\bremember (?:this|these) (?:instruction|rule|setting)s?\b|\bpermanently (?:remember|apply|adopt)\b|\bfor every (?:future|subsequent) (?:request|message|call)\b`)},
+	{sigFragment, []string{"part", "fragment", "step", "piece", "segment", "chunk", "/", "continue", "combine", "concatenat", "join", "rest", "remainder", "next part", "other half"}, mustRE(
+		`\b(?:part|fragment|piece|segment|chunk|shard|step)s? \(?\d+\)? ?(?:of|/) ?\d+\b|\bfragment [a-e]\b|\(\d+/\d+\)|\[\d+/\d+\]|\bcontinued (?:in|from|below|above|by)\b|\bcontinues (?:in|with)\b|\b(?:see|read|combine (?:this )?with|concatenate|join|append) (?:the )?(?:description|docs?|notes?|text) (?:of|for|in|from) (?:the )?(?:[a-z0-9_-]+ )?(?:tool|function)\b|\bcombine (?:this|these|it|them) with\b|\bthe (?:rest|remainder|next part|other half|second half|first half) (?:of (?:this|the) (?:instruction|message|note|sentence|step)s? )?(?:is|are|can be found) (?:in|at)\b|\b(?:together|combined|concatenated) (?:with|they) (?:the )?(?:other|remaining|following)\b`)},
+	{sigShell, []string{"curl", "wget", "nc ", "ncat", "netcat", "bash", "sh", "powershell", "pwsh", "python", "perl", "ruby", "node", "rm ", "/dev/tcp", "base64", "chmod", "eval", "mkfifo", "scp", "invoke-", "iex", "downloadstring"}, mustRE(
+		`\b(?:curl|wget|nc|ncat|netcat|bash|sh|zsh|powershell|pwsh|python3?|perl|ruby|node)\s+(?:-{1,2}[a-z-]+\s+(?:[^\s-]\S{0,60}\s+)?){0,4}(?:https?://|-[ce]\s|[|<>@])` +
+			`|\|\s*(?:ba|z)?sh\b|\brm\s+-[rf]{1,2}\s+[/~*]|/dev/tcp/|\bbase64\s+(?:-d|--decode)\b|\bchmod\s+\+?[0-7x]{1,4}\s|\beval\s*\(|\bmkfifo\b|\bscp\s+\S+\s+\S+@|\binvoke-(?:webrequest|expression|restmethod)\b|\biex\b|\bdownloadstring\b|\b(?:curl|wget)\s+[^\s]{0,10}https?://`)},
+	{sigSecurityCtx, nil, mustRE(
+		`\b(?:detect|detects|detection|detector|scan|scans|scanner|scanning|classif\w*|guard\w*|firewall|waf|ids|ips|siem|sanitiz\w*|moderat\w*|filter\w*|lint\w*|audit\w*|threat\w*|malware|phishing|injection|jailbreak\w*|red[- ]team\w*|pentest\w*|vulnerab\w*|security|defen[cs]e|dlp|quarantin\w*|honeypot|yara|sigma|forensic\w*|incident|soc|edr|antivirus|abuse|attack\w*)\b`)},
+	{sigMention, nil, mustRE(
+		`\b(?:detects?|detecting|scans?|scanning|poison\w*|flags?|flagging|blocks?|blocking|catch(?:es)?|identif\w+|scans? for|classif\w+|recogni[sz]\w+|such as|e\.g\.|for example|for instance|like|patterns?|signatures?|known|attempts?|phrases?|strings?|payloads?|contains?|containing|look(?:s|ing)? for|match(?:es|ing)?|marks?|quarantin\w*|scores?|rates?|reports? on|sanitiz\w+|strips?|removes?|neutrali[sz]\w+|tests?|simulat\w+|examples?|samples?|indicators?|rules? (?:for|against)|against|prevent\w*|resist\w*|defend\w*|mitigat\w+|warns? about|explains?)\b`)},
+}
+
+var familyBySig = func() [numSigs][]int {
+	var m [numSigs][]int
+	for i, f := range families {
+		m[f.sig] = append(m[f.sig], i)
+	}
+	return m
+}()
+
+type span struct{ start, end int }
+
+// scan holds the signals found in one normalized text.
+type scan struct {
+	text  string
+	mask  uint32
+	spans [numSigs][]span
+}
+
+func (s *scan) has(g sig) bool { return s.mask&(1<<g) != 0 }
+
+func (s *scan) set(g sig, sp span) {
+	s.mask |= 1 << g
+	if len(s.spans[g]) < 16 {
+		s.spans[g] = append(s.spans[g], sp)
+	}
+}
+
+// maxScanBytes bounds the normalized text scanned for phrases; longer text is
+// reported by the length rule and only its head and tail are scanned.
+const maxScanBytes = 64 << 10
+
+// scanText runs every family over normalized text.
+func scanText(norm string) *scan {
+	if len(norm) > maxScanBytes {
+		norm = norm[:maxScanBytes/2] + " … " + norm[len(norm)-maxScanBytes/2:]
+	}
+	s := &scan{text: norm}
+	for _, f := range families {
+		if f.anchors != nil && !containsAny(norm, f.anchors) {
+			continue
+		}
+		for _, m := range f.re.FindAllStringIndex(norm, 16) {
+			sp := span{m[0], m[1]}
+			if f.sig == sigSensitive && isPublicKeyRef(norm, sp) {
+				continue
+			}
+			s.set(f.sig, sp)
+		}
+	}
+	derive(s)
+	return s
+}
+
+// isPublicKeyRef drops id_rsa.pub and similar: public keys are not secrets.
+func isPublicKeyRef(text string, sp span) bool {
+	return strings.HasPrefix(text[sp.end:], ".pub") || strings.Contains(text[sp.start:sp.end], "public")
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// near reports whether a span of a is within gap bytes of a span of b, in
+// either order.
+func (s *scan) near(a, b sig, gap int) bool {
+	for _, x := range s.spans[a] {
+		for _, y := range s.spans[b] {
+			if y.start >= x.end-1 && y.start-x.end <= gap {
+				return true
+			}
+			if x.start >= y.end-1 && x.start-y.end <= gap {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// after reports whether a span of b starts within gap bytes after a span of a.
+func (s *scan) after(a, b sig, gap int) bool {
+	for _, x := range s.spans[a] {
+		for _, y := range s.spans[b] {
+			if y.start >= x.start && y.start-x.end <= gap {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mentioned reports whether the span sp is quoted or introduced as an
+// example ("detects phrases such as …"): security tools describe attacks
+// without being poisoned.
+func (s *scan) mentioned(sp span) bool {
+	if inQuotes(s.text, sp) {
+		return true
+	}
+	lo := sp.start - 100
+	if lo < 0 {
+		lo = 0
+	}
+	for _, m := range s.spans[sigMention] {
+		if m.end <= sp.start && m.end >= lo {
+			return true
+		}
+	}
+	return false
+}
+
+func inQuotes(text string, sp span) bool {
+	for _, q := range []byte{'"', '`'} {
+		n := strings.Count(text[:sp.start], string(q))
+		if n%2 == 1 && strings.IndexByte(text[sp.end:], q) >= 0 {
+			return true
+		}
+	}
+	// Single quotes: count only those that open (after a space or start).
+	open := false
+	for i := 0; i < sp.start; i++ {
+		if text[i] == '\'' && (i == 0 || text[i-1] == ' ' || text[i-1] == '(' || open) {
+			open = !open
+		}
+	}
+	return open && strings.IndexByte(text[sp.end:], '\'') >= 0
+}
+
+// discount drops signals whose every occurrence is quoted or introduced as an
+// example, when the text is security-themed.
+func (s *scan) discount(gs ...sig) {
+	if !s.has(sigSecurityCtx) {
+		return
+	}
+	for _, g := range gs {
+		kept := s.spans[g][:0]
+		for _, sp := range s.spans[g] {
+			if !s.mentioned(sp) {
+				kept = append(kept, sp)
+			}
+		}
+		s.spans[g] = kept
+		if len(kept) == 0 {
+			s.mask &^= 1 << g
+		}
+	}
+}
+
+func (s *scan) names() []string {
+	var out []string
+	for g := sig(0); g < numSigs; g++ {
+		if g == sigSecurityCtx || g == sigMention || g == sigReadVerb {
+			continue
+		}
+		if s.has(g) {
+			out = append(out, sigNames[g])
+		}
+	}
+	return out
+}
+
+// merge ors another scan's signals into s (used for tool- and server-level
+// aggregates; spans of different texts are not comparable, so near() is not
+// meaningful on a merged scan).
+func (s *scan) merge(o *scan) {
+	s.mask |= o.mask
+}
