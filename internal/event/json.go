@@ -1,0 +1,304 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// MarshalJSON writes e as nested ECS JSON: {"@timestamp":"…","source":{"ip":"…"}}.
+// Keys are sorted, so equal events give equal bytes. When a name is both a
+// leaf and the parent of other fields ("a.b" and "a.b.c"), the children are
+// written with a dotted key inside the parent ({"a":{"b":1,"b.c":2}}), the
+// convention Elasticsearch also accepts; UnmarshalJSON reads it back.
+func (e *Event) MarshalJSON() ([]byte, error) {
+	return e.AppendJSON(make([]byte, 0, 512+len(e.Original)*2)), nil
+}
+
+type namedValue struct {
+	name string
+	v    any
+}
+
+// AppendJSON appends the JSON encoding of e to dst.
+func (e *Event) AppendJSON(dst []byte) []byte {
+	fields := make([]namedValue, 0, len(coreNames)+len(e.ext))
+	e.Fields(func(name string, v any) bool {
+		fields = append(fields, namedValue{name, v})
+		return true
+	})
+	slices.SortStableFunc(fields, func(a, b namedValue) int { return comparePath(a.name, b.name) })
+
+	dst = append(dst, '{')
+	var open []string     // segments of the currently open object path
+	var lastLeaf []string // per depth: last key written at that depth
+	var first []bool      // per depth: no key written yet
+	first = append(first, true)
+	lastLeaf = append(lastLeaf, "")
+	for _, f := range fields {
+		segs := strings.Split(f.name, ".")
+		parents := segs[:len(segs)-1]
+		common := 0
+		for common < len(open) && common < len(parents) && open[common] == parents[common] {
+			common++
+		}
+		for len(open) > common {
+			dst = append(dst, '}')
+			open = open[:len(open)-1]
+			first = first[:len(first)-1]
+			lastLeaf = lastLeaf[:len(lastLeaf)-1]
+		}
+		key := ""
+		for i := common; i < len(parents); i++ {
+			d := len(open)
+			if lastLeaf[d] == parents[i] {
+				// The parent name is already a leaf here: flatten the rest.
+				key = strings.Join(segs[i:], ".")
+				break
+			}
+			if !first[d] {
+				dst = append(dst, ',')
+			}
+			first[d] = false
+			lastLeaf[d] = parents[i]
+			dst = appendJSONString(dst, parents[i])
+			dst = append(dst, ':', '{')
+			open = append(open, parents[i])
+			first = append(first, true)
+			lastLeaf = append(lastLeaf, "")
+		}
+		if key == "" {
+			key = segs[len(segs)-1]
+		}
+		d := len(open)
+		if !first[d] {
+			dst = append(dst, ',')
+		}
+		first[d] = false
+		lastLeaf[d] = key
+		dst = appendJSONString(dst, key)
+		dst = append(dst, ':')
+		dst = appendJSONValue(dst, f.v)
+	}
+	for range open {
+		dst = append(dst, '}')
+	}
+	return append(dst, '}')
+}
+
+// comparePath orders dotted names segment by segment, so that "a" sorts
+// directly before "a.b" and every subtree stays contiguous.
+func comparePath(a, b string) int {
+	for {
+		ia := strings.IndexByte(a, '.')
+		ib := strings.IndexByte(b, '.')
+		sa, sb := a, b
+		if ia >= 0 {
+			sa = a[:ia]
+		}
+		if ib >= 0 {
+			sb = b[:ib]
+		}
+		if c := strings.Compare(sa, sb); c != 0 {
+			return c
+		}
+		switch {
+		case ia < 0 && ib < 0:
+			return 0
+		case ia < 0:
+			return -1
+		case ib < 0:
+			return 1
+		}
+		a, b = a[ia+1:], b[ib+1:]
+	}
+}
+
+func appendJSONValue(dst []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return appendJSONString(dst, x)
+	case int64:
+		return strconv.AppendInt(dst, x, 10)
+	case bool:
+		return strconv.AppendBool(dst, x)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return append(dst, "null"...)
+		}
+		b, _ := json.Marshal(x)
+		return append(dst, b...)
+	case []string:
+		dst = append(dst, '[')
+		for i, s := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, s)
+		}
+		return append(dst, ']')
+	case []any:
+		dst = append(dst, '[')
+		for i, el := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONValue(dst, el)
+		}
+		return append(dst, ']')
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = appendJSONValue(dst, x[k])
+		}
+		return append(dst, '}')
+	case nil:
+		return append(dst, "null"...)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return appendJSONString(dst, fmt.Sprint(v))
+	}
+	return append(dst, b...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString quotes s as a JSON string. Invalid UTF-8 becomes U+FFFD,
+// as encoding/json does, so the output is always valid JSON.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// UnmarshalJSON reads nested (or dotted, or mixed) ECS JSON into e,
+// replacing its content. Nested objects become dotted names; integral
+// numbers become int64, others float64; arrays of strings become []string.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return fmt.Errorf("decoding event: %w", err)
+	}
+	e.Reset()
+	e.putTree("", m)
+	return nil
+}
+
+func (e *Event) putTree(prefix string, m map[string]any) {
+	for k, v := range m {
+		name := k
+		if prefix != "" {
+			name = prefix + "." + k
+		}
+		if sub, ok := v.(map[string]any); ok {
+			e.putTree(name, sub)
+			continue
+		}
+		e.Put(name, JSONValue(v))
+	}
+}
+
+// JSONValue converts a value decoded by encoding/json (with or without
+// UseNumber) into the JSON-like value kinds events hold: json.Number becomes
+// int64 when integral and float64 otherwise, float64 holding an integer
+// becomes int64, and an array whose elements are all strings becomes
+// []string. Objects are returned as map[string]any with converted values.
+func JSONValue(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+		return x.String()
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x)
+		}
+		return x
+	case []any:
+		allStrings := true
+		for i, el := range x {
+			x[i] = JSONValue(el)
+			if _, ok := x[i].(string); !ok {
+				allStrings = false
+			}
+		}
+		if allStrings && len(x) > 0 {
+			out := make([]string, len(x))
+			for i, el := range x {
+				out[i] = el.(string)
+			}
+			return out
+		}
+		return x
+	case map[string]any:
+		for k, el := range x {
+			x[k] = JSONValue(el)
+		}
+		return x
+	}
+	return v
+}

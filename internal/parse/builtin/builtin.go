@@ -1,0 +1,8 @@
+// Package builtin links every built-in log format into the binary: import
+// it for its side effects wherever parse.New must know all formats.
+package builtin
+
+import (
+	_ "github.com/mcpsoc/mcpsoc/internal/parse/filterlog"
+	_ "github.com/mcpsoc/mcpsoc/internal/parse/netfilter"
+)
