@@ -442,4 +442,3 @@ func asStrings(v any) []string {
 	}
 	return nil
 }
-

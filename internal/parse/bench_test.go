@@ -96,3 +96,5 @@ func reportRates(b *testing.B, c0 time.Duration) {
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "lines/cpu-s")
 	}
 }
+
+func BenchmarkSuricata(b *testing.B) { benchFormat(b, "suricata") }

@@ -236,4 +236,3 @@ func SplitCSV(dst []string, s string) []string {
 		s = s[j+1:]
 	}
 }
-

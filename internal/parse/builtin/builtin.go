@@ -5,4 +5,5 @@ package builtin
 import (
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/filterlog"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/netfilter"
+	_ "github.com/mcpsoc/mcpsoc/internal/parse/suricata"
 )

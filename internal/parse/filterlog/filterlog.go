@@ -345,4 +345,3 @@ func isHex32(s string) bool {
 	}
 	return true
 }
-

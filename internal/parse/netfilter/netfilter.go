@@ -403,4 +403,3 @@ func atoi(s string) int {
 	n, _ := parse.Atoi(s)
 	return n
 }
-
