@@ -6,7 +6,10 @@ package sigma
 type acMatcher struct {
 	class  [256]uint8
 	nclass int32
-	next   []int32 // state*nclass + class -> state
+	// next maps row+class to the next state's row (state*nclass); the row
+	// is stored bit-inverted (negative) when that state has output, so the
+	// scan loop tests one sign per byte.
+	next   []int32
 	term   []int32 // first state on the output chain of a state, or -1
 	dict   []int32 // next state with output along the failure chain, or -1
 	own    [][]int32
@@ -91,6 +94,14 @@ func buildAC(pats []string) *acMatcher {
 			}
 		}
 		children[u] = nil
+	}
+	// Rewrite targets as rows, flagged when the target has output.
+	for i, v := range m.next {
+		row := v * nc
+		if m.term[v] >= 0 {
+			row = ^row
+		}
+		m.next[i] = row
 	}
 	return m
 }

@@ -135,7 +135,7 @@ func (c *compiler) compileDetection(n *yaml.Node) (*detection, error) {
 		d.cond = &condNode{op: opOr, kids: roots}
 	}
 	d.pos = d.positive()
-	if ws, ok := d.witnessOf(d.cond); ok {
+	if ws, ok := d.witnessOf(d.cond, c.rs.fields.names); ok {
 		d.witness = ws.atoms
 	}
 	return d, nil

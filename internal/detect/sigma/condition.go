@@ -91,8 +91,10 @@ func lexCondition(s string) ([]token, error) {
 			toks = append(toks, token{tkRParen, ")", i})
 			i++
 		case c == '|':
-			toks = append(toks, token{tkPipe, "|", i})
-			i++
+			// Everything after a pipe is a legacy aggregation; the parser
+			// reports it as such.
+			toks = append(toks, token{tkPipe, "|", i}, token{tkEOF, "", len(s)})
+			return toks, nil
 		case isIdentByte(c):
 			j := i
 			for j < len(s) && isIdentByte(s[j]) {

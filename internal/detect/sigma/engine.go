@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -245,15 +246,18 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 		lf := &ln.fields[fi]
 		vals := sc.values(lf.field)
 		ac := lf.ac
-		nc := int(ac.nclass)
+		next, class := ac.next, &ac.class
 		for vi := range vals {
 			v := vals[vi].low
-			s := int32(0)
+			row := int32(0)
 			for i := 0; i < len(v); i++ {
-				s = ac.next[int(s)*nc+int(ac.class[v[i]])]
-				t := ac.term[s]
-				for t >= 0 {
-					end := int32(i + 1)
+				row = next[row+int32(class[v[i]])]
+				if row >= 0 {
+					continue
+				}
+				row = ^row
+				end := int32(i + 1)
+				for t := ac.term[row/ac.nclass]; t >= 0; t = ac.dict[t] {
 					for _, pid := range ac.own[t] {
 						for _, ref := range lf.refs[pid] {
 							if cstamp[ref.rule] == cgen {
@@ -277,7 +281,6 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 							cands = append(cands, ref.rule)
 						}
 					}
-					t = ac.dict[t]
 				}
 			}
 		}
@@ -527,7 +530,11 @@ func (rt *router) match(sc *scratch) []int32 {
 		counts[ri] = 0
 		sc.rfield[ri] = 0
 	}
-	sort.Slice(matched, func(i, j int) bool { return matched[i] < matched[j] })
+	for i := 1; i < len(matched); i++ { // few entries: insertion sort, no allocation
+		for j := i; j > 0 && matched[j] < matched[j-1]; j-- {
+			matched[j], matched[j-1] = matched[j-1], matched[j]
+		}
+	}
 	sc.touched, sc.matched = touched, matched
 	return matched
 }
@@ -694,34 +701,36 @@ func (sc *scratch) addFloat(raw any, f float64) {
 	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, num: f, isNum: true})
 }
 
-// lower lower-cases s into the arena; ASCII strings without upper-case
-// letters are returned as they are.
+// lower lower-cases s into the arena (rune by rune, as strings.ToLower
+// does); strings without upper-case ASCII letters or non-ASCII bytes are
+// returned as they are.
 func (sc *scratch) lower(s string) string {
 	i := 0
 	for ; i < len(s); i++ {
 		c := s[i]
-		if c >= utf8.RuneSelf {
-			return strings.ToLower(s)
-		}
-		if c >= 'A' && c <= 'Z' {
+		if c >= utf8.RuneSelf || (c >= 'A' && c <= 'Z') {
 			break
 		}
 	}
 	if i == len(s) {
 		return s
 	}
-	for j := i; j < len(s); j++ {
-		if s[j] >= utf8.RuneSelf {
-			return strings.ToLower(s)
-		}
-	}
 	start := len(sc.arena)
-	sc.arena = append(sc.arena, s...)
-	b := sc.arena[start:]
-	for j := i; j < len(b); j++ {
-		if c := b[j]; c >= 'A' && c <= 'Z' {
-			b[j] = c + 'a' - 'A'
+	sc.arena = append(sc.arena, s[:i]...)
+	for j := i; j < len(s); {
+		c := s[j]
+		if c < utf8.RuneSelf {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			sc.arena = append(sc.arena, c)
+			j++
+			continue
 		}
+		r, n := utf8.DecodeRuneInString(s[j:])
+		sc.arena = utf8.AppendRune(sc.arena, unicode.ToLower(r))
+		j += n
 	}
+	b := sc.arena[start:]
 	return unsafe.String(&b[0], len(b))
 }

@@ -20,8 +20,26 @@ type wset struct {
 	score int // higher is more selective
 }
 
-func atomScore(a atom) int {
+// lowSelectivity lists fields whose values repeat across most events of
+// their logsource, so a literal on them makes a poor witness: it would make
+// the rule a candidate for nearly every event.
+var lowSelectivity = map[string]bool{
+	"integritylevel": true, "initiated": true, "eventtype": true, "protocol": true,
+	"logontype": true, "company": true, "product": true, "signed": true,
+	"signaturestatus": true, "provider_name": true, "channel": true, "eventid": true,
+	"destinationisipv6": true, "sourceisipv6": true, "elevatedtoken": true,
+	"event.action": true, "event.outcome": true, "network.transport": true,
+	"http.request.method": true, "cs-method": true, "action": true,
+}
+
+func atomScore(a atom, names []string) int {
 	s := len(a.lit)
+	if lowSelectivity[strings.ToLower(names[a.field])] {
+		s -= 12
+	}
+	if a.lit == "true" || a.lit == "false" {
+		s -= 6
+	}
 	switch a.anchor {
 	case skExact:
 		s += 8
@@ -47,14 +65,14 @@ func union(sets ...wset) wset {
 
 // witnessOf computes a witness for a condition node, or ok=false when some
 // way of matching needs no literal (negations, null tests, numeric ranges).
-func (d *detection) witnessOf(n *condNode) (wset, bool) {
+func (d *detection) witnessOf(n *condNode, names []string) (wset, bool) {
 	switch n.op {
 	case opIdent:
-		return d.sels[n.sel].witness()
+		return d.sels[n.sel].witness(names)
 	case opOr:
 		var parts []wset
 		for _, k := range n.kids {
-			w, ok := d.witnessOf(k)
+			w, ok := d.witnessOf(k, names)
 			if !ok {
 				return wset{}, false
 			}
@@ -64,7 +82,7 @@ func (d *detection) witnessOf(n *condNode) (wset, bool) {
 	case opAnd:
 		best, found := wset{}, false
 		for _, k := range n.kids {
-			if w, ok := d.witnessOf(k); ok && (!found || w.score > best.score) {
+			if w, ok := d.witnessOf(k, names); ok && (!found || w.score > best.score) {
 				best, found = w, true
 			}
 		}
@@ -73,12 +91,12 @@ func (d *detection) witnessOf(n *condNode) (wset, bool) {
 	return wset{}, false
 }
 
-func (s *selection) witness() (wset, bool) {
+func (s *selection) witness(names []string) (wset, bool) {
 	var parts []wset
 	for _, br := range s.branches {
 		best, found := wset{}, false
 		for _, fc := range br {
-			if w, ok := fc.witness(); ok && (!found || w.score > best.score) {
+			if w, ok := fc.witness(names); ok && (!found || w.score > best.score) {
 				best, found = w, true
 			}
 		}
@@ -90,23 +108,23 @@ func (s *selection) witness() (wset, bool) {
 	return union(parts...), true
 }
 
-func (fc *fieldCond) witness() (wset, bool) {
+func (fc *fieldCond) witness(names []string) (wset, bool) {
 	if fc.exists >= 0 || fc.neq {
 		return wset{}, false
 	}
 	if fc.all {
 		best, found := wset{}, false
 		for _, g := range fc.groups {
-			if w, ok := fc.groupWitness(g, nil); ok && (!found || w.score > best.score) {
+			if w, ok := fc.groupWitness(g, nil, names); ok && (!found || w.score > best.score) {
 				best, found = w, true
 			}
 		}
 		return best, found
 	}
-	return fc.groupWitness(fc.groups[0], fc.set)
+	return fc.groupWitness(fc.groups[0], fc.set, names)
 }
 
-func (fc *fieldCond) groupWitness(g []matcher, set map[string]struct{}) (wset, bool) {
+func (fc *fieldCond) groupWitness(g []matcher, set map[string]struct{}, names []string) (wset, bool) {
 	var lits []atom // field filled in below
 	for lit := range set {
 		if lit == "" {
@@ -129,7 +147,7 @@ func (fc *fieldCond) groupWitness(g []matcher, set map[string]struct{}) (wset, b
 		for _, a := range lits {
 			a.field = f
 			out.atoms = append(out.atoms, a)
-			if s := atomScore(a); s < out.score {
+			if s := atomScore(a, names); s < out.score {
 				out.score = s
 			}
 		}
