@@ -9,10 +9,10 @@ type acMatcher struct {
 	// next maps row+class to the next state's row (state*nclass); the row
 	// is stored bit-inverted (negative) when that state has output, so the
 	// scan loop tests one sign per byte.
-	next   []int32
-	term   []int32 // first state on the output chain of a state, or -1
-	dict   []int32 // next state with output along the failure chain, or -1
-	own    [][]int32
+	next []int32
+	term []int32 // first state on the output chain of a state, or -1
+	dict []int32 // next state with output along the failure chain, or -1
+	own  [][]int32
 }
 
 // buildAC compiles the patterns (none empty). Pattern i is reported as i.
