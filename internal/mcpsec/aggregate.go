@@ -45,16 +45,21 @@ func splitCheck(ss *serverScan) []Finding {
 	if anyHard {
 		return nil
 	}
+	// Three readings of the fragments: descriptions in order, descriptions
+	// without their first (purpose) sentence, and numbered fragments in
+	// their declared order. "must" alone does not count as a directive
+	// here: joining many benign descriptions makes it too common.
 	joined := scanText(normalize(strings.Join(texts, "\n")))
-	jv := evaluate(joined)
-	if jv.hard == "" {
-		if re := reassemble(texts); re != "" {
-			if sc := scanText(re); evaluate(sc).hard != "" {
-				joined, jv = sc, evaluate(sc)
-			}
+	jv := evaluateMask(joined.mask &^ bit(sigMust))
+	for _, alt := range []string{tails(texts), reassemble(texts)} {
+		if jv.hard != "" || alt == "" {
+			break
+		}
+		if sc := scanText(alt); evaluateMask(sc.mask&^bit(sigMust)).hard != "" {
+			joined, jv = sc, evaluateMask(sc.mask&^bit(sigMust))
 		}
 	}
-	uv := evaluateMask(union)
+	uv := evaluateMask(union &^ bit(sigMust))
 	var id string
 	var tier Tier
 	switch {
@@ -117,6 +122,21 @@ func reassemble(texts []string) string {
 	parts := make([]string, len(fs))
 	for i, f := range fs {
 		parts[i] = f.text
+	}
+	return strings.Join(parts, " ")
+}
+
+// tails joins what follows the first sentence of each description.
+func tails(texts []string) string {
+	var parts []string
+	for _, t := range texts {
+		n := normalize(t)
+		if i := strings.Index(n, ". "); i >= 0 && i < 160 {
+			parts = append(parts, n[i+2:])
+		}
+	}
+	if len(parts) < 2 {
+		return ""
 	}
 	return strings.Join(parts, " ")
 }

@@ -164,6 +164,15 @@ func (a *Analyzer) scanServer(ctx context.Context, name string, s *Server) (*ser
 	return ss, errors.Join(errs...)
 }
 
+// valueField reports schema keywords whose strings are data values.
+func valueField(field string) bool {
+	switch field {
+	case "enum", "default", "examples", "const", "example":
+		return true
+	}
+	return false
+}
+
 // textual reports fields whose phrase content matters (not names).
 func textual(field string) bool {
 	switch field {
@@ -218,7 +227,15 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 			best, bestScore, bestLeaf = i, v.score, i
 		}
 		param := strings.Contains(l.loc.Path, ".properties.") || strings.HasPrefix(l.loc.Path, "arguments[")
-		if param && (sc.has(sigHarvestTarget) || sc.has(sigReadSensitive)) && v.hard == "" {
+		if v.hard == "" && valueField(l.field) && v.score >= 2.5 && (sc.has(sigAI) || sc.has(sigTrigger) || sc.has(sigReadSensitive) || sc.has(sigHarvestTarget) || sc.has(sigSinkTo) || sc.has(sigSecrecy) || sc.has(sigImperative) && sc.has(sigMust)) {
+			// Enum values, defaults and examples are data: directives in them
+			// have no legitimate reason to be there.
+			f := newFinding(RuleDirective, l.loc, evidence(sc, RuleDirective), sc.names())
+			f.Tier = TierHard
+			emit(f)
+			continue
+		}
+		if param && (sc.has(sigHarvestTarget) || sc.has(sigReadSensitive) || sc.has(sigAmbient) && sc.has(sigAI)) && v.hard == "" {
 			f := newFinding(RuleParamHarvest, l.loc, evidence(sc, RuleParamHarvest), sc.names())
 			if themed && !sc.has(sigHarvestTarget) {
 				f.Tier = TierReview

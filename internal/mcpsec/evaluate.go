@@ -1,5 +1,7 @@
 package mcpsec
 
+import "strings"
+
 // weights of each signal family in the review score. Hard verdicts do not
 // use the score: they need a specific structural combination.
 var weights = [numSigs]float64{
@@ -33,6 +35,17 @@ func derive(s *scan) {
 				s.set(sigReadSensitive, sp)
 			}
 		}
+	}
+	var open, closing bool
+	for _, sp := range s.spans[sigTag] {
+		if strings.Contains(s.text[sp.start:sp.end], "/") {
+			closing = true
+		} else {
+			open = true
+		}
+	}
+	if open && closing {
+		s.set(sigTagPair, s.spans[sigTag][0])
 	}
 	if s.after(sigSinkVerb, sigTarget, 80) {
 		s.set(sigSinkTo, s.spans[sigTarget][0])
@@ -69,6 +82,8 @@ func evaluateMask(m uint32) verdict {
 		v.hard = RuleTamper
 	case has(sigHijackStrong):
 		v.hard = RuleHijack
+	case has(sigTagPair):
+		v.hard = RuleTagDirective
 	case has(sigTag) && has(sigAI, sigImperative, sigMust, sigTrigger, sigSensitive, sigHarvestTarget, sigSinkTo, sigSmuggle, sigOtherTools, sigHijack, sigCoerce, sigPersist, sigForeignRef):
 		v.hard = RuleTagDirective
 	case has(sigReadSensitive) && sink && directive:
