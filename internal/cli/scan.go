@@ -1,0 +1,328 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mcpsoc/mcpsoc/internal/mcpsec"
+)
+
+func init() { register("scan", newScanCmd) }
+
+// maxToolsFileBytes bounds one saved tools/list file. Real listings are
+// kilobytes to a few megabytes; anything larger is refused with an error for
+// that file rather than read into memory.
+const maxToolsFileBytes = 64 << 20
+
+func newScanCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "Scan MCP servers and tool definitions for poisoning, shadowing and hidden content",
+		Long: `Scan MCP tool definitions for tool poisoning, cross-server shadowing, split
+payloads, hidden Unicode, encoded payloads and other content aimed at the model.
+
+Subcommands:
+  tools   analyze saved tools/list results without running any server`,
+	}
+	cmd.AddCommand(newScanToolsCmd())
+	return cmd
+}
+
+type scanToolsFlags struct {
+	format string
+	failOn string
+}
+
+func newScanToolsCmd() *cobra.Command {
+	var f scanToolsFlags
+	cmd := &cobra.Command{
+		Use:   "tools FILE|DIR...",
+		Short: "Analyze saved tools/list results (files or folders of .json files)",
+		Long: `Analyze saved MCP tools/list results without running anything.
+
+Each FILE is a JSON object with "tools" (optionally "serverInfo",
+"instructions", "prompts", "resources"), a bare array of tools, or a JSON-RPC
+response carrying such a result. A DIR is searched recursively for *.json
+files. All servers given in one run are analyzed together, so name collisions
+and cross-server shadowing between them are reported.
+
+Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when a
+file could not be read or decoded (the other files are still scanned and
+reported).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScanTools(cmd, args, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or sarif")
+	cmd.Flags().StringVar(&f.failOn, "fail-on", "hard", "exit 1 when a finding reaches this level: hard, review, none, or a severity (info, low, medium, high, critical)")
+	return cmd
+}
+
+// scanInput is one decoded file.
+type scanInput struct {
+	File   string
+	Server *mcpsec.Server
+}
+
+type scanFileError struct {
+	File  string `json:"file"`
+	Error string `json:"error"`
+}
+
+// failPolicy decides whether a finding fails the run.
+type failPolicy func(mcpsec.Finding) bool
+
+func parseFailOn(s string) (failPolicy, error) {
+	switch strings.ToLower(s) {
+	case "hard":
+		return func(f mcpsec.Finding) bool { return f.Tier == mcpsec.TierHard }, nil
+	case "review", "any":
+		return func(mcpsec.Finding) bool { return true }, nil
+	case "none":
+		return func(mcpsec.Finding) bool { return false }, nil
+	}
+	sev, err := mcpsec.ParseSeverity(strings.ToLower(s))
+	if err != nil {
+		return nil, fmt.Errorf("--fail-on: %w (or hard, review, none)", err)
+	}
+	return func(f mcpsec.Finding) bool { return f.Severity.Rank() >= sev.Rank() }, nil
+}
+
+func runScanTools(cmd *cobra.Command, args []string, f scanToolsFlags) error {
+	fail, err := parseFailOn(f.failOn)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	switch f.format {
+	case "table", "json", "sarif":
+	default:
+		return &ExitError{Code: 2, Err: fmt.Errorf("--format %q: want table, json or sarif", f.format)}
+	}
+	stderr := cmd.ErrOrStderr()
+	files, errs := expandToolsArgs(args)
+	var inputs []scanInput
+	for _, file := range files {
+		s, err := readToolsFile(file)
+		if err != nil {
+			errs = append(errs, scanFileError{File: file, Error: err.Error()})
+			continue
+		}
+		inputs = append(inputs, scanInput{File: file, Server: s})
+	}
+	uniqueServerNames(inputs)
+	servers := make([]*mcpsec.Server, len(inputs))
+	fileOf := make(map[string]string, len(inputs))
+	for i, in := range inputs {
+		servers[i] = in.Server
+		fileOf[in.Server.Name] = filepath.ToSlash(in.File)
+	}
+	findings, err := mcpsec.New(nil).AnalyzeServers(cmd.Context(), servers)
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("analyzing: %w", err)}
+	}
+	for _, e := range errs {
+		fmt.Fprintf(stderr, "mcpsoc: %s: %s\n", e.File, e.Error)
+	}
+	out := cmd.OutOrStdout()
+	switch f.format {
+	case "table":
+		writeScanTable(out, inputs, findings)
+	case "json":
+		err = writeScanJSON(out, inputs, findings, errs)
+	case "sarif":
+		v, _ := buildVersion()
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(mcpsec.SARIF(findings, mcpsec.SARIFOptions{ToolName: "mcpsoc", ToolVersion: v, FileOf: fileOf}))
+	}
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("writing report: %w", err)}
+	}
+	if len(errs) > 0 {
+		return &ExitError{Code: 2, Err: fmt.Errorf("%d inputs could not be scanned (see above)", len(errs))}
+	}
+	for _, fd := range findings {
+		if fail(fd) {
+			return &ExitError{Code: 1}
+		}
+	}
+	return nil
+}
+
+// expandToolsArgs turns FILE|DIR arguments into a sorted file list; folders
+// contribute their *.json files, recursively.
+func expandToolsArgs(args []string) ([]string, []scanFileError) {
+	var files []string
+	var errs []scanFileError
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			errs = append(errs, scanFileError{File: a, Error: err.Error()})
+			continue
+		}
+		if !st.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		var found []string
+		werr := filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				errs = append(errs, scanFileError{File: p, Error: err.Error()})
+				return nil
+			}
+			if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".json") {
+				found = append(found, p)
+			}
+			return nil
+		})
+		if werr != nil {
+			errs = append(errs, scanFileError{File: a, Error: werr.Error()})
+		}
+		if len(found) == 0 {
+			errs = append(errs, scanFileError{File: a, Error: "no .json files in folder"})
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, errs
+}
+
+func readToolsFile(path string) (*mcpsec.Server, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxToolsFileBytes {
+		return nil, fmt.Errorf("file is %d bytes, larger than the %d-byte limit for a tools/list result", st.Size(), maxToolsFileBytes)
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, maxToolsFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxToolsFileBytes {
+		return nil, fmt.Errorf("file is larger than the %d-byte limit for a tools/list result", maxToolsFileBytes)
+	}
+	s, err := mcpsec.DecodeServer(data, "")
+	if err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
+		}
+		return nil, err
+	}
+	if s.Name == "" {
+		s.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	return s, nil
+}
+
+// uniqueServerNames suffixes duplicate server names (#2, #3) so findings and
+// collisions stay attributable to one file.
+func uniqueServerNames(in []scanInput) {
+	seen := map[string]int{}
+	for _, x := range in {
+		seen[x.Server.Name]++
+	}
+	count := map[string]int{}
+	for _, x := range in {
+		n := x.Server.Name
+		if seen[n] > 1 {
+			count[n]++
+			if count[n] > 1 {
+				x.Server.Name = fmt.Sprintf("%s#%d", n, count[n])
+			}
+		}
+	}
+}
+
+func writeScanTable(w io.Writer, inputs []scanInput, findings []mcpsec.Finding) {
+	by := map[string][]mcpsec.Finding{}
+	for _, f := range findings {
+		by[f.Location.Server] = append(by[f.Location.Server], f)
+	}
+	var hard, review int
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, in := range inputs {
+		s := in.Server
+		fs := by[s.Name]
+		fmt.Fprintf(tw, "%s (%s): %d tools, %d prompts, %d resources, %d findings\n", s.Name, in.File, len(s.Tools), len(s.Prompts), len(s.Resources)+len(s.ResourceTemplates), len(fs))
+		for _, f := range fs {
+			if f.Tier == mcpsec.TierHard {
+				hard++
+			} else {
+				review++
+			}
+			where := f.Location.Kind
+			if f.Location.Object != "" {
+				where += ":" + f.Location.Object
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", strings.ToUpper(string(f.Tier)), f.Severity, f.RuleID, where, f.Location.Path, f.Title)
+			fmt.Fprintf(tw, "  \t\t\t\t\t%s\n", tableSafe(f.Evidence))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d servers, %d hard findings, %d review findings\n", len(inputs), hard, review)
+}
+
+// tableSafe keeps evidence on one line for the table.
+func tableSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// scanReport is the --format json document (see docs/mcpsec.md).
+type scanReport struct {
+	SchemaVersion int              `json:"schemaVersion"`
+	Servers       []scanReportSrv  `json:"servers"`
+	Findings      []mcpsec.Finding `json:"findings"`
+	Errors        []scanFileError  `json:"errors"`
+	Summary       map[string]int   `json:"summary"`
+}
+
+type scanReportSrv struct {
+	Name      string `json:"name"`
+	File      string `json:"file"`
+	Tools     int    `json:"tools"`
+	Prompts   int    `json:"prompts"`
+	Resources int    `json:"resources"`
+}
+
+func writeScanJSON(w io.Writer, inputs []scanInput, findings []mcpsec.Finding, errs []scanFileError) error {
+	r := scanReport{SchemaVersion: 1, Servers: []scanReportSrv{}, Findings: findings, Errors: errs, Summary: map[string]int{"hard": 0, "review": 0}}
+	if r.Findings == nil {
+		r.Findings = []mcpsec.Finding{}
+	}
+	if r.Errors == nil {
+		r.Errors = []scanFileError{}
+	}
+	for _, in := range inputs {
+		s := in.Server
+		r.Servers = append(r.Servers, scanReportSrv{Name: s.Name, File: filepath.ToSlash(in.File), Tools: len(s.Tools), Prompts: len(s.Prompts), Resources: len(s.Resources) + len(s.ResourceTemplates)})
+	}
+	for _, f := range findings {
+		r.Summary[string(f.Tier)]++
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
