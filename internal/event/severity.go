@@ -2,6 +2,12 @@ package event
 
 import "strings"
 
+// FieldSeverityID is the extension field in which parsers record the
+// source's severity translated to the OCSF scale (an int64 Severity), next
+// to event.severity, which keeps the source's own number as ECS defines it.
+// Alerts derived from the event start from this value.
+const FieldSeverityID = "mcpsoc.severity_id"
+
 // Severity is the OCSF severity_id scale used for alerts and findings.
 type Severity int
 

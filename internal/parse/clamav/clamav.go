@@ -235,7 +235,7 @@ func found(ev *event.Event, p string) error {
 	if strings.HasPrefix(sig, "PUA.") {
 		sev = event.SeverityLow
 	}
-	ev.Severity = int64(sev)
+	ev.PutInt(event.FieldSeverityID, int64(sev))
 	ev.PutString("clamav.signature", sig)
 	if strings.HasSuffix(sig, ".UNOFFICIAL") {
 		ev.Put("clamav.unofficial", true)

@@ -201,6 +201,7 @@ func alert(ev *event.Event, d *parse.JSONDoc, a int) {
 	ev.Message = ev.Rule.Name
 	if sev, ok := d.Int(d.Lookup(a, "severity")); ok {
 		ev.Severity = sev
+		ev.PutInt(event.FieldSeverityID, int64(event.SeverityFromSuricata(sev)))
 	}
 	md := d.Lookup(a, "metadata")
 	if v := d.Value(d.Lookup(md, "mitre_tactic_id")); v != nil {
