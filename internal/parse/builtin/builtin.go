@@ -5,8 +5,10 @@ package builtin
 import (
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/clamav"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/filterlog"
+	_ "github.com/mcpsoc/mcpsoc/internal/parse/fortigate"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/modsec"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/netfilter"
+	_ "github.com/mcpsoc/mcpsoc/internal/parse/panos"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/suricata"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/winlog"
 )
