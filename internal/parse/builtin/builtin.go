@@ -3,9 +3,11 @@
 package builtin
 
 import (
+	_ "github.com/mcpsoc/mcpsoc/internal/parse/cef"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/clamav"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/filterlog"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/fortigate"
+	_ "github.com/mcpsoc/mcpsoc/internal/parse/jsonlog"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/modsec"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/netfilter"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/panos"
