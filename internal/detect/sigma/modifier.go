@@ -145,7 +145,7 @@ func expandPlaceholders(s string, values map[string][]string) ([]string, error) 
 	name := s[i+1 : i+1+j]
 	vals, ok := values[name]
 	if !ok {
-		return nil, fmt.Errorf("placeholder %%%s%% has no configured values (set placeholders.%s)", name, name)
+		return nil, fmt.Errorf("placeholder %%%s%% has no configured values", name)
 	}
 	rest, err := expandPlaceholders(s[i+2+j:], values)
 	if err != nil {
