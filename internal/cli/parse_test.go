@@ -19,7 +19,7 @@ func TestParseCommandAuto(t *testing.T) {
 	var parsers []string
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 		var ev struct {
-			Event  struct{ Kind string } `json:"event"`
+			Event  struct{ Kind string }   `json:"event"`
 			MCPSoc struct{ Parser string } `json:"mcpsoc"`
 		}
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
