@@ -212,7 +212,12 @@ func timeText(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // getCore reads a typed field. core reports whether name is a typed field at
 // all; ok whether it holds a value.
 func (e *Event) getCore(name string) (v any, ok, core bool) {
-	str := func(s string) (any, bool, bool) { return s, s != "", true }
+	str := func(s string) (any, bool, bool) {
+		if s == "" {
+			return nil, false, true
+		}
+		return s, true, true
+	}
 	switch name {
 	case "@timestamp":
 		if e.Timestamp.IsZero() {
@@ -227,9 +232,15 @@ func (e *Event) getCore(name string) (v any, ok, core bool) {
 	case "event.kind":
 		return str(e.Kind)
 	case "event.category":
-		return e.Category, len(e.Category) > 0, true
+		if len(e.Category) == 0 {
+			return nil, false, true
+		}
+		return e.Category, true, true
 	case "event.type":
-		return e.Type, len(e.Type) > 0, true
+		if len(e.Type) == 0 {
+			return nil, false, true
+		}
+		return e.Type, true, true
 	case "event.action":
 		return str(e.Action)
 	case "event.outcome":
@@ -239,7 +250,10 @@ func (e *Event) getCore(name string) (v any, ok, core bool) {
 	case "event.module":
 		return str(e.Module)
 	case "event.severity":
-		return e.Severity, e.Severity != 0, true
+		if e.Severity == 0 {
+			return nil, false, true
+		}
+		return e.Severity, true, true
 	case "event.original":
 		return str(e.Original)
 	case "message":
@@ -250,14 +264,20 @@ func (e *Event) getCore(name string) (v any, ok, core bool) {
 		}
 		return e.Source.IP.String(), true, true
 	case "source.port":
-		return int64(e.Source.Port), e.Source.Port != 0, true
+		if e.Source.Port == 0 {
+			return nil, false, true
+		}
+		return int64(e.Source.Port), true, true
 	case "destination.ip":
 		if !e.Destination.IP.IsValid() {
 			return nil, false, true
 		}
 		return e.Destination.IP.String(), true, true
 	case "destination.port":
-		return int64(e.Destination.Port), e.Destination.Port != 0, true
+		if e.Destination.Port == 0 {
+			return nil, false, true
+		}
+		return int64(e.Destination.Port), true, true
 	case "network.transport":
 		return str(e.Network.Transport)
 	case "network.protocol":

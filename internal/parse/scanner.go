@@ -129,6 +129,7 @@ func (s *Scanner) next() (line []byte, size int, ok bool) {
 	max := s.n.cfg.maxRecord()
 	s.buf = s.buf[:0]
 	size = 0
+	var prev byte // last byte of the previous chunk
 	for {
 		chunk, err := s.r.ReadSlice('\n')
 		size += len(chunk)
@@ -136,6 +137,9 @@ func (s *Scanner) next() (line []byte, size int, ok bool) {
 			s.buf = append(s.buf, chunk[:min(len(chunk), room)]...)
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(chunk) > 0 {
+				prev = chunk[len(chunk)-1]
+			}
 			continue
 		}
 		if err != nil {
@@ -146,18 +150,23 @@ func (s *Scanner) next() (line []byte, size int, ok bool) {
 			if size == 0 {
 				return nil, 0, false
 			}
+			break
+		}
+		// The chunk ends with the newline: do not count it, nor a CR before it.
+		size--
+		before := prev
+		if len(chunk) >= 2 {
+			before = chunk[len(chunk)-2]
+		}
+		if before == '\r' {
+			size--
 		}
 		break
 	}
 	s.stats.Lines++
 	line = s.buf
-	if n := len(line); n > 0 && line[n-1] == '\n' {
-		line = line[:n-1]
-		size--
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-			size--
-		}
+	if len(line) > size {
+		line = line[:size] // drop the newline (and CR) we copied
 	}
 	return line, size, true
 }
