@@ -27,22 +27,22 @@ func splitCheck(ss *serverScan) []Finding {
 	if len(parts) < 2 {
 		return nil
 	}
-	var union uint32
-	contributors := 0
-	for _, o := range parts {
-		if o.mask&^(bit(sigSecurityCtx)|bit(sigMention)|bit(sigReadVerb)|bit(sigMust)) != 0 {
+	// Joining and rescanning costs as much as the tools themselves, so it
+	// runs only when fragments could plausibly combine: at least one tool
+	// carries a strong signal, and another tool carries one too, or a
+	// description is marked as a fragment or ends mid-sentence.
+	var union uint64
+	contributors, dangling := 0, 0
+	for i, o := range parts {
+		if o.mask&interesting != 0 {
 			contributors++
+		}
+		if danglingText(texts[i]) {
+			dangling++
 		}
 		union |= o.mask
 	}
-	if contributors < 2 {
-		return nil
-	}
-	anyHard := false
-	for _, o := range parts {
-		anyHard = anyHard || o.hard
-	}
-	if anyHard {
+	if contributors == 0 || contributors < 2 && dangling == 0 && union&bit(sigFragment) == 0 {
 		return nil
 	}
 	// Three readings of the fragments: descriptions in order, descriptions
@@ -60,6 +60,26 @@ func splitCheck(ss *serverScan) []Finding {
 		}
 	}
 	uv := evaluateMask(union &^ bit(sigMust))
+	// A combined verdict that one tool already carries on its own adds
+	// nothing.
+	novel := func(ids []string) bool {
+		for _, id := range ids {
+			seen := false
+			for _, o := range parts {
+				seen = seen || o.hardRules[id]
+			}
+			if !seen {
+				return true
+			}
+		}
+		return false
+	}
+	if !novel(jv.hards) {
+		jv.hard = ""
+	}
+	if !novel(uv.hards) {
+		uv.hard = ""
+	}
 	var id string
 	var tier Tier
 	switch {
@@ -69,7 +89,7 @@ func splitCheck(ss *serverScan) []Finding {
 		id, tier = uv.hard, TierHard
 	case union&bit(sigFragment) != 0 && uv.score >= reviewScore:
 		id, tier = RuleDirective, TierReview
-	case jv.review != "" && jv.score >= reviewScore+2 && countFlagged(parts) == 0:
+	case jv.hard == "" && jv.review != "" && jv.score >= reviewScore+2 && countFlagged(parts) == 0:
 		id, tier = jv.review, TierReview
 	default:
 		return nil
@@ -124,6 +144,23 @@ func reassemble(texts []string) string {
 		parts[i] = f.text
 	}
 	return strings.Join(parts, " ")
+}
+
+// interesting are the signals a fragment of a split payload carries.
+const interesting = 1<<sigOverride | 1<<sigSecrecy | 1<<sigTag | 1<<sigAI | 1<<sigTrigger | 1<<sigCoerce |
+	1<<sigSensitive | 1<<sigHarvestTarget | 1<<sigSinkTo | 1<<sigSmuggle | 1<<sigApproval | 1<<sigApprovalWeak |
+	1<<sigHijack | 1<<sigHijackStrong | 1<<sigTamper | 1<<sigTamperWeak | 1<<sigPersist | 1<<sigFragment |
+	1<<sigShell | 1<<sigDestructive | 1<<sigForeignRef | 1<<sigReadSensitive
+
+// danglingText reports a description that stops mid-sentence, as the
+// pieces of a split payload do.
+func danglingText(s string) bool {
+	s = strings.TrimRight(s, " \t\r\n")
+	if s == "" {
+		return false
+	}
+	c := s[len(s)-1]
+	return c >= 'a' && c <= 'z' || c == ',' || c == ':' || c == ';' || c == '-'
 }
 
 // tails joins what follows the first sentence of each description.

@@ -91,9 +91,11 @@ func (a *Analyzer) AnalyzeText(loc Location, text string) []Finding {
 	a.encodedCheck(l, emit)
 	sc := scanText(normalize(truncate(text, a.opts.MaxTextBytes)))
 	if v := evaluate(sc); v.hard != "" {
-		f := newFinding(v.hard, loc, evidence(sc, v.hard), sc.names())
-		f.Tier = TierHard
-		emit(f)
+		for _, id := range v.hards {
+			f := newFinding(id, loc, evidence(sc, id), sc.names())
+			f.Tier = TierHard
+			emit(f)
+		}
 	} else if v.review != "" {
 		emit(newFinding(v.review, loc, evidence(sc, v.review), sc.names()))
 	}
@@ -112,9 +114,10 @@ type objectScan struct {
 	kind, name string
 	leaves     []leaf
 	scans      []*scan
-	mask       uint32 // union of leaf masks
+	mask       uint64 // union of leaf masks
 	hard       bool   // a hard finding was reported on this object
-	flagged    bool   // any finding was reported on this object
+	hardRules  map[string]bool
+	flagged    bool // any finding was reported on this object
 }
 
 type serverScan struct {
@@ -196,6 +199,10 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		o.flagged = true
 		if f.Tier == TierHard {
 			o.hard = true
+			if o.hardRules == nil {
+				o.hardRules = map[string]bool{}
+			}
+			o.hardRules[f.RuleID] = true
 		}
 		ss.findings = append(ss.findings, f)
 	}
@@ -243,10 +250,10 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 			emit(f)
 			continue
 		}
-		if v.hard != "" {
-			f := newFinding(v.hard, l.loc, evidence(sc, v.hard), sc.names())
+		for _, id := range v.hards {
+			f := newFinding(id, l.loc, evidence(sc, id), sc.names())
 			f.Tier = TierHard
-			if v.hard == RuleExfil && themed && !o.hasAny(sigSecrecy, sigOverride, sigTag, sigForeignRef, sigHarvestTarget) {
+			if id == RuleExfil && themed && !o.hasAny(sigSecrecy, sigOverride, sigTag, sigForeignRef, sigHarvestTarget) {
 				// A key manager that says it reads ~/.ssh and uploads a key is
 				// doing its job; keep it for review.
 				f.Tier = TierReview
@@ -311,15 +318,23 @@ func purposeMentionsSecrets(o *objectScan) bool {
 		if i := strings.Index(d, ". "); i > 0 {
 			d = d[:i]
 		}
-		sc := scanText(d)
-		return sc.has(sigSensitive) || sc.has(sigAmbient) || sc.has(sigHarvestTarget)
+		lits := literals.present(d)
+		for _, f := range orderedFamilies {
+			if f.sig != sigSensitive && f.sig != sigAmbient && f.sig != sigHarvestTarget || !lits.any(f.ids) {
+				continue
+			}
+			if len(f.findAll(d, lits, func() []span { return tokens(d) }, 1)) > 0 {
+				return true
+			}
+		}
+		return false
 	}
 	return false
 }
 
 // crossFieldOK limits which hard verdicts may be assembled from several
 // fields: only those whose parts cannot plausibly co-occur by chance.
-func crossFieldOK(id string, m uint32) bool {
+func crossFieldOK(id string, m uint64) bool {
 	switch id {
 	case RuleExfil:
 		return m&(bit(sigAI)|bit(sigTrigger)|bit(sigCoerce)|bit(sigPersist)) != 0
@@ -338,7 +353,7 @@ func (o *objectScan) hasAny(gs ...sig) bool {
 	return false
 }
 
-func maskNames(m uint32) []string {
+func maskNames(m uint64) []string {
 	var out []string
 	for g := sig(0); g < numSigs; g++ {
 		if g == sigSecurityCtx || g == sigMention || g == sigReadVerb {

@@ -40,11 +40,14 @@ func decodeBlobs(raw string) []decoded {
 			}
 		}
 	}
-	for _, m := range hexRE.FindAllString(raw, maxBlobs) {
+	for _, m := range hexRE.FindAllString(raw, maxBlobs*boolInt(hasRun(raw, 16, isHexish))) {
 		h := strings.NewReplacer(`\x`, "", `\X`, "", " ", "", ":", "", "0x", "").Replace(m)
 		if b, err := hex.DecodeString(h); err == nil && printable(string(b)) {
 			out = append(out, decoded{"hex", m, string(b)})
 		}
+	}
+	if !hasRun(raw, 20, isBase64Byte) {
+		return out
 	}
 	for _, m := range base64RE.FindAllString(raw, maxBlobs) {
 		if !looksBase64(m) {
@@ -55,6 +58,38 @@ func decodeBlobs(raw string) []decoded {
 		}
 	}
 	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func isBase64Byte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '_' || c == '-' || c == '='
+}
+
+func isHexish(c byte) bool {
+	return c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c >= '0' && c <= '9' || c == '\\' || c == 'x' || c == 'X' || c == ' ' || c == ':'
+}
+
+// hasRun reports whether s has n consecutive bytes accepted by ok: a cheap
+// gate before the blob regexps.
+func hasRun(s string, n int, ok func(byte) bool) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if ok(s[i]) {
+			run++
+			if run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // looksBase64 skips identifiers, paths and words that merely match the

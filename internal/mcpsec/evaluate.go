@@ -1,6 +1,9 @@
 package mcpsec
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // weights of each signal family in the review score. Hard verdicts do not
 // use the score: they need a specific structural combination.
@@ -17,12 +20,13 @@ var weights = [numSigs]float64{
 const reviewScore = 5
 
 type verdict struct {
-	hard   string // rule id of a hard verdict, or ""
-	review string // rule id of a review verdict, or ""
+	hard   string   // rule id of the most severe hard verdict, or ""
+	hards  []string // every hard rule that matched
+	review string   // rule id of a review verdict, or ""
 	score  float64
 }
 
-func bit(g sig) uint32 { return 1 << g }
+func bit(g sig) uint64 { return 1 << g }
 
 // derive sets the proximity-based signals of one text and drops quoted
 // mentions in security-themed text. It must run before evaluate and before
@@ -53,7 +57,7 @@ func derive(s *scan) {
 }
 
 // evaluate turns a signal mask into a verdict.
-func evaluateMask(m uint32) verdict {
+func evaluateMask(m uint64) verdict {
 	has := func(gs ...sig) bool {
 		for _, g := range gs {
 			if m&bit(g) != 0 {
@@ -71,29 +75,25 @@ func evaluateMask(m uint32) verdict {
 	strongDirective := has(sigAI, sigImperative, sigTrigger, sigCoerce, sigPersist, sigSecrecy)
 	directive := strongDirective || has(sigMust)
 	sink := has(sigSinkTo, sigSmuggle) || (has(sigTarget) && has(sigSinkVerb))
-	switch {
-	case has(sigOverride):
-		v.hard = RuleOverride
-	case has(sigSecrecy):
-		v.hard = RuleSecrecy
-	case has(sigApproval):
-		v.hard = RuleApprovalBait
-	case has(sigTamper):
-		v.hard = RuleTamper
-	case has(sigHijackStrong):
-		v.hard = RuleHijack
-	case has(sigTagPair):
-		v.hard = RuleTagDirective
-	case has(sigTag) && has(sigAI, sigImperative, sigMust, sigTrigger, sigSensitive, sigHarvestTarget, sigSinkTo, sigSmuggle, sigOtherTools, sigHijack, sigCoerce, sigPersist, sigForeignRef):
-		v.hard = RuleTagDirective
-	case has(sigReadSensitive) && sink && directive:
-		v.hard = RuleExfil
-	case has(sigHarvestTarget) && sink && strongDirective:
-		v.hard = RuleExfil
-	case has(sigForeignRef) && has(sigTamperWeak, sigSinkTo) && directive:
-		v.hard = RuleShadowRef
-	case has(sigTamperWeak) && strongDirective && has(sigForeignRef, sigOtherTools, sigTrigger, sigToolRef):
-		v.hard = RuleTamper
+	add := func(id string, ok bool) {
+		if ok {
+			v.hards = append(v.hards, id)
+		}
+	}
+	add(RuleOverride, has(sigOverride))
+	add(RuleSecrecy, has(sigSecrecy))
+	add(RuleApprovalBait, has(sigApproval))
+	add(RuleTamper, has(sigTamper) || has(sigTamperWeak) && strongDirective && has(sigForeignRef, sigOtherTools, sigTrigger, sigToolRef))
+	add(RuleHijack, has(sigHijackStrong))
+	add(RuleTagDirective, has(sigTagPair) || has(sigTag) && has(sigAI, sigImperative, sigMust, sigTrigger, sigSensitive, sigHarvestTarget, sigSinkTo, sigSmuggle, sigOtherTools, sigHijack, sigCoerce, sigPersist, sigForeignRef))
+	add(RuleExfil, has(sigReadSensitive) && sink && directive || has(sigHarvestTarget) && sink && strongDirective)
+	add(RuleShadowRef, has(sigForeignRef) && has(sigTamperWeak, sigSinkTo) && directive)
+	if len(v.hards) > 0 {
+		// Report the most severe first.
+		sort.SliceStable(v.hards, func(i, j int) bool {
+			return ruleByID[v.hards[i]].Severity.Rank() > ruleByID[v.hards[j]].Severity.Rank()
+		})
+		v.hard = v.hards[0]
 	}
 	if v.hard != "" {
 		return v

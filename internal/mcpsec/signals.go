@@ -61,6 +61,26 @@ type family struct {
 	re      *regexp.Regexp
 }
 
+// compiled is a family with its pattern split into anchored branches (see
+// matcher.go).
+type compiled struct {
+	family
+	ids   []int32 // family anchors as literal ids
+	parts []matcher
+	words *wordList // set for vocabulary families (words.go)
+}
+
+func init() {
+	for _, f := range orderFamilies() {
+		c := &compiled{family: f, parts: splitPattern(f.re.String()), words: wordFamilies[f.sig]}
+		if c.words != nil {
+			c.anchors = nil
+		}
+		orderedFamilies = append(orderedFamilies, c)
+	}
+	buildLiterals(orderedFamilies)
+}
+
 const (
 	sensitivePat = `~/\.ssh\b|\.ssh/|\bssh (?:private )?keys?\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\.aws/(?:credentials|config)\b|\baws credentials\b|\baws_secret_access_key\b|\.azure/|\.config/gcloud|application_default_credentials|\.kube/config|\bkubeconfig\b|\.docker/config\.json|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials|\.pgpass\b|\.my\.cnf\b|(?:^|[\s'"` + "`" + `(/])\.env(?:\.[a-z]+)?\b|\b(?:dotenv|env) files?\b|/etc/(?:passwd|shadow|sudoers)\b|\.(?:bash|zsh|sh)_history\b|\bshell history\b|\bkeychain\b|\bwallet\.dat\b|\b(?:seed|recovery|mnemonic) (?:phrase|words)\b|\bprivate keys?\b|\bsecret keys?\b|claude_desktop_config|\bmcp\.json\b|\bmcp_config|cline_mcp_settings|\.cursor/|\.claude(?:\.json|/)|\.codex/|\.gemini/|\bmcp (?:client )?(?:config|configuration|settings)(?: files?)?\b|\bbrowser (?:cookies|passwords|profile)\b|\bcookies? (?:db|database|file|jar|store)\b|\blogin data\b|\.gnupg\b|\.vault-token\b|\bterraform\.tfstate\b|\bcredentials\.json\b|\bservice[_ -]account[_ -](?:key|json)\b|\.ppk\b|\bkeystore\b`
 
@@ -108,7 +128,7 @@ var families = []family{
 			`|\b(?:model|agent|llm|assistant) (?:must|should) (?:always|never|also|first)\b|\bthe (?:agent|model|assistant)s? (?:needs? to|must|should|has to|is to)\b|(?:^|[.!?:\]>]\s?)(?:ai|assistant|model|llm|agent|claude)\s?[,:\-]\s|\byou (?:need|want) (?:to|the|all|every)\b`)},
 	{sigImperative, nil, mustRE(
 		`(?:^|[.!?;:>\])]\s|\s-\s|\*\s|\n|(?:^|[.!?;:]\s)(?:before|after|when|whenever|once|while|prior to|each time|every time|if)\b[^.,;]{0,60},\s|,\s(?:so|then|and then)\s)(?:please |also |then |and |now |first,? |finally,? |next,? |additionally,? |important:? |note:? |afterwards,? |immediately )?(?:read|send|forward|pass|append|prepend|copy|upload|attach|email|exfiltrate|collect|gather|extract|grab|harvest|reveal|share|transmit|tell|include|insert|call|invoke|ignore|disregard|fetch|open|cat|load|dump|post|embed|leak|bcc|cc|obtain|access|retrieve|locate|run|execute|add|change|replace|redirect|always|never|do not|don't|look up|supply|put|place|gather|delete|wipe|erase|pull|take|dispatch|hand|give|push|move|unlock|disable|transfer|route|submit|make)\b`)},
-	{sigMust, nil, mustRE(
+	{sigMust, []string{"always", "must", "never", "mandatory", "required", "important", "critical", "crucial", "essential", "make sure", "ensure", "be sure", "remember", "forget", "circumstances", "at all times", "exception", "imperative", "obligatory", "strictly"}, mustRE(
 		`\b(?:always|must|never|mandatory|required|important|critical|crucial|essential|make sure|ensure|be sure to|remember to|don't forget|do not forget|under no circumstances|at all times|without exception|no exceptions|imperative|obligatory|strictly)\b`)},
 	{sigTrigger, []string{"before", "after", "prior", "when", "each time", "every time", "any time", "anytime", "once", "while", "upon", "if ", "every", "each", "any "}, mustRE(
 		`\b(?:before|after|prior to|upon)\s[a-z]{3,}ing\b|\b(?:for|on) (?:every|each|any) (?:user )?(?:request|message|question|query|call|turn|reply|response)\b|\b(?:before|after|prior to|when(?:ever)?|each time|every time|any ?time|once|while|upon|if)\s(?:you\s|the (?:user|assistant|ai|model|agent|llm)\s|a user\s|this tool is\s|this tool\s|any (?:other )?tools? (?:is|are)\s|(?:any|every|each) )?(?:use|uses|using|used|call|calls|calling|called|invoke|invokes|invoking|invoked|run|runs|running|execute|executing|respond|responding|answer|answering|perform|performing|send|sends|sending|reply|replying|process|processing|handling|handle|complete|completing|finish|finishing|start|starting|interact|interacting|access|accessing|read|reading|write|writing|tool call|request|response|operation|action|available|loaded)\b`)},
@@ -188,7 +208,7 @@ type span struct{ start, end int }
 // scan holds the signals found in one normalized text.
 type scan struct {
 	text  string
-	mask  uint32
+	mask  uint64
 	spans [numSigs][]span
 }
 
@@ -205,17 +225,63 @@ func (s *scan) set(g sig, sp span) {
 // reported by the length rule and only its head and tail are scanned.
 const maxScanBytes = 64 << 10
 
+// gates hold the families that only matter in combination with others: they
+// run only when the text already shows a signal they could combine with.
+// Most benign text never reaches them, which keeps the analyzer fast
+// (BenchmarkAnalyzeServer).
+var gates = map[sig]uint64{
+	sigImperative: ^(bit(sigMust) | bit(sigOtherTools) | bit(sigAmbient)),
+	sigReadVerb:   bit(sigSensitive) | bit(sigHarvestTarget),
+	sigTarget:     bit(sigSinkVerb),
+	sigSmuggle:    bit(sigSensitive) | bit(sigHarvestTarget) | bit(sigAmbient) | bit(sigAI) | bit(sigTrigger) | bit(sigTag) | bit(sigImperative),
+	sigSecurityCtx: bit(sigOverride) | bit(sigSecrecy) | bit(sigTag) | bit(sigApproval) | bit(sigTamper) | bit(sigHijack) |
+		bit(sigPersist) | bit(sigShell) | bit(sigAI) | bit(sigSensitive) | bit(sigHarvestTarget),
+	sigMention: bit(sigSecurityCtx),
+}
+
+// orderedFamilies runs ungated families first, then gated ones in the order
+// their gates need.
+var orderedFamilies []*compiled
+
+func orderFamilies() []family {
+	var out []family
+	for _, f := range families {
+		if _, gated := gates[f.sig]; !gated {
+			out = append(out, f)
+		}
+	}
+	for _, g := range []sig{sigImperative, sigReadVerb, sigTarget, sigSmuggle, sigSecurityCtx, sigMention} {
+		for _, f := range families {
+			if f.sig == g {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
 // scanText runs every family over normalized text.
 func scanText(norm string) *scan {
 	if len(norm) > maxScanBytes {
 		norm = norm[:maxScanBytes/2] + " … " + norm[len(norm)-maxScanBytes/2:]
 	}
 	s := &scan{text: norm}
-	for _, f := range families {
-		if f.anchors != nil && !containsAny(norm, f.anchors) {
+	lits := literals.present(norm)
+	var toks []span
+	tokenize := func() []span {
+		if toks == nil {
+			toks = tokens(norm)
+		}
+		return toks
+	}
+	for _, f := range orderedFamilies {
+		if g, ok := gates[f.sig]; ok && s.mask&g == 0 {
 			continue
 		}
-		for _, m := range f.re.FindAllStringIndex(norm, 16) {
+		if f.ids != nil && !lits.any(f.ids) {
+			continue
+		}
+		for _, m := range f.findAll(norm, lits, tokenize, 16) {
 			sp := span{m[0], m[1]}
 			if f.sig == sigSensitive && isPublicKeyRef(norm, sp) {
 				continue

@@ -1,0 +1,153 @@
+package mcpsec
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"strings"
+)
+
+// matcher is one branch of a family's pattern with the literals of which at
+// least one must occur in any match. Running a branch only when one of its
+// literals is present (a strings.Contains, vectorized) skips almost all regexp
+// work on benign text: a family of forty alternatives costs forty substring
+// checks instead of one forty-way NFA simulation.
+type matcher struct {
+	anchors []string // nil: no required literal could be derived; always run
+	ids     []int32  // anchors as literal ids of the shared automaton
+	re      *regexp.Regexp
+}
+
+// splitPattern compiles each top-level alternative of pattern separately
+// with its required literals.
+func splitPattern(pattern string) []matcher {
+	tree, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		panic("mcpsec: bad pattern: " + err.Error())
+	}
+	branches := []*syntax.Regexp{tree}
+	if tree.Op == syntax.OpAlternate {
+		branches = tree.Sub
+	}
+	out := make([]matcher, 0, len(branches))
+	for _, b := range branches {
+		out = append(out, matcher{anchors: requiredLiterals(b), re: regexp.MustCompile(b.String())})
+	}
+	return out
+}
+
+// requiredLiterals returns a set of strings at least one of which occurs in
+// every match of re, or nil when no such set is known.
+func requiredLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return []string{strings.ToLower(string(re.Rune))}
+		}
+		return []string{string(re.Rune)}
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredLiterals(re.Sub[0])
+		}
+		return nil
+	case syntax.OpConcat:
+		// Join adjacent literals into one longer anchor; otherwise pick
+		// the most selective child (the longest shortest literal).
+		var best []string
+		bestLen := 0
+		var run strings.Builder
+		flush := func() {
+			if run.Len() > bestLen {
+				best, bestLen = []string{run.String()}, run.Len()
+			}
+			run.Reset()
+		}
+		for _, s := range re.Sub {
+			if s.Op == syntax.OpLiteral && s.Flags&syntax.FoldCase == 0 {
+				run.WriteString(string(s.Rune))
+				continue
+			}
+			flush()
+			if set := requiredLiterals(s); set != nil {
+				if m := minLen(set); m > bestLen {
+					best, bestLen = set, m
+				}
+			}
+		}
+		flush()
+		return best
+	case syntax.OpAlternate:
+		var all []string
+		for _, s := range re.Sub {
+			set := requiredLiterals(s)
+			if set == nil {
+				return nil
+			}
+			all = append(all, set...)
+		}
+		return all
+	}
+	return nil
+}
+
+func minLen(set []string) int {
+	m := -1
+	for _, s := range set {
+		if m < 0 || len(s) < m {
+			m = len(s)
+		}
+	}
+	return m
+}
+
+// findAll runs the branches whose anchors occur in text (per the literal
+// set found by the shared automaton) and returns up to limit match spans.
+func (f *compiled) findAll(text string, lits bitset, toks func() []span, limit int) [][]int {
+	if f.words != nil {
+		return f.words.find(text, toks(), limit)
+	}
+	var out [][]int
+	for _, m := range f.parts {
+		if m.ids != nil && !lits.any(m.ids) {
+			continue
+		}
+		out = append(out, m.re.FindAllStringIndex(text, limit-len(out))...)
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out
+}
+
+// literals is the automaton over every anchor of every family and branch.
+var literals *ahoCorasick
+
+// buildLiterals assigns literal ids to all anchors and builds the automaton.
+func buildLiterals(fs []*compiled) {
+	index := map[string]int32{}
+	var lits []string
+	idsOf := func(anchors []string) []int32 {
+		if anchors == nil {
+			return nil
+		}
+		ids := make([]int32, 0, len(anchors))
+		for _, a := range anchors {
+			id, ok := index[a]
+			if !ok {
+				id = int32(len(lits))
+				index[a] = id
+				lits = append(lits, a)
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	for _, f := range fs {
+		f.ids = idsOf(f.anchors)
+		for i := range f.parts {
+			f.parts[i].ids = idsOf(f.parts[i].anchors)
+		}
+	}
+	literals = newAhoCorasick(lits)
+}
