@@ -257,3 +257,16 @@ func FuzzUnmarshalJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestFieldLimit(t *testing.T) {
+	var e Event
+	for i := 0; i < MaxExtFields+10; i++ {
+		e.PutInt("k."+string(rune('a'+i%26))+time.Duration(i).String(), int64(i))
+	}
+	if e.Len() != MaxExtFields+1 {
+		t.Fatalf("Len = %d, want %d", e.Len(), MaxExtFields+1)
+	}
+	if v, _ := e.Get("mcpsoc.fields_dropped"); v != int64(10) {
+		t.Errorf("fields_dropped = %v, want 10", v)
+	}
+}

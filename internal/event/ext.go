@@ -45,6 +45,39 @@ func (s *slot) set(v any) {
 	}
 }
 
+// MaxExtFields bounds the extension fields of one event. Parsers derive
+// field names from input (unknown key=value keys, JSON keys), so a hostile
+// megabyte line could otherwise create a hundred thousand fields and make
+// every lookup quadratic. Fields beyond the limit are not stored; their
+// count is recorded in mcpsoc.fields_dropped and the text stays in
+// event.original.
+const MaxExtFields = 1000
+
+const droppedField = "mcpsoc.fields_dropped"
+
+// push appends a slot unless the event is full.
+func (e *Event) push(sl slot) {
+	if len(e.ext) < MaxExtFields {
+		e.ext = append(e.ext, sl)
+		return
+	}
+	if i := e.find(droppedField); i >= 0 {
+		e.ext[i].num++
+		return
+	}
+	e.ext = append(e.ext, slot{name: droppedField, kind: slotInt, num: 1})
+}
+
+// findUnlessFull is find for writers: once the event is full it returns -1
+// without scanning, so hostile input costs linear time (the write is then
+// counted as dropped, even when it would have replaced a value).
+func (e *Event) findUnlessFull(name string) int {
+	if len(e.ext) >= MaxExtFields {
+		return -1
+	}
+	return e.find(name)
+}
+
 func (e *Event) find(name string) int {
 	for i := range e.ext {
 		if e.ext[i].name == name {
@@ -106,12 +139,13 @@ func (e *Event) Put(name string, v any) {
 	if e.setCore(name, v) {
 		return
 	}
-	if i := e.find(name); i >= 0 {
+	if i := e.findUnlessFull(name); i >= 0 {
 		e.ext[i].set(v)
 		return
 	}
-	e.ext = append(e.ext, slot{name: name})
-	e.ext[len(e.ext)-1].set(v)
+	sl := slot{name: name}
+	sl.set(v)
+	e.push(sl)
 }
 
 // PutString sets a string field, replacing any value; an empty s removes it.
@@ -123,11 +157,11 @@ func (e *Event) PutString(name, s string) {
 	if e.setCore(name, s) {
 		return
 	}
-	if i := e.find(name); i >= 0 {
+	if i := e.findUnlessFull(name); i >= 0 {
 		e.ext[i] = slot{name: name, kind: slotString, str: s}
 		return
 	}
-	e.ext = append(e.ext, slot{name: name, kind: slotString, str: s})
+	e.push(slot{name: name, kind: slotString, str: s})
 }
 
 // PutInt sets an integer field, replacing any value.
@@ -135,11 +169,11 @@ func (e *Event) PutInt(name string, n int64) {
 	if e.setCore(name, n) {
 		return
 	}
-	if i := e.find(name); i >= 0 {
+	if i := e.findUnlessFull(name); i >= 0 {
 		e.ext[i] = slot{name: name, kind: slotInt, num: n}
 		return
 	}
-	e.ext = append(e.ext, slot{name: name, kind: slotInt, num: n})
+	e.push(slot{name: name, kind: slotInt, num: n})
 }
 
 // Append adds an extension field without looking for an existing field of
@@ -147,20 +181,21 @@ func (e *Event) PutInt(name string, n int64) {
 // name must not be a typed field. A duplicate would be written twice by
 // MarshalJSON, so when in doubt use Put.
 func (e *Event) Append(name string, v any) {
-	e.ext = append(e.ext, slot{name: name})
-	e.ext[len(e.ext)-1].set(v)
+	sl := slot{name: name}
+	sl.set(v)
+	e.push(sl)
 }
 
 // AppendString is Append for a string value; an empty s is skipped.
 func (e *Event) AppendString(name, s string) {
 	if s != "" {
-		e.ext = append(e.ext, slot{name: name, kind: slotString, str: s})
+		e.push(slot{name: name, kind: slotString, str: s})
 	}
 }
 
 // AppendInt is Append for an integer value.
 func (e *Event) AppendInt(name string, n int64) {
-	e.ext = append(e.ext, slot{name: name, kind: slotInt, num: n})
+	e.push(slot{name: name, kind: slotInt, num: n})
 }
 
 // Delete removes a field by name. Typed fields are reset to their zero value.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -257,3 +259,36 @@ func goldenInputs(t testing.TB) []string {
 }
 
 var _ = bytes.MinRead
+
+func TestHostileManyKeysIsLinear(t *testing.T) {
+	// One megabyte of distinct keys must not make a parser quadratic.
+	var kv, js strings.Builder
+	kv.WriteString("logid=1 devname=fw devid=FG1 type=traffic IN=eth0 OUT= SRC=192.0.2.1 ")
+	js.WriteString(`{"winlog":{"event_id":1,"event_data":{`)
+	for i := 0; kv.Len() < parse.DefaultMaxRecordBytes-64; i++ {
+		key := "k" + strconv.Itoa(i)
+		kv.WriteString(key + "=v ")
+		if i > 0 {
+			js.WriteByte(',')
+		}
+		js.WriteString(`"` + key + `":"v"`)
+	}
+	js.WriteString("}}}")
+	cases := map[string]string{
+		"netfilter": kv.String(), "fortigate": kv.String(), "cef": "CEF:0|a|b|1|2|n|5|" + kv.String(),
+		"json": js.String(), "winlog": js.String(),
+	}
+	for format, line := range cases {
+		t.Run(format, func(t *testing.T) {
+			n, _ := parse.New(format, testConfig())
+			start := time.Now()
+			ev := n.Parse([]byte(line))
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("%s took %v on a hostile 1 MB line", format, d)
+			}
+			if v, _ := ev.Get("mcpsoc.fields_dropped"); v == nil && !ev.IsPipelineError() {
+				t.Errorf("%s: expected dropped fields to be counted", format)
+			}
+		})
+	}
+}
