@@ -165,11 +165,21 @@ type laneField struct {
 	refs  [][]patRef // by pattern id
 }
 
+// patRef ties an automaton pattern to a rule. The pattern is the last
+// min(len, maxPatternLen) bytes of the witness literal, whose full length
+// is llen: a shorter pattern keeps the automaton small and cache-resident,
+// literal tails are more distinctive than heads ("c:\windows\..."), and
+// anchoring is still checked exactly against the literal's end.
 type patRef struct {
 	rule   int32
 	anchor strKind
 	plen   int32
+	llen   int32
 }
+
+// maxPatternLen caps automaton patterns. Literals are necessary conditions,
+// so a prefix of one still is; candidates are verified in full anyway.
+var maxPatternLen = 12
 
 func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 	e.mu.Lock()
@@ -202,14 +212,18 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 				byField[a.field] = fp
 				order = append(order, a.field)
 			}
-			id, ok := fp.ids[a.lit]
+			pat := a.lit
+			if len(pat) > maxPatternLen {
+				pat = pat[len(pat)-maxPatternLen:]
+			}
+			id, ok := fp.ids[pat]
 			if !ok {
 				id = int32(len(fp.pats))
-				fp.ids[a.lit] = id
-				fp.pats = append(fp.pats, a.lit)
+				fp.ids[pat] = id
+				fp.pats = append(fp.pats, pat)
 				fp.refs = append(fp.refs, nil)
 			}
-			fp.refs[id] = append(fp.refs[id], patRef{rule: ri, anchor: a.anchor, plen: int32(len(a.lit))})
+			fp.refs[id] = append(fp.refs[id], patRef{rule: ri, anchor: a.anchor, plen: int32(len(pat)), llen: int32(len(a.lit))})
 		}
 	}
 	sort.Ints(order)
@@ -263,9 +277,10 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 							if cstamp[ref.rule] == cgen {
 								continue
 							}
+							// The pattern ends where the literal ends.
 							switch ref.anchor {
 							case skPrefix:
-								if end != ref.plen {
+								if end != ref.llen {
 									continue
 								}
 							case skSuffix:
@@ -273,7 +288,11 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 									continue
 								}
 							case skExact:
-								if end != ref.plen || int(end) != len(v) {
+								if end != ref.llen || int(end) != len(v) {
+									continue
+								}
+							default:
+								if end < ref.llen {
 									continue
 								}
 							}
@@ -716,20 +735,37 @@ func (sc *scratch) lower(s string) string {
 		return s
 	}
 	start := len(sc.arena)
-	sc.arena = append(sc.arena, s[:i]...)
-	for j := i; j < len(s); {
-		c := s[j]
-		if c < utf8.RuneSelf {
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			sc.arena = append(sc.arena, c)
-			j++
-			continue
+	ascii := true
+	for j := i; j < len(s); j++ {
+		if s[j] >= utf8.RuneSelf {
+			ascii = false
+			break
 		}
-		r, n := utf8.DecodeRuneInString(s[j:])
-		sc.arena = utf8.AppendRune(sc.arena, unicode.ToLower(r))
-		j += n
+	}
+	if ascii {
+		sc.arena = append(sc.arena, s...)
+		b := sc.arena[start+i:]
+		for j, c := range b {
+			if c-'A' < 26 {
+				b[j] = c + 'a' - 'A'
+			}
+		}
+	} else {
+		sc.arena = append(sc.arena, s[:i]...)
+		for j := i; j < len(s); {
+			c := s[j]
+			if c < utf8.RuneSelf {
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				sc.arena = append(sc.arena, c)
+				j++
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(s[j:])
+			sc.arena = utf8.AppendRune(sc.arena, unicode.ToLower(r))
+			j += n
+		}
 	}
 	b := sc.arena[start:]
 	return unsafe.String(&b[0], len(b))
