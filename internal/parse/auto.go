@@ -75,7 +75,12 @@ func (a *auto) Parse(ev *event.Event, rec *Record) error {
 		return NotMine(a.name, "a syslog envelope (<PRI>, RFC 5424 or \"Mmm dd hh:mm:ss host tag:\")")
 	}
 	if a.last >= 0 && a.detectors[a.last].d.Detect(rec) >= certain {
-		return a.run(ev, rec, a.last)
+		err := a.run(ev, rec, a.last)
+		if err == nil {
+			return nil
+		}
+		// The usual parser failed: give every other candidate a chance.
+		resetForRetry(ev, rec)
 	}
 	type cand struct{ i, score int }
 	var cands []cand

@@ -159,9 +159,6 @@ func (c *Config) Loc() *time.Location {
 	return time.UTC
 }
 
-// NowTime returns the configured receive time.
-func (c *Config) NowTime() time.Time { return c.now() }
-
 func (c *Config) maxRecord() int {
 	if c.MaxRecordBytes > 0 {
 		return c.MaxRecordBytes

@@ -63,15 +63,6 @@ func (e *UnknownFormatError) Error() string {
 	return fmt.Sprintf("unknown format %q (valid formats: %s)", e.Name, strings.Join(e.Valid, ", "))
 }
 
-// Build returns a new Parser for a registered format. Most callers want New,
-// which adds input hygiene and the syslog envelope around the Parser.
-func Build(name string, cfg *Config) (Parser, error) {
-	if cfg == nil {
-		cfg = &Config{}
-	}
-	return build(name, cfg)
-}
-
 func build(name string, cfg *Config) (Parser, error) {
 	regMu.RLock()
 	f, ok := registry[name]

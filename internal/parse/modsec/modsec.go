@@ -623,6 +623,9 @@ func (t *tx) json(ev *event.Event, p string, cfg *parse.Config) error {
 	if v, ok := d.String(d.Path(tr, "response", "intervention")); ok && v == "true" {
 		t.intercepted = true
 	}
+	if v, ok := d.String(d.Lookup(tr, "is_interrupted")); ok && v == "true" {
+		t.intercepted = true // Coraza
+	}
 	return nil
 }
 
