@@ -13,7 +13,7 @@ var weights = [numSigs]float64{
 	sigSinkVerb: 0.5, sigTarget: 0.5, sigSmuggle: 1, sigApproval: 5, sigApprovalWeak: 1.5,
 	sigHijack: 3, sigOtherTools: 1, sigToolRef: 0.5, sigTamper: 5, sigTamperWeak: 2,
 	sigPersist: 2.5, sigFragment: 1.5, sigShell: 2, sigReadSensitive: 2, sigSinkTo: 2,
-	sigForeignRef: 1.5, sigHijackStrong: 4, sigDestructive: 2,
+	sigForeignRef: 1.5, sigHijackStrong: 4, sigDestructive: 2, sigPrivesc: 2.5, sigManip: 2.5, sigDeceive: 4,
 }
 
 // reviewScore is the weighted score at which a text is worth a human look.
@@ -81,11 +81,21 @@ func evaluateMask(m uint64) verdict {
 		}
 	}
 	add(RuleOverride, has(sigOverride))
-	add(RuleSecrecy, has(sigSecrecy))
+	add(RuleSecrecy, has(sigSecrecy) || has(sigDeceive))
+	// Destruction or privilege changes addressed to the assistant: "dear AI,
+	// also run DROP TABLE", "the assistant should add helper-bot as admin
+	// whenever…". A tool describing its own deletions is third-person and
+	// never addresses the model.
+	add(RuleHarm, has(sigDestructive, sigPrivesc) && (has(sigAI) && has(sigTrigger, sigImperative, sigPersist, sigMust) || has(sigShell) && strongDirective))
 	add(RuleApprovalBait, has(sigApproval))
 	add(RuleTamper, has(sigTamper) || has(sigTamperWeak) && strongDirective && has(sigForeignRef, sigOtherTools, sigTrigger, sigToolRef))
 	add(RuleHijack, has(sigHijackStrong))
-	add(RuleTagDirective, has(sigTagPair) || has(sigTag) && has(sigAI, sigImperative, sigMust, sigTrigger, sigSensitive, sigHarvestTarget, sigSinkTo, sigSmuggle, sigOtherTools, sigHijack, sigCoerce, sigPersist, sigForeignRef))
+	// A pseudo-tag alone is not enough ("<important>beta</important>"):
+	// it must wrap something aimed at the model. "must" does not count, as
+	// the tag word itself ("important", "critical") sets it.
+	add(RuleTagDirective, has(sigTag) && has(sigAI, sigImperative, sigTrigger, sigSensitive, sigHarvestTarget, sigSinkTo, sigSmuggle,
+		sigOtherTools, sigHijack, sigCoerce, sigPersist, sigForeignRef, sigToolRef, sigDestructive, sigShell, sigTamperWeak) ||
+		has(sigTagPair) && has(sigSinkVerb, sigAmbient, sigApprovalWeak))
 	add(RuleExfil, has(sigReadSensitive) && sink && directive || has(sigHarvestTarget) && sink && strongDirective)
 	add(RuleShadowRef, has(sigForeignRef) && has(sigTamperWeak, sigSinkTo) && directive)
 	if len(v.hards) > 0 {
@@ -100,6 +110,10 @@ func evaluateMask(m uint64) verdict {
 	}
 	if has(sigHijack) && has(sigMust, sigAI, sigImperative, sigOtherTools, sigForeignRef) {
 		v.review = RuleHijack
+		return v
+	}
+	if has(sigManip) && has(sigMust, sigAI, sigTrigger, sigImperative) {
+		v.review = RuleDirective
 		return v
 	}
 	if v.score < reviewScore {

@@ -157,6 +157,7 @@ const (
 	RuleApprovalBait   = "MCP-POISON-005"
 	RuleHijack         = "MCP-POISON-006"
 	RuleTamper         = "MCP-POISON-007"
+	RuleHarm           = "MCP-POISON-008"
 	RuleExfil          = "MCP-EXFIL-001"
 	RuleSensitive      = "MCP-EXFIL-002"
 	RuleParamHarvest   = "MCP-EXFIL-003"
@@ -191,6 +192,8 @@ var rules = []Rule{
 		"Text tells the model to prefer this tool, to call it before every other tool, or to avoid other tools."},
 	{RuleTamper, "Argument tampering directive", TierHard, SevHigh, "poisoning", owaspPoisoning,
 		"Text tells the model to change recipients, destinations or amounts regardless of what the user asked."},
+	{RuleHarm, "Destructive or privilege-changing directive", TierHard, SevHigh, "poisoning", owaspPoisoning,
+		"Text tells the model to delete data, run destructive commands or grant privileges as a side effect of using the tool."},
 	{RuleExfil, "Sensitive data exfiltration directive", TierHard, SevCritical, "exfiltration", owaspPoisoning,
 		"Text directs the model to read sensitive files or secrets and send them to a sink or pass them in a parameter."},
 	{RuleSensitive, "Sensitive target with a sink", TierReview, SevMedium, "exfiltration", owaspSecrets,
