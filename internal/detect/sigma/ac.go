@@ -41,6 +41,12 @@ func buildAC(pats []string) *acMatcher {
 			byteOf = append(byteOf, byte(b))
 		}
 	}
+	// Fold ASCII case: patterns are lower-case, and an upper-case input
+	// byte takes its lower-case letter's class, so values need no
+	// lower-casing before a scan.
+	for c := 'A'; c <= 'Z'; c++ {
+		m.class[c] = m.class[c+'a'-'A']
+	}
 	nc := int32(len(byteOf))
 	m.nclass = nc
 

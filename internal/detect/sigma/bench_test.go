@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	sigmago "github.com/bradleyjkemp/sigma-go"
@@ -34,7 +35,10 @@ func benchEngine(b *testing.B, e *Engine, events []map[string]any) {
 	for _, ev := range evs {
 		buf = e.Match(ev, buf[:0])
 	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
+	cpu0, cpuOK := threadCPUTime()
 	b.ResetTimer()
 	matches := 0
 	for i := 0; i < b.N; i++ {
@@ -43,6 +47,9 @@ func benchEngine(b *testing.B, e *Engine, events []map[string]any) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if cpu1, ok := threadCPUTime(); ok && cpuOK && cpu1 > cpu0 {
+		b.ReportMetric(float64(b.N)/(cpu1-cpu0).Seconds(), "events/cpu-s")
+	}
 	b.ReportMetric(float64(matches)/float64(b.N), "matches/event")
 }
 
@@ -156,7 +163,10 @@ func BenchmarkVsSigmaGo(b *testing.B) {
 		})
 		b.Run(set.name+"/sigma-go", func(b *testing.B) {
 			ctx := context.Background()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
+			cpu0, cpuOK := threadCPUTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				k := i % len(events)
@@ -167,6 +177,9 @@ func BenchmarkVsSigmaGo(b *testing.B) {
 			b.StopTimer()
 			theirsPerSec = float64(b.N) / b.Elapsed().Seconds()
 			b.ReportMetric(theirsPerSec, "events/s")
+			if cpu1, ok := threadCPUTime(); ok && cpuOK && cpu1 > cpu0 {
+				b.ReportMetric(float64(b.N)/(cpu1-cpu0).Seconds(), "events/cpu-s")
+			}
 		})
 		b.Run(set.name+"/ratio", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {

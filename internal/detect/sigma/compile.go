@@ -8,6 +8,7 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gaissmai/bart"
 	"go.yaml.in/yaml/v3"
@@ -575,7 +576,52 @@ func compileRegex(expr, flags string) (matcher, error) {
 	if len(prog.Inst) > maxRegexProgSize {
 		return matcher{}, fmt.Errorf("regex compiles to %d instructions, limit %d", len(prog.Inst), maxRegexProgSize)
 	}
-	return matcher{kind: mRegex, re: re, lit: expr}, nil
+	return matcher{kind: mRegex, re: re, lit: expr, num: float64(regexMinLen(st, 0))}, nil
+}
+
+// regexMinLen is a lower bound on the bytes any match of re needs; values
+// shorter than it skip the regex engine.
+func regexMinLen(re *syntax.Regexp, depth int) int {
+	if depth > 50 {
+		return 0
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		n := 0
+		for _, r := range re.Rune {
+			n += utf8.RuneLen(r)
+		}
+		if re.Flags&syntax.FoldCase != 0 {
+			// Case folding may pair runes of different encoded lengths
+			// (K and the Kelvin sign): count one byte per rune.
+			return len(re.Rune)
+		}
+		return n
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return regexMinLen(re.Sub[0], depth+1)
+	case syntax.OpRepeat:
+		return re.Min * regexMinLen(re.Sub[0], depth+1)
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range re.Sub {
+			n += regexMinLen(s, depth+1)
+		}
+		return n
+	case syntax.OpAlternate:
+		m := -1
+		for _, s := range re.Sub {
+			if l := regexMinLen(s, depth+1); m < 0 || l < m {
+				m = l
+			}
+		}
+		if m < 0 {
+			return 0
+		}
+		return m
+	}
+	return 0
 }
 
 func dedupFlags(f string) string {

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -262,7 +263,16 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 		ac := lf.ac
 		next, class := ac.next, &ac.class
 		for vi := range vals {
-			v := vals[vi].low
+			fv := &vals[vi]
+			if fv.null {
+				continue
+			}
+			// The automaton folds ASCII case itself; only non-ASCII text
+			// needs lower-casing first.
+			v := fv.str
+			if !fv.ascii {
+				v = sc.lowOf(fv)
+			}
 			row := int32(0)
 			for i := 0; i < len(v); i++ {
 				row = next[row+int32(class[v[i]])]
@@ -531,11 +541,12 @@ func (rt *router) match(sc *scratch) []int32 {
 				}
 				counts[ri]++
 			}
-			for _, ri := range rt.exact[si][v.low] {
+			low := sc.lowOf(v)
+			for _, ri := range rt.exact[si][low] {
 				mark(ri)
 			}
 			for _, p := range rt.prefix[si] {
-				if strings.HasPrefix(v.low, p.p) {
+				if strings.HasPrefix(low, p.p) {
 					mark(p.rule)
 				}
 			}
@@ -637,7 +648,7 @@ func (sc *scratch) pool(ids []int) []fval {
 func (sc *scratch) addValue(raw any, depth int) {
 	switch v := raw.(type) {
 	case string:
-		sc.vals = append(sc.vals, fval{raw: raw, str: v, low: sc.lower(v), isStr: true})
+		sc.vals = append(sc.vals, fval{raw: raw, str: v, ascii: isASCII(v), isStr: true})
 	case nil:
 		sc.vals = append(sc.vals, fval{null: true})
 	case bool:
@@ -645,7 +656,7 @@ func (sc *scratch) addValue(raw any, depth int) {
 		if v {
 			s = "true"
 		}
-		sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, isBool: true})
+		sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: true, isBool: true})
 	case int:
 		sc.addInt(raw, int64(v))
 	case int64:
@@ -672,10 +683,10 @@ func (sc *scratch) addValue(raw any, depth int) {
 		sc.addFloat(raw, float64(v))
 	case json.Number:
 		f, err := v.Float64()
-		sc.vals = append(sc.vals, fval{raw: raw, str: string(v), low: sc.lower(string(v)), num: f, isNum: err == nil})
+		sc.vals = append(sc.vals, fval{raw: raw, str: string(v), ascii: isASCII(string(v)), num: f, isNum: err == nil})
 	case []string:
 		for _, s := range v {
-			sc.vals = append(sc.vals, fval{raw: s, str: s, low: sc.lower(s), isStr: true})
+			sc.vals = append(sc.vals, fval{raw: s, str: s, ascii: isASCII(s), isStr: true})
 		}
 	case []any:
 		if depth > 0 {
@@ -688,10 +699,10 @@ func (sc *scratch) addValue(raw any, depth int) {
 		// Objects have no scalar value; only exists sees them.
 	case fmt.Stringer:
 		s := v.String()
-		sc.vals = append(sc.vals, fval{raw: s, str: s, low: sc.lower(s), isStr: true})
+		sc.vals = append(sc.vals, fval{raw: s, str: s, ascii: isASCII(s), isStr: true})
 	default:
 		s := fmt.Sprint(v)
-		sc.vals = append(sc.vals, fval{raw: s, str: s, low: sc.lower(s), isStr: true})
+		sc.vals = append(sc.vals, fval{raw: s, str: s, ascii: isASCII(s), isStr: true})
 	}
 }
 
@@ -699,14 +710,14 @@ func (sc *scratch) addInt(raw any, n int64) {
 	start := len(sc.arena)
 	sc.arena = strconv.AppendInt(sc.arena, n, 10)
 	s := unsafe.String(&sc.arena[start], len(sc.arena)-start)
-	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, num: float64(n), isNum: true})
+	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: true, num: float64(n), isNum: true})
 }
 
 func (sc *scratch) addUint(raw any, n uint64) {
 	start := len(sc.arena)
 	sc.arena = strconv.AppendUint(sc.arena, n, 10)
 	s := unsafe.String(&sc.arena[start], len(sc.arena)-start)
-	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, num: float64(n), isNum: true})
+	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: true, num: float64(n), isNum: true})
 }
 
 func (sc *scratch) addFloat(raw any, f float64) {
@@ -717,7 +728,32 @@ func (sc *scratch) addFloat(raw any, f float64) {
 		sc.arena = strconv.AppendFloat(sc.arena, f, 'f', -1, 64)
 	}
 	s := unsafe.String(&sc.arena[start], len(sc.arena)-start)
-	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, num: f, isNum: true})
+	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: true, num: f, isNum: true})
+}
+
+// lowOf returns the lower-cased form of v, computing it on first use.
+func (sc *scratch) lowOf(v *fval) string {
+	if !v.lowOK {
+		v.low = sc.lower(v.str)
+		v.lowOK = true
+	}
+	return v.low
+}
+
+// isASCII reports whether s has no byte >= 0x80, eight bytes at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // lower lower-cases s into the arena (rune by rune, as strings.ToLower

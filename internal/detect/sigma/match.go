@@ -14,7 +14,9 @@ import (
 type fval struct {
 	raw    any
 	str    string
-	low    string
+	low    string // valid when lowOK; see scratch.lowOf
+	lowOK  bool
+	ascii  bool // str is pure ASCII
 	num    float64
 	isNum  bool // the event value is a number type
 	isStr  bool
@@ -56,8 +58,8 @@ type matcher struct {
 	glob  *glob
 	re    *regexp.Regexp
 	cidr  *bart.Lite
-	op    string // gt gte lt lte
-	num   float64
+	op    string  // gt gte lt lte
+	num   float64 // number to compare; for regexes the minimum match length
 	b     bool
 	ref   int // fieldref: event field id
 	refNm string
@@ -92,8 +94,11 @@ func (m *matcher) match(v *fval, sc *scratch) bool {
 		if m.cased {
 			return m.matchString(v.str)
 		}
-		return m.matchString(v.low)
+		return m.matchString(sc.lowOf(v))
 	case mRegex:
+		if len(v.str) < int(m.num) {
+			return false
+		}
 		return m.re.MatchString(v.str)
 	case mCIDR:
 		a, err := netip.ParseAddr(v.str)
@@ -120,12 +125,12 @@ func (m *matcher) match(v *fval, sc *scratch) bool {
 		if v.isNum {
 			return v.num == m.num
 		}
-		return v.low == m.lit
+		return sc.lowOf(v) == m.lit
 	case mBool:
 		if v.isBool {
 			return v.raw.(bool) == m.b
 		}
-		return v.low == m.lit
+		return sc.lowOf(v) == m.lit
 	case mNull:
 		return false
 	case mFieldRef:
@@ -135,7 +140,7 @@ func (m *matcher) match(v *fval, sc *scratch) bool {
 			if r.null {
 				continue
 			}
-			a, b := v.low, r.low
+			a, b := sc.lowOf(v), sc.lowOf(r)
 			if m.cased {
 				a, b = v.str, r.str
 			}
@@ -253,7 +258,7 @@ func (fc *fieldCond) groupMatch(g []matcher, vals []fval, sc *scratch, useSet bo
 	for i := range vals {
 		v := &vals[i]
 		if useSet && fc.set != nil && !v.null {
-			if _, ok := fc.set[v.low]; ok {
+			if _, ok := fc.set[sc.lowOf(v)]; ok {
 				return true
 			}
 		}

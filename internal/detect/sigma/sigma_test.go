@@ -351,3 +351,33 @@ func TestScratchLowerMatchesStringsToLower(t *testing.T) {
 		}
 	}
 }
+
+func TestRegexMinLen(t *testing.T) {
+	cases := []struct {
+		expr string
+		want int
+	}{
+		{`abc`, 3},
+		{`a|bc`, 1},
+		{`\s[a-f0-9]{64}\s`, 66},
+		{`(?i)k`, 1},
+		{`x*`, 0},
+		{`(ab)+c?`, 2},
+		{`é`, 2},
+	}
+	for _, tc := range cases {
+		m, err := compileRegex(tc.expr, "")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		if got := int(m.num); got != tc.want {
+			t.Errorf("min length of %s = %d, want %d", tc.expr, got, tc.want)
+		}
+		// Soundness against the regex engine on a few strings.
+		for _, s := range []string{"abc", "bc", "a", "\u212a", "k", "", "é", "abab", strings.Repeat("0", 70)} {
+			if m.re.MatchString(s) && len(s) < int(m.num) {
+				t.Errorf("%s matches %q, shorter than its minimum %d", tc.expr, s, int(m.num))
+			}
+		}
+	}
+}
