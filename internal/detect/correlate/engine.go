@@ -1,0 +1,479 @@
+package correlate
+
+import (
+	"container/list"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/detect/sigma"
+)
+
+// Options bound the engine's state. Nil means defaults.
+type Options struct {
+	// MaxKeys caps group-by keys held per correlation (default 100,000);
+	// the least recently active key is evicted first.
+	MaxKeys int
+	// MaxValues caps distinct values held per key by value_count (default
+	// 10,000); the oldest value is dropped first.
+	MaxValues int
+}
+
+// Hit is one match of a referenced rule: the rule's identifiers, the event
+// (read for group-by and value fields) and its event time.
+type Hit struct {
+	ID    string
+	Name  string
+	Event sigma.Event
+	Time  time.Time
+}
+
+// GroupValue is one group-by field and its value.
+type GroupValue struct {
+	Field string
+	Value string
+}
+
+// Alert is a correlation that fired.
+type Alert struct {
+	Rule  *Rule
+	Group []GroupValue
+	// Start and End are the event times of the first and last hits that
+	// made the correlation fire.
+	Start, End time.Time
+	// Count is the number of events (event_count), distinct values
+	// (value_count) or referenced rules seen (temporal, temporal_ordered).
+	Count int
+	// Values are the distinct values counted by value_count, sorted.
+	Values []string
+}
+
+// Stats report the engine's state size.
+type Stats struct {
+	Keys    int    // group-by keys held, all correlations
+	Evicted uint64 // keys dropped because a correlation hit MaxKeys
+}
+
+// Engine holds correlation state. It is safe for concurrent use (one mutex:
+// shard engines by group-by key to scale out).
+type Engine struct {
+	mu      sync.Mutex
+	byRef   map[string][]*corr
+	corrs   []*corr
+	opts    Options
+	evicted uint64
+}
+
+type corr struct {
+	r     *Rule
+	keys  map[string]*list.Element
+	lru   *list.List // of *state, most recently active first
+	steps int
+}
+
+type valueSeen struct {
+	v string
+	t time.Time
+}
+
+type state struct {
+	key    string
+	group  []GroupValue
+	newest time.Time
+	times  []time.Time          // event_count, sorted
+	values map[string]time.Time // value_count: value -> last seen
+	order  []valueSeen          // value_count, in arrival order
+	last   []time.Time          // temporal: last hit per position; ordered: latest chain start per step
+}
+
+// maxChain bounds correlation chaining depth at run time; cycles are
+// rejected at load time already.
+const maxChain = 16
+
+// New checks the rules (every reference resolves to a base rule or another
+// correlation, by id or name; no cycles) and builds an engine.
+func New(rules []*Rule, base []*sigma.Rule, opts *Options) (*Engine, error) {
+	e := &Engine{byRef: map[string][]*corr{}}
+	if opts != nil {
+		e.opts = *opts
+	}
+	if e.opts.MaxKeys <= 0 {
+		e.opts.MaxKeys = 100_000
+	}
+	if e.opts.MaxValues <= 0 {
+		e.opts.MaxValues = 10_000
+	}
+	known := map[string]bool{}
+	for _, b := range base {
+		if b.ID != "" {
+			known[b.ID] = true
+		}
+		if b.Name != "" {
+			known[b.Name] = true
+		}
+	}
+	corrByRef := map[string]*Rule{}
+	for _, r := range rules {
+		for _, ref := range []string{r.ID, r.Name} {
+			if ref == "" {
+				continue
+			}
+			if corrByRef[ref] != nil || known[ref] {
+				return nil, fmt.Errorf("%s:%d: identifier %q is used twice", r.File, r.Line, ref)
+			}
+			corrByRef[ref] = r
+		}
+	}
+	var problems []string
+	for _, r := range rules {
+		for _, ref := range r.Rules {
+			if !known[ref] && corrByRef[ref] == nil {
+				problems = append(problems, fmt.Sprintf("%s:%d: correlation %q references unknown rule %q", r.File, r.Line, r.Title, ref))
+			}
+		}
+	}
+	// Cycle check: depth-first over correlation references.
+	color := map[*Rule]int{}
+	var visit func(r *Rule, path []string) bool
+	visit = func(r *Rule, path []string) bool {
+		switch color[r] {
+		case 1:
+			problems = append(problems, fmt.Sprintf("%s:%d: correlation cycle: %s", r.File, r.Line, strings.Join(append(path, r.Title), " -> ")))
+			return false
+		case 2:
+			return true
+		}
+		color[r] = 1
+		for _, ref := range r.Rules {
+			if c := corrByRef[ref]; c != nil && !visit(c, append(path, r.Title)) {
+				return false
+			}
+		}
+		color[r] = 2
+		return true
+	}
+	for _, r := range rules {
+		visit(r, nil)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(problems, "\n"))
+	}
+	for _, r := range rules {
+		c := &corr{r: r, keys: map[string]*list.Element{}, lru: list.New(), steps: len(r.Rules)}
+		e.corrs = append(e.corrs, c)
+		seen := map[string]bool{}
+		for _, ref := range r.Rules {
+			if !seen[ref] {
+				seen[ref] = true
+				e.byRef[ref] = append(e.byRef[ref], c)
+			}
+		}
+	}
+	return e, nil
+}
+
+// Standalone reports whether the matches of a base rule should still be
+// reported on their own: false when every correlation referencing it (by
+// id or name) has generate: false.
+func (e *Engine) Standalone(id, name string) bool {
+	refs := 0
+	for _, ref := range []string{id, name} {
+		if ref == "" {
+			continue
+		}
+		for _, c := range e.byRef[ref] {
+			refs++
+			if c.r.Generate {
+				return true
+			}
+		}
+	}
+	return refs == 0
+}
+
+// Observe feeds one hit and returns the correlations that fired, including
+// chained correlations fed by those.
+func (e *Engine) Observe(h Hit) []Alert {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.observe(h, nil, 0)
+}
+
+func (e *Engine) observe(h Hit, out []Alert, depth int) []Alert {
+	if depth > maxChain {
+		return out
+	}
+	var done []*corr
+	for _, ref := range []string{h.ID, h.Name} {
+		if ref == "" {
+			continue
+		}
+	next:
+		for _, c := range e.byRef[ref] {
+			for _, d := range done {
+				if d == c {
+					continue next
+				}
+			}
+			done = append(done, c)
+			a, ok := e.update(c, h)
+			if !ok {
+				continue
+			}
+			out = append(out, a)
+			ev := sigma.MapEvent{}
+			for _, g := range a.Group {
+				ev[g.Field] = g.Value
+			}
+			out = e.observe(Hit{ID: c.r.ID, Name: c.r.Name, Event: ev, Time: h.Time}, out, depth+1)
+		}
+	}
+	return out
+}
+
+// fieldFor resolves a group-by name through the rule's aliases for the hit.
+func (c *corr) fieldFor(name string, h Hit) string {
+	if m, ok := c.r.Aliases[name]; ok {
+		if f, ok := m[h.Name]; ok && h.Name != "" {
+			return f
+		}
+		if f, ok := m[h.ID]; ok && h.ID != "" {
+			return f
+		}
+	}
+	return name
+}
+
+func valueString(v any) (string, bool) {
+	switch x := v.(type) {
+	case nil:
+		return "", false
+	case string:
+		return x, true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case int:
+		return strconv.Itoa(x), true
+	case bool:
+		return strconv.FormatBool(x), true
+	case fmt.Stringer:
+		return x.String(), true
+	}
+	return fmt.Sprint(v), true
+}
+
+func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
+	r := c.r
+	group := make([]GroupValue, 0, len(r.GroupBy))
+	var kb strings.Builder
+	for _, g := range r.GroupBy {
+		v, ok := h.Event.Get(c.fieldFor(g, h))
+		if !ok {
+			return Alert{}, false
+		}
+		s, ok := valueString(v)
+		if !ok {
+			return Alert{}, false
+		}
+		group = append(group, GroupValue{Field: g, Value: s})
+		kb.WriteString(s)
+		kb.WriteByte(0x1f)
+	}
+	var value string
+	if r.Type == ValueCount {
+		v, ok := h.Event.Get(c.fieldFor(r.Condition.Field, h))
+		if !ok {
+			return Alert{}, false
+		}
+		if value, ok = valueString(v); !ok {
+			return Alert{}, false
+		}
+	}
+	key := kb.String()
+	el, ok := c.keys[key]
+	if !ok {
+		if c.lru.Len() >= e.opts.MaxKeys {
+			old := c.lru.Back()
+			delete(c.keys, old.Value.(*state).key)
+			c.lru.Remove(old)
+			e.evicted++
+		}
+		st := &state{key: key, group: group}
+		if r.Type == Temporal || r.Type == TemporalOrdered {
+			st.last = make([]time.Time, len(r.Rules))
+		}
+		el = c.lru.PushFront(st)
+		c.keys[key] = el
+	} else {
+		c.lru.MoveToFront(el)
+	}
+	st := el.Value.(*state)
+	t := h.Time
+	if t.After(st.newest) {
+		st.newest = t
+	}
+	floor := st.newest.Add(-r.Timespan)
+	if t.Before(floor) {
+		return Alert{}, false // later than the window allows
+	}
+	var a Alert
+	fired := false
+	switch r.Type {
+	case EventCount:
+		i := sort.Search(len(st.times), func(i int) bool { return st.times[i].After(t) })
+		st.times = append(st.times, time.Time{})
+		copy(st.times[i+1:], st.times[i:])
+		st.times[i] = t
+		drop := 0
+		for drop < len(st.times) && st.times[drop].Before(floor) {
+			drop++
+		}
+		st.times = st.times[drop:]
+		if n := len(st.times); r.Condition.holds(float64(n)) {
+			a = Alert{Count: n, Start: st.times[0], End: st.times[n-1]}
+			fired = true
+		}
+	case ValueCount:
+		if st.values == nil {
+			st.values = map[string]time.Time{}
+		}
+		if prev, ok := st.values[value]; !ok || t.After(prev) {
+			st.values[value] = t
+		}
+		st.order = append(st.order, valueSeen{value, t})
+		drop := 0
+		for drop < len(st.order) && (st.order[drop].t.Before(floor) || len(st.values) > e.opts.MaxValues) {
+			o := st.order[drop]
+			if last, ok := st.values[o.v]; ok && !last.After(o.t) {
+				delete(st.values, o.v)
+			}
+			drop++
+		}
+		st.order = st.order[drop:]
+		if len(st.order) > 4*len(st.values)+64 {
+			// Compact repeated sightings so the order slice stays
+			// proportional to the distinct values.
+			kept := st.order[:0]
+			for _, o := range st.order {
+				if st.values[o.v].Equal(o.t) {
+					kept = append(kept, o)
+				}
+			}
+			st.order = kept
+		}
+		if n := len(st.values); r.Condition.holds(float64(n)) {
+			a = Alert{Count: n, Start: t, End: t}
+			for v, seen := range st.values {
+				a.Values = append(a.Values, v)
+				if seen.Before(a.Start) {
+					a.Start = seen
+				}
+				if seen.After(a.End) {
+					a.End = seen
+				}
+			}
+			sort.Strings(a.Values)
+			fired = true
+		}
+	case Temporal:
+		for k, ref := range r.Rules {
+			if ref == h.ID || ref == h.Name {
+				if t.After(st.last[k]) {
+					st.last[k] = t
+				}
+			}
+		}
+		n := 0
+		a.Start, a.End = t, t
+		for _, lt := range st.last {
+			if lt.IsZero() || lt.Before(floor) {
+				continue
+			}
+			n++
+			if lt.Before(a.Start) {
+				a.Start = lt
+			}
+			if lt.After(a.End) {
+				a.End = lt
+			}
+		}
+		if (r.Condition.empty() && n == len(r.Rules)) || (!r.Condition.empty() && r.Condition.holds(float64(n))) {
+			a.Count = n
+			fired = true
+		}
+	case TemporalOrdered:
+		// last[k]: latest start time of a chain that has matched steps
+		// 0..k in order. Walk positions backwards so one hit advances a
+		// chain by one step only.
+		for k := len(r.Rules) - 1; k >= 0; k-- {
+			if r.Rules[k] != h.ID && r.Rules[k] != h.Name {
+				continue
+			}
+			if k == 0 {
+				if t.After(st.last[0]) || st.last[0].IsZero() {
+					st.last[0] = t
+				}
+				continue
+			}
+			prev := st.last[k-1]
+			if prev.IsZero() || prev.Before(t.Add(-r.Timespan)) || prev.After(t) {
+				continue
+			}
+			if prev.After(st.last[k]) || st.last[k].IsZero() {
+				st.last[k] = prev
+			}
+		}
+		if end := st.last[len(r.Rules)-1]; !end.IsZero() && !end.Before(t.Add(-r.Timespan)) {
+			a = Alert{Count: len(r.Rules), Start: end, End: t}
+			fired = true
+		}
+	}
+	if !fired {
+		return Alert{}, false
+	}
+	a.Rule = r
+	a.Group = group
+	// A fired window starts over: the same events do not fire again.
+	delete(c.keys, key)
+	c.lru.Remove(el)
+	return a, true
+}
+
+// Sweep drops keys with no hit since now minus their correlation's
+// timespan. Call it periodically with the current event time.
+func (e *Engine) Sweep(now time.Time) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, c := range e.corrs {
+		floor := now.Add(-c.r.Timespan)
+		for el := c.lru.Back(); el != nil; {
+			st := el.Value.(*state)
+			if !st.newest.Before(floor) {
+				break
+			}
+			prev := el.Prev()
+			delete(c.keys, st.key)
+			c.lru.Remove(el)
+			n++
+			el = prev
+		}
+	}
+	return n
+}
+
+// Stats reports state size.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := Stats{Evicted: e.evicted}
+	for _, c := range e.corrs {
+		s.Keys += len(c.keys)
+	}
+	return s
+}
