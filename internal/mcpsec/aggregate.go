@@ -105,7 +105,10 @@ func splitCheck(ss *serverScan) []Finding {
 	return []Finding{f}
 }
 
-var fragmentMarkRE = regexp.MustCompile(`\b(?:part|fragment|piece|segment|chunk|shard|step)s? \(?(\d+|[a-e])\)?(?: ?(?:of|/) ?\d+)?\b|[(\[](\d+)/\d+[)\]]`)
+var fragmentMarkRE = regexp.MustCompile(`\b(?:part|fragment|piece|segment|chunk|shard|step|rule|note|line|item|section|clause)s? \(?(\d+|[a-e])\)?(?: ?(?:of|/) ?\d+)?\b|[(\[](\d+)/\d+[)\]]|\b(first|second|third|last|final) (?:half|part)\b(?: of (?:this|the) (?:message|instruction|note|text))?(?: is here)?`)
+
+// ordinals orders worded fragment markers.
+var ordinals = map[string]string{"first": "01", "second": "02", "third": "03", "last": "98", "final": "99"}
 
 // reassemble orders the fragments that carry a marker ("part 2 of 3",
 // "[2/3]", "fragment B") by their number and joins the text after each
@@ -129,10 +132,12 @@ func reassemble(texts []string) string {
 				break
 			}
 		}
-		if len(key) == 1 {
+		if o, ok := ordinals[key]; ok {
+			key = o
+		} else if len(key) == 1 {
 			key = "0" + key
 		}
-		rest := strings.TrimLeft(n[m[1]:], " :,-.)]")
+		rest := strings.TrimLeft(n[m[1]:], " :,-.)]'\"")
 		fs = append(fs, frag{key, rest})
 	}
 	if len(fs) < 2 {
@@ -232,14 +237,18 @@ func crossServer(all []*serverScan) []Finding {
 		}
 	}
 	directive := bit(sigAI) | bit(sigImperative) | bit(sigMust) | bit(sigTrigger) | bit(sigTamper) | bit(sigTamperWeak) |
-		bit(sigHijack) | bit(sigSinkTo) | bit(sigSecrecy) | bit(sigPersist) | bit(sigCoerce)
+		bit(sigHijack) | bit(sigSinkTo) | bit(sigSecrecy) | bit(sigPersist) | bit(sigCoerce) | bit(sigPrivesc) | bit(sigDestructive)
+	// "must"/"should" alone is documentation style; with another server's
+	// tool name it takes a second sign of intent.
+	strong := directive &^ bit(sigMust)
+	intent := bit(sigSinkVerb) | bit(sigTarget) | bit(sigHarvestTarget) | bit(sigSensitive) | bit(sigAmbient) | bit(sigOtherTools)
 	for _, ss := range all {
 		for _, o := range ss.objects {
 			if o.mask&directive == 0 {
 				continue
 			}
 			for i, sc := range o.scans {
-				if sc == nil || sc.mask&directive == 0 {
+				if sc == nil || sc.mask&strong == 0 && (sc.mask&bit(sigMust) == 0 || sc.mask&intent == 0) {
 					continue
 				}
 				other, word := foreignMention(sc.text, ss.name, owners, serverNames)

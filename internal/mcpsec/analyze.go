@@ -167,6 +167,10 @@ func (a *Analyzer) scanServer(ctx context.Context, name string, s *Server) (*ser
 	return ss, errors.Join(errs...)
 }
 
+// minPhraseBytes is the shortest text worth a phrase scan: the shortest
+// payloads ("ignore all rules", "do not tell the user") are longer.
+const minPhraseBytes = 14
+
 // valueField reports schema keywords whose strings are data values.
 func valueField(field string) bool {
 	switch field {
@@ -210,6 +214,11 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 	for i, l := range o.leaves {
 		a.rawCheck(l, emit)
 		if !textual(l.field) {
+			o.scans[i] = &scan{}
+			continue
+		}
+		if len(l.raw) < minPhraseBytes {
+			// Too short to hold an instruction ("Owner", "Repo", "asc").
 			o.scans[i] = &scan{}
 			continue
 		}

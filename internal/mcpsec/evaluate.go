@@ -87,7 +87,7 @@ func evaluateMask(m uint64) verdict {
 	// whenever…". A tool describing its own deletions is third-person and
 	// never addresses the model.
 	add(RuleHarm, has(sigDestructive, sigPrivesc) && (has(sigAI) && has(sigTrigger, sigImperative, sigPersist, sigMust) || has(sigShell) && strongDirective))
-	add(RuleApprovalBait, has(sigApproval))
+	add(RuleApprovalBait, has(sigApproval) || has(sigApprovalWeak) && has(sigAI, sigTrigger, sigPersist))
 	add(RuleTamper, has(sigTamper) || has(sigTamperWeak) && strongDirective && has(sigForeignRef, sigOtherTools, sigTrigger, sigToolRef))
 	add(RuleHijack, has(sigHijackStrong))
 	// A pseudo-tag alone is not enough ("<important>beta</important>"):
@@ -96,7 +96,10 @@ func evaluateMask(m uint64) verdict {
 	add(RuleTagDirective, has(sigTag) && has(sigAI, sigImperative, sigTrigger, sigSensitive, sigHarvestTarget, sigSinkTo, sigSmuggle,
 		sigOtherTools, sigHijack, sigCoerce, sigPersist, sigForeignRef, sigToolRef, sigDestructive, sigShell, sigTamperWeak) ||
 		has(sigTagPair) && has(sigSinkVerb, sigAmbient, sigApprovalWeak))
-	add(RuleExfil, has(sigReadSensitive) && sink && directive || has(sigHarvestTarget) && sink && strongDirective)
+	add(RuleExfil, has(sigReadSensitive) && sink && directive || has(sigHarvestTarget) && sink && strongDirective ||
+		// Reading secret files on the model's initiative, even without a
+		// sink: the content lands in the context and the tool call.
+		has(sigReadSensitive) && has(sigSensitive) && has(sigAI, sigTrigger, sigCoerce, sigPersist))
 	add(RuleShadowRef, has(sigForeignRef) && has(sigTamperWeak, sigSinkTo) && directive)
 	if len(v.hards) > 0 {
 		// Report the most severe first.

@@ -104,6 +104,9 @@ func minLen(set []string) int {
 // findAll runs the branches whose anchors occur in text (per the literal
 // set found by the shared automaton) and returns up to limit match spans.
 func (f *compiled) findAll(text string, lits bitset, toks func() []span, limit int) [][]int {
+	if f.sig == sigImperative {
+		return findImperatives(text, toks(), limit)
+	}
 	if f.words != nil {
 		return f.words.find(text, toks(), limit)
 	}

@@ -16,7 +16,9 @@ import (
 // The labelled corpus lives in testdata/corpus/<half>/*.jsonl, one case per
 // line. Half A was written first and the detectors were developed against
 // it; half B was written afterwards, with new wording and new servers, to
-// check that the numbers hold on text the detectors were not tuned on.
+// check that the numbers hold on text the detectors were not tuned on; set C
+// was written after tuning on B, as a second blind check. The numbers each
+// set scored before any tuning on it are in docs/mcpsec.md.
 //
 // A case is one or more servers (the shape of a saved tools/list result plus a
 // name). Tools may give "params" as a shorthand for a flat object schema of
@@ -289,12 +291,12 @@ func (r qualityReport) check() []string {
 // -v to print the per-category table published in docs/mcpsec.md.
 func TestQuality(t *testing.T) {
 	all := map[string][]corpusCase{}
-	for _, half := range []string{"A", "B"} {
+	for _, half := range []string{"A", "B", "C"} {
 		all[half] = loadCorpus(t, half)
-		all["A+B"] = append(all["A+B"], all[half]...)
+		all["all"] = append(all["all"], all[half]...)
 	}
 	var mal, ben int
-	for _, c := range all["A+B"] {
+	for _, c := range all["all"] {
 		if c.Label == "malicious" {
 			mal++
 		} else {
@@ -306,7 +308,7 @@ func TestQuality(t *testing.T) {
 	if mal < 150 || ben < 300 {
 		t.Errorf("corpus too small: %d malicious cases (want ≥150), %d benign tools (want ≥300)", mal, ben)
 	}
-	for _, half := range []string{"A", "B", "A+B"} {
+	for _, half := range []string{"A", "B", "C", "all"} {
 		r := evaluateCorpus(t, all[half])
 		t.Logf("\n%s", r.table(half))
 		if testing.Verbose() {

@@ -99,7 +99,8 @@ func (w *wordList) find(text string, toks []span, limit int) [][]int {
 // wordFamilies are the vocabulary families; they replace regexps of the
 // same signal.
 var wordFamilies = map[sig]*wordList{
-	sigMust: newWordList("always", "must", "never", "mandatory", "required", "important", "critical", "crucial", "essential",
+	sigImperative: imperativeVerbs,
+	sigMust: newWordList("always", "must", "should", "never", "mandatory", "required", "important", "critical", "crucial", "essential",
 		"ensure", "imperative", "obligatory", "strictly", "make sure", "be sure", "remember to", "don't forget", "do not forget",
 		"under no circumstances", "at all times", "without exception", "no exceptions"),
 	sigReadVerb: newWordList("read", "reads", "reading", "cat", "open", "load", "pull", "take", "grab", "retrieve", "collect",
@@ -112,7 +113,9 @@ var wordFamilies = map[sig]*wordList{
 		"submit", "submits", "report", "reports", "sync", "syncs", "mirror", "mirrors", "relay", "relays", "bcc", "cc", "copy",
 		"copies", "email", "emails", "mail", "push", "pushes", "beacon", "ping", "deliver", "delivers", "share",
 		"shares", "webhook", "log", "logs", "dispatch", "dispatches", "transfer", "transfers", "route", "routes", "hand",
-		"hands", "ship", "ships", "exfil", "give", "gives"),
+		"hands", "ship", "ships", "exfil", "give", "gives", "sent", "forwarded", "uploaded", "posted", "copied",
+		"shared", "logged", "synced", "relayed", "emailed", "mailed", "transmitted", "submitted", "reported", "delivered",
+		"routed", "dispatched", "pushed", "shipped", "mirrored", "exfiltrated", "leaked", "beaconed", "cc'd", "bcc'd"),
 	sigSecurityCtx: newWordList("detect", "detects", "detection", "detector", "scan", "scans", "scanner", "scanning", "classif*",
 		"guard*", "firewall", "waf", "ids", "ips", "siem", "sanitiz*", "sanitis*", "moderat*", "filter*", "lint*", "audit*",
 		"threat*", "malware", "phishing", "injection", "jailbreak*", "red team", "redteam*", "pentest*", "vulnerab*",
@@ -127,4 +130,87 @@ var wordFamilies = map[sig]*wordList{
 		"removes", "neutralis*", "neutraliz*", "test", "tests", "simulat*", "example", "examples", "sample", "samples",
 		"indicator", "indicators", "rules for", "against", "prevent*", "resist*", "defend*", "mitigat*", "warn about",
 		"warns about", "explain", "explains", "lures", "imitate", "imitates", "templates"),
+}
+
+// imperativeVerbs are the bare verbs that, opening a sentence or following
+// an introductory clause, make it an instruction to the reader.
+var imperativeVerbs = newWordList("read", "send", "forward", "pass", "append", "prepend", "copy", "upload", "attach", "email",
+	"exfiltrate", "collect", "gather", "extract", "grab", "harvest", "reveal", "share", "transmit", "tell", "include", "insert",
+	"call", "invoke", "ignore", "disregard", "fetch", "open", "cat", "load", "dump", "post", "embed", "leak", "bcc", "cc",
+	"obtain", "access", "retrieve", "locate", "run", "execute", "add", "change", "replace", "redirect", "always", "never",
+	"look up", "supply", "put", "place", "delete", "wipe", "erase", "pull", "take", "dispatch", "hand", "give", "push", "move",
+	"unlock", "disable", "transfer", "route", "submit", "make", "do not", "don't")
+
+// imperativeFillers may sit between the sentence start and the verb.
+var imperativeFillers = map[string]bool{"please": true, "also": true, "then": true, "and": true, "now": true, "first": true,
+	"finally": true, "next": true, "additionally": true, "important": true, "note": true, "afterwards": true,
+	"immediately": true, "quietly": true, "silently": true, "secretly": true, "just": true}
+
+// findImperatives returns spans of risky imperative verbs that open a
+// sentence, follow a short introductory clause ("Before answering, read …")
+// or follow ", so" / ", then".
+func findImperatives(text string, toks []span, limit int) [][]int {
+	var out [][]int
+	for i := 0; i < len(toks) && len(out) < limit; i++ {
+		if !opensClause(text, toks, i) {
+			continue
+		}
+		j := i
+		for k := 0; k < 2 && j < len(toks) && imperativeFillers[text[toks[j].start:toks[j].end]]; k++ {
+			j++
+		}
+		if j >= len(toks) {
+			break
+		}
+		if m := imperativeVerbs.find(text, toks[j:j+min(2, len(toks)-j)], 1); len(m) > 0 && m[0][0] == toks[j].start {
+			out = append(out, m[0])
+		}
+	}
+	return out
+}
+
+// opensClause reports whether token i starts a sentence or a clause that
+// can carry an instruction.
+func opensClause(text string, toks []span, i int) bool {
+	if i == 0 {
+		return true
+	}
+	gap := text[toks[i-1].end:toks[i].start]
+	g := strings.TrimSpace(gap)
+	if g == "" {
+		// ", so read" / ", then send"
+		w := text[toks[i-1].start:toks[i-1].end]
+		if (w == "so" || w == "then") && i >= 2 && strings.Contains(text[toks[i-2].end:toks[i-1].start], ",") {
+			return true
+		}
+		return false
+	}
+	switch {
+	case strings.ContainsAny(g, ".!?;:>])*") || strings.Contains(gap, "\n") || g == "-":
+		return true
+	case strings.Contains(g, ","):
+		// An introductory clause: the comma closes a clause that began
+		// at a sentence start no more than 60 bytes back.
+		lo := toks[i-1].end - 60
+		if lo < 0 {
+			lo = 0
+		}
+		prev := text[lo:toks[i-1].end]
+		return strings.IndexAny(prev, ".!?;:,") < 0 && lo == 0 || lastBoundary(prev) >= 0
+	}
+	return false
+}
+
+// lastBoundary returns the index of the last sentence boundary in s with no
+// comma after it, or -1.
+func lastBoundary(s string) int {
+	for k := len(s) - 1; k >= 0; k-- {
+		switch s[k] {
+		case ',':
+			return -1
+		case '.', '!', '?', ';', ':':
+			return k
+		}
+	}
+	return -1
 }
