@@ -158,11 +158,21 @@ func (d *JSONDoc) valueAt(i int, parent int32, key string) (int, error) {
 			}
 			return j, fmt.Errorf("invalid JSON number at offset %d", i)
 		}
+		if k := i + boolInt(s[i] == '-'); k+1 < j && s[k] == '0' && s[k+1] >= '0' && s[k+1] <= '9' {
+			return j, fmt.Errorf("invalid JSON number (leading zero) at offset %d", i)
+		}
 		d.add(parent, key, JSONNumber, s[i:j])
 		return j, nil
 	default:
 		return i, fmt.Errorf("unexpected %q at offset %d", c, i)
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func scanNumber(s string, i int) int {

@@ -239,27 +239,33 @@ func (n *Normalizer) parse(ev *event.Event, line []byte, origSize int) {
 	if origSize < len(line) {
 		origSize = len(line)
 	}
-	truncated := 0
-	if max := n.cfg.maxRecord(); origSize > max {
-		truncated = origSize
-		if len(line) > max {
-			line = line[:max]
+	limit := n.cfg.maxRecord()
+	if len(line) > limit {
+		// Cut before copying, backing off so a valid UTF-8 sequence is not
+		// split (which would look like invalid input).
+		cut := limit
+		for cut > 0 && cut > limit-utf8.UTFMax && !utf8.RuneStart(line[cut]) {
+			cut--
 		}
-		// Do not cut a UTF-8 sequence in half.
-		start := len(line) - 1
-		for start > 0 && start > len(line)-utf8.UTFMax && !utf8.RuneStart(line[start]) {
-			start--
-		}
-		if start >= 0 && !utf8.FullRune(line[start:]) {
-			line = line[:start]
-		}
+		line = line[:cut]
 	}
 	var s string
 	invalid := !utf8.Valid(line)
 	if invalid {
-		s = toValidUTF8(line)
+		s = toValidUTF8(line) // may grow: each bad byte becomes 3 bytes
 	} else {
 		s = string(line)
+	}
+	truncated := 0
+	if origSize > limit || len(s) > limit {
+		truncated = max(origSize, len(s))
+		if len(s) > limit {
+			cut := limit
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+			s = s[:cut]
+		}
 	}
 	ev.Grow(32) // typical events carry 15-30 extension fields
 	ev.Original = s
