@@ -28,14 +28,21 @@ func (m MapEvent) Get(field string) (any, bool) {
 	}
 	var cur any = map[string]any(m)
 	rest := field
+	top := true
 	for rest != "" {
 		obj, ok := cur.(map[string]any)
 		if !ok {
 			return nil, false
 		}
 		// Prefer the longest flat key at this level ("a.b" inside "x").
+		// At the top level the whole name was tried already.
+		i := len(rest)
+		if top {
+			i = strings.LastIndexByte(rest, '.')
+			top = false
+		}
 		found := false
-		for i := len(rest); i > 0; i = strings.LastIndexByte(rest[:i], '.') {
+		for ; i > 0; i = strings.LastIndexByte(rest[:i], '.') {
 			if v, ok := obj[rest[:i]]; ok {
 				cur = v
 				if i == len(rest) {
