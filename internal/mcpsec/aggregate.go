@@ -105,7 +105,7 @@ func splitCheck(ss *serverScan) []Finding {
 	return []Finding{f}
 }
 
-var fragmentMarkRE = regexp.MustCompile(`\b(?:part|fragment|piece|segment|chunk|shard|step|rule|note|line|item|section|clause)s? \(?(\d+|[a-e])\)?(?: ?(?:of|/) ?\d+)?\b|[(\[](\d+)/\d+[)\]]|\b(first|second|third|last|final) (?:half|part)\b(?: of (?:this|the) (?:message|instruction|note|text))?(?: is here)?`)
+var fragmentMarkRE = regexp.MustCompile(`\b(?:part|fragment|piece|segment|chunk|shard|step|rule|note|line|item|section|clause)s? \(?(\d+|[a-e])\)?(?: ?(?:of|/) ?\d+)?\b|[(\[](\d+)/\d+[)\]]|\(([a-e])\)|\b(first|second|third|last|final) (?:half|part)\b(?: of (?:this|the) (?:message|instruction|note|text))?(?: is here)?`)
 
 // ordinals orders worded fragment markers.
 var ordinals = map[string]string{"first": "01", "second": "02", "third": "03", "last": "98", "final": "99"}

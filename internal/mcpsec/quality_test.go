@@ -16,9 +16,10 @@ import (
 // The labelled corpus lives in testdata/corpus/<half>/*.jsonl, one case per
 // line. Half A was written first and the detectors were developed against
 // it; half B was written afterwards, with new wording and new servers, to
-// check that the numbers hold on text the detectors were not tuned on; set C
-// was written after tuning on B, as a second blind check. The numbers each
-// set scored before any tuning on it are in docs/mcpsec.md.
+// check that the numbers hold on text the detectors were not tuned on. Sets
+// C and D are further blind rounds written after tuning on the previous one,
+// and E adds benign servers only. The numbers each set scored before any
+// tuning on it are in docs/mcpsec.md.
 //
 // A case is one or more servers (the shape of a saved tools/list result plus a
 // name). Tools may give "params" as a shorthand for a flat object schema of
@@ -133,6 +134,9 @@ type qualityReport struct {
 	fp   map[string]*fpStats // benign, hard-negative
 }
 
+// corpusSets are the corpus folders, in the order they were written.
+var corpusSets = []string{"A", "B", "C", "D", "E"}
+
 // hardCategories are structural attack classes where the hard tier must catch
 // almost everything.
 var hardCategories = map[string]bool{
@@ -243,7 +247,9 @@ func (r qualityReport) table(half string) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s%s | %d | %.2f | %.2f |\n", half, c, mark, s.n, ratio(s.hard, s.n), ratio(s.any, s.n))
 	}
-	fmt.Fprintf(&b, "| %s | **all malicious** | %d | %.2f | %.2f |\n", half, n, ratio(h, n), ratio(a, n))
+	if n > 0 {
+		fmt.Fprintf(&b, "| %s | **all malicious** | %d | %.2f | %.2f |\n", half, n, ratio(h, n), ratio(a, n))
+	}
 	fmt.Fprintf(&b, "\n| half | benign set | units | hard FP rate | review-or-hard FP rate |\n|---|---|---:|---:|---:|\n")
 	for _, l := range []string{"benign", "hard-negative"} {
 		s := r.fp[l]
@@ -272,13 +278,13 @@ func (r qualityReport) check() []string {
 			bad = append(bad, fmt.Sprintf("%s: overall recall %.2f < 0.60", c, ratio(s.any, s.n)))
 		}
 	}
-	if ratio(a, n) < 0.80 {
+	if n > 0 && ratio(a, n) < 0.80 {
 		bad = append(bad, fmt.Sprintf("overall recall %.2f < 0.80", ratio(a, n)))
 	}
-	if f := r.fp["benign"]; ratio(f.hardFP, f.units) > 0.01 {
+	if f := r.fp["benign"]; f.units > 0 && ratio(f.hardFP, f.units) > 0.01 {
 		bad = append(bad, fmt.Sprintf("benign hard FP %.3f > 0.01", ratio(f.hardFP, f.units)))
 	}
-	if f := r.fp["hard-negative"]; ratio(f.hardFP, f.units) > 0.05 {
+	if f := r.fp["hard-negative"]; f.units > 0 && ratio(f.hardFP, f.units) > 0.05 {
 		bad = append(bad, fmt.Sprintf("hard-negative hard FP %.3f > 0.05", ratio(f.hardFP, f.units)))
 	}
 	return bad
@@ -291,7 +297,7 @@ func (r qualityReport) check() []string {
 // -v to print the per-category table published in docs/mcpsec.md.
 func TestQuality(t *testing.T) {
 	all := map[string][]corpusCase{}
-	for _, half := range []string{"A", "B", "C"} {
+	for _, half := range corpusSets {
 		all[half] = loadCorpus(t, half)
 		all["all"] = append(all["all"], all[half]...)
 	}
@@ -308,7 +314,7 @@ func TestQuality(t *testing.T) {
 	if mal < 150 || ben < 300 {
 		t.Errorf("corpus too small: %d malicious cases (want ≥150), %d benign tools (want ≥300)", mal, ben)
 	}
-	for _, half := range []string{"A", "B", "C", "all"} {
+	for _, half := range append(append([]string(nil), corpusSets...), "all") {
 		r := evaluateCorpus(t, all[half])
 		t.Logf("\n%s", r.table(half))
 		if testing.Verbose() {

@@ -107,6 +107,7 @@ var wordFamilies = map[sig]*wordList{
 		"gather", "dump", "extract", "obtain", "access", "fetch", "harvest", "enumerate", "copy", "copies", "get", "include",
 		"attach", "upload", "send", "forward", "leak", "exfiltrate", "steal", "list", "print", "output", "append", "paste",
 		"embed", "summarise", "summarize", "search", "check", "scan", "look at", "look up", "look in", "look through",
+		"full text of", "full content of", "full contents of", "full body of", "zip", "archive", "tar",
 		"go through", "contents of", "content of", "contents from", "content from", "text of"),
 	sigSinkVerb: newWordList("send", "sends", "sending", "forward", "forwards", "forwarding", "upload", "uploads", "uploading",
 		"post", "posts", "posting", "transmit", "transmits", "transmitting", "exfiltrate", "exfiltrates", "leak", "leaks",
@@ -115,12 +116,14 @@ var wordFamilies = map[sig]*wordList{
 		"shares", "webhook", "log", "logs", "dispatch", "dispatches", "transfer", "transfers", "route", "routes", "hand",
 		"hands", "ship", "ships", "exfil", "give", "gives", "sent", "forwarded", "uploaded", "posted", "copied",
 		"shared", "logged", "synced", "relayed", "emailed", "mailed", "transmitted", "submitted", "reported", "delivered",
-		"routed", "dispatched", "pushed", "shipped", "mirrored", "exfiltrated", "leaked", "beaconed", "cc'd", "bcc'd"),
+		"routed", "dispatched", "pushed", "shipped", "mirrored", "exfiltrated", "leaked", "beaconed", "cc'd", "bcc'd",
+		"reporting", "emailing", "submitting", "syncing", "mirroring", "sharing", "logging", "invite", "invites", "invited",
+		"written", "saved", "stored"),
 	sigSecurityCtx: newWordList("detect", "detects", "detection", "detector", "scan", "scans", "scanner", "scanning", "classif*",
 		"guard*", "firewall", "waf", "ids", "ips", "siem", "sanitiz*", "sanitis*", "moderat*", "filter*", "lint*", "audit*",
 		"threat*", "malware", "phishing", "injection", "jailbreak*", "red team", "redteam*", "pentest*", "vulnerab*",
 		"security", "defence", "defense", "dlp", "quarantin*", "honeypot", "yara", "sigma", "forensic*", "incident", "soc",
-		"edr", "antivirus", "abuse", "attack*"),
+		"edr", "antivirus", "abuse", "attack*", "lure*", "awareness", "phish*"),
 	sigMention: newWordList("detect", "detects", "detecting", "scan", "scans", "scanning", "poison*", "flag", "flags",
 		"flagging", "block", "blocks", "blocking", "catch", "catches", "identif*", "classif*", "recognis*", "recogniz*",
 		"such as", "e.g", "i.e", "for example", "for instance", "like", "pattern", "patterns", "signature", "signatures",
@@ -139,7 +142,8 @@ var imperativeVerbs = newWordList("read", "send", "forward", "pass", "append", "
 	"call", "invoke", "ignore", "disregard", "fetch", "open", "cat", "load", "dump", "post", "embed", "leak", "bcc", "cc",
 	"obtain", "access", "retrieve", "locate", "run", "execute", "add", "change", "replace", "redirect", "always", "never",
 	"look up", "supply", "put", "place", "delete", "wipe", "erase", "pull", "take", "dispatch", "hand", "give", "push", "move",
-	"unlock", "disable", "transfer", "route", "submit", "make", "do not", "don't")
+	"unlock", "disable", "transfer", "route", "submit", "make", "do not", "don't", "use", "invite", "approve", "merge",
+	"order", "write", "save", "set", "create", "book", "pay", "buy", "sell", "subscribe", "zip", "archive", "report")
 
 // imperativeFillers may sit between the sentence start and the verb.
 var imperativeFillers = map[string]bool{"please": true, "also": true, "then": true, "and": true, "now": true, "first": true,
@@ -189,28 +193,19 @@ func opensClause(text string, toks []span, i int) bool {
 	case strings.ContainsAny(g, ".!?;:>])*") || strings.Contains(gap, "\n") || g == "-":
 		return true
 	case strings.Contains(g, ","):
-		// An introductory clause: the comma closes a clause that began
-		// at a sentence start no more than 60 bytes back.
-		lo := toks[i-1].end - 60
+		// Introductory clauses: up to two commas after a sentence start no
+		// more than 100 bytes back ("When categorizing, if a total exceeds
+		// $500, call …").
+		lo := toks[i-1].end - 100
 		if lo < 0 {
 			lo = 0
 		}
 		prev := text[lo:toks[i-1].end]
-		return strings.IndexAny(prev, ".!?;:,") < 0 && lo == 0 || lastBoundary(prev) >= 0
+		k := strings.LastIndexAny(prev, ".!?;:")
+		if k < 0 && lo > 0 {
+			return false
+		}
+		return strings.Count(prev[k+1:], ",") <= 2
 	}
 	return false
-}
-
-// lastBoundary returns the index of the last sentence boundary in s with no
-// comma after it, or -1.
-func lastBoundary(s string) int {
-	for k := len(s) - 1; k >= 0; k-- {
-		switch s[k] {
-		case ',':
-			return -1
-		case '.', '!', '?', ';', ':':
-			return k
-		}
-	}
-	return -1
 }
