@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -47,6 +46,7 @@ type conn struct {
 	kick         chan struct{} // a call saw the connection die
 	cat          atomic.Pointer[catalog]
 	inFlight     atomic.Int64
+	listChanged  atomic.Int64 // list_changed notifications received
 	progressSeq  atomic.Uint64
 	progress     sync.Map // token string → func(*mcp.ProgressNotificationParams)
 
@@ -125,7 +125,7 @@ func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) 
 	defer cancel()
 	var (
 		transport mcp.Transport
-		cmd       *exec.Cmd
+		proc      *stdioProcess
 		stderr    io.Closer
 		waitLog   = func() {}
 	)
@@ -133,13 +133,19 @@ func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) 
 	case "stdio":
 		w, wait := stderrLogger(c.log)
 		stderr, waitLog = w, wait
-		cmd = stdioCommand(c.spec, w)
-		transport = &mcp.CommandTransport{Command: cmd, TerminateDuration: 2 * time.Second}
+		p, t, err := startStdio(stdioCommand(c.spec, w), c.m.opts.MaxMessageBytes)
+		if err != nil {
+			_ = w.Close()
+			wait()
+			return nil, func() {}, err
+		}
+		proc, transport = p, t
 	default:
 		t, err := httpTransport(c.spec, c.m.opts.OAuthCodeFetcher)
 		if err != nil {
 			return nil, func() {}, err
 		}
+		t.MaxEventSize = c.m.opts.MaxMessageBytes
 		transport = t
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: c.m.opts.ClientName, Version: c.m.opts.ClientVersion}, &mcp.ClientOptions{
@@ -151,7 +157,9 @@ func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) 
 		ProgressNotificationHandler: c.onProgress,
 	})
 	cleanup := func() {
-		killProcessGroup(cmd)
+		if proc != nil {
+			proc.stop(2 * time.Second)
+		}
 		if stderr != nil {
 			_ = stderr.Close()
 			waitLog()
@@ -223,6 +231,7 @@ func loadCatalog(ctx context.Context, s *mcp.ClientSession) (*catalog, error) {
 }
 
 func (c *conn) requestRefresh() {
+	c.listChanged.Add(1)
 	select {
 	case c.refresh <- struct{}{}:
 	default:
@@ -349,7 +358,10 @@ func (c *conn) do(ctx context.Context, method string, opts *CallOptions, fn func
 	if opts.Progress != nil {
 		t := "mcpsoc-" + strconv.FormatUint(c.progressSeq.Add(1), 10)
 		c.progress.Store(t, opts.Progress)
-		defer c.progress.Delete(t)
+		// The SDK dispatches notifications concurrently with the response,
+		// so progress sent just before the result may be handled after the
+		// call returns: keep the callback for a moment.
+		defer time.AfterFunc(time.Second, func() { c.progress.Delete(t) })
 		token = t
 	}
 	start := time.Now()
@@ -448,6 +460,7 @@ func (c *conn) status() ServerStatus {
 		Reconnects:  c.reconnects,
 		CircuitOpen: !c.openUntil.IsZero() && time.Now().Before(c.openUntil),
 		InFlight:    int(c.inFlight.Load()),
+		ListChanged: int(c.listChanged.Load()),
 		Tools:       len(cat.tools),
 		Prompts:     len(cat.prompts),
 		Resources:   len(cat.resources),

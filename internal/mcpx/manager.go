@@ -44,6 +44,9 @@ type ManagerOptions struct {
 	// BreakerCooldown (defaults 5 and 30s).
 	BreakerThreshold int
 	BreakerCooldown  time.Duration
+	// MaxMessageBytes bounds one message from a server (default 16 MiB);
+	// a server that sends a longer one is disconnected and retried.
+	MaxMessageBytes int
 }
 
 func (o *ManagerOptions) withDefaults() ManagerOptions {
@@ -68,6 +71,9 @@ func (o *ManagerOptions) withDefaults() ManagerOptions {
 	}
 	if c.BreakerThreshold <= 0 {
 		c.BreakerThreshold = 5
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 16 << 20
 	}
 	if c.BreakerCooldown <= 0 {
 		c.BreakerCooldown = 30 * time.Second
@@ -172,6 +178,7 @@ type ServerStatus struct {
 	Reconnects      int       `json:"reconnects"`
 	CircuitOpen     bool      `json:"circuit_open"`
 	InFlight        int       `json:"in_flight"`
+	ListChanged     int       `json:"list_changed"`
 }
 
 // Servers reports every managed server, in config order.
