@@ -30,8 +30,7 @@ type auto struct {
 	name            string
 	requireEnvelope bool
 	detectors       []detectorParser
-	multi           []MultiLiner
-	activeMulti     MultiLiner
+	multi           []MultiLiner // registered multi-line formats, for the Scanner
 	last            int // index into detectors, -1 when none
 }
 
@@ -40,10 +39,7 @@ type detectorParser struct {
 	d Detector
 }
 
-var (
-	_ Parser     = (*auto)(nil)
-	_ MultiLiner = (*auto)(nil)
-)
+var _ Parser = (*auto)(nil)
 
 func newAuto(name string, cfg *Config, requireEnvelope bool) (*auto, error) {
 	a := &auto{name: name, requireEnvelope: requireEnvelope, last: -1}
@@ -153,20 +149,3 @@ func plainSyslog(ev *event.Event, rec *Record) {
 }
 
 var syslogLevelNames = [8]string{"emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug"}
-
-// Begins reports whether any registered multi-line format opens a record
-// with line, and remembers which one for Ends.
-func (a *auto) Begins(line []byte) bool {
-	for _, m := range a.multi {
-		if m.Begins(line) {
-			a.activeMulti = m
-			return true
-		}
-	}
-	return false
-}
-
-// Ends reports whether line closes the record opened by the last Begins.
-func (a *auto) Ends(line []byte) bool {
-	return a.activeMulti != nil && a.activeMulti.Ends(line)
-}

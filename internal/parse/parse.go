@@ -202,6 +202,25 @@ func New(format string, cfg *Config) (*Normalizer, error) {
 	return n, nil
 }
 
+// opener returns the multi-line format whose record line opens, nil when
+// line is an ordinary single-line record. Under auto every registered
+// MultiLiner is asked; the one that answers alone decides where the record
+// ends, so a "{" line inside a ModSecurity request body cannot split it.
+func (n *Normalizer) opener(line []byte) MultiLiner {
+	if a, ok := n.parser.(*auto); ok {
+		for _, m := range a.multi {
+			if m.Begins(line) {
+				return m
+			}
+		}
+		return nil
+	}
+	if n.multi != nil && n.multi.Begins(line) {
+		return n.multi
+	}
+	return nil
+}
+
 // Format returns the name of the configured format.
 func (n *Normalizer) Format() string { return n.parser.Name() }
 

@@ -22,7 +22,9 @@ type Stats struct {
 // (and "auto", which asks every registered MultiLiner), whose records are
 // gathered from the line that Begins one to the line that Ends it; a new
 // beginning or the end of input also closes a record, so a cut-off
-// transaction is still parsed. Lines longer than the record limit are
+// transaction is still parsed; an opener directly after the first line of a
+// record belongs to it (a header line followed by the body's opener). Lines
+// longer than the record limit are
 // truncated without buffering the excess. Blank lines outside multi-line
 // records are skipped.
 //
@@ -53,8 +55,8 @@ func (s *Scanner) Scan() bool {
 		if !ok {
 			return false
 		}
-		if s.n.multi != nil && s.n.multi.Begins(line) {
-			s.emit(s.gather(line, size))
+		if m := s.n.opener(line); m != nil {
+			s.emit(s.gather(m, line, size))
 			return true
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
@@ -73,16 +75,18 @@ type gathered struct {
 }
 
 // gather collects a multi-line record that starts with first.
-func (s *Scanner) gather(first []byte, size int) gathered {
+func (s *Scanner) gather(m MultiLiner, first []byte, size int) gathered {
 	max := s.n.cfg.maxRecord()
 	acc := append([]byte(nil), first...)
 	total := size
-	for {
+	for nLines := 1; ; nLines++ {
 		line, lsize, ok := s.next()
 		if !ok {
 			break
 		}
-		if s.n.multi.Begins(line) {
+		// A second opener right after the first joins it: evtx_dump writes a
+		// "Record N" header line and then the "{" that opens the JSON.
+		if m.Begins(line) && nLines > 1 {
 			s.pending = append(s.pending[:0], line...)
 			s.pendLen = lsize
 			s.hasPend = true
@@ -93,7 +97,7 @@ func (s *Scanner) gather(first []byte, size int) gathered {
 			acc = append(acc, '\n')
 			acc = append(acc, line...)
 		}
-		if s.n.multi.Ends(line) {
+		if m.Ends(line) {
 			break
 		}
 	}

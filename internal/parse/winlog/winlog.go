@@ -39,16 +39,52 @@ func init() {
 type Parser struct{}
 
 var (
-	_ parse.Parser   = Parser{}
-	_ parse.Detector = Parser{}
+	_ parse.Parser     = Parser{}
+	_ parse.Detector   = Parser{}
+	_ parse.MultiLiner = Parser{}
 )
+
+// Begins reports whether line opens a pretty-printed record as evtx_dump
+// writes by default: a "Record N" header or a lone "{".
+func (Parser) Begins(line []byte) bool {
+	if len(line) == 1 && line[0] == '{' {
+		return true
+	}
+	_, ok := recordHeader(string(line))
+	return ok
+}
+
+// Ends reports whether line closes a pretty-printed record (a lone "}").
+func (Parser) Ends(line []byte) bool { return len(line) == 1 && line[0] == '}' }
+
+// recordHeader parses evtx_dump's "Record 1234" separator line.
+func recordHeader(line string) (int64, bool) {
+	rest, ok := strings.CutPrefix(line, "Record ")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+	return n, err == nil
+}
+
+// stripRecordHeader removes a leading "Record N" line.
+func stripRecordHeader(p string) (string, int64) {
+	first, rest, found := strings.Cut(p, "\n")
+	if !found {
+		return p, 0
+	}
+	if n, ok := recordHeader(strings.TrimRight(first, "\r")); ok {
+		return strings.TrimLeft(rest, " \t\r\n"), n
+	}
+	return p, 0
+}
 
 // Name returns "winlog".
 func (Parser) Name() string { return Name }
 
 // Detect recognizes the three JSON shapes by their characteristic keys.
 func (Parser) Detect(rec *parse.Record) int {
-	p := rec.Payload
+	p, _ := stripRecordHeader(rec.Payload)
 	if len(p) < 2 || p[0] != '{' {
 		return 0
 	}
@@ -93,7 +129,7 @@ var numeric = map[string]bool{
 
 // Parse normalizes one Windows event record.
 func (Parser) Parse(ev *event.Event, rec *parse.Record) error {
-	p := rec.Payload
+	p, recNum := stripRecordHeader(rec.Payload)
 	if len(p) == 0 || p[0] != '{' {
 		return parse.NotMine(Name, "a Windows event JSON object")
 	}
@@ -104,6 +140,9 @@ func (Parser) Parse(ev *event.Event, rec *parse.Record) error {
 	defer d.Free()
 	root := d.Root()
 	ev.Grow(48)
+	if recNum > 0 {
+		ev.PutInt("winlog.dump_record_number", recNum)
+	}
 	ev.Kind = event.KindEvent
 	ev.Module = "windows"
 	ev.Observer.Vendor = "Microsoft"
