@@ -31,7 +31,7 @@ type auto struct {
 	requireEnvelope bool
 	detectors       []detectorParser
 	multi           []MultiLiner // registered multi-line formats, for the Scanner
-	last            int // index into detectors, -1 when none
+	last            int          // index into detectors, -1 when none
 }
 
 type detectorParser struct {
