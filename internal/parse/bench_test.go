@@ -1,6 +1,7 @@
 package parse_test
 
 import (
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -70,6 +71,38 @@ func benchFormat(b *testing.B, format string) {
 		reportRates(b, c0)
 	})
 }
+
+// goldenLine returns the first input line of a golden case, so the other
+// formats are benchmarked on the same realistic lines the tests check.
+func goldenLine(b *testing.B, path string) string {
+	c := readCase(b, path)
+	line, _, _ := strings.Cut(c.input, "\n")
+	return line
+}
+
+func benchGolden(b *testing.B, format string, paths ...string) {
+	for _, p := range paths {
+		benchLines[format] = append(benchLines[format], goldenLine(b, "testdata/golden/"+p))
+	}
+	benchFormat(b, format)
+}
+
+func BenchmarkFortigate(b *testing.B) {
+	benchGolden(b, "fortigate", "fortigate/traffic_deny.txt", "fortigate/utm_virus.txt")
+}
+func BenchmarkPanos(b *testing.B) {
+	benchGolden(b, "panos", "panos/traffic.txt", "panos/threat_virus.txt")
+}
+func BenchmarkModsecurityJSON(b *testing.B) {
+	benchGolden(b, "modsecurity", "modsecurity/v3_json.txt", "modsecurity/coraza_json.txt")
+}
+func BenchmarkClamav(b *testing.B) {
+	benchGolden(b, "clamav", "clamav/clamd_logtime_found.txt", "clamav/clamd_syslog_unofficial.txt")
+}
+func BenchmarkWinlog(b *testing.B) {
+	benchGolden(b, "winlog", "winlog/evtx_dump_sysmon1.txt", "winlog/winlogbeat_4624.txt")
+}
+func BenchmarkCEF(b *testing.B) { benchGolden(b, "cef", "cef/fortigate_cef.txt") }
 
 func BenchmarkFilterlog(b *testing.B) { benchFormat(b, "filterlog") }
 func BenchmarkNetfilter(b *testing.B) { benchFormat(b, "netfilter") }

@@ -40,7 +40,7 @@ type goldenCase struct {
 	want   string
 }
 
-func readCase(t *testing.T, path string) goldenCase {
+func readCase(t testing.TB, path string) goldenCase {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
