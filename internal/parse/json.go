@@ -469,7 +469,7 @@ func (d *JSONDoc) Value(n int) any {
 	case JSONString:
 		return nd.text
 	case JSONNumber:
-		return NumberValue(nd.text)
+		return numberValue(nd.text)
 	case JSONBool:
 		return nd.text == "true"
 	case JSONArray:
@@ -523,10 +523,10 @@ func (d *JSONDoc) Value(n int) any {
 
 type dupList []any
 
-// NumberValue converts JSON number text to int64 when integral and in
+// numberValue converts JSON number text to int64 when integral and in
 // range, to float64 otherwise, keeping the text when float64 would round an
 // integer (a uint64 flow id above 2^63).
-func NumberValue(text string) any {
+func numberValue(text string) any {
 	if v, err := strconv.ParseInt(text, 10, 64); err == nil {
 		return v
 	}
