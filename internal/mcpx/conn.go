@@ -54,6 +54,7 @@ type conn struct {
 	state       string
 	session     *mcp.ClientSession
 	info        *mcp.InitializeResult
+	pid         int // stdio server process, while connected
 	lastErr     string
 	connectedAt time.Time
 	reconnects  int
@@ -183,6 +184,9 @@ func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) 
 	info := s.InitializeResult()
 	c.mu.Lock()
 	c.session, c.info = s, info
+	if proc != nil {
+		c.pid = proc.cmd.Process.Pid
+	}
 	c.state, c.lastErr, c.connectedAt = StateUp, "", time.Now()
 	c.failures, c.openUntil = 0, time.Time{}
 	c.mu.Unlock()
@@ -306,7 +310,7 @@ func (c *conn) healthCheck(ctx context.Context, s *mcp.ClientSession) error {
 
 func (c *conn) setDown(err error) {
 	c.mu.Lock()
-	c.session, c.state = nil, StateDown
+	c.session, c.state, c.pid = nil, StateDown, 0
 	if err != nil && !errors.Is(err, context.Canceled) {
 		c.lastErr = err.Error()
 	}
@@ -461,6 +465,7 @@ func (c *conn) status() ServerStatus {
 		CircuitOpen: !c.openUntil.IsZero() && time.Now().Before(c.openUntil),
 		InFlight:    int(c.inFlight.Load()),
 		ListChanged: int(c.listChanged.Load()),
+		PID:         c.pid,
 		Tools:       len(cat.tools),
 		Prompts:     len(cat.prompts),
 		Resources:   len(cat.resources),

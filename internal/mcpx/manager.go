@@ -179,6 +179,7 @@ type ServerStatus struct {
 	CircuitOpen     bool      `json:"circuit_open"`
 	InFlight        int       `json:"in_flight"`
 	ListChanged     int       `json:"list_changed"`
+	PID             int       `json:"pid,omitempty"`
 }
 
 // Servers reports every managed server, in config order.
