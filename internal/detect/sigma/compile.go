@@ -426,8 +426,114 @@ func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.No
 	}
 	if !fc.all {
 		fc.buildSet()
+		fc.buildGroupAC()
 	}
 	return fc, nil
+}
+
+// minGroupAC is the number of substring/prefix/suffix literals on one field
+// from which one automaton pass beats testing them one by one.
+const minGroupAC = 8
+
+// maxGroupACTable caps one group automaton's transition table, in entries.
+const maxGroupACTable = 16 << 10
+
+// buildGroupAC moves a long list of case-insensitive literal matchers into
+// one automaton (rules with a hundred "contains" values on CommandLine are
+// common).
+func (fc *fieldCond) buildGroupAC() {
+	g := fc.groups[0]
+	use := func(m *matcher) bool {
+		return m.kind == mString && !m.cased && m.lit != "" &&
+			(m.sk == skContains || m.sk == skPrefix || m.sk == skSuffix || m.sk == skExact)
+	}
+	n := 0
+	for i := range g {
+		if use(&g[i]) {
+			n++
+		}
+	}
+	if n < minGroupAC {
+		return
+	}
+	// Bound the dense table (states x byte classes): huge lists, such as
+	// thousands of driver hashes, are witnessed literals anyway, so their
+	// rule is rarely evaluated and the one-by-one test is cheap overall.
+	size, classes := 0, map[byte]bool{}
+	for i := range g {
+		if use(&g[i]) {
+			size += len(g[i].lit)
+			for j := 0; j < len(g[i].lit); j++ {
+				classes[g[i].lit[j]] = true
+			}
+		}
+	}
+	if (size+1)*(len(classes)+1) > maxGroupACTable {
+		return
+	}
+	ga := &groupAC{}
+	ids := map[string]int{}
+	var pats []string
+	rest := g[:0:0]
+	for i := range g {
+		m := &g[i]
+		if !use(m) {
+			rest = append(rest, *m)
+			continue
+		}
+		id, ok := ids[m.lit]
+		if !ok {
+			id = len(pats)
+			ids[m.lit] = id
+			pats = append(pats, m.lit)
+			ga.anchors = append(ga.anchors, 0)
+		}
+		ga.anchors[id] |= 1 << m.sk
+	}
+	ga.ac = buildAC(pats)
+	ga.pats = pats
+	ga.lens = make([]int32, len(pats))
+	for i, p := range pats {
+		ga.lens[i] = int32(len(p))
+	}
+	fc.gac = ga
+	fc.groups[0] = rest
+}
+
+// groupAC matches many literals of one field condition in one pass.
+type groupAC struct {
+	ac      *acMatcher
+	pats    []string
+	anchors []uint8 // per pattern: bit set of strKind anchors it is used with
+	lens    []int32
+}
+
+// match reports whether v (lower-cased, or ASCII) holds one of the
+// literals with its anchoring.
+func (ga *groupAC) match(v string) bool {
+	ac := ga.ac
+	next, class := ac.next, &ac.class
+	row := int32(0)
+	for i := 0; i < len(v); i++ {
+		row = next[row+int32(class[v[i]])]
+		if row >= 0 {
+			continue
+		}
+		row = ^row
+		end := int32(i + 1)
+		for t := ac.term[row/ac.nclass]; t >= 0; t = ac.dict[t] {
+			for _, pid := range ac.own[t] {
+				a, l := ga.anchors[pid], ga.lens[pid]
+				if a&(1<<skContains) != 0 ||
+					(a&(1<<skPrefix) != 0 && end == l) ||
+					(a&(1<<skSuffix) != 0 && int(end) == len(v)) ||
+					(a&(1<<skExact) != 0 && end == l && int(end) == len(v)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // buildSet moves a long list of case-insensitive exact strings into a hash

@@ -177,6 +177,8 @@ type fieldCond struct {
 	// set holds the lower-cased literals when a group is a large list of
 	// case-insensitive exact strings (fast path for long value lists).
 	set map[string]struct{}
+	// gac matches the group's many literal matchers in one pass.
+	gac *groupAC
 }
 
 // eval evaluates the condition against the event cached in sc.
@@ -257,9 +259,20 @@ func groupHasNull(g []matcher) bool {
 func (fc *fieldCond) groupMatch(g []matcher, vals []fval, sc *scratch, useSet bool) bool {
 	for i := range vals {
 		v := &vals[i]
-		if useSet && fc.set != nil && !v.null {
-			if _, ok := fc.set[sc.lowOf(v)]; ok {
-				return true
+		if useSet && !v.null {
+			if fc.set != nil {
+				if _, ok := fc.set[sc.lowOf(v)]; ok {
+					return true
+				}
+			}
+			if fc.gac != nil {
+				s := v.str
+				if !v.ascii {
+					s = sc.lowOf(v)
+				}
+				if fc.gac.match(s) {
+					return true
+				}
 			}
 		}
 		for j := range g {

@@ -115,22 +115,38 @@ func (fc *fieldCond) witness(names []string) (wset, bool) {
 	if fc.all {
 		best, found := wset{}, false
 		for _, g := range fc.groups {
-			if w, ok := fc.groupWitness(g, nil, names); ok && (!found || w.score > best.score) {
+			if w, ok := fc.groupWitness(g, nil, nil, names); ok && (!found || w.score > best.score) {
 				best, found = w, true
 			}
 		}
 		return best, found
 	}
-	return fc.groupWitness(fc.groups[0], fc.set, names)
+	return fc.groupWitness(fc.groups[0], fc.set, fc.gac, names)
 }
 
-func (fc *fieldCond) groupWitness(g []matcher, set map[string]struct{}, names []string) (wset, bool) {
+func (fc *fieldCond) groupWitness(g []matcher, set map[string]struct{}, gac *groupAC, names []string) (wset, bool) {
 	var lits []atom // field filled in below
 	for lit := range set {
 		if lit == "" {
 			return wset{}, false
 		}
 		lits = append(lits, atom{lit: lit, anchor: skExact})
+	}
+	if gac != nil {
+		for pid, lit := range gac.pats {
+			// A literal used with several anchors is witnessed as a
+			// substring, which every anchoring implies.
+			anchor := skContains
+			switch gac.anchors[pid] {
+			case 1 << skExact:
+				anchor = skExact
+			case 1 << skPrefix:
+				anchor = skPrefix
+			case 1 << skSuffix:
+				anchor = skSuffix
+			}
+			lits = append(lits, atom{lit: lit, anchor: anchor})
+		}
 	}
 	for i := range g {
 		as, ok := matcherAtoms(&g[i])
