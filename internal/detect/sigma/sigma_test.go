@@ -381,3 +381,37 @@ func TestRegexMinLen(t *testing.T) {
 		}
 	}
 }
+
+// TestLongValueLists exercises the one-pass automaton used for long literal
+// lists and the witness index's truncated patterns.
+func TestLongValueLists(t *testing.T) {
+	list := func(mod string, vals ...string) string {
+		s := "  sel:\n    F" + mod + ":\n"
+		for _, v := range vals {
+			s += "      - '" + v + "'\n"
+		}
+		return s + "  condition: sel"
+	}
+	many := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"}
+	cases := []matchCase{
+		{"contains list hit", list("|contains", many...), map[string]any{"F": "xx HOTEL yy"}, true},
+		{"contains list miss", list("|contains", many...), map[string]any{"F": "xx kilo yy"}, false},
+		{"startswith list hit", list("|startswith", many...), map[string]any{"F": "Golf club"}, true},
+		{"startswith list not at start", list("|startswith", many...), map[string]any{"F": "mini golf"}, false},
+		{"endswith list hit", list("|endswith", many...), map[string]any{"F": "the delta"}, true},
+		{"endswith list not at end", list("|endswith", many...), map[string]any{"F": "delta force"}, false},
+		{"exact list hit", list("", append(many, "x*y")...), map[string]any{"F": "ECHO"}, true},
+		{"exact list glob member", list("", append(many, "x*y")...), map[string]any{"F": "x--y"}, true},
+		{"exact list partial", list("", append(many, "x*y")...), map[string]any{"F": "echoes"}, false},
+		{"contains list non-ascii value", list("|contains", append(many, "straße")...), map[string]any{"F": "Die STRASSE und die Straße"}, true},
+		{"contains list cased member stays exact", list("|cased|contains", many...), map[string]any{"F": "HOTEL"}, false},
+		{"neq with long list", list("|neq", many...), map[string]any{"F": "kilo"}, true},
+		{"neq with long list other value", list("|neq", many...), map[string]any{"F": "Kilo", "G": 1}, true},
+		{"neq with long list member", list("|neq", many...), map[string]any{"F": "India"}, false},
+		{"long endswith literal, same tail", "  sel:\n    Image|endswith: '\\\\Program Files\\\\Vendor\\\\agent.exe'\n  condition: sel", map[string]any{"Image": `C:\Other\Vendor\agent.exe`}, false},
+		{"long endswith literal", "  sel:\n    Image|endswith: '\\Program Files\\Vendor\\agent.exe'\n  condition: sel", map[string]any{"Image": `C:\Program Files\Vendor\agent.exe`}, true},
+		{"long startswith literal, same tail", "  sel:\n    Image|startswith: 'C:\\Program Files\\Vendor\\'\n  condition: sel", map[string]any{"Image": `D:\Program Files\Vendor\x.exe`}, false},
+		{"long exact literal in longer value", "  sel:\n    Image: 'C:\\Program Files\\Vendor\\agent.exe'\n  condition: sel", map[string]any{"Image": `X:\C:\Program Files\Vendor\agent.exe`}, false},
+	}
+	runCases(t, cases, nil)
+}
