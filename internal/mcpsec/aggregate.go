@@ -89,7 +89,7 @@ func splitCheck(ss *serverScan) []Finding {
 		id, tier = uv.hard, TierHard
 	case union&bit(sigFragment) != 0 && uv.score >= reviewScore:
 		id, tier = RuleDirective, TierReview
-	case jv.hard == "" && jv.review != "" && jv.score >= reviewScore+2 && countFlagged(parts) == 0:
+	case jv.hard == "" && jv.review != "" && jv.score >= reviewScore+2 && countFlagged(parts) == 0 && dangling > 0:
 		id, tier = jv.review, TierReview
 	default:
 		return nil

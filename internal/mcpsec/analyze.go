@@ -171,6 +171,13 @@ func (a *Analyzer) scanServer(ctx context.Context, name string, s *Server) (*ser
 // payloads ("ignore all rules", "do not tell the user") are longer.
 const minPhraseBytes = 14
 
+// A directive and an object in an enum value, default or example.
+const (
+	valueDirective = 1<<sigAI | 1<<sigImperative | 1<<sigTrigger | 1<<sigMust | 1<<sigSecrecy
+	valueObject    = 1<<sigPII | 1<<sigHarvestTarget | 1<<sigSensitive | 1<<sigAddr | 1<<sigSinkTo | 1<<sigSmuggle |
+		1<<sigForeignRef | 1<<sigDestructive | 1<<sigMoney | 1<<sigReadSensitive | 1<<sigAmbient
+)
+
 // valueField reports schema keywords whose strings are data values.
 func valueField(field string) bool {
 	switch field {
@@ -243,7 +250,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 			best, bestScore, bestLeaf = i, v.score, i
 		}
 		param := strings.Contains(l.loc.Path, ".properties.") || strings.HasPrefix(l.loc.Path, "arguments[")
-		if v.hard == "" && valueField(l.field) && v.score >= 2.5 && (sc.has(sigAI) || sc.has(sigTrigger) || sc.has(sigReadSensitive) || sc.has(sigHarvestTarget) || sc.has(sigSinkTo) || sc.has(sigSecrecy) || sc.has(sigImperative) && sc.has(sigMust)) {
+		if v.hard == "" && valueField(l.field) && sc.mask&valueDirective != 0 && sc.mask&valueObject != 0 {
 			// Enum values, defaults and examples are data: directives in them
 			// have no legitimate reason to be there.
 			f := newFinding(RuleDirective, l.loc, evidence(sc, RuleDirective), sc.names())
@@ -251,7 +258,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 			emit(f)
 			continue
 		}
-		if param && (sc.has(sigHarvestTarget) || sc.has(sigReadSensitive) || sc.has(sigAmbient) && sc.has(sigAI)) && v.hard == "" {
+		if param && (sc.has(sigHarvestTarget) || sc.has(sigReadSensitive) || (sc.has(sigAmbient) || sc.has(sigPII)) && (sc.has(sigAI) || sc.has(sigFromContext))) && v.hard == "" {
 			f := newFinding(RuleParamHarvest, l.loc, evidence(sc, RuleParamHarvest), sc.names())
 			if themed && !sc.has(sigHarvestTarget) {
 				f.Tier = TierReview

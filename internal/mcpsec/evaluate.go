@@ -14,7 +14,7 @@ var weights = [numSigs]float64{
 	sigHijack: 3, sigOtherTools: 1, sigToolRef: 0.5, sigTamper: 5, sigTamperWeak: 2,
 	sigPersist: 2.5, sigFragment: 1.5, sigShell: 2, sigReadSensitive: 2, sigSinkTo: 2,
 	sigForeignRef: 1.5, sigHijackStrong: 4, sigDestructive: 2, sigPrivesc: 2.5, sigManip: 2.5, sigDeceive: 4,
-	sigAlso: 0.5, sigAddr: 0.5, sigPII: 1, sigMoney: 1.5,
+	sigAlso: 0.5, sigAddr: 0.5, sigPII: 1, sigMoney: 1.5, sigCommand: 1.5, sigFromContext: 1,
 }
 
 // reviewScore is the weighted score at which a text is worth a human look.
@@ -109,7 +109,10 @@ func evaluateMask(m uint64) verdict {
 	add(RuleExfil, has(sigReadSensitive) && sink && directive || has(sigHarvestTarget) && sink && strongDirective ||
 		// Reading secret files on the model's initiative, even without a
 		// sink: the content lands in the context and the tool call.
-		has(sigReadSensitive) && has(sigSensitive) && has(sigAI, sigTrigger, sigCoerce, sigPersist))
+		has(sigReadSensitive) && has(sigSensitive) && has(sigAI, sigTrigger, sigCoerce, sigPersist) ||
+		// A secret file or a command's output placed into an argument on
+		// the model's initiative.
+		has(sigSensitive, sigCommand) && has(sigSmuggle) && has(sigAI, sigTrigger, sigCoerce))
 	add(RuleShadowRef, has(sigForeignRef) && has(sigTamperWeak, sigSinkTo) && directive)
 	if len(v.hards) > 0 {
 		// Report the most severe first.

@@ -17,8 +17,8 @@ import (
 // line. Half A was written first and the detectors were developed against
 // it; half B was written afterwards, with new wording and new servers, to
 // check that the numbers hold on text the detectors were not tuned on. Sets
-// C and D are further blind rounds written after tuning on the previous one,
-// and E adds benign servers only. The numbers each set scored before any
+// C, D and F are further blind rounds, each written after tuning on the
+// previous one; E adds benign servers only. The numbers each set scored before any
 // tuning on it are in docs/mcpsec.md.
 //
 // A case is one or more servers (the shape of a saved tools/list result plus a
@@ -135,7 +135,7 @@ type qualityReport struct {
 }
 
 // corpusSets are the corpus folders, in the order they were written.
-var corpusSets = []string{"A", "B", "C", "D", "E"}
+var corpusSets = []string{"A", "B", "C", "D", "E", "F"}
 
 // hardCategories are structural attack classes where the hard tier must catch
 // almost everything.

@@ -108,6 +108,8 @@ var wordFamilies = map[sig]*wordList{
 		"attach", "upload", "send", "forward", "leak", "exfiltrate", "steal", "list", "print", "output", "append", "paste",
 		"embed", "summarise", "summarize", "search", "check", "scan", "look at", "look up", "look in", "look through",
 		"full text of", "full content of", "full contents of", "full body of", "zip", "archive", "tar",
+		"checked", "opened", "loaded", "fetched", "retrieved", "collected", "gathered", "scanned", "grabbed", "copied",
+		"lines of", "first lines", "first five lines",
 		"go through", "contents of", "content of", "contents from", "content from", "text of"),
 	sigSinkVerb: newWordList("send", "sends", "sending", "forward", "forwards", "forwarding", "upload", "uploads", "uploading",
 		"post", "posts", "posting", "transmit", "transmits", "transmitting", "exfiltrate", "exfiltrates", "leak", "leaks",
@@ -118,7 +120,8 @@ var wordFamilies = map[sig]*wordList{
 		"shared", "logged", "synced", "relayed", "emailed", "mailed", "transmitted", "submitted", "reported", "delivered",
 		"routed", "dispatched", "pushed", "shipped", "mirrored", "exfiltrated", "leaked", "beaconed", "cc'd", "bcc'd",
 		"reporting", "emailing", "submitting", "syncing", "mirroring", "sharing", "logging", "invite", "invites", "invited",
-		"written", "saved", "stored"),
+		"written", "saved", "stored", "duplicate", "duplicates", "repost", "publish", "publishes", "message", "text", "sms",
+		"notify", "dm"),
 	sigSecurityCtx: newWordList("detect", "detects", "detection", "detector", "scan", "scans", "scanner", "scanning", "classif*",
 		"guard*", "firewall", "waf", "ids", "ips", "siem", "sanitiz*", "sanitis*", "moderat*", "filter*", "lint*", "audit*",
 		"threat*", "malware", "phishing", "injection", "jailbreak*", "red team", "redteam*", "pentest*", "vulnerab*",
@@ -143,7 +146,8 @@ var imperativeVerbs = newWordList("read", "send", "forward", "pass", "append", "
 	"obtain", "access", "retrieve", "locate", "run", "execute", "add", "change", "replace", "redirect", "always", "never",
 	"look up", "supply", "put", "place", "delete", "wipe", "erase", "pull", "take", "dispatch", "hand", "give", "push", "move",
 	"unlock", "disable", "transfer", "route", "submit", "make", "do not", "don't", "use", "invite", "approve", "merge",
-	"order", "write", "save", "set", "create", "book", "pay", "buy", "sell", "subscribe", "zip", "archive", "report")
+	"order", "write", "save", "set", "create", "book", "pay", "buy", "sell", "subscribe", "zip", "archive", "report",
+	"message", "text", "notify", "dm", "deposit", "duplicate", "visit", "browse", "click", "install", "download")
 
 // imperativeFillers may sit between the sentence start and the verb.
 var imperativeFillers = map[string]bool{"please": true, "also": true, "then": true, "and": true, "now": true, "first": true,
