@@ -28,10 +28,10 @@ type Engine struct {
 	pool  sync.Pool
 }
 
-// NewEngine builds an engine over rs.Rules. Lanes (the rules and indexes for
-// one kind of event) are built on first use.
+// NewEngine builds an engine over rs.Rules, with rs.Filters applied. Lanes
+// (the rules and indexes for one kind of event) are built on first use.
 func NewEngine(rs *Ruleset) *Engine {
-	e := &Engine{rs: rs, rules: rs.Rules, router: newRouter(rs.opts.Logsources, rs.fields)}
+	e := &Engine{rs: rs, rules: applyFilters(rs.Rules, rs.Filters), router: rs.router}
 	for _, r := range e.rules {
 		if n := len(r.det.sels); n > e.maxSel {
 			e.maxSel = n

@@ -75,17 +75,20 @@ func (t *fieldTable) intern(name string) int {
 type Ruleset struct {
 	Rules  []*Rule
 	Errors []*RuleError
-	// Documents counts rule documents seen (compiled or not); correlation
-	// and filter documents are counted in Skipped instead.
+	// Documents counts rule and filter documents seen (compiled or not);
+	// correlation documents are listed in Skipped instead.
 	Documents int
-	// Skipped lists documents that are not detection rules (correlations,
-	// meta-filters), by file:line, for other engines to pick up.
+	// Skipped lists documents that are not detection rules (correlations),
+	// by file:line, for other engines to pick up.
 	Skipped []string
+	// Filters are the compiled meta-filter documents; engines AND their
+	// conditions into the rules they name.
+	Filters []*Filter
 
 	opts       *Options
 	fields     *fieldTable
 	keywordIDs []int
-	routeIDs   []int // fields read by the logsource table
+	router     *router
 }
 
 // NewRuleset returns an empty ruleset compiled with opts (nil: defaults).
@@ -94,6 +97,7 @@ func NewRuleset(opts *Options) *Ruleset {
 	for _, f := range rs.opts.KeywordFields {
 		rs.keywordIDs = append(rs.keywordIDs, rs.fields.intern(f))
 	}
+	rs.router = newRouter(rs.opts.Logsources, rs.fields)
 	return rs
 }
 
@@ -147,6 +151,7 @@ func (rs *Ruleset) LoadDir(roots ...string) error {
 			rs.AddFile(f, data)
 		}
 	}
+	rs.checkFilters()
 	return errors.Join(errs...)
 }
 
@@ -207,8 +212,26 @@ func (rs *Ruleset) AddFile(name string, data []byte) int {
 			root = mergeMaps(global, root)
 		}
 		previous = root
-		if mapGet(root, "correlation") != nil || mapGet(root, "filter") != nil {
+		if mapGet(root, "correlation") != nil {
 			rs.Skipped = append(rs.Skipped, fmt.Sprintf("%s:%d", name, root.Line))
+			continue
+		}
+		if fn := mapGet(root, "filter"); fn != nil {
+			rs.Documents++
+			f, err := rs.compileFilter(name, root, fn)
+			if err != nil {
+				re := &RuleError{File: name, Line: root.Line, Reason: err.Error()}
+				var le *lineError
+				if errors.As(err, &le) && le.line > 0 {
+					re.Line = le.line
+				}
+				if f != nil {
+					re.RuleID, re.Title = f.ID, f.Title
+				}
+				rs.Errors = append(rs.Errors, re)
+				continue
+			}
+			rs.Filters = append(rs.Filters, f)
 			continue
 		}
 		rs.Documents++
