@@ -389,20 +389,49 @@ func hex4(s string, i int) (rune, bool) {
 // Root returns the root node (0).
 func (d *JSONDoc) Root() int { return 0 }
 
-// Kind returns the kind of node n.
-func (d *JSONDoc) Kind(n int) JSONKind { return d.nodes[n].kind }
+// Every accessor accepts -1 (the "missing" node Lookup and Path return) and
+// answers as for an absent value, so parsers can chain lookups on hostile
+// input without checking each step.
+
+// Kind returns the kind of node n; JSONNull for -1.
+func (d *JSONDoc) Kind(n int) JSONKind {
+	if n < 0 {
+		return JSONNull
+	}
+	return d.nodes[n].kind
+}
 
 // Key returns the key under which n sits in its parent object.
-func (d *JSONDoc) Key(n int) string { return d.nodes[n].key }
+func (d *JSONDoc) Key(n int) string {
+	if n < 0 {
+		return ""
+	}
+	return d.nodes[n].key
+}
 
 // Text returns the string value, the number text or "true"/"false"/"null".
-func (d *JSONDoc) Text(n int) string { return d.nodes[n].text }
+func (d *JSONDoc) Text(n int) string {
+	if n < 0 {
+		return ""
+	}
+	return d.nodes[n].text
+}
 
 // First returns the first child of an object or array, -1 if none.
-func (d *JSONDoc) First(n int) int { return int(d.nodes[n].first) }
+func (d *JSONDoc) First(n int) int {
+	if n < 0 {
+		return -1
+	}
+	return int(d.nodes[n].first)
+}
 
 // Next returns the next sibling of n, -1 if none.
-func (d *JSONDoc) Next(n int) int { return int(d.nodes[n].next) }
+func (d *JSONDoc) Next(n int) int {
+	if n < 0 {
+		return -1
+	}
+	return int(d.nodes[n].next)
+}
 
 // Lookup returns the first child of object n with the given key, -1 if none
 // (or if n is not an object).
