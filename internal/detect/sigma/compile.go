@@ -245,6 +245,7 @@ func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.No
 		isRe, isCIDR, isExists, isRef, cased bool
 		reFlags                              string
 		numOp                                string
+		datePart                             string
 		transforms                           []string
 	)
 	for _, m := range mods {
@@ -252,7 +253,11 @@ func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.No
 		if !ok {
 			switch m {
 			case "minute", "hour", "day", "week", "month", "year":
-				return nil, errAt(at, "modifier %q (date part) is not supported", m)
+				if datePart != "" {
+					return nil, errAt(at, "modifiers %q and %q conflict", datePart, m)
+				}
+				datePart = m
+				continue
 			}
 			return nil, errAt(at, "unknown modifier %q", m)
 		}
@@ -290,8 +295,11 @@ func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.No
 			numOp = m
 		}
 	}
+	if datePart != "" && (isRe || isCIDR || isExists || isRef || strModes > 0 || len(transforms) > 0 || fc.keyword) {
+		return nil, errAt(at, "date part %q combines only with gt, gte, lt, lte and neq", datePart)
+	}
 	kinds := 0
-	for _, b := range []bool{isRe, isCIDR, isExists, numOp != ""} {
+	for _, b := range []bool{isRe, isCIDR, isExists, numOp != "" && datePart == ""} {
 		if b {
 			kinds++
 		}
@@ -341,6 +349,16 @@ func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.No
 				return nil, errAt(vn, "null cannot be combined with modifiers")
 			}
 			group = append(group, matcher{kind: mNull})
+		case datePart != "":
+			f, err := strconv.ParseFloat(strings.TrimSpace(vn.Value), 64)
+			if err != nil {
+				return nil, errAt(vn, "%s needs a number, got %q", datePart, vn.Value)
+			}
+			op := numOp
+			if op == "" {
+				op = "eq"
+			}
+			group = append(group, matcher{kind: mDatePart, op: op, num: f, lit: datePart})
 		case isRe:
 			m, err := compileRegex(vn.Value, reFlags)
 			if err != nil {

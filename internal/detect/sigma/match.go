@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gaissmai/bart"
 )
@@ -47,7 +48,55 @@ const (
 	mBool                  // YAML boolean
 	mNull                  // null: absent or JSON null
 	mFieldRef              // compare with another field of the event
+	mDatePart              // minute/hour/day/week/month/year of a timestamp
 )
+
+// timeLayouts are the timestamp forms date-part modifiers read: RFC 3339
+// (any precision), Sysmon's UtcTime, and Go's time.Time String form.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999 -0700 MST",
+}
+
+// extractDatePart extracts part from a timestamp value, without zone conversion.
+func extractDatePart(v *fval, part string) (float64, bool) {
+	var t time.Time
+	switch x := v.raw.(type) {
+	case time.Time:
+		t = x
+	default:
+		if !v.isStr {
+			return 0, false
+		}
+		ok := false
+		for _, l := range timeLayouts {
+			if p, err := time.Parse(l, strings.TrimSpace(v.str)); err == nil {
+				t, ok = p, true
+				break
+			}
+		}
+		if !ok {
+			return 0, false
+		}
+	}
+	switch part {
+	case "minute":
+		return float64(t.Minute()), true
+	case "hour":
+		return float64(t.Hour()), true
+	case "day":
+		return float64(t.Day()), true
+	case "week":
+		_, w := t.ISOWeek()
+		return float64(w), true
+	case "month":
+		return float64(t.Month()), true
+	default:
+		return float64(t.Year()), true
+	}
+}
 
 // matcher compares one event value against one rule value.
 type matcher struct {
@@ -106,12 +155,20 @@ func (m *matcher) match(v *fval, sc *scratch) bool {
 			return false
 		}
 		return m.cidr.Contains(a.Unmap())
-	case mNumCmp:
-		f, ok := v.number()
+	case mNumCmp, mDatePart:
+		var f float64
+		var ok bool
+		if m.kind == mDatePart {
+			f, ok = extractDatePart(v, m.lit)
+		} else {
+			f, ok = v.number()
+		}
 		if !ok {
 			return false
 		}
 		switch m.op {
+		case "eq":
+			return f == m.num
 		case "gt":
 			return f > m.num
 		case "gte":

@@ -128,6 +128,16 @@ func TestModifiers(t *testing.T) {
 		{"expand miss", "  sel:\n    User|expand: '%Admins%'\n  condition: sel", map[string]any{"User": "bob"}, false},
 		{"list field any element", "  sel:\n    Tags|contains: evil\n  condition: sel", map[string]any{"Tags": []any{"good", "very-evil"}}, true},
 		{"string list field", "  sel:\n    Tags: good\n  condition: sel", map[string]any{"Tags": []string{"bad", "good"}}, true},
+		{"hour", "  sel:\n    ts|hour: 3\n  condition: sel", map[string]any{"ts": "2026-11-21T03:15:00Z"}, true},
+		{"hour miss", "  sel:\n    ts|hour: 3\n  condition: sel", map[string]any{"ts": "2026-11-21T04:15:00Z"}, false},
+		{"hour no zone conversion", "  sel:\n    ts|hour: 3\n  condition: sel", map[string]any{"ts": "2026-11-21T03:15:00+09:00"}, true},
+		{"hour gte lt", "  sel:\n    ts|hour|lt: 6\n  condition: sel", map[string]any{"ts": "2026-11-21 02:00:00.123"}, true},
+		{"minute", "  sel:\n    ts|minute|gte: 30\n  condition: sel", map[string]any{"ts": "2026-11-21T03:45:00.5Z"}, true},
+		{"day", "  sel:\n    ts|day: 21\n  condition: sel", map[string]any{"ts": "2026-11-21T03:45:00Z"}, true},
+		{"week", "  sel:\n    ts|week: 47\n  condition: sel", map[string]any{"ts": "2026-11-21T03:45:00Z"}, true},
+		{"month", "  sel:\n    ts|month: 11\n  condition: sel", map[string]any{"ts": "2026-11-21T03:45:00Z"}, true},
+		{"year neq", "  sel:\n    ts|year|neq: 2026\n  condition: sel", map[string]any{"ts": "2025-11-21T03:45:00Z"}, true},
+		{"date part of a non-time", "  sel:\n    ts|hour: 3\n  condition: sel", map[string]any{"ts": "yesterday"}, false},
 		{"nested field path", "  sel:\n    source.ip|cidr: 10.0.0.0/8\n  condition: sel", map[string]any{"source": map[string]any{"ip": "10.1.1.1"}}, true},
 	}
 	runCases(t, cases, &Options{Placeholders: map[string][]string{"Admins": {"root", "adm-*"}}})
@@ -238,7 +248,9 @@ func TestRejectedRules(t *testing.T) {
 		{"re flags without re", "  sel:\n    User|i: a\n  condition: sel", "apply only to re", 7},
 		{"base64 of wildcard", "  sel:\n    User|base64: 'a*'\n  condition: sel", "wildcards", 7},
 		{"nested map value", "  sel:\n    User:\n      a: b\n  condition: sel", "scalar", 8},
-		{"date modifier", "  sel:\n    ts|hour: 3\n  condition: sel", "not supported", 7},
+		{"date part with contains", "  sel:\n    ts|hour|contains: 3\n  condition: sel", "combines only", 7},
+		{"date part not a number", "  sel:\n    ts|hour: night\n  condition: sel", "needs a number", 7},
+		{"two date parts", "  sel:\n    ts|hour|minute: 3\n  condition: sel", "conflict", 7},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
