@@ -100,7 +100,7 @@ func (e *Engine) MatchLogsource(ev Event, ls Logsource, dst []Match) []Match {
 	sc.key = append(sc.key, strings.ToLower(ls.Service)...)
 	ln := (*e.lanes.Load())[string(sc.key)]
 	if ln == nil {
-		ln = e.buildLane(string(sc.key), func(r *Rule) bool { return ls.covers(r.Logsource) || r.Logsource == (Logsource{}) })
+		ln = e.buildLane(string(sc.key), func(r *Rule) bool { return r.Logsource.covers(ls) })
 	}
 	dst = e.matchLane(ln, sc, dst)
 	sc.ev = nil

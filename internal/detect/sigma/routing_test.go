@@ -178,3 +178,23 @@ func TestMatchAllocations(t *testing.T) {
 		t.Errorf("Match allocates %.1f times per non-matching event, want 0", n)
 	}
 }
+
+func TestMatchLogsource(t *testing.T) {
+	e := loadTestdata(t, nil)
+	ev := MapEvent{"Image": `C:\Users\Public\svchost.exe`, "TargetObject": `HKLM\x\CurrentVersion\Run\y`, "DestinationPort": int64(3389), "DestinationIp": "8.8.8.8"}
+	cases := []struct {
+		ls   Logsource
+		want []string
+	}{
+		{Logsource{Product: "windows", Category: "process_creation"}, []string{"Any svchost outside the system directory"}},
+		{Logsource{Product: "windows", Category: "registry_set"}, []string{"Run key written"}},
+		{Logsource{Product: "Windows", Category: "network_connection"}, []string{"RDP to an external address"}},
+		{Logsource{Product: "linux", Category: "process_creation"}, nil},
+		{Logsource{Category: "process_creation"}, nil},
+	}
+	for _, tc := range cases {
+		if d := cmp.Diff(tc.want, titles(e.MatchLogsource(ev, tc.ls, nil))); d != "" {
+			t.Errorf("%v (-want +got):\n%s", tc.ls, d)
+		}
+	}
+}
