@@ -53,6 +53,9 @@ func derive(s *scan) {
 	if open && closing {
 		s.set(sigTagPair, s.spans[sigTag][0])
 	}
+	if s.after(sigSmuggleVerb, sigSlot, 80) {
+		s.set(sigSmuggle, s.spans[sigSlot][0])
+	}
 	if s.after(sigSinkVerb, sigTarget, 80) {
 		s.set(sigSinkTo, s.spans[sigTarget][0])
 	}

@@ -52,30 +52,36 @@ func requiredLiterals(re *syntax.Regexp) []string {
 		}
 		return nil
 	case syntax.OpConcat:
-		// Join adjacent literals into one longer anchor; otherwise pick
-		// the most selective child (the longest shortest literal).
+		// Runs of children that match a small exact set of strings are
+		// multiplied out ("a(?:i|ssistant): " → "ai: ", "assistant: "),
+		// so anchors are as long and selective as the pattern allows.
 		var best []string
 		bestLen := 0
-		var run strings.Builder
-		flush := func() {
-			if run.Len() > bestLen {
-				best, bestLen = []string{run.String()}, run.Len()
+		consider := func(set []string) {
+			if set != nil && minLen(set) > bestLen {
+				best, bestLen = set, minLen(set)
 			}
-			run.Reset()
 		}
+		cur := []string{""}
 		for _, s := range re.Sub {
-			if s.Op == syntax.OpLiteral && s.Flags&syntax.FoldCase == 0 {
-				run.WriteString(string(s.Rune))
+			if ex := exactSet(s); ex != nil && len(cur)*len(ex) <= 64 {
+				next := make([]string, 0, len(cur)*len(ex))
+				for _, a := range cur {
+					for _, b := range ex {
+						next = append(next, a+b)
+					}
+				}
+				cur = next
 				continue
 			}
-			flush()
-			if set := requiredLiterals(s); set != nil {
-				if m := minLen(set); m > bestLen {
-					best, bestLen = set, m
-				}
+			consider(cur)
+			cur = []string{""}
+			consider(requiredLiterals(s))
+			if ex := exactSet(s); ex != nil {
+				cur = ex
 			}
 		}
-		flush()
+		consider(cur)
 		return best
 	case syntax.OpAlternate:
 		var all []string
@@ -87,6 +93,69 @@ func requiredLiterals(re *syntax.Regexp) []string {
 			all = append(all, set...)
 		}
 		return all
+	}
+	return nil
+}
+
+// exactSet returns the strings re matches when that is a small finite set.
+func exactSet(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil
+		}
+		return []string{string(re.Rune)}
+	case syntax.OpEmptyMatch:
+		return []string{""}
+	case syntax.OpCapture:
+		return exactSet(re.Sub[0])
+	case syntax.OpQuest:
+		if in := exactSet(re.Sub[0]); in != nil {
+			return append(in, "")
+		}
+	case syntax.OpAlternate:
+		var all []string
+		for _, s := range re.Sub {
+			in := exactSet(s)
+			if in == nil || len(all)+len(in) > 64 {
+				return nil
+			}
+			all = append(all, in...)
+		}
+		return all
+	case syntax.OpConcat:
+		cur := []string{""}
+		for _, s := range re.Sub {
+			in := exactSet(s)
+			if in == nil || len(cur)*len(in) > 64 {
+				return nil
+			}
+			next := make([]string, 0, len(cur)*len(in))
+			for _, a := range cur {
+				for _, b := range in {
+					next = append(next, a+b)
+				}
+			}
+			cur = next
+		}
+		return cur
+	case syntax.OpCharClass:
+		// Families run on normalized text, where all whitespace is one
+		// space: \s matches exactly " " there.
+		if isSpaceClass(re.Rune) {
+			return []string{" "}
+		}
+		// Small classes such as [,:] or [ce].
+		var out []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if len(out) >= 8 {
+					return nil
+				}
+				out = append(out, string(r))
+			}
+		}
+		return out
 	}
 	return nil
 }
@@ -153,4 +222,18 @@ func buildLiterals(fs []*compiled) {
 		}
 	}
 	literals = newAhoCorasick(lits)
+}
+
+// isSpaceClass reports the class \s ([\t\n\f\r ]).
+func isSpaceClass(r []rune) bool {
+	want := []rune{'\t', '\n', '\f', '\r', ' ', ' '}
+	if len(r) != len(want) {
+		return false
+	}
+	for i := range r {
+		if r[i] != want[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -49,6 +49,8 @@ const (
 	sigMoney                    // move $50, transfer funds
 	sigCommand                  // a shell command in backticks
 	sigFromContext              // your knowledge of, as found in the chat
+	sigSlot                     // as the X parameter, in the query
+	sigSmuggleVerb              // pass, include, attach … (before a slot)
 	sigTagPair                  // derived: an opening and a closing instruction tag
 	sigReadSensitive            // derived: a read verb next to a sensitive target
 	sigSinkTo                   // derived: a sink verb followed by a target
@@ -61,7 +63,7 @@ var sigNames = [numSigs]string{
 	"sensitive-path", "sensitive-data", "harvest-target", "read-verb", "sink-verb", "sink-target",
 	"param-smuggle", "approval-bait", "approval-weak", "hijack", "other-tools", "tool-ref",
 	"tamper", "tamper-weak", "persistence", "fragment", "shell", "security-context", "mention",
-	"hijack-strong", "destructive", "privilege-escalation", "manipulation", "deception", "side-effect", "address-literal", "pii", "money", "command", "from-context", "tag-pair", "read-sensitive", "sink-to-target", "foreign-tool-ref",
+	"hijack-strong", "destructive", "privilege-escalation", "manipulation", "deception", "side-effect", "address-literal", "pii", "money", "command", "from-context", "slot", "smuggle-verb", "tag-pair", "read-sensitive", "sink-to-target", "foreign-tool-ref",
 }
 
 type family struct {
@@ -139,7 +141,7 @@ var families = []family{
 			`|\b(?:note|message|instructions?|reminder|attention|memo|notice|hint|tip|policy|rules?|guidance|directive|order|information)s? (?:to|for) (?:the |any |all |every |you, the )?(?:ai|assistant|model|llm|agent|language model|ai agent|ai assistant)s?\b|\byou, the (?:ai|assistant|model|agent)\b|\b(?:hidden|secret|internal|mandatory|required|compliance|additional) (?:requirement|instruction|step|rule|task|directive|note)s?\s?:|(?:^|[.!?]\s)(?:system|admin|developer|assistant|ai) (?:note|notice|message|instruction|override|alert|requirement)s?\s?:|\bthe (?:assistant|model|agent|ai|llm) (?:is|are) (?:required|expected|instructed|supposed|obliged|asked|told|meant|to) to\b|\bthe (?:assistant|model|agent|ai|llm|claude) (?:needs|has|ought|wants|is to|should|must|will|shall)\b|\bclaude (?:should|must|needs|is expected|is required|will)\b|\b(?:important|critical|warning|requirement|attention|reminder)s? for (?:the |any |all )?(?:ai|assistant|model|llm|agent)s?\b|\b(?:every|each|all|any) (?:search|call|request|query|message|invocation|use|lookup)(?:es|s)? (?:must|should|needs to|has to|is required to) (?:also )?(?:include|contain|carry|attach|embed|send|pass|target|go)\b|\b(?:should|must|needs to|has to|is to|are to) (?:also |always |additionally )?be (?:also )?(?:copied|sent|forwarded|reported|emailed|uploaded|posted|written|saved|stored|included|added|attached|mirrored|shared|logged|transferred|moved|replaced|submitted|cc'd|bcc'd|invited|deleted|removed)\b` +
 			`|\bas an? (?:ai|assistant|language model|llm)\b|\b(?:dear|hey|attention|hello|hi) (?:ai|assistant|model|llm|agent|claude|gpt|copilot)\b` +
 			`|\byou (?:must|should|shall|need to|have to|are required to|are instructed to|will need to|are expected to|ought to|are to|will now|are obligated to|always|never)\b` +
-			`|\b(?:model|agent|llm|assistant) (?:must|should) (?:always|never|also|first)\b|\bthe (?:agent|model|assistant)s? (?:needs? to|must|should|has to|is to)\b|(?:^|[.!?:\]>]\s?)(?:ai|assistant|model|llm|agent|claude)\s?[,:\-]\s|\byou (?:need|want) (?:to|the|all|every)\b`)},
+			`|\b(?:model|agent|llm|assistant) (?:must|should) (?:always|never|also|first)\b|\bthe (?:agent|model|assistant)s? (?:needs? to|must|should|has to|is to)\b|(?:^|[.!?:\]>] ?)(?:ai|assistant|model|llm|agent|claude) ?[,:\-] |\byou (?:need|want) (?:to|the|all|every)\b`)},
 	{sigImperative, nil, mustRE(
 		`(?:^|[.!?;:>\])]\s|\s-\s|\*\s|\n|(?:^|[.!?;:]\s)[^.,;:]{0,60},\s|,\s(?:so|then|and then)\s)(?:(?:please|also|then|and|now|first,?|finally,?|next,?|additionally,?|important:?|note:?|afterwards,?|immediately|quietly|silently|secretly|just) ){0,2}(?:read|send|forward|pass|append|prepend|copy|upload|attach|email|exfiltrate|collect|gather|extract|grab|harvest|reveal|share|transmit|tell|include|insert|call|invoke|ignore|disregard|fetch|open|cat|load|dump|post|embed|leak|bcc|cc|obtain|access|retrieve|locate|run|execute|add|change|replace|redirect|always|never|do not|don't|look up|supply|put|place|gather|delete|wipe|erase|pull|take|dispatch|hand|give|push|move|unlock|disable|transfer|route|submit|make)\b`)},
 	{sigMust, []string{"always", "must", "never", "mandatory", "required", "important", "critical", "crucial", "essential", "make sure", "ensure", "be sure", "remember", "forget", "circumstances", "at all times", "exception", "imperative", "obligatory", "strictly"}, mustRE(
@@ -158,10 +160,13 @@ var families = []family{
 	{sigSinkVerb, []string{"dispatch", "transfer", "route", "hand", "ship", "exfil", "give", "send", "forward", "upload", "post", "transmit", "exfiltrat", "leak", "submit", "report", "sync", "mirror", "relay", "bcc", "cc", "copy", "copies", "mail", "push", "beacon", "ping", "deliver", "share", "webhook", "log"}, mustRE(
 		`\b(?:send|sends|sending|forward|forwards|forwarding|upload|uploads|uploading|post|posts|posting|transmit|transmits|transmitting|exfiltrate|exfiltrates|leak|leaks|submit|submits|report|reports|sync|syncs|mirror|mirrors|relay|relays|bcc|cc|copy|copies|email|emails|e-mail|mail|push|pushes|beacon|ping|deliver|delivers|share|shares|webhook|log|logs|dispatch|dispatches|transfer|transfers|route|routes|hand|hands|ship|ships|exfil|give|gives)\b`)},
 	{sigTarget, []string{"http", "@", ".", "server", "endpoint", "webhook", "collector", "backend", "address", "url", "inbox", "mailbox", "bucket"}, mustRE(targetPat)},
-	{sigSmuggle, []string{" as ", " in ", "into", "inside", "within", " to ", "under"}, mustRE(
-		`\b(?:pass|passing|passed|include|including|included|put|putting|insert|inserting|inserted|place|placing|placed|append|appending|appended|add|adding|added|attach|attaching|attached|embed|embedding|embedded|supply|supplied|provide|provided|fill|filled|copy|copied|paste|pasted|encode|encoded|store|stored|write|written|set|hand|handed|feed|give|given|send|sent|submit|submitted|deliver|use|quote)\b.{0,80}?\b(?:as|in|into|inside|within|to|under|through)\s(?:the\s|a\s|this\s|its\s|an\s|your\s)?(?:[` + "`" + `'"]?[a-z_][a-z0-9_.-]{0,40}[` + "`" + `'"]?\s)?(?:parameter|param|argument|arg|field|property|input|attribute|query|url|request|payload|header)s?\b` +
-			`|\b(?:in|into|as|inside|within|via|through) (?:the |a |its |their |your )?[` + "`" + `'"]?[a-z_][a-z0-9_]{1,40}[` + "`" + `'"]? (?:argument|parameter|param|field|arg)\b|\b(?:in|into) the (?:query|request|url|search query|caption|title|hint|topic)\b` +
-			`|\b(?:include|put|insert|place|embed|pass|attach|add|append|supply|submit|send|hand) (?:it |them |this |these |that )?(?:over )?(?:it|them|this|these|that|its contents?|their contents?|the contents?|everything(?: it contains)?|the (?:full |whole |entire )?(?:file|text|output|result|listing))? ?(?:as|in|into|inside|within|to|through|via) (?:the |a |every |each |your )?[a-z_]+ (?:input|field|parameter|argument|param|arg|value|property|query|text|body|header|payload|request|message|url)\b|\b(?:include|put|insert|place|embed|pass|attach|add|append|supply|hand) (?:it|them|this|these|that|its contents?|their contents?|the contents?|everything(?: it contains)?) (?:as|in|into|inside|within) (?:the |a |every |each |your )?[a-z_]+\b`)},
+	{sigSlot, nil, mustRE(
+		`\b(?:as|in|into|inside|within|to|under|through)\s(?:the\s|a\s|this\s|its\s|an\s|your\s)?(?:[` + "`" + `'"]?[a-z_][a-z0-9_.-]{0,40}[` + "`" + `'"]?\s)?(?:parameter|param|argument|arg|field|property|input|attribute|query|url|request|payload|header)s?\b` +
+			`|\b(?:in|into|as|inside|within|via|through) (?:the |a |its |their |your )?[` + "`" + `'"]?[a-z_][a-z0-9_]{1,40}[` + "`" + `'"]? (?:argument|parameter|param|field|arg)\b|\b(?:in|into) the (?:query|request|url|search query|caption|title|hint|topic)\b`)},
+	{sigSmuggleVerb, nil, mustRE(
+		`\b(?:pass|passing|passed|include|including|included|put|putting|insert|inserting|inserted|place|placing|placed|append|appending|appended|add|adding|added|attach|attaching|attached|embed|embedding|embedded|supply|supplied|provide|provided|fill|filled|copy|copied|paste|pasted|encode|encoded|store|stored|write|written|set|hand|handed|feed|give|given|send|sent|submit|submitted|deliver|use|quote)\b`)},
+	{sigSmuggle, nil, mustRE(
+		`\b(?:include|put|insert|place|embed|pass|attach|add|append|supply|submit|send|hand) (?:it |them |this |these |that )?(?:over )?(?:it|them|this|these|that|its contents?|their contents?|the contents?|everything(?: it contains)?|the (?:full |whole |entire )?(?:file|text|output|result|listing))? ?(?:as|in|into|inside|within|to|through|via) (?:the |a |every |each |your )?[a-z_]+ (?:input|field|parameter|argument|param|arg|value|property|query|text|body|header|payload|request|message|url)\b|\b(?:include|put|insert|place|embed|pass|attach|add|append|supply|hand) (?:it|them|this|these|that|its contents?|their contents?|the contents?|everything(?: it contains)?) (?:as|in|into|inside|within) (?:the |a |every |each |your )?[a-z_]+\b`)},
 	{sigApproval, []string{"not to be", "user", "approv", "authoriz", "authoris", "consent", "confirm", "permission", "ask", "standing", "blanket", "granted"}, mustRE(
 		`\b(?:the )?user (?:has )?(?:already |previously |explicitly |implicitly |fully )(?:approved|authorized|authorised|consented|agreed|granted (?:permission|consent|access)|given (?:permission|consent|approval)|confirmed)\b` +
 			`|\b(?:pre-?approved|pre-?authori[sz]ed|pre-?consented)\b (?:by (?:the |your )?(?:user|admin|administrator|security team|account owner|owner|operator|manager|team)|for all)|\b(?:standing|blanket) (?:permission|approval|consent|authori[sz]ation)\b|\b(?:has|have) granted (?:standing |blanket |full )?(?:permission|approval|consent)\b` +
@@ -200,7 +205,7 @@ var families = []family{
 	{sigAlso, []string{"also", "as well", "additionally", "in addition", "too", "at the same time", "in parallel", "on top of"}, mustRE(
 		`\b(?:also|as well|additionally|in addition|too|at the same time|in parallel|on top of that)\b`)},
 	{sigAddr, []string{"@", "http", "0x", "bc1", "iban", "+", "/tmp/", "/mnt/", "/var/", "/etc/", "~/", "account", "wallet"}, mustRE(
-		`https?://[^\s"'<>)\]]{3,200}|\b[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,4}\.[a-z]{2,24}\b|\b0x[0-9a-f]{8,64}\b|\bbc1[0-9a-z]{20,60}\b|\b[a-z]{2}\d{2}[a-z0-9]{11,30}\b|\+\d{7,15}\b|(?:^|\s)(?:/tmp|/mnt|/var|/etc|~)/[a-z0-9_./-]{2,100}|\b(?:account|wallet|iban)(?: number)?\s?[:#]?\s?[0-9][0-9-]{5,30}\b|(?:^|\s)@[a-z0-9_][a-z0-9_.-]{2,30}\b`)},
+		`https?://[^\s"'<>)\]]{3,200}|\b[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,4}\.[a-z]{2,24}\b|\b0x[0-9a-f]{8,64}\b|\bbc1[0-9a-z]{20,60}\b|\b(?:iban|account) ?:? ?[a-z]{2}\d{2}[a-z0-9]{11,30}\b|\+\d{7,15}\b|(?:^|\s)(?:/tmp|/mnt|/var|/etc|~)/[a-z0-9_./-]{2,100}|\b(?:account|wallet|iban)(?: number)?\s?[:#]?\s?[0-9][0-9-]{5,30}\b|(?:^|\s)@[a-z0-9_][a-z0-9_.-]{2,30}\b`)},
 	{sigMoney, []string{"$", "usd", "eur", "gbp", "dollar", "euro", "btc", "eth", "funds", "money", "payment", "transfer", "wire"}, mustRE(
 		`\$\s?\d|\b\d+(?:[.,]\d+)? ?(?:usd|eur|gbp|dollars|euros|btc|eth)\b|\b(?:transfer|move|send|wire|pay|route)\b.{0,30}?\b(?:funds|money|payments?|usd|eur|the (?:balance|amount))\b`)},
 	{sigCommand, nil, mustRE(
@@ -225,8 +230,8 @@ var families = []family{
 	{sigFragment, []string{"rule", "note", "line", "item", "section", "clause", "half", "part", "fragment", "step", "piece", "segment", "chunk", "/", "continue", "combine", "concatenat", "join", "rest", "remainder", "next part", "other half"}, mustRE(
 		`\b(?:part|fragment|piece|segment|chunk|shard|step|rule|note|line|item|section|clause)s? \(?\d+\)? ?(?:of|/) ?\d+\b|\b(?:first|second|last|final) (?:half|part)\b|\bfragment [a-e]\b|\(\d+/\d+\)|\[\d+/\d+\]|\bcontinued (?:in|from|below|above|by)\b|\bcontinues (?:in|with)\b|\b(?:see|read|combine (?:this )?with|concatenate|join|append) (?:the )?(?:description|docs?|notes?|text) (?:of|for|in|from) (?:the )?(?:[a-z0-9_-]+ )?(?:tool|function)\b|\bcombine (?:this|these|it|them) with\b|\bthe (?:rest|remainder|next part|other half|second half|first half) (?:of (?:this|the) (?:instruction|message|note|sentence|step)s? )?(?:is|are|can be found) (?:in|at)\b|\b(?:together|combined|concatenated) (?:with|they) (?:the )?(?:other|remaining|following)\b`)},
 	{sigShell, []string{"curl", "wget", "nc ", "ncat", "netcat", "bash", "sh", "powershell", "pwsh", "python", "perl", "ruby", "node", "rm ", "/dev/tcp", "base64", "chmod", "eval", "mkfifo", "scp", "invoke-", "iex", "downloadstring"}, mustRE(
-		`\b(?:curl|wget|nc|ncat|netcat|bash|sh|zsh|powershell|pwsh|python3?|perl|ruby|node)\s+(?:-{1,2}[a-z-]+\s+(?:[^\s-]\S{0,60}\s+)?){0,4}(?:https?://|-[ce]\s|[|<>@])` +
-			`|\|\s*(?:ba|z)?sh\b|\brm\s+-[rf]{1,2}\s+[/~*]|/dev/tcp/|\bbase64\s+(?:-d|--decode)\b|\bchmod\s+\+?[0-7x]{1,4}\s|\beval\s*\(|\bmkfifo\b|\bscp\s+\S+\s+\S+@|\binvoke-(?:webrequest|expression|restmethod)\b|\biex\b|\bdownloadstring\b|\b(?:curl|wget)\s+[^\s]{0,10}https?://`)},
+		`\b(?:curl|wget|ncat|netcat|bash|zsh|powershell|pwsh|python3?|perl|ruby|node)\s+(?:-{1,2}[a-z-]+\s+(?:[^\s-]\S{0,60}\s+)?){0,4}(?:https?://|-[ce]\s|[|<>@])` +
+			`|\| ?sh\b|\| ?bash\b|\| ?zsh\b|\bnc -e\b|\bsh -c\b|\brm\s+-[rf]{1,2}\s+[/~*]|/dev/tcp/|\bbase64\s+(?:-d|--decode)\b|\bchmod\s+\+?[0-7x]{1,4}\s|\beval\s*\(|\bmkfifo\b|\bscp\s+\S+\s+\S+@|\binvoke-(?:webrequest|expression|restmethod)\b|\biex\b|\bdownloadstring\b|\b(?:curl|wget)\s+[^\s]{0,10}https?://`)},
 	{sigSecurityCtx, nil, mustRE(
 		`\b(?:detect|detects|detection|detector|scan|scans|scanner|scanning|classif\w*|guard\w*|firewall|waf|ids|ips|siem|sanitiz\w*|moderat\w*|filter\w*|lint\w*|audit\w*|threat\w*|malware|phishing|injection|jailbreak\w*|red[- ]team\w*|pentest\w*|vulnerab\w*|security|defen[cs]e|dlp|quarantin\w*|honeypot|yara|sigma|forensic\w*|incident|soc|edr|antivirus|abuse|attack\w*)\b`)},
 	{sigMention, nil, mustRE(
@@ -268,10 +273,12 @@ const maxScanBytes = 64 << 10
 // Most benign text never reaches them, which keeps the analyzer fast
 // (BenchmarkAnalyzeServer).
 var gates = map[sig]uint64{
-	sigImperative: ^(bit(sigMust) | bit(sigOtherTools) | bit(sigAmbient)),
-	sigReadVerb:   bit(sigSensitive) | bit(sigHarvestTarget),
-	sigTarget:     bit(sigSinkVerb),
-	sigSmuggle:    bit(sigSensitive) | bit(sigHarvestTarget) | bit(sigAmbient) | bit(sigAI) | bit(sigTrigger) | bit(sigTag) | bit(sigImperative),
+	sigImperative:  ^(bit(sigMust) | bit(sigOtherTools) | bit(sigAmbient)),
+	sigReadVerb:    bit(sigSensitive) | bit(sigHarvestTarget),
+	sigTarget:      bit(sigSinkVerb),
+	sigSmuggle:     bit(sigSensitive) | bit(sigHarvestTarget) | bit(sigAmbient) | bit(sigAI) | bit(sigTrigger) | bit(sigTag) | bit(sigImperative),
+	sigSlot:        bit(sigSensitive) | bit(sigHarvestTarget) | bit(sigAmbient) | bit(sigAI) | bit(sigTrigger) | bit(sigTag) | bit(sigImperative) | bit(sigPII) | bit(sigCommand) | bit(sigMust),
+	sigSmuggleVerb: bit(sigSlot),
 	sigSecurityCtx: bit(sigOverride) | bit(sigSecrecy) | bit(sigTag) | bit(sigApproval) | bit(sigTamper) | bit(sigHijack) |
 		bit(sigHijackStrong) | bit(sigPersist) | bit(sigShell) | bit(sigAI) | bit(sigSensitive) | bit(sigHarvestTarget) |
 		bit(sigAddr) | bit(sigDeceive) | bit(sigDestructive),
@@ -289,7 +296,7 @@ func orderFamilies() []family {
 			out = append(out, f)
 		}
 	}
-	for _, g := range []sig{sigImperative, sigReadVerb, sigTarget, sigSmuggle, sigSecurityCtx, sigMention} {
+	for _, g := range []sig{sigImperative, sigReadVerb, sigTarget, sigSmuggle, sigSlot, sigSmuggleVerb, sigSecurityCtx, sigMention} {
 		for _, f := range families {
 			if f.sig == g {
 				out = append(out, f)
