@@ -84,7 +84,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})
-	s.handler = mcpx.OriginGuard(s.authenticate(limitBody(mux, opts.MaxBodyBytes)), opts.AllowedHosts, nil)
+	s.handler = s.checkHost(s.authenticate(limitBody(mux, opts.MaxBodyBytes)), mcpx.NewHostCheck(opts.AllowedHosts, nil))
 	return s
 }
 
@@ -125,6 +125,18 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mcpsoc"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "a valid API key is required")
+	})
+}
+
+// checkHost refuses requests for other host names (DNS rebinding) and from
+// foreign browser origins.
+func (s *Server) checkHost(next http.Handler, check *mcpx.HostCheck) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if reason := check.Reject(r); reason != "" {
+			writeError(w, http.StatusForbidden, "forbidden", reason)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

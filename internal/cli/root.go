@@ -75,7 +75,24 @@ scans and guards the MCP ecosystem itself.`,
 		root.AddCommand(registry[n]())
 	}
 	registryMu.Unlock()
+	usageExitCodes(root)
 	return root
+}
+
+// usageExitCodes makes argument-count errors exit 2, like flag errors, in
+// every command of the tree.
+func usageExitCodes(c *cobra.Command) {
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if err := args(cmd, a); err != nil {
+				return &ExitError{Code: 2, Err: fmt.Errorf("%w\nrun '%s --help' for usage", err, cmd.CommandPath())}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageExitCodes(sub)
+	}
 }
 
 // Execute runs the command line and returns the process exit code: 0 on

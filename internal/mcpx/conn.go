@@ -130,8 +130,16 @@ func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) 
 		stderr    io.Closer
 		waitLog   = func() {}
 	)
-	switch c.spec.Transport() {
-	case "stdio":
+	inproc := c.m.opts.InProcess[c.spec.Name]
+	switch {
+	case inproc != nil:
+		ct, st := mcp.NewInMemoryTransports()
+		// The server side ends when the client session closes the pipe.
+		if _, err := inproc.Connect(cctx, st, nil); err != nil {
+			return nil, func() {}, fmt.Errorf("in-process server: %w", err)
+		}
+		transport = ct
+	case c.spec.Transport() == "stdio":
 		w, wait := stderrLogger(c.log)
 		stderr, waitLog = w, wait
 		p, t, err := startStdio(stdioCommand(c.spec, w), c.m.opts.MaxMessageBytes)
@@ -458,7 +466,7 @@ func (c *conn) status() ServerStatus {
 	defer c.mu.Unlock()
 	st := ServerStatus{
 		Name:        c.spec.Name,
-		Transport:   c.spec.Transport(),
+		Transport:   c.transportName(),
 		State:       c.state,
 		LastError:   c.lastErr,
 		Reconnects:  c.reconnects,
@@ -480,4 +488,11 @@ func (c *conn) status() ServerStatus {
 		}
 	}
 	return st
+}
+
+func (c *conn) transportName() string {
+	if c.m.opts.InProcess[c.spec.Name] != nil {
+		return "inprocess"
+	}
+	return c.spec.Transport()
 }

@@ -99,29 +99,49 @@ func (s *Server) HTTPHandler(opts *HTTPOptions) http.Handler {
 // explicitly allowed, with 403 and a JSON-RPC error body. It defends local
 // servers against DNS rebinding and browsers on other sites.
 func OriginGuard(next http.Handler, allowedHosts, allowedOrigins []string) http.Handler {
-	hosts := map[string]bool{}
-	for _, h := range allowedHosts {
-		hosts[strings.ToLower(stripPort(h))] = true
-	}
-	origins := map[string]bool{}
-	for _, o := range allowedOrigins {
-		origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
-	}
+	check := NewHostCheck(allowedHosts, allowedOrigins)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := strings.ToLower(stripPort(r.Host))
-		if !isLoopbackName(host) && !hosts[host] {
-			forbid(w, "Host header not allowed")
+		if reason := check.Reject(r); reason != "" {
+			forbid(w, reason)
 			return
-		}
-		if o := r.Header.Get("Origin"); o != "" && !origins[strings.ToLower(o)] {
-			u, err := url.Parse(o)
-			if err != nil || !isLoopbackName(strings.ToLower(u.Hostname())) {
-				forbid(w, "Origin not allowed")
-				return
-			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// HostCheck decides whether a request's Host and Origin are acceptable:
+// loopback names always are, others only when listed.
+type HostCheck struct {
+	hosts   map[string]bool
+	origins map[string]bool
+}
+
+// NewHostCheck builds a check that also accepts the given Host values and
+// Origins (scheme://host[:port]).
+func NewHostCheck(allowedHosts, allowedOrigins []string) *HostCheck {
+	c := &HostCheck{hosts: map[string]bool{}, origins: map[string]bool{}}
+	for _, h := range allowedHosts {
+		c.hosts[strings.ToLower(stripPort(h))] = true
+	}
+	for _, o := range allowedOrigins {
+		c.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
+	}
+	return c
+}
+
+// Reject returns why r must be refused, or "" when it is acceptable.
+func (c *HostCheck) Reject(r *http.Request) string {
+	host := strings.ToLower(stripPort(r.Host))
+	if !isLoopbackName(host) && !c.hosts[host] {
+		return "Host header not allowed"
+	}
+	if o := r.Header.Get("Origin"); o != "" && !c.origins[strings.ToLower(o)] {
+		u, err := url.Parse(o)
+		if err != nil || !isLoopbackName(strings.ToLower(u.Hostname())) {
+			return "Origin not allowed"
+		}
+	}
+	return ""
 }
 
 func forbid(w http.ResponseWriter, msg string) {

@@ -44,6 +44,10 @@ type ManagerOptions struct {
 	// BreakerCooldown (defaults 5 and 30s).
 	BreakerThreshold int
 	BreakerCooldown  time.Duration
+	// InProcess maps server names to SDK servers running in this process;
+	// those servers are reached over in-memory transports and need only a
+	// name in their config entry. serve uses this for built-in servers.
+	InProcess map[string]*mcp.Server
 	// MaxMessageBytes bounds one message from a server (default 16 MiB);
 	// a server that sends a longer one is disconnected and retried.
 	MaxMessageBytes int
