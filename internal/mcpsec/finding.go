@@ -217,7 +217,7 @@ var rules = []Rule{
 		"Zero-width or invisible format characters split words or hide content."},
 	{RuleBidi, "Bidirectional control characters", TierHard, SevHigh, "hidden-unicode", owaspPoisoning,
 		"Bidi overrides or isolates reorder what a human sees."},
-	{RuleMixedScript, "Mixed-script look-alike word", TierReview, SevMedium, "hidden-unicode", owaspPoisoning,
+	{RuleMixedScript, "Mixed-script look-alike word", TierHard, SevHigh, "hidden-unicode", owaspPoisoning,
 		"A word mixes Latin with Cyrillic or Greek look-alikes."},
 	{RuleANSI, "ANSI escape sequence", TierHard, SevHigh, "hidden-unicode", owaspPoisoning,
 		"Terminal escape sequences can hide or rewrite text on screen."},
