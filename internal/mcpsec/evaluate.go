@@ -109,7 +109,7 @@ func evaluateMask(m uint64) verdict {
 	// the tag word itself ("important", "critical") sets it.
 	add(RuleTagDirective, has(sigTag) && has(sigAI, sigImperative, sigTrigger, sigSensitive, sigHarvestTarget, sigSinkTo, sigSmuggle,
 		sigOtherTools, sigHijack, sigCoerce, sigPersist, sigForeignRef, sigToolRef, sigDestructive, sigShell, sigTamperWeak) ||
-		has(sigTagPair) && has(sigSinkVerb, sigAmbient, sigApprovalWeak, sigMust, sigAddr, sigManip))
+		has(sigTagPair) && has(sigSinkVerb, sigAmbient, sigApprovalWeak, sigAddr, sigManip, sigDeceive))
 	add(RuleExfil, has(sigReadSensitive) && sink && directive || has(sigHarvestTarget) && sink && strongDirective ||
 		// Reading secret files on the model's initiative, even without a
 		// sink: the content lands in the context and the tool call.
