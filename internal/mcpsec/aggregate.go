@@ -42,7 +42,10 @@ func splitCheck(ss *serverScan) []Finding {
 		}
 		union |= o.mask
 	}
-	if contributors == 0 || contributors < 2 && dangling == 0 && union&bit(sigFragment) == 0 {
+	// A split payload is text broken across tools: some description is
+	// marked as a fragment or stops mid-sentence. Joining complete,
+	// unrelated descriptions only manufactures combinations.
+	if contributors == 0 || dangling == 0 && union&bit(sigFragment) == 0 {
 		return nil
 	}
 	// Three readings of the fragments: descriptions in order, descriptions
