@@ -226,6 +226,11 @@ func addTools(s *mcpx.Server) {
 	})
 	mcpx.AddResultTool(s, fixture("test_reconnection", "Closes its SSE stream mid-call so the client must resume."),
 		func(_ context.Context, req *mcp.CallToolRequest, _ none) (*mcp.CallToolResult, error) {
+			// The SDK ignores a close requested before the response stream is
+			// attached to the HTTP request, which happens concurrently with
+			// the handler starting; give it a moment so the close (and its
+			// retry field) reliably reaches the client.
+			time.Sleep(25 * time.Millisecond)
 			if req.Extra != nil && req.Extra.CloseSSEStream != nil {
 				req.Extra.CloseSSEStream(mcp.CloseSSEStreamArgs{RetryAfter: 10 * time.Millisecond})
 			}

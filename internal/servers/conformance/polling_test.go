@@ -53,6 +53,6 @@ func TestSSEPolling(t *testing.T) {
 	}
 	rest, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(event+string(rest), "retry: ") {
-		t.Errorf("no retry field in the stream:\n%s%s", event, rest)
+		t.Errorf("no retry field in the stream:\n%s\n---rest---\n%q", event, rest)
 	}
 }

