@@ -208,3 +208,12 @@ func TestServeAPIKeys(t *testing.T) {
 		t.Errorf("healthz needs no key: %d", code)
 	}
 }
+
+func TestServeRejectsMalformedConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(path, []byte("api:\n  listen: 127.0.0.1:0\nmcp:\n  servers:\n    - name: x\n      comand: typo\n"), 0o600)
+	code, _, errs := run(t, context.Background(), "serve", "--config", path)
+	if want := path + `:6: mcp.servers[0].comand: unknown field "comand" (did you mean "command"?)`; code != 2 || !strings.Contains(errs, want) {
+		t.Errorf("code %d, stderr %q, want %q", code, errs, want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -347,4 +348,32 @@ func readPID(t *testing.T, file string) int {
 		return err == nil
 	})
 	return pid
+}
+
+// TestManagerEras: a server entry may pin each revision MCPSoc speaks; with
+// no pin the newest common one (2026-07-28 with our kit) is negotiated.
+func TestManagerEras(t *testing.T) {
+	url, _ := httpServer(t, time.Millisecond)
+	var specs []config.MCPServer
+	versions := []string{"2025-06-18", "2025-11-25", "2026-07-28", ""}
+	for i, v := range versions {
+		s := httpSpec(fmt.Sprintf("v%d", i), url)
+		s.ProtocolVersion = v
+		specs = append(specs, s)
+	}
+	m := startManager(t, specs, nil)
+	for i, v := range versions {
+		name := fmt.Sprintf("v%d", i)
+		st, _ := m.Server(name)
+		want := v
+		if want == "" {
+			want = "2026-07-28"
+		}
+		if st.ProtocolVersion != want {
+			t.Errorf("%s: negotiated %q, want %q", name, st.ProtocolVersion, want)
+		}
+		if _, err := m.CallTool(context.Background(), name+".slow", map[string]any{}, nil); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
