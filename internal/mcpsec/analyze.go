@@ -238,7 +238,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		o.mask |= sc.mask
 	}
 	themed := sensitiveName(o.name) || purposeMentionsSecrets(o)
-	var best, bestLeaf int
+	var bestLeaf int
 	var bestScore float64 = -1
 	for i, l := range o.leaves {
 		sc := o.scans[i]
@@ -247,7 +247,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		}
 		v := evaluate(sc)
 		if v.score > bestScore {
-			best, bestScore, bestLeaf = i, v.score, i
+			bestScore, bestLeaf = v.score, i
 		}
 		param := strings.Contains(l.loc.Path, ".properties.") || strings.HasPrefix(l.loc.Path, "arguments[")
 		if v.hard == "" && valueField(l.field) && sc.mask&valueDirective != 0 && sc.mask&valueObject != 0 {
@@ -277,7 +277,6 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 			emit(f)
 		}
 	}
-	_ = best
 	if o.hard {
 		return nil
 	}

@@ -35,14 +35,13 @@ func (a *Analyzer) rawCheck(l leaf, emit func(Finding)) {
 		return
 	}
 	var (
-		tags      strings.Builder
-		tagAt     = -1
-		zwAt      = -1
-		zwRune    rune
-		bidiAt    = -1
-		bidiRune  rune
-		prev      rune
-		prevIndex int
+		tags     strings.Builder
+		tagAt    = -1
+		zwAt     = -1
+		zwRune   rune
+		bidiAt   = -1
+		bidiRune rune
+		prev     rune
 	)
 	for i, r := range raw {
 		switch {
@@ -65,9 +64,8 @@ func (a *Analyzer) rawCheck(l leaf, emit func(Finding)) {
 				zwAt, zwRune = i, r
 			}
 		}
-		prev, prevIndex = r, i
+		prev = r
 	}
-	_ = prevIndex
 	if tagAt >= 0 {
 		ev := "hidden tag text: " + clip(tags.String(), 120)
 		emit(newFinding(RuleUnicodeTag, l.loc, ev, nil))
