@@ -700,7 +700,11 @@ func compileRegex(expr, flags string) (matcher, error) {
 	if len(prog.Inst) > maxRegexProgSize {
 		return matcher{}, fmt.Errorf("regex compiles to %d instructions, limit %d", len(prog.Inst), maxRegexProgSize)
 	}
-	return matcher{kind: mRegex, re: re, lit: expr, num: float64(regexMinLen(st, 0))}, nil
+	m := matcher{kind: mRegex, re: re, lit: expr, num: float64(regexMinLen(st, 0))}
+	if lits, ok := regexLiterals(st.Simplify(), 0); ok {
+		m.pre = lits
+	}
+	return m, nil
 }
 
 // regexMinLen is a lower bound on the bytes any match of re needs; values

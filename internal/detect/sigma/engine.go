@@ -155,9 +155,11 @@ func (e *Engine) route(sc *scratch) *lane {
 // lane is the set of rules one kind of event can match, with the witness
 // index over them.
 type lane struct {
-	rules  []*Rule
-	always []int32
-	fields []laneField
+	rules    []*Rule
+	always   []int32
+	fields   []laneField
+	fieldIdx map[string]int // event field name -> index in fields
+	dotted   []int          // fields whose name has a dot (may be nested)
 }
 
 type laneField struct {
@@ -228,8 +230,14 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		}
 	}
 	sort.Ints(order)
+	ln.fieldIdx = map[string]int{}
 	for _, f := range order {
 		fp := byField[f]
+		name := e.rs.fields.names[f]
+		ln.fieldIdx[name] = len(ln.fields)
+		if strings.IndexByte(name, '.') >= 0 {
+			ln.dotted = append(ln.dotted, len(ln.fields))
+		}
 		ln.fields = append(ln.fields, laneField{field: f, ac: buildAC(fp.pats), refs: fp.refs})
 	}
 	old := *e.lanes.Load()
@@ -257,61 +265,40 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 	}
 	cstamp, cgen := sc.cstamp, sc.cgen
 	cands := sc.cands[:0]
-	for fi := range ln.fields {
-		lf := &ln.fields[fi]
-		vals := sc.values(lf.field)
-		ac := lf.ac
-		next, class := ac.next, &ac.class
-		for vi := range vals {
-			fv := &vals[vi]
-			if fv.null {
-				continue
-			}
-			// The automaton folds ASCII case itself; only non-ASCII text
-			// needs lower-casing first.
-			v := fv.str
-			if !fv.ascii {
-				v = sc.lowOf(fv)
-			}
-			row := int32(0)
-			for i := 0; i < len(v); i++ {
-				row = next[row+int32(class[v[i]])]
-				if row >= 0 {
-					continue
+	if me, ok := sc.ev.(MapEvent); ok && len(me) < len(ln.fields) {
+		// Fewer event fields than indexed fields: walk the event instead
+		// of looking up every indexed field.
+		sc.fgen++
+		if sc.fgen == 0 || len(sc.fstamp) < len(ln.fields) {
+			sc.fstamp = make([]uint32, max(len(ln.fields), 2*len(sc.fstamp)))
+			sc.fgen = 1
+		}
+		nested := false
+		for k, raw := range me {
+			if fi, ok := ln.fieldIdx[k]; ok {
+				lf := &ln.fields[fi]
+				sc.fstamp[fi] = sc.fgen
+				if sc.stamp[lf.field] != sc.gen {
+					sc.set(lf.field, raw)
 				}
-				row = ^row
-				end := int32(i + 1)
-				for t := ac.term[row/ac.nclass]; t >= 0; t = ac.dict[t] {
-					for _, pid := range ac.own[t] {
-						for _, ref := range lf.refs[pid] {
-							if cstamp[ref.rule] == cgen {
-								continue
-							}
-							// The pattern ends where the literal ends.
-							switch ref.anchor {
-							case skPrefix:
-								if end != ref.llen {
-									continue
-								}
-							case skSuffix:
-								if int(end) != len(v) {
-									continue
-								}
-							case skExact:
-								if end != ref.llen || int(end) != len(v) {
-									continue
-								}
-							default:
-								if end < ref.llen {
-									continue
-								}
-							}
-							cstamp[ref.rule] = cgen
-							cands = append(cands, ref.rule)
-						}
-					}
+				cands = sc.scan(lf, sc.values(lf.field), cstamp, cgen, cands)
+			}
+			if _, ok := raw.(map[string]any); ok {
+				nested = true
+			}
+		}
+		if nested {
+			for _, fi := range ln.dotted {
+				if sc.fstamp[fi] != sc.fgen {
+					lf := &ln.fields[fi]
+					cands = sc.scan(lf, sc.values(lf.field), cstamp, cgen, cands)
 				}
 			}
+		}
+	} else {
+		for fi := range ln.fields {
+			lf := &ln.fields[fi]
+			cands = sc.scan(lf, sc.values(lf.field), cstamp, cgen, cands)
 		}
 	}
 	for _, ri := range ln.always {
@@ -343,6 +330,65 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 		}
 	}
 	return dst
+}
+
+// scan runs a lane field's automaton over the field's values and appends
+// the rules whose witness literal occurs, anchored as required.
+func (sc *scratch) scan(lf *laneField, vals []fval, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	ac := lf.ac
+	next, class := ac.next, &ac.class
+	for vi := range vals {
+		fv := &vals[vi]
+		if fv.null {
+			continue
+		}
+		// The automaton folds ASCII case itself; only non-ASCII text
+		// needs lower-casing first.
+		v := fv.str
+		if !fv.ascii {
+			v = sc.lowOf(fv)
+		}
+		row := int32(0)
+		for i := 0; i < len(v); i++ {
+			row = next[row+int32(class[v[i]])]
+			if row >= 0 {
+				continue
+			}
+			row = ^row
+			end := int32(i + 1)
+			for t := ac.term[row/ac.nclass]; t >= 0; t = ac.dict[t] {
+				for _, pid := range ac.own[t] {
+					for _, ref := range lf.refs[pid] {
+						if cstamp[ref.rule] == cgen {
+							continue
+						}
+						// The pattern ends where the literal ends.
+						switch ref.anchor {
+						case skPrefix:
+							if end != ref.llen {
+								continue
+							}
+						case skSuffix:
+							if int(end) != len(v) {
+								continue
+							}
+						case skExact:
+							if end != ref.llen || int(end) != len(v) {
+								continue
+							}
+						default:
+							if end < ref.llen {
+								continue
+							}
+						}
+						cstamp[ref.rule] = cgen
+						cands = append(cands, ref.rule)
+					}
+				}
+			}
+		}
+	}
+	return cands
 }
 
 func (sc *scratch) evalNode(d *detection, n *condNode, memo []int8) bool {
@@ -465,7 +511,11 @@ type router struct {
 	rules  []routeRule
 	fields []int
 	exact  []map[string][]int32 // per fields[i]: lower-cased value -> rule ids
-	prefix [][]routePrefix      // per fields[i]
+	// asWritten maps each configured spelling to the same ids as its
+	// lower-cased form: events usually carry the canonical spelling, so
+	// most lookups need no lower-casing.
+	asWritten []map[string][]int32
+	prefix    [][]routePrefix // per fields[i]
 }
 
 type routeRule struct {
@@ -498,10 +548,14 @@ func newRouter(cfg *LogsourceConfig, ft *fieldTable) *router {
 				slot[id] = si
 				rt.fields = append(rt.fields, id)
 				rt.exact = append(rt.exact, map[string][]int32{})
+				rt.asWritten = append(rt.asWritten, map[string][]int32{})
 				rt.prefix = append(rt.prefix, nil)
 			}
 			seen := map[string]bool{}
 			for _, v := range vals {
+				if !strings.HasSuffix(v, "*") {
+					rt.asWritten[si][v] = nil // filled below
+				}
 				v = strings.ToLower(v)
 				if seen[v] {
 					continue
@@ -513,6 +567,11 @@ func newRouter(cfg *LogsourceConfig, ft *fieldTable) *router {
 					rt.exact[si][v] = append(rt.exact[si][v], int32(ri))
 				}
 			}
+		}
+	}
+	for si := range rt.asWritten {
+		for v := range rt.asWritten[si] {
+			rt.asWritten[si][v] = rt.exact[si][strings.ToLower(v)]
 		}
 	}
 	return rt
@@ -541,12 +600,15 @@ func (rt *router) match(sc *scratch) []int32 {
 				}
 				counts[ri]++
 			}
-			low := sc.lowOf(v)
-			for _, ri := range rt.exact[si][low] {
+			ids, ok := rt.asWritten[si][v.str]
+			if !ok {
+				ids = rt.exact[si][sc.lowOf(v)]
+			}
+			for _, ri := range ids {
 				mark(ri)
 			}
 			for _, p := range rt.prefix[si] {
-				if strings.HasPrefix(low, p.p) {
+				if p.p == "" || strings.HasPrefix(sc.lowOf(v), p.p) {
 					mark(p.rule)
 				}
 			}
@@ -595,6 +657,8 @@ type scratch struct {
 	matched []int32
 	rfield  []int16
 	order   []int32
+	fstamp  []uint32 // lane fields scanned for this event
+	fgen    uint32
 	pooled  []fval
 }
 
@@ -607,6 +671,14 @@ func (sc *scratch) reset(ev Event) {
 	}
 	sc.vals = sc.vals[:0]
 	sc.arena = sc.arena[:0]
+}
+
+// set caches a field's raw value fetched by the caller.
+func (sc *scratch) set(id int, raw any) {
+	sc.stamp[id] = sc.gen
+	start := int32(len(sc.vals))
+	sc.addValue(raw, 0)
+	sc.spans[id] = span{start: start, end: int32(len(sc.vals)), present: true}
 }
 
 func (sc *scratch) load(id int) {

@@ -106,6 +106,7 @@ type matcher struct {
 	lit   string // lower-cased unless cased
 	glob  *glob
 	re    *regexp.Regexp
+	pre   []string // regex: lower-cased literals one of which any match contains
 	cidr  *bart.Lite
 	op    string  // gt gte lt lte
 	num   float64 // number to compare; for regexes the minimum match length
@@ -147,6 +148,18 @@ func (m *matcher) match(v *fval, sc *scratch) bool {
 	case mRegex:
 		if len(v.str) < int(m.num) {
 			return false
+		}
+		if len(m.pre) > 0 {
+			low, found := sc.lowOf(v), false
+			for _, p := range m.pre {
+				if strings.Contains(low, p) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
 		}
 		return m.re.MatchString(v.str)
 	case mCIDR:

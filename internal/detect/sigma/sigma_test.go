@@ -427,3 +427,65 @@ func TestLongValueLists(t *testing.T) {
 	}
 	runCases(t, cases, nil)
 }
+
+// TestRegexLiteralsSound checks the literal prefilter mined from regexes:
+// every string a regex matches contains one of its literals (lower-cased).
+func TestRegexLiteralsSound(t *testing.T) {
+	positives := map[string][]string{
+		`\\[a-zA-Z0-9]{1,3}\.[a-z]{1,2}\.[ "']{1}`: {`C:\x\Ab1.cd.'`, `\z.q." x`},
+		`(?i)inv[o0]ke-(expression|webrequest)`:    {"INV0KE-WebRequest", "iex; invoke-expression"},
+		`a[bc]d[ef]`:                               {"xxacdf", "abde"},
+		`^x[0-9]y$`:                                {"x7y", "X0Y"[:0] + "x0y"},
+		`(ab|cd)+e[fg]`:                            {"ababeg", "cdEf"[:0] + "cdef"},
+		`[A-C]x?[d-f]`:                             {"Bxe", "Cf"},
+		`q(?:r|s)t`:                                {"qst"},
+		`\s[a-f0-9]{4}\s`:                          {" beef\t"},
+		`(?i)[k]ey`:                                {"\u212aey", "KEY"},
+	}
+	var exprs []string
+	for e := range positives {
+		exprs = append(exprs, e)
+	}
+	alphabet := []byte(`abcdefgxyzqrstkK019 ."'\-ABCEIONVWX` + "\u212a"[:1])
+	r := newEventGen(3).r
+	for _, expr := range exprs {
+		m, err := compileRegex(expr, "")
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		matched := 0
+		for i := 0; i < 200000+len(positives[expr]); i++ {
+			var s string
+			if i < len(positives[expr]) {
+				s = positives[expr][i]
+				if !m.re.MatchString(s) {
+					t.Fatalf("%s does not match its positive example %q", expr, s)
+				}
+			} else {
+				n := 1 + r.IntN(14)
+				b := make([]byte, n)
+				for j := range b {
+					b[j] = alphabet[r.IntN(len(alphabet))]
+				}
+				s = string(b)
+			}
+			if !m.re.MatchString(s) {
+				continue
+			}
+			matched++
+			if len(m.pre) == 0 {
+				continue
+			}
+			low, ok := strings.ToLower(s), false
+			for _, p := range m.pre {
+				if strings.Contains(low, p) {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Fatalf("%s matches %q but contains none of %q", expr, s, m.pre)
+			}
+		}
+		t.Logf("%s: literals %q, %d random matches checked", expr, m.pre, matched)
+	}
+}

@@ -3,6 +3,7 @@ package sigma
 import (
 	"regexp/syntax"
 	"strings"
+	"unicode"
 )
 
 // atom is one required literal: when a rule matches, at least one atom of its
@@ -205,12 +206,8 @@ func matcherAtoms(m *matcher) ([]atom, bool) {
 	case mNumEq, mBool:
 		return []atom{{lit: m.lit, anchor: skExact}}, true
 	case mRegex:
-		re, err := syntax.Parse(m.lit, syntax.Perl)
-		if err != nil {
-			return nil, false
-		}
-		lits, ok := regexLiterals(re, 0)
-		if !ok {
+		lits := m.pre
+		if len(lits) == 0 {
 			return nil, false
 		}
 		out := make([]atom, 0, len(lits))
@@ -218,6 +215,44 @@ func matcherAtoms(m *matcher) ([]atom, bool) {
 			out = append(out, atom{lit: l, anchor: skContains})
 		}
 		return out, true
+	}
+	return nil, false
+}
+
+// maxRegexAlternatives bounds the literal set mined from one regex.
+const maxRegexAlternatives = 16
+
+// smallSet returns the lower-cased strings a literal or a small ASCII
+// character class can match.
+func smallSet(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return nil, false
+		}
+		return []string{strings.ToLower(string(re.Rune))}, true
+	case syntax.OpCharClass:
+		seen := map[rune]bool{}
+		var out []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			lo, hi := re.Rune[i], re.Rune[i+1]
+			if hi >= 0x80 || hi-lo > maxRegexAlternatives {
+				return nil, false
+			}
+			for r := lo; r <= hi; r++ {
+				l := unicode.ToLower(r)
+				if !seen[l] {
+					seen[l] = true
+					out = append(out, string(l))
+					if len(out) > maxRegexAlternatives {
+						return nil, false
+					}
+				}
+			}
+		}
+		return out, len(out) > 0
+	case syntax.OpCapture:
+		return smallSet(re.Sub[0])
 	}
 	return nil, false
 }
@@ -258,33 +293,64 @@ func regexLiterals(re *syntax.Regexp, depth int) ([]string, bool) {
 		var best []string
 		bestScore := 0
 		consider := func(l []string) {
+			if len(l) == 0 {
+				return
+			}
 			sc := 1 << 30
 			for _, s := range l {
 				if len(s) < sc {
 					sc = len(s)
 				}
 			}
-			if sc > bestScore {
+			if sc > bestScore || (sc == bestScore && len(l) < len(best)) {
 				best, bestScore = l, sc
 			}
 		}
-		var run strings.Builder
+		// run is the set of strings one of which the adjacent small
+		// elements seen so far spell (a cross product of literals and
+		// small character classes).
+		var run []string
+		flush := func() {
+			consider(run)
+			run = nil
+		}
+		extend := func(elem []string) {
+			if run == nil {
+				run = elem
+				return
+			}
+			if len(run)*len(elem) > maxRegexAlternatives {
+				flush()
+				run = elem
+				return
+			}
+			next := make([]string, 0, len(run)*len(elem))
+			for _, a := range run {
+				for _, b := range elem {
+					next = append(next, a+b)
+				}
+			}
+			run = next
+		}
 		for _, s := range re.Sub {
-			if s.Op == syntax.OpLiteral {
-				run.WriteString(strings.ToLower(string(s.Rune)))
+			if elem, ok := smallSet(s); ok {
+				extend(elem)
 				continue
 			}
-			if run.Len() > 0 {
-				consider([]string{run.String()})
-				run.Reset()
+			if (s.Op == syntax.OpPlus || (s.Op == syntax.OpRepeat && s.Min >= 1)) && len(s.Sub) == 1 {
+				// The first repetition is adjacent to what precedes it.
+				if elem, ok := smallSet(s.Sub[0]); ok {
+					extend(elem)
+					flush()
+					continue
+				}
 			}
+			flush()
 			if l, ok := regexLiterals(s, depth+1); ok {
 				consider(l)
 			}
 		}
-		if run.Len() > 0 {
-			consider([]string{run.String()})
-		}
+		flush()
 		return best, bestScore > 0
 	}
 	return nil, false
