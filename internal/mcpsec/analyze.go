@@ -385,7 +385,7 @@ func maskNames(m uint64) []string {
 // mentioning them is their declared capability rather than a mismatch.
 func sensitiveName(name string) bool {
 	n := strings.ToLower(name)
-	for _, w := range []string{"ssh", "key", "secret", "credential", "vault", "env", "password", "token", "auth", "kube", "cert", "wallet", "config", "dotenv", "keychain", "gpg", "pgp"} {
+	for _, w := range []string{"ssh", "key", "secret", "credential", "vault", "env", "password", "token", "kube", "cert", "wallet", "dotenv", "keychain", "gpg", "pgp"} {
 		if strings.Contains(n, w) {
 			return true
 		}

@@ -121,7 +121,10 @@ func evaluateMask(m uint64) verdict {
 		// Harvested data or a secret file carried into the call or the
 		// answer on the model's initiative.
 		has(sigHarvestTarget) && has(sigCarry) && has(sigAI, sigTrigger, sigCoerce) ||
-		has(sigReadSensitive) && has(sigSensitive) && has(sigCarry) && has(sigImperative))
+		has(sigReadSensitive) && has(sigSensitive) && has(sigCarry) && has(sigImperative) ||
+		// Ambient context (conversation, context window, other tools'
+		// output) placed into a parameter needs no further directive.
+		has(sigHarvestTarget) && has(sigSmuggle) && has(sigSinkTo, sigAI, sigTrigger, sigImperative, sigMust))
 	add(RuleShadowRef, has(sigForeignRef) && has(sigTamperWeak, sigSinkTo) && directive)
 	if len(v.hards) > 0 {
 		// Report the most severe first.

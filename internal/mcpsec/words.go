@@ -37,7 +37,8 @@ func tokens(text string) []span {
 		if i < len(text) {
 			c = text[i]
 		}
-		word := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '\'' || c == '.' && start >= 0 && i+1 < len(text) && text[i+1] != ' '
+		// '_' separates too: "read_file" reads as "read file".
+		word := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '\'' || c == '.' && start >= 0 && i+1 < len(text) && text[i+1] != ' '
 		if word && start < 0 {
 			start = i
 		} else if !word && start >= 0 {
