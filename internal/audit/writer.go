@@ -1,0 +1,233 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// SyncPolicy says when the writer calls fsync.
+type SyncPolicy int
+
+const (
+	// SyncInterval (the default) fsyncs at most every SyncOptions.Interval
+	// (default 200ms) from a background goroutine, and on Close: a power
+	// loss can lose at most that window, a process crash loses nothing
+	// that Append returned for (each record is written to the kernel before
+	// Append returns).
+	SyncInterval SyncPolicy = iota
+	// SyncAlways fsyncs before Append returns: nothing acknowledged is ever
+	// lost, at the price of one disk flush per record.
+	SyncAlways
+	// SyncNever leaves flushing to the operating system (tests, tmpfs).
+	SyncNever
+)
+
+// ParseSyncPolicy maps "interval", "always" and "never" to a SyncPolicy.
+func ParseSyncPolicy(s string) (SyncPolicy, error) {
+	switch s {
+	case "", "interval":
+		return SyncInterval, nil
+	case "always":
+		return SyncAlways, nil
+	case "never":
+		return SyncNever, nil
+	}
+	return 0, fmt.Errorf("unknown audit sync policy %q (want interval, always or never)", s)
+}
+
+// Options tunes Open. Nil means defaults.
+type Options struct {
+	Sync SyncPolicy
+	// Interval is the fsync period under SyncInterval; 0 means 200ms.
+	Interval time.Duration
+	// Now returns the record time; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// Writer appends records to one log file. It is safe for concurrent use;
+// records are chained in the order Append calls obtain the lock.
+type Writer struct {
+	mu     sync.Mutex
+	f      *os.File
+	head   Head
+	now    func() time.Time
+	policy SyncPolicy
+	dirty  bool
+	closed bool
+	err    error // sticky write error: the chain cannot continue safely
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("audit log closed")
+
+// Open opens (creating with mode 0600 if needed) the log at path, verifies
+// the existing chain and positions the writer after its head. A torn final
+// line is cut off and the recovery recorded; any other break in the chain
+// is returned as a *ChainError and nothing is written.
+func Open(path string, opts *Options) (*Writer, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening audit log: %w", err)
+	}
+	w := &Writer{f: f, now: opts.Now, policy: opts.Sync}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	torn, err := w.recover()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("opening audit log: %w", err)
+	}
+	if torn != nil {
+		detail, _ := json.Marshal(map[string]any{"dropped_bytes": len(torn), "dropped_hash": HashBytes(torn)})
+		if _, err := w.Append(Event{Kind: "audit.recovered", Reason: "torn final line removed on open", Detail: detail}); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if w.policy == SyncInterval {
+		iv := opts.Interval
+		if iv <= 0 {
+			iv = 200 * time.Millisecond
+		}
+		w.stop, w.done = make(chan struct{}), make(chan struct{})
+		go w.syncLoop(iv)
+	}
+	return w, nil
+}
+
+// recover verifies the file and truncates a torn final line, returning the
+// dropped bytes.
+func (w *Writer) recover() ([]byte, error) {
+	data, err := io.ReadAll(w.f)
+	if err != nil {
+		return nil, fmt.Errorf("reading audit log: %w", err)
+	}
+	var torn []byte
+	if n := len(data); n > 0 && data[n-1] != '\n' {
+		cut := bytes.LastIndexByte(data, '\n') + 1
+		torn = append([]byte(nil), data[cut:]...)
+		data = data[:cut]
+	}
+	head, err := Verify(bytes.NewReader(data), nil)
+	if err != nil {
+		return nil, fmt.Errorf("audit log %s does not verify, refusing to extend it: %w", w.f.Name(), err)
+	}
+	if torn != nil {
+		if err := w.f.Truncate(int64(len(data))); err != nil {
+			return nil, fmt.Errorf("truncating torn audit record: %w", err)
+		}
+	}
+	w.head = head
+	return torn, nil
+}
+
+// Append chains ev after the current head, writes it and returns the new
+// record. After a write error the writer refuses further records (a partial
+// write would otherwise be extended); Close and reopen to recover.
+func (w *Writer) Append(ev Event) (*Record, error) {
+	if ev.Kind == "" {
+		return nil, errors.New("audit: event without kind")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil, ErrClosed
+	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	rec := &Record{Seq: w.head.Seq + 1, Time: w.now().UTC(), Event: ev, Prev: w.head.Hash}
+	h, err := computeHash(rec)
+	if err != nil {
+		return nil, fmt.Errorf("audit: encoding record: %w", err)
+	}
+	rec.Hash = h
+	line, err := encode(rec)
+	if err != nil {
+		return nil, fmt.Errorf("audit: encoding record: %w", err)
+	}
+	if len(line) > MaxLineBytes {
+		return nil, fmt.Errorf("audit: record of %d bytes exceeds %d", len(line), MaxLineBytes)
+	}
+	if _, err := w.f.Write(line); err != nil {
+		w.err = fmt.Errorf("audit: writing record: %w", err)
+		return nil, w.err
+	}
+	if w.policy == SyncAlways {
+		if err := w.f.Sync(); err != nil {
+			w.err = fmt.Errorf("audit: syncing record: %w", err)
+			return nil, w.err
+		}
+	} else {
+		w.dirty = true
+	}
+	w.head = Head{Seq: rec.Seq, Hash: rec.Hash}
+	return rec, nil
+}
+
+// Head returns the current head, for anchoring outside the file.
+func (w *Writer) Head() Head {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.head
+}
+
+func (w *Writer) syncLoop(iv time.Duration) {
+	defer close(w.done)
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			w.mu.Lock()
+			if w.dirty && !w.closed {
+				if err := w.f.Sync(); err != nil && w.err == nil {
+					w.err = fmt.Errorf("audit: syncing: %w", err)
+				}
+				w.dirty = false
+			}
+			w.mu.Unlock()
+		}
+	}
+}
+
+// Close stops the sync loop, fsyncs and closes the file. It is safe to call
+// more than once.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	w.mu.Unlock()
+	if w.stop != nil {
+		close(w.stop)
+		<-w.done
+	}
+	var errs []error
+	if w.policy != SyncNever {
+		errs = append(errs, w.f.Sync())
+	}
+	errs = append(errs, w.f.Close())
+	return errors.Join(errs...)
+}
