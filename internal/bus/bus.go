@@ -1,0 +1,297 @@
+// Package bus carries normalized events from ingest sources to their
+// consumers (storage, detection) over NATS JetStream. By default it embeds a
+// JetStream server in the process, with file storage under the data
+// directory; given a URL it uses an external NATS cluster instead. Both ways
+// run the same code: only how the connection is made differs.
+//
+// A publish returns only once JetStream has stored every message, so a
+// source may acknowledge its input (HTTP 2xx, a file offset commit) when
+// Publish returns nil. Messages carry an id; JetStream drops a message whose
+// id it saw within the duplicate window, so a source that re-sends after a
+// crash does not duplicate events.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Subject prefix of event messages; the source kind follows.
+const subjectPrefix = "mcpsoc.events."
+
+// Options configure Open. Zero values take defaults.
+type Options struct {
+	// URL of an external NATS server or cluster ("nats://host:4222",
+	// comma-separated for several). Empty embeds a JetStream server.
+	URL string
+	// DataDir holds the embedded server's file storage (DataDir/bus).
+	DataDir string
+	// Stream names the JetStream stream (default MCPSOC_EVENTS).
+	Stream string
+	// MaxBytes and MaxAge bound what the stream retains (defaults 10 GiB, 7
+	// days); storage keeps the events, the bus only buffers them.
+	MaxBytes int64
+	MaxAge   time.Duration
+	// DuplicateWindow is how long message ids are remembered (default 10m).
+	DuplicateWindow time.Duration
+	Logger          *slog.Logger
+	Registerer      prometheus.Registerer
+}
+
+// Bus is a connection to the event stream. It is safe for concurrent use.
+type Bus struct {
+	opts    Options
+	log     *slog.Logger
+	ns      *server.Server // embedded server, nil when external
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	metrics *metrics
+}
+
+// Open starts the embedded server (or connects to opts.URL) and makes sure
+// the event stream exists.
+func Open(ctx context.Context, opts Options) (*Bus, error) {
+	if opts.Stream == "" {
+		opts.Stream = "MCPSOC_EVENTS"
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 10 << 30
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = 7 * 24 * time.Hour
+	}
+	if opts.DuplicateWindow <= 0 {
+		opts.DuplicateWindow = 10 * time.Minute
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Bus{opts: opts, log: log.With("component", "bus"), metrics: newMetrics(opts.Registerer)}
+	var err error
+	if opts.URL == "" {
+		err = b.startEmbedded()
+	} else {
+		b.nc, err = nats.Connect(opts.URL, nats.Name("mcpsoc"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))
+	}
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	if b.js, err = jetstream.New(b.nc); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	_, err = b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       opts.Stream,
+		Subjects:   []string{subjectPrefix + ">"},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		Discard:    jetstream.DiscardOld,
+		MaxBytes:   opts.MaxBytes,
+		MaxAge:     opts.MaxAge,
+		Duplicates: opts.DuplicateWindow,
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("creating stream %s: %w", opts.Stream, err)
+	}
+	mode := "embedded"
+	if opts.URL != "" {
+		mode = "external"
+	}
+	b.log.Info("bus ready", "mode", mode, "stream", opts.Stream)
+	return b, nil
+}
+
+func (b *Bus) startEmbedded() error {
+	if b.opts.DataDir == "" {
+		return errors.New("bus: embedded mode needs a data directory")
+	}
+	dir := filepath.Join(b.opts.DataDir, "bus")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("bus storage: %w", err)
+	}
+	ns, err := server.NewServer(&server.Options{
+		ServerName:             "mcpsoc-embedded",
+		DontListen:             true, // in-process connections only: nothing to secure on the network
+		JetStream:              true,
+		StoreDir:               dir,
+		NoSigs:                 true,
+		NoLog:                  true,
+		DisableJetStreamBanner: true,
+	})
+	if err != nil {
+		return fmt.Errorf("embedded bus: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		return errors.New("embedded bus did not start within 30s")
+	}
+	b.ns = ns
+	b.nc, err = nats.Connect("", nats.InProcessServer(ns), nats.Name("mcpsoc"))
+	if err != nil {
+		return fmt.Errorf("connecting to the embedded bus: %w", err)
+	}
+	return nil
+}
+
+// Close drains the connection and stops the embedded server.
+func (b *Bus) Close() error {
+	if b.nc != nil {
+		_ = b.nc.Drain()
+		b.nc.Close()
+	}
+	if b.ns != nil {
+		b.ns.Shutdown()
+		b.ns.WaitForShutdown()
+	}
+	return nil
+}
+
+// Message is one event to publish.
+type Message struct {
+	// ID identifies the event for deduplication; the same ID published
+	// twice within the duplicate window is stored once.
+	ID string
+	// Source is the kind of source ("syslog", "file", "http"); it becomes
+	// the last subject token.
+	Source string
+	Data   []byte
+}
+
+// Publish stores msgs in the stream and returns once every one is
+// persisted (or known to be a duplicate). On error some messages may have
+// been stored; re-publishing them with the same ids is safe.
+func (b *Bus) Publish(ctx context.Context, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		if m.ID == "" {
+			return errors.New("bus: message without an id")
+		}
+		f, err := b.js.PublishAsync(subjectPrefix+subjectToken(m.Source), m.Data, jetstream.WithMsgID(m.ID))
+		if err != nil {
+			return fmt.Errorf("publishing: %w", err)
+		}
+		futures = append(futures, f)
+	}
+	dups := 0
+	for _, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			if ack.Duplicate {
+				dups++
+			}
+		case err := <-f.Err():
+			b.metrics.publishErrors.Inc()
+			return fmt.Errorf("publishing: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	b.metrics.published.Add(float64(len(msgs) - dups))
+	b.metrics.duplicates.Add(float64(dups))
+	return nil
+}
+
+func subjectToken(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	out := []byte(s)
+	for i, c := range out {
+		if c == '.' || c == '*' || c == '>' || c == ' ' || c < 0x21 || c > 0x7e {
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}
+
+// Delivery is a consumed message.
+type Delivery struct {
+	ID   string
+	Data []byte
+}
+
+// Handler processes a batch of deliveries. Returning nil acknowledges the
+// whole batch; an error leaves it to be redelivered.
+type Handler func(ctx context.Context, batch []Delivery) error
+
+// Consume runs a durable consumer named name until ctx is done, handing
+// batches of up to max messages to h. Each batch is acknowledged after h
+// succeeds, so a crash between storing and acknowledging only causes a
+// redelivery (consumers must be idempotent; the store is).
+func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) error {
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.opts.Stream, jetstream.ConsumerConfig{
+		Durable:       name,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       2 * time.Minute,
+		MaxAckPending: max * 4,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", name, err)
+	}
+	log := b.log.With("consumer", name)
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(max, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			log.Warn("fetching", "error", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		var msgs []jetstream.Msg
+		var ds []Delivery
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+			ds = append(ds, Delivery{ID: m.Headers().Get(jetstream.MsgIDHeader), Data: m.Data()})
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		if err := h(ctx, ds); err != nil {
+			log.Warn("handler failed; batch will be redelivered", "error", err, "messages", len(msgs), "retry_in", backoff)
+			for _, m := range msgs {
+				_ = m.NakWithDelay(backoff)
+			}
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		for _, m := range msgs {
+			if err := m.DoubleAck(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("acknowledging", "error", err)
+			}
+		}
+		b.metrics.consumed.WithLabelValues(name).Add(float64(len(msgs)))
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
