@@ -203,30 +203,40 @@ func crossServer(all []*serverScan) []Finding {
 		return nil
 	}
 	var out []Finding
-	owners := map[string][]string{} // tool name → servers
+	owners := map[string][]string{}         // tool name → servers
+	names := map[string]map[string]string{} // server → lower-case name → name
 	for _, ss := range all {
+		m := make(map[string]string, len(ss.server.Tools))
 		for _, t := range ss.server.Tools {
 			n := strings.ToLower(t.Name)
+			m[n] = t.Name
 			if l := owners[n]; len(l) == 0 || l[len(l)-1] != ss.name {
 				owners[n] = append(owners[n], ss.name)
 			}
 		}
+		names[ss.name] = m
 	}
-	names := make([]string, 0, len(owners))
+	toolName := func(server, lower string) string {
+		if n, ok := names[server][lower]; ok {
+			return n
+		}
+		return lower
+	}
+	sorted := make([]string, 0, len(owners))
 	for n := range owners {
-		names = append(names, n)
+		sorted = append(sorted, n)
 	}
-	sort.Strings(names)
-	for _, n := range names {
+	sort.Strings(sorted)
+	for _, n := range sorted {
 		srv := owners[n]
 		if len(srv) < 2 {
 			continue
 		}
 		for _, s := range srv {
-			f := newFinding(RuleNameCollision, Location{Server: s, Kind: KindTool, Object: toolName(all, s, n), Path: "name"},
+			f := newFinding(RuleNameCollision, Location{Server: s, Kind: KindTool, Object: toolName(s, n), Path: "name"},
 				"tool "+n+" is also exported by "+strings.Join(others(srv, s), ", "), nil)
 			for _, o := range others(srv, s) {
-				f.Related = append(f.Related, Location{Server: o, Kind: KindTool, Object: toolName(all, o, n)})
+				f.Related = append(f.Related, Location{Server: o, Kind: KindTool, Object: toolName(o, n)})
 			}
 			out = append(out, f)
 		}
@@ -259,7 +269,7 @@ func crossServer(all []*serverScan) []Finding {
 					continue
 				}
 				f := newFinding(RuleShadowRef, o.leaves[i].loc, "names "+word+" of server "+other+": "+evidence(sc, RuleDirective), sc.names())
-				f.Related = []Location{{Server: other, Kind: KindTool, Object: toolName(all, other, word)}}
+				f.Related = []Location{{Server: other, Kind: KindTool, Object: toolName(other, word)}}
 				out = append(out, f)
 				break
 			}
@@ -307,18 +317,4 @@ func others(list []string, self string) []string {
 		}
 	}
 	return out
-}
-
-func toolName(all []*serverScan, server, lower string) string {
-	for _, ss := range all {
-		if ss.name != server {
-			continue
-		}
-		for _, t := range ss.server.Tools {
-			if strings.ToLower(t.Name) == lower {
-				return t.Name
-			}
-		}
-	}
-	return lower
 }

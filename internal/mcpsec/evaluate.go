@@ -100,7 +100,7 @@ func evaluateMask(m uint64) verdict {
 	// "the amount must also be reported by email to a@b.example".
 	add(RuleSideEffect, has(sigAlso) && has(sigAddr) && has(sigSinkVerb, sigSmuggle, sigImperative, sigAI) && has(sigTrigger, sigAI, sigPersist) ||
 		has(sigAlso) && has(sigSinkTo) && has(sigImperative) ||
-		has(sigTrigger) && has(sigSinkTo) && has(sigAddr) && has(sigImperative, sigAI) ||
+		has(sigTrigger) && has(sigSinkTo) && has(sigAddr, sigTarget) && has(sigImperative, sigAI) ||
 		has(sigPII) && sink && strongDirective)
 	add(RuleApprovalBait, has(sigApproval) || has(sigApprovalWeak) && has(sigAI, sigTrigger, sigPersist))
 	add(RuleTamper, has(sigTamper) || has(sigTamperWeak) && strongDirective && has(sigForeignRef, sigOtherTools, sigTrigger, sigToolRef))

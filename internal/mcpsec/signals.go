@@ -206,7 +206,7 @@ var families = []family{
 	{sigAlso, []string{"also", "as well", "additionally", "in addition", "too", "at the same time", "in parallel", "on top of"}, mustRE(
 		`\b(?:also|as well|additionally|in addition|too|at the same time|in parallel|on top of that)\b`)},
 	{sigAddr, []string{"@", "http", "0x", "bc1", "iban", "+", "/tmp/", "/mnt/", "/var/", "/etc/", "~/", "account", "wallet"}, mustRE(
-		`https?://[^\s"'<>)\]]{3,200}|\b[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,4}\.[a-z]{2,24}\b|\b0x[0-9a-f]{8,64}\b|\bbc1[0-9a-z]{20,60}\b|\b(?:iban|account) ?:? ?[a-z]{2}\d{2}[a-z0-9]{11,30}\b|\+\d{7,15}\b|(?:^|\s)(?:/tmp|/mnt|/var|/etc|~)/[a-z0-9_./-]{2,100}|\b(?:account|wallet|iban)(?: number)?\s?[:#]?\s?[0-9][0-9-]{5,30}\b|(?:^|\s)@[a-z0-9_][a-z0-9_.-]{2,30}\b|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{2,5})?\b`)},
+		`https?://[^\s"'<>)\]]{3,200}|\b[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,4}\.[a-z]{2,24}\b|\b0x[0-9a-f]{8,64}\b|\bbc1[0-9a-z]{20,60}\b|\b(?:iban|account) ?:? ?[a-z]{2}\d{2}[a-z0-9]{11,30}\b|\+\d{7,15}\b|(?:^|\s)(?:/tmp|/mnt|/var|/etc|~)/[a-z0-9_./-]{2,100}|\b(?:account|wallet|iban)(?: number)?\s?[:#]?\s?[0-9][0-9-]{5,30}\b|(?:^|\s)@[a-z0-9_][a-z0-9_.-]{2,30}\b`)},
 	{sigMoney, []string{"proceeds", "position", "holdings", "difference", "remainder", "surplus", "sell", "$", "usd", "eur", "gbp", "dollar", "euro", "btc", "eth", "funds", "money", "payment", "transfer", "wire"}, mustRE(
 		`\$\s?\d|\b\d+(?:[.,]\d+)? ?(?:usd|eur|gbp|dollars|euros|btc|eth)\b|\b(?:transfer|move|send|wire|pay|route|sell)\b.{0,30}?\b(?:funds|money|payments?|usd|eur|proceeds|position|holdings|crypto|tokens|coins|the (?:balance|amount|difference|change|remainder|surplus))\b`)},
 	{sigCommand, nil, mustRE(
