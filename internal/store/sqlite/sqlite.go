@@ -1,0 +1,487 @@
+// Package sqlite is the embedded event store: one SQLite file through the
+// pure-Go modernc.org/sqlite driver, in WAL mode, with one writer
+// connection (SQLite has a single writer anyway) and a pool of readers. It
+// implements store.Store; it does not parse queries (package query compiles
+// them) or schedule retention.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	sqlitedrv "modernc.org/sqlite"
+
+	"github.com/mcpsoc/mcpsoc/internal/event"
+	"github.com/mcpsoc/mcpsoc/internal/query"
+	"github.com/mcpsoc/mcpsoc/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+func init() {
+	// mcpsoc_in_cidr(addr_text, cidr_text) backs CIDR terms on JSON
+	// fields; PostgreSQL has a function of the same name and meaning.
+	// Registration is per driver and must happen before connections open.
+	err := sqlitedrv.RegisterDeterministicScalarFunction("mcpsoc_in_cidr", 2, func(_ *sqlitedrv.FunctionContext, args []driver.Value) (driver.Value, error) {
+		a, ok1 := args[0].(string)
+		p, ok2 := args[1].(string)
+		if !ok1 || !ok2 {
+			return int64(0), nil
+		}
+		addr, err := netip.ParseAddr(a)
+		if err != nil || addr.Zone() != "" {
+			return int64(0), nil
+		}
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil || !pfx.Contains(addr) {
+			return int64(0), nil
+		}
+		return int64(1), nil
+	})
+	if err != nil {
+		panic(err)
+	}
+}
+
+// Store is the SQLite event store. Create it with Open.
+type Store struct {
+	w, r   *sql.DB
+	insert *sql.Stmt
+	opts   *store.Options
+	log    *slog.Logger
+	total  atomic.Int64 // events stored, for the time-range guard
+	closed atomic.Bool
+}
+
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.Maintainer = (*Store)(nil)
+)
+
+// batchRows bounds one write transaction, so readers' WAL snapshots and the
+// write lock stay short even when a caller appends a huge batch.
+const batchRows = 5000
+
+const insertSQL = `INSERT INTO events (id, ts, kind, dataset, module, action, outcome, severity,
+	src_ip, src_port, dst_ip, dst_port, host_name, user_name, rule_id, message, data)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+	ON CONFLICT (id) DO NOTHING`
+
+func dsn(path string, pragmas ...string) string {
+	v := url.Values{}
+	for _, p := range pragmas {
+		v.Add("_pragma", p)
+	}
+	return path + "?" + v.Encode()
+}
+
+// Open opens (creating if needed) the store in the SQLite file at path and
+// brings its schema up to date. opts may be nil.
+func Open(ctx context.Context, path string, opts *store.Options) (*Store, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("opening sqlite store: path %q must not contain '?' or '#'", path)
+	}
+	common := []string{"busy_timeout(10000)", "foreign_keys(on)", "cache_size(-65536)"}
+	// auto_vacuum must be set before the first table exists; it lets
+	// TrimToSize give freed pages back to the file system.
+	w, err := sql.Open("sqlite", dsn(path, append([]string{"auto_vacuum(incremental)", "journal_mode(wal)", "synchronous(normal)"}, common...)...)+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("opening sqlite store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	s := &Store{w: w, opts: opts, log: store.Logger(opts).With("component", "store", "store", "sqlite")}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn(path, append([]string{"query_only(1)"}, common...)...))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening sqlite store %s: %w", path, err)
+	}
+	readers := max(2, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	s.r = r
+	if s.insert, err = w.PrepareContext(ctx, insertSQL); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("preparing insert: %w", err)
+	}
+	var n int64
+	if err := r.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("counting events: %w", err)
+	}
+	s.total.Store(n)
+	return s, nil
+}
+
+func (s *Store) closeDBs() {
+	if s.insert != nil {
+		s.insert.Close()
+	}
+	if s.r != nil {
+		s.r.Close()
+	}
+	s.w.Close()
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := store.LoadMigrations(migrationFS, "migrations")
+	if err != nil {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	for _, m := range ms {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", m.Version, err)
+		}
+		var done int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?1`, m.Version).Scan(&done); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", m.Version, err)
+		}
+		if done > 0 {
+			tx.Rollback()
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("applying migration %d (%s): %w", m.Version, m.Name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)`,
+			m.Version, m.Name, time.Now().UTC().Format(time.RFC3339)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("recording migration %d: %w", m.Version, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("committing migration %d: %w", m.Version, err)
+		}
+		s.log.Info("applied migration", "version", m.Version, "name", m.Name)
+	}
+	return nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func nullIP(a netip.Addr) any {
+	if !a.IsValid() {
+		return nil
+	}
+	return query.IPBytes(a)
+}
+
+// Append implements store.Store.
+func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	total := 0
+	rows := make([]store.Row, 0, min(len(events), batchRows))
+	for start := 0; start < len(events); start += batchRows {
+		rows = rows[:0]
+		for _, ev := range events[start:min(start+batchRows, len(events))] {
+			rows = append(rows, store.MakeRow(ev, nil))
+		}
+		n, err := s.appendRows(ctx, rows)
+		total += n
+		s.total.Add(int64(n))
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (s *Store) appendRows(ctx context.Context, rows []store.Row) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("appending events: %w", err)
+	}
+	defer tx.Rollback()
+	st := tx.StmtContext(ctx, s.insert)
+	n := 0
+	for i := range rows {
+		r := &rows[i]
+		res, err := st.ExecContext(ctx, r.ID, r.Time.UnixMicro(), nullString(r.Kind), nullString(r.Dataset),
+			nullString(r.Module), nullString(r.Action), nullString(r.Outcome), nullInt(r.Severity),
+			nullIP(r.SrcIP), nullInt(int64(r.SrcPort)), nullIP(r.DstIP), nullInt(int64(r.DstPort)),
+			nullString(r.HostName), nullString(r.UserName), nullString(r.RuleID), nullString(r.Message), r.Data)
+		if err != nil {
+			return 0, fmt.Errorf("appending events: %w", err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("appending events: %w", err)
+		}
+		n += int(k)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("committing events: %w", err)
+	}
+	return n, nil
+}
+
+// where compiles req into a condition and its arguments, cursor included.
+func (s *Store) where(req store.SearchRequest, withCursor bool) (string, []any, error) {
+	c, err := query.Compile(req.Query, query.SQLite, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	var b strings.Builder
+	b.WriteString(c.Where)
+	args := c.Args
+	add := func(cond string, v any) {
+		args = append(args, v)
+		b.WriteString(" AND ")
+		b.WriteString(strings.ReplaceAll(cond, "?", "?"+strconv.Itoa(len(args))))
+	}
+	if !req.From.IsZero() {
+		add("ts >= ?", req.From.UTC().Truncate(time.Microsecond).UnixMicro())
+	}
+	if !req.To.IsZero() {
+		add("ts < ?", req.To.UTC().Truncate(time.Microsecond).UnixMicro())
+	}
+	if withCursor && req.Cursor != "" {
+		cur, err := store.DecodeCursor(req.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		args = append(args, cur.Micros, cur.ID)
+		fmt.Fprintf(&b, " AND (ts, id) < (?%d, ?%d)", len(args)-1, len(args))
+	}
+	return b.String(), args, nil
+}
+
+// Search implements store.Store.
+func (s *Store) Search(ctx context.Context, req store.SearchRequest) (store.Page, error) {
+	if s.closed.Load() {
+		return store.Page{}, store.ErrClosed
+	}
+	if err := store.CheckTimeRange(s.opts, req, s.total.Load()); err != nil {
+		return store.Page{}, err
+	}
+	where, args, err := s.where(req, true)
+	if err != nil {
+		return store.Page{}, err
+	}
+	limit := req.EffectiveLimit()
+	args = append(args, limit+1)
+	q := fmt.Sprintf("SELECT id, ts, data FROM events WHERE %s ORDER BY ts DESC, id DESC LIMIT ?%d", where, len(args))
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("searching events: %w", err)
+	}
+	defer rows.Close()
+	var page store.Page
+	var last store.Cursor
+	for rows.Next() {
+		var id string
+		var ts int64
+		var data []byte
+		if err := rows.Scan(&id, &ts, &data); err != nil {
+			return store.Page{}, fmt.Errorf("searching events: %w", err)
+		}
+		if len(page.Records) == limit {
+			page.Next = last.Encode()
+			break
+		}
+		rec, err := store.DecodeRecord(id, data)
+		if err != nil {
+			return store.Page{}, err
+		}
+		page.Records = append(page.Records, rec)
+		last = store.Cursor{Micros: ts, ID: id}
+	}
+	if err := rows.Err(); err != nil {
+		return store.Page{}, fmt.Errorf("searching events: %w", err)
+	}
+	return page, nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, id string) (store.Record, error) {
+	if s.closed.Load() {
+		return store.Record{}, store.ErrClosed
+	}
+	if !store.ValidID(id) {
+		return store.Record{}, store.ErrNotFound
+	}
+	var data []byte
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM events WHERE id = ?1`, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Record{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Record{}, fmt.Errorf("getting event %s: %w", id, err)
+	}
+	return store.DecodeRecord(id, data)
+}
+
+// Count implements store.Store.
+func (s *Store) Count(ctx context.Context, req store.SearchRequest) (int64, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	if err := store.CheckTimeRange(s.opts, req, s.total.Load()); err != nil {
+		return 0, err
+	}
+	where, args, err := s.where(req, false)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE "+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting events: %w", err)
+	}
+	return n, nil
+}
+
+// deleteChunk runs one bounded delete, so the write lock is released
+// between chunks and a cancelled retention run stops promptly.
+func (s *Store) deleteChunk(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := s.w.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	s.total.Add(-n)
+	return n, err
+}
+
+// DeleteBefore implements store.Store.
+func (s *Store) DeleteBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	us := cutoff.UTC().Truncate(time.Microsecond).UnixMicro()
+	var total int64
+	for {
+		n, err := s.deleteChunk(ctx, `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ?1 LIMIT ?2)`, us, batchRows)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("deleting events before %s: %w", cutoff.UTC().Format(time.RFC3339), err)
+		}
+		if n < batchRows {
+			break
+		}
+	}
+	if total > 0 {
+		if _, err := s.w.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
+			return total, fmt.Errorf("vacuuming: %w", err)
+		}
+	}
+	return total, nil
+}
+
+// Size implements store.Store: the bytes of the database pages in use
+// (the file minus its free list).
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	var n int64
+	err := s.w.QueryRowContext(ctx, `SELECT (p.page_count - f.freelist_count) * z.page_size
+		FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() z`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("measuring store size: %w", err)
+	}
+	return n, nil
+}
+
+// TrimToSize implements store.Store. It deletes the oldest events in steps
+// sized from the average bytes per event and returns freed pages to the
+// file system (incremental vacuum) until Size is within maxBytes. Pages
+// of secondary indexes are freed only when they empty, so the last step
+// can delete somewhat more than the exact excess.
+func (s *Store) TrimToSize(ctx context.Context, maxBytes int64) (int64, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	var total int64
+	for {
+		size, err := s.Size(ctx)
+		if err != nil {
+			return total, err
+		}
+		if size <= maxBytes {
+			return total, nil
+		}
+		var n int64
+		if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+			return total, fmt.Errorf("trimming store: %w", err)
+		}
+		if n == 0 {
+			return total, nil
+		}
+		per := max(size/n, 1)
+		step := min(max((size-maxBytes)/per, 1, n/100), batchRows)
+		k, err := s.deleteChunk(ctx, `DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY ts, id LIMIT ?1)`, step)
+		total += k
+		if err != nil {
+			return total, fmt.Errorf("trimming store: %w", err)
+		}
+		if _, err := s.w.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
+			return total, fmt.Errorf("vacuuming: %w", err)
+		}
+	}
+}
+
+// Maintain implements store.Maintainer: a passive WAL checkpoint (so the
+// WAL file does not grow under constant reads) and PRAGMA optimize.
+func (s *Store) Maintain(ctx context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		return fmt.Errorf("checkpointing wal: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA optimize`); err != nil {
+		return fmt.Errorf("optimizing: %w", err)
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return store.ErrClosed
+	}
+	s.insert.Close()
+	err := errors.Join(s.r.Close(), s.w.Close())
+	if err != nil {
+		return fmt.Errorf("closing sqlite store: %w", err)
+	}
+	return nil
+}
