@@ -26,8 +26,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Subject prefix of event messages; the source kind follows.
-const subjectPrefix = "mcpsoc.events."
 
 // Options configure Open. Zero values take defaults.
 type Options struct {
@@ -38,6 +36,10 @@ type Options struct {
 	DataDir string
 	// Stream names the JetStream stream (default MCPSOC_EVENTS).
 	Stream string
+	// Subject is the subject prefix of event messages (default
+	// "mcpsoc.events"); the source kind is appended. Streams on one NATS
+	// server must not share subjects.
+	Subject string
 	// MaxBytes and MaxAge bound what the stream retains (defaults 10 GiB, 7
 	// days); storage keeps the events, the bus only buffers them.
 	MaxBytes int64
@@ -63,6 +65,9 @@ type Bus struct {
 func Open(ctx context.Context, opts Options) (*Bus, error) {
 	if opts.Stream == "" {
 		opts.Stream = "MCPSOC_EVENTS"
+	}
+	if opts.Subject == "" {
+		opts.Subject = "mcpsoc.events"
 	}
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = 10 << 30
@@ -94,7 +99,7 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 	}
 	_, err = b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:       opts.Stream,
-		Subjects:   []string{subjectPrefix + ">"},
+		Subjects:   []string{opts.Subject + ".>"},
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
 		Discard:    jetstream.DiscardOld,
@@ -183,7 +188,7 @@ func (b *Bus) Publish(ctx context.Context, msgs []Message) error {
 		if m.ID == "" {
 			return errors.New("bus: message without an id")
 		}
-		f, err := b.js.PublishAsync(subjectPrefix+subjectToken(m.Source), m.Data, jetstream.WithMsgID(m.ID))
+		f, err := b.js.PublishAsync(b.opts.Subject+"."+subjectToken(m.Source), m.Data, jetstream.WithMsgID(m.ID))
 		if err != nil {
 			return fmt.Errorf("publishing: %w", err)
 		}
