@@ -26,7 +26,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-
 // Options configure Open. Zero values take defaults.
 type Options struct {
 	// URL of an external NATS server or cluster ("nats://host:4222",

@@ -25,11 +25,15 @@ func modes(t *testing.T) map[string]func(dir string) bus.Options {
 	_, _ = rand.Read(b[:])
 	stream := "TEST_" + hex.EncodeToString(b[:])
 	m := map[string]func(string) bus.Options{
-		"embedded": func(dir string) bus.Options { return bus.Options{DataDir: dir, Stream: stream, Subject: "test." + stream} },
+		"embedded": func(dir string) bus.Options {
+			return bus.Options{DataDir: dir, Stream: stream, Subject: "test." + stream}
+		},
 	}
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:4222", time.Second); err == nil {
 		c.Close()
-		m["external"] = func(string) bus.Options { return bus.Options{URL: "nats://127.0.0.1:4222", Stream: stream, Subject: "test." + stream} }
+		m["external"] = func(string) bus.Options {
+			return bus.Options{URL: "nats://127.0.0.1:4222", Stream: stream, Subject: "test." + stream}
+		}
 		t.Cleanup(func() { deleteStream(t, stream) })
 	} else {
 		t.Run("external", func(t *testing.T) { testenv.Missing(t, "NATS with JetStream on 127.0.0.1:4222") })
