@@ -2,9 +2,11 @@ package sigma
 
 import (
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
 )
 
 func loadTestdata(t *testing.T, opts *Options) *Engine {
@@ -195,6 +197,55 @@ func TestMatchLogsource(t *testing.T) {
 	for _, tc := range cases {
 		if d := cmp.Diff(tc.want, titles(e.MatchLogsource(ev, tc.ls, nil))); d != "" {
 			t.Errorf("%v (-want +got):\n%s", tc.ls, d)
+		}
+	}
+}
+
+// TestOptionsFromYAML decodes routing, mappings, placeholders and keyword
+// fields the way a config file would carry them.
+func TestOptionsFromYAML(t *testing.T) {
+	src := `
+logsources:
+  unrouted: none
+  rules:
+    - when: {kind: [proxy-*]}
+      category: proxy
+field_mappings:
+  - logsource: {category: proxy}
+    fields: {c-uri: [request.url]}
+placeholders:
+  Admins: [root]
+keyword_fields: [raw]
+`
+	var opts Options
+	dec := yaml.NewDecoder(strings.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(&opts); err != nil {
+		t.Fatal(err)
+	}
+	rs := NewRuleset(&opts)
+	rs.AddFile("p.yml", []byte(`title: Proxy path traversal
+logsource: {category: proxy}
+detection:
+  sel: {c-uri|contains: '../'}
+  kw: ['evil']
+  condition: sel or kw
+`))
+	if len(rs.Errors) > 0 {
+		t.Fatal(rs.Errors)
+	}
+	e := NewEngine(rs)
+	for _, tc := range []struct {
+		ev   MapEvent
+		want int
+	}{
+		{MapEvent{"kind": "proxy-squid", "request.url": "/a/../b"}, 1},
+		{MapEvent{"kind": "proxy-squid", "raw": "EVIL request"}, 1},
+		{MapEvent{"kind": "proxy-squid", "message": "evil"}, 0},
+		{MapEvent{"request.url": "/a/../b"}, 0},
+	} {
+		if got := len(e.Match(tc.ev, nil)); got != tc.want {
+			t.Errorf("%v: %d matches, want %d", tc.ev, got, tc.want)
 		}
 	}
 }

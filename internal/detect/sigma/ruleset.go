@@ -19,22 +19,22 @@ import (
 // placeholder values, and keyword fields "message" and "event.original".
 type Options struct {
 	// Logsources routes events to rules; nil means DefaultLogsourceConfig.
-	Logsources *LogsourceConfig
+	Logsources *LogsourceConfig `yaml:"logsources,omitempty" json:"logsources,omitempty"`
 	// FieldMappings rename Sigma fields per logsource; nil means
 	// DefaultFieldMappings, an empty non-nil slice means none.
-	FieldMappings []FieldMapping
+	FieldMappings []FieldMapping `yaml:"field_mappings,omitempty" json:"field_mappings,omitempty"`
 	// Placeholders are the values of %name% placeholders for the expand
 	// modifier, keyed by name without the percent signs. A rule that uses
 	// an unknown placeholder is rejected.
-	Placeholders map[string][]string
+	Placeholders map[string][]string `yaml:"placeholders,omitempty" json:"placeholders,omitempty"`
 	// KeywordFields are the event fields a keyword search (a value list
-	// with no field name) looks in; nil means DefaultKeywordFields.
-	KeywordFields []string
+	// with no field name) looks in; nil means DefaultKeywordFields().
+	KeywordFields []string `yaml:"keyword_fields,omitempty" json:"keyword_fields,omitempty"`
 }
 
-// DefaultKeywordFields are the fields keyword searches read by default: the
-// raw line as MCPSoc's parsers keep it, and a generic message field.
-var DefaultKeywordFields = []string{"message", "event.original", "Message"}
+// DefaultKeywordFields returns the fields keyword searches read by default:
+// the raw line as MCPSoc's parsers keep it, and generic message fields.
+func DefaultKeywordFields() []string { return []string{"message", "event.original", "Message"} }
 
 func (o *Options) withDefaults() *Options {
 	var c Options
@@ -48,7 +48,7 @@ func (o *Options) withDefaults() *Options {
 		c.FieldMappings = DefaultFieldMappings()
 	}
 	if c.KeywordFields == nil {
-		c.KeywordFields = DefaultKeywordFields
+		c.KeywordFields = DefaultKeywordFields()
 	}
 	return &c
 }
