@@ -92,7 +92,9 @@ func (e *Engine) Match(ev Event, dst []Match) []Match {
 func (e *Engine) MatchLogsource(ev Event, ls Logsource, dst []Match) []Match {
 	sc := e.pool.Get().(*scratch)
 	sc.reset(ev)
-	sc.key = append(sc.key[:0], '!')
+	// Lane keys: 'L' + logsource text here, 'R' + routing entry ids in
+	// route, so the two kinds never collide.
+	sc.key = append(sc.key[:0], 'L')
 	sc.key = append(sc.key, strings.ToLower(ls.Product)...)
 	sc.key = append(sc.key, '|')
 	sc.key = append(sc.key, strings.ToLower(ls.Category)...)
@@ -111,7 +113,7 @@ func (e *Engine) MatchLogsource(ev Event, ls Logsource, dst []Match) []Match {
 // route finds (or builds) the lane for the event's logsource.
 func (e *Engine) route(sc *scratch) *lane {
 	matched := e.router.match(sc)
-	sc.key = sc.key[:0]
+	sc.key = append(sc.key[:0], 'R')
 	for _, i := range matched {
 		sc.key = append(sc.key, byte(i), byte(i>>8))
 	}
