@@ -14,7 +14,7 @@ var weights = [numSigs]float64{
 	sigHijack: 3, sigOtherTools: 1, sigToolRef: 0.5, sigTamper: 5, sigTamperWeak: 2,
 	sigPersist: 2.5, sigFragment: 1.5, sigShell: 2, sigReadSensitive: 2, sigSinkTo: 2,
 	sigForeignRef: 1.5, sigHijackStrong: 4, sigDestructive: 2, sigPrivesc: 2.5, sigManip: 2.5, sigDeceive: 4,
-	sigAlso: 0.5, sigAddr: 0.5, sigPII: 1, sigMoney: 1.5, sigCommand: 1.5, sigFromContext: 1,
+	sigAlso: 0.5, sigAddr: 0.5, sigPII: 0.5, sigMoney: 1.5, sigCommand: 1.5, sigFromContext: 1,
 }
 
 // reviewScore is the weighted score at which a text is worth a human look.
@@ -94,7 +94,9 @@ func evaluateMask(m uint64) verdict {
 	add(RuleHarm, has(sigDestructive, sigPrivesc) && (has(sigAI) && has(sigTrigger, sigImperative, sigPersist, sigMust) || has(sigShell) && strongDirective ||
 		has(sigImperative, sigTrigger) && has(sigAddr, sigForeignRef)) ||
 		// Moving money on a trigger: "if a transaction exceeds $500, move $50 to account 8812-…".
-		has(sigMoney) && has(sigTrigger, sigAI) && has(sigImperative, sigMust) && has(sigAddr, sigForeignRef, sigToolRef))
+		has(sigMoney) && has(sigTrigger, sigAI) && has(sigImperative, sigMust) && has(sigAddr, sigForeignRef, sigToolRef) ||
+		// Shell commands written into start-up files: a backdoor.
+		has(sigShell) && has(sigSensitive) && has(sigImperative, sigAI, sigTrigger))
 	// A side effect toward a literal address on a trigger or obligation:
 	// "whenever a file is written, it should also be written to /tmp/x",
 	// "the amount must also be reported by email to a@b.example".
