@@ -17,10 +17,7 @@
 //	a AND b, a OR b, NOT a, (a OR b) c   boolean logic; juxtaposition means AND
 package query
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // Node is one node of a parsed query: *And, *Or, *Not or *Term.
 type Node interface {
@@ -103,9 +100,9 @@ func (t *Term) String() string {
 		} else {
 			b.WriteByte('{')
 		}
-		b.WriteString(orStar(t.Lo))
+		b.WriteString(bound(t.Lo))
 		b.WriteString(" TO ")
-		b.WriteString(orStar(t.Hi))
+		b.WriteString(bound(t.Hi))
 		if t.HiIncl {
 			b.WriteByte(']')
 		} else {
@@ -113,7 +110,14 @@ func (t *Term) String() string {
 		}
 	default:
 		if t.Quoted {
-			b.WriteString(strconv.Quote(t.Value))
+			b.WriteByte('"')
+			for i := 0; i < len(t.Value); i++ {
+				if c := t.Value[i]; c == '"' || c == '\\' {
+					b.WriteByte('\\')
+				}
+				b.WriteByte(t.Value[i])
+			}
+			b.WriteByte('"')
 		} else {
 			b.WriteString(t.Value)
 		}
@@ -121,11 +125,19 @@ func (t *Term) String() string {
 	return b.String()
 }
 
-func orStar(s string) string {
+// bound renders a range bound so that it lexes back as one literal word.
+func bound(s string) string {
 	if s == "" {
 		return "*"
 	}
-	return s
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; isDelim(c) || c == '\\' || c == '*' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // Query is a parsed query. The zero Query (and Parse("")) matches every

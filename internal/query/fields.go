@@ -158,6 +158,8 @@ func globPattern(t *Term) string {
 		case c == '\\' && i+1 < len(raw):
 			i++
 			lit(raw[i])
+		case c == '[':
+			lit(c)
 		default:
 			b.WriteByte(c)
 		}
