@@ -178,13 +178,12 @@ type laneField struct {
 type patRef struct {
 	rule   int32
 	anchor strKind
-	plen   int32
 	llen   int32
 }
 
 // maxPatternLen caps automaton patterns. Literals are necessary conditions,
-// so a prefix of one still is; candidates are verified in full anyway.
-var maxPatternLen = 12
+// so a part of one still is; candidates are verified in full anyway.
+const maxPatternLen = 12
 
 func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 	e.mu.Lock()
@@ -228,7 +227,7 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 				fp.pats = append(fp.pats, pat)
 				fp.refs = append(fp.refs, nil)
 			}
-			fp.refs[id] = append(fp.refs[id], patRef{rule: ri, anchor: a.anchor, plen: int32(len(pat)), llen: int32(len(a.lit))})
+			fp.refs[id] = append(fp.refs[id], patRef{rule: ri, anchor: a.anchor, llen: int32(len(a.lit))})
 		}
 	}
 	sort.Ints(order)
