@@ -1,76 +1,16 @@
 package postgres_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/mcpsoc/mcpsoc/internal/store"
 	"github.com/mcpsoc/mcpsoc/internal/store/postgres"
 	"github.com/mcpsoc/mcpsoc/internal/store/storetest"
-	"github.com/mcpsoc/mcpsoc/internal/testenv"
 )
-
-// adminDSN is the server the tests create their databases on:
-// MCPSOC_TEST_POSTGRES, or the local server with trust authentication.
-func adminDSN() string {
-	if v := os.Getenv("MCPSOC_TEST_POSTGRES"); v != "" {
-		return v
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-}
-
-// freshDatabase creates an empty database for one test and drops it when
-// the test ends; it returns the database's connection string.
-func freshDatabase(t testing.TB) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cfg, err := pgx.ParseConfig(adminDSN())
-	if err != nil {
-		t.Fatalf("MCPSOC_TEST_POSTGRES: %v", err)
-	}
-	admin, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		testenv.Missing(t, "PostgreSQL at "+cfg.Host+" ("+err.Error()+")")
-	}
-	defer admin.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "mcpsoc_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("creating test database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Errorf("dropping test database %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping test database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(adminDSN())
-	if err != nil {
-		t.Fatalf("MCPSOC_TEST_POSTGRES must be a postgres:// URL: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 func openFresh(t *testing.T, opts *store.Options) store.Store {
 	t.Helper()
-	s, err := postgres.Open(t.Context(), freshDatabase(t), opts)
+	s, err := postgres.Open(t.Context(), storetest.FreshPostgres(t), opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
