@@ -66,4 +66,3 @@ func FreshPostgres(t testing.TB) string {
 	u.Path = "/" + name
 	return u.String()
 }
-
