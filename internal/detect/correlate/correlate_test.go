@@ -304,6 +304,10 @@ correlation: {type: event_count, rules: [ca], timespan: 1m, condition: {gt: 1}}
 	if _, err := New(mustParse(t, eventCountRule), nil, nil); err == nil || !strings.Contains(err.Error(), `unknown rule "fw_block"`) {
 		t.Errorf("unknown reference: err = %v", err)
 	}
+	huge := strings.Replace(eventCountRule, "{gte: 3}", "{gt: 5000000}", 1)
+	if _, err := New(mustParse(t, huge), []*sigma.Rule{{Name: "fw_block"}}, nil); err == nil || !strings.Contains(err.Error(), "limit 100000") {
+		t.Errorf("huge threshold: err = %v", err)
+	}
 }
 
 func TestLoadDirAndTimespans(t *testing.T) {

@@ -20,6 +20,10 @@ type Options struct {
 	// MaxValues caps distinct values held per key by value_count (default
 	// 10,000); the oldest value is dropped first.
 	MaxValues int
+	// MaxEvents caps the event_count threshold (default 100,000): one
+	// timestamp per event is held per key until the threshold is reached,
+	// so a larger threshold is rejected rather than risking memory.
+	MaxEvents int
 }
 
 // Hit is one match of a referenced rule: the rule's identifiers, the event
@@ -106,6 +110,9 @@ func New(rules []*Rule, base []*sigma.Rule, opts *Options) (*Engine, error) {
 	if e.opts.MaxValues <= 0 {
 		e.opts.MaxValues = 10_000
 	}
+	if e.opts.MaxEvents <= 0 {
+		e.opts.MaxEvents = 100_000
+	}
 	known := map[string]bool{}
 	for _, b := range base {
 		if b.ID != "" {
@@ -129,6 +136,11 @@ func New(rules []*Rule, base []*sigma.Rule, opts *Options) (*Engine, error) {
 	}
 	var problems []string
 	for _, r := range rules {
+		if r.Type == EventCount {
+			if lb := r.Condition.lowerBound(); lb > float64(e.opts.MaxEvents) {
+				problems = append(problems, fmt.Sprintf("%s:%d: correlation %q needs %.0f events per key, limit %d", r.File, r.Line, r.Title, lb, e.opts.MaxEvents))
+			}
+		}
 		for _, ref := range r.Rules {
 			if !known[ref] && corrByRef[ref] == nil {
 				problems = append(problems, fmt.Sprintf("%s:%d: correlation %q references unknown rule %q", r.File, r.Line, r.Title, ref))

@@ -56,6 +56,18 @@ func (c Condition) holds(n float64) bool {
 		(c.EQ == nil || n == *c.EQ) && (c.NEQ == nil || n != *c.NEQ)
 }
 
+// lowerBound is the smallest count that can satisfy c (0 when unbounded
+// below).
+func (c Condition) lowerBound() float64 {
+	lb := 0.0
+	for _, v := range []*float64{c.GT, c.GTE, c.EQ} {
+		if v != nil && *v > lb {
+			lb = *v
+		}
+	}
+	return lb
+}
+
 func (c Condition) empty() bool {
 	return c.GT == nil && c.GTE == nil && c.LT == nil && c.LTE == nil && c.EQ == nil && c.NEQ == nil
 }
