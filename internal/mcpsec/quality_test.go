@@ -135,7 +135,7 @@ type qualityReport struct {
 }
 
 // corpusSets are the corpus folders, in the order they were written.
-var corpusSets = []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J"}
+var corpusSets = []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K"}
 
 // hardCategories are structural attack classes where the hard tier must catch
 // almost everything.

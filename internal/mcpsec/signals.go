@@ -325,7 +325,7 @@ func scanText(norm string) *scan {
 		return toks
 	}
 	for _, f := range orderedFamilies {
-		if g, ok := gates[f.sig]; ok && s.mask&g == 0 {
+		if g, ok := gates[f.sig]; ok && s.mask&g == 0 && !(f.sig == sigMention && strings.ContainsAny(norm, "\"'`")) {
 			continue
 		}
 		if f.ids != nil && !lits.any(f.ids) {
@@ -405,6 +405,20 @@ func (s *scan) mentioned(sp span) bool {
 	return false
 }
 
+// introduced reports an example marker earlier in the same sentence.
+func (s *scan) introduced(sp span) bool {
+	lo := sp.start - 160
+	if lo < 0 {
+		lo = 0
+	}
+	for _, m := range s.spans[sigMention] {
+		if m.end <= sp.start && m.end >= lo && !strings.ContainsAny(s.text[m.end:sp.start], ".!?;") {
+			return true
+		}
+	}
+	return false
+}
+
 func inQuotes(text string, sp span) bool {
 	// Some patterns end by consuming one delimiter character, which may be
 	// the closing quote itself.
@@ -430,14 +444,19 @@ func inQuotes(text string, sp span) bool {
 
 // discount drops signals whose every occurrence is quoted or introduced as an
 // example, when the text is security-themed.
+//
+// Outside security-themed text only quoted spans introduced as examples in
+// the same sentence ("flags text like '…'") are dropped.
 func (s *scan) discount(gs ...sig) {
-	if !s.has(sigSecurityCtx) {
+	sec := s.has(sigSecurityCtx)
+	if !sec && !s.has(sigMention) {
 		return
 	}
 	for _, g := range gs {
 		kept := s.spans[g][:0]
 		for _, sp := range s.spans[g] {
-			if !s.mentioned(sp) {
+			drop := sec && s.mentioned(sp) || !sec && inQuotes(s.text, sp) && s.introduced(sp)
+			if !drop {
 				kept = append(kept, sp)
 			}
 		}
