@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mcpsoc/mcpsoc/internal/detect/correlate"
 	"github.com/mcpsoc/mcpsoc/internal/detect/sigma"
 	"github.com/spf13/cobra"
 )
@@ -23,9 +24,9 @@ func newRulesLintCmd() *cobra.Command {
 		Short: "Load every Sigma rule under the directories and report the ones that fail to compile",
 		Long: `lint loads every .yml and .yaml file under each DIR (recursively, multi-document
 files included) exactly as the detection engine would, prints one line per
-rule that fails as file:line: reason, and a summary. It exits 1 when any
-rule fails and 0 otherwise. Correlation and filter documents are counted
-separately and not compiled here.`,
+rule that fails as file:line: reason, and a summary. Correlation documents
+are parsed and their references (to rules or other correlations, by id or
+name) and chains checked too. It exits 1 when anything fails, 0 otherwise.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := &sigma.Options{}
@@ -43,9 +44,23 @@ separately and not compiled here.`,
 			if err := rs.LoadDir(args...); err != nil {
 				return &ExitError{Code: 1, Err: err}
 			}
+			corrs, cerrs, err := correlate.Load(args...)
+			if err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
+			failed := len(rs.Errors) + len(cerrs)
 			out := cmd.OutOrStdout()
 			for _, e := range rs.Errors {
 				fmt.Fprintln(out, e.Error())
+			}
+			for _, e := range cerrs {
+				fmt.Fprintln(out, e.Error())
+			}
+			if len(corrs) > 0 {
+				if _, err := correlate.New(corrs, rs.Rules, nil); err != nil {
+					fmt.Fprintln(out, err)
+					failed++
+				}
 			}
 			total, ok := rs.Documents, len(rs.Rules)
 			pct := 100.0
@@ -57,10 +72,10 @@ separately and not compiled here.`,
 				fmt.Fprintf(out, ", %d failed", n)
 			}
 			if n := len(rs.Skipped); n > 0 {
-				fmt.Fprintf(out, ", %d correlation/filter documents not checked", n)
+				fmt.Fprintf(out, "; %d correlations, %d loaded", n, len(corrs))
 			}
 			fmt.Fprintln(out)
-			if len(rs.Errors) > 0 {
+			if failed > 0 {
 				return &ExitError{Code: 1}
 			}
 			return nil

@@ -103,6 +103,38 @@ detection:
 			t.Errorf("with --placeholder: exit %d, want 0 (%s)", code, out.String())
 		}
 	})
+	t.Run("correlations", func(t *testing.T) {
+		dir := t.TempDir()
+		writeRule(t, dir, "good.yml", lintGoodRule+`---
+title: Many downloads
+correlation:
+  type: event_count
+  rules: [0c7f8d0e-8a55-4f0b-9a37-6f3a3b2d1c01]
+  group-by: [Computer]
+  timespan: 10m
+  condition: {gte: 5}
+`)
+		var out, errb bytes.Buffer
+		if code := Execute(context.Background(), []string{"rules", "lint", dir}, nil, &out, &errb); code != 0 {
+			t.Fatalf("exit %d: %s", code, out.String())
+		}
+		if got, want := out.String(), "1 rules, 1 compiled (100.00%); 1 correlations, 1 loaded\n"; got != want {
+			t.Errorf("stdout = %q, want %q", got, want)
+		}
+		bad := writeRule(t, dir, "bad.yml", `title: Dangling
+correlation:
+  type: temporal
+  rules: [nope, 0c7f8d0e-8a55-4f0b-9a37-6f3a3b2d1c01]
+  timespan: 1x
+`)
+		out.Reset()
+		if code := Execute(context.Background(), []string{"rules", "lint", dir}, nil, &out, &errb); code != 1 {
+			t.Fatalf("exit %d, want 1: %s", code, out.String())
+		}
+		if !strings.Contains(out.String(), bad+":5: correlation.timespan: bad timespan unit") {
+			t.Errorf("stdout %q lacks the timespan error", out.String())
+		}
+	})
 	t.Run("missing directory", func(t *testing.T) {
 		var out, errb bytes.Buffer
 		code := Execute(context.Background(), []string{"rules", "lint", filepath.Join(t.TempDir(), "nope")}, nil, &out, &errb)
