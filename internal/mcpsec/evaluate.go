@@ -96,7 +96,9 @@ func evaluateMask(m uint64) verdict {
 		// Moving money on a trigger: "if a transaction exceeds $500, move $50 to account 8812-…".
 		has(sigMoney) && has(sigTrigger, sigAI) && has(sigImperative, sigMust) && has(sigAddr, sigForeignRef, sigToolRef) ||
 		// Shell commands written into start-up files: a backdoor.
-		has(sigShell) && has(sigSensitive) && has(sigImperative, sigAI, sigTrigger))
+		has(sigShell) && has(sigSensitive) && has(sigImperative, sigAI, sigTrigger) ||
+		// A shell payload injected into the arguments of the model's calls.
+		has(sigShell) && has(sigCarry, sigSmuggle) && strongDirective && has(sigMust, sigTrigger, sigAI))
 	// A side effect toward a literal address on a trigger or obligation:
 	// "whenever a file is written, it should also be written to /tmp/x",
 	// "the amount must also be reported by email to a@b.example".
@@ -142,7 +144,7 @@ func evaluateMask(m uint64) verdict {
 		v.review = RuleHijack
 		return v
 	}
-	if has(sigManip) && has(sigMust, sigAI, sigTrigger, sigImperative) {
+	if has(sigManip) && has(sigMust, sigAI, sigTrigger, sigImperative, sigDeceive) {
 		v.review = RuleDirective
 		return v
 	}
