@@ -26,7 +26,7 @@ func corpusServers(b *testing.B, benignOnly bool) ([]*Server, int) {
 	b.Helper()
 	var servers []*Server
 	tools := 0
-	for _, half := range corpusSets {
+	for _, half := range append(append([]string(nil), corpusSets...), holdoutSets...) {
 		for _, c := range loadCorpus(b, half) {
 			if benignOnly && c.Label == "malicious" {
 				continue

@@ -35,10 +35,19 @@ func bit(g sig) uint64 { return 1 << g }
 func derive(s *scan) {
 	s.discount(sigOverride, sigSecrecy, sigTag, sigApproval, sigTamper, sigHijack, sigHijackStrong, sigPersist, sigShell, sigAI,
 		sigSensitive, sigHarvestTarget, sigAddr, sigDeceive, sigDestructive)
+	// A read verb next to a sensitive target, unless the verb is negated:
+	// "never attach private keys" forbids what "attach the private key"
+	// asks for.
 	for _, g := range []sig{sigSensitive, sigHarvestTarget} {
-		if s.after(sigReadVerb, g, 60) || s.after(g, sigReadVerb, 12) {
-			for _, sp := range s.spans[g] {
-				s.set(sigReadSensitive, sp)
+		for _, x := range s.spans[g] {
+			for _, r := range s.spans[sigReadVerb] {
+				if negated(s.text, r.start) {
+					continue
+				}
+				if x.start >= r.start && x.start-r.end <= 60 || r.start >= x.end-1 && r.start-x.end <= 12 {
+					s.set(sigReadSensitive, x)
+					break
+				}
 			}
 		}
 	}
@@ -56,9 +65,40 @@ func derive(s *scan) {
 	if s.after(sigSmuggleVerb, sigSlot, 80) {
 		s.set(sigSmuggle, s.spans[sigSlot][0])
 	}
-	if s.after(sigSinkVerb, sigTarget, 80) {
-		s.set(sigSinkTo, s.spans[sigTarget][0])
+	for _, v := range s.spans[sigSinkVerb] {
+		if negated(s.text, v.start) {
+			continue
+		}
+		for _, t := range s.spans[sigTarget] {
+			if t.start >= v.start && t.start-v.end <= 80 {
+				s.set(sigSinkTo, t)
+				break
+			}
+		}
 	}
+}
+
+// negated reports a negation right before position i, allowing one word in
+// between: "never send", "do not attach", "must not ever include".
+func negated(text string, i int) bool {
+	lo := i - 24
+	if lo < 0 {
+		lo = 0
+	}
+	before := strings.TrimRight(text[lo:i], " ")
+	for k := 0; k < 2; k++ {
+		for _, n := range []string{"never", "not", "n't", "no", "without"} {
+			if strings.HasSuffix(before, n) && (len(before) == len(n) || before[len(before)-len(n)-1] == ' ' || n == "n't") {
+				return true
+			}
+		}
+		sp := strings.LastIndexByte(before, ' ')
+		if sp < 0 {
+			break
+		}
+		before = strings.TrimRight(before[:sp], " ")
+	}
+	return false
 }
 
 // evaluate turns a signal mask into a verdict.

@@ -22,7 +22,7 @@ func FuzzDecodeAnalyze(f *testing.F) {
 		`{"tools":[{"name":"d","inputSchema":{"type":"object","properties":{"a":{"type":"array","items":{"items":{"items":{"default":"<!-- x -->"}}}}}}}]}`,
 	}
 	// The labelled corpus makes good seeds too: real shapes, real payloads.
-	for _, half := range corpusSets {
+	for _, half := range append(append([]string(nil), corpusSets...), holdoutSets...) {
 		files, _ := filepath.Glob(filepath.Join("testdata", "corpus", half, "malicious.jsonl"))
 		for _, fl := range files {
 			data, err := os.ReadFile(fl)

@@ -137,6 +137,11 @@ type qualityReport struct {
 // corpusSets are the corpus folders, in the order they were written.
 var corpusSets = []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K"}
 
+// holdoutSets were written last and never tuned on (except a generic
+// negation fix prompted by one benign hit): their table is printed for the
+// record but not gated.
+var holdoutSets = []string{"L"}
+
 // hardCategories are structural attack classes where the hard tier must catch
 // almost everything.
 var hardCategories = map[string]bool{
@@ -313,6 +318,10 @@ func TestQuality(t *testing.T) {
 	}
 	if mal < 150 || ben < 300 {
 		t.Errorf("corpus too small: %d malicious cases (want ≥150), %d benign tools (want ≥300)", mal, ben)
+	}
+	for _, half := range holdoutSets {
+		r := evaluateCorpus(t, loadCorpus(t, half))
+		t.Logf("holdout, not gated:\n%s", r.table(half))
 	}
 	for _, half := range append(append([]string(nil), corpusSets...), "all") {
 		r := evaluateCorpus(t, all[half])
