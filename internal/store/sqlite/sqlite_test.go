@@ -1,8 +1,13 @@
 package sqlite_test
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/store"
 	"github.com/mcpsoc/mcpsoc/internal/store/sqlite"
@@ -49,4 +54,74 @@ func TestReopen(t *testing.T) {
 	if err := s.Maintain(t.Context()); err != nil {
 		t.Fatalf("Maintain: %v", err)
 	}
+}
+
+func BenchmarkAppend(b *testing.B) {
+	storetest.BenchAppend(b, func(b *testing.B) store.Store {
+		s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "events.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}
+
+// large is the store BenchmarkSearch loads once per process: Go calls a
+// benchmark several times while it sizes b.N.
+var large struct {
+	once sync.Once
+	s    *sqlite.Store
+	dir  string
+	err  error
+}
+
+// BenchmarkSearch loads MCPSOC_BENCH_EVENTS events (default 200,000) into a
+// SQLite file under MCPSOC_BENCH_DIR (default the temp directory), reports
+// the load rate and file size on stderr, then times first-page searches
+// over the newest 24 hours.
+func BenchmarkSearch(b *testing.B) {
+	n := storetest.BenchEventsFromEnv(200_000)
+	large.once.Do(func() {
+		large.dir, large.err = os.MkdirTemp(os.Getenv("MCPSOC_BENCH_DIR"), "mcpsoc-bench-")
+		if large.err != nil {
+			return
+		}
+		ctx := context.Background()
+		path := filepath.Join(large.dir, "events.db")
+		if large.s, large.err = sqlite.Open(ctx, path, &store.Options{TimeRangeRequiredAbove: -1}); large.err != nil {
+			return
+		}
+		start := time.Now()
+		large.err = storetest.Load(ctx, large.s, 0, n, n, func(done int) {
+			if done%(n/10+1) < storetest.BenchBatch {
+				fmt.Fprintf(os.Stderr, "sqlite: loaded %d/%d events (%.0f events/s)\n", done, n, float64(done)/time.Since(start).Seconds())
+			}
+		})
+		if large.err != nil {
+			return
+		}
+		took := time.Since(start)
+		if large.err = large.s.Maintain(ctx); large.err != nil {
+			return
+		}
+		size, _ := large.s.Size(ctx)
+		fi, _ := os.Stat(path)
+		fmt.Fprintf(os.Stderr, "sqlite: loaded %d events in %s: %.0f events/s; %d bytes in use (%.0f B/event), file %d bytes\n",
+			n, took.Round(time.Millisecond), float64(n)/took.Seconds(), size, float64(size)/float64(n), fi.Size())
+	})
+	if large.err != nil {
+		b.Fatal(large.err)
+	}
+	storetest.BenchSearch(b, large.s)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if large.s != nil {
+		large.s.Close()
+	}
+	if large.dir != "" {
+		os.RemoveAll(large.dir)
+	}
+	os.Exit(code)
 }
