@@ -63,7 +63,7 @@ func BenchEvent(i, total int) *event.Event {
 	} else {
 		src = BenchIP(int((h >> 16) % BenchIPs))
 	}
-	dst := netip.AddrFrom4([4]byte{192, 0, 2, byte((h>>24)%64)})
+	dst := netip.AddrFrom4([4]byte{192, 0, 2, byte((h >> 24) % 64)})
 	port := benchPorts[(h>>32)%uint64(len(benchPorts))]
 	sport := 1024 + int((h>>40)%60000)
 	ev.Source = event.Endpoint{IP: src, Port: sport}
