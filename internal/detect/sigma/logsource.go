@@ -117,7 +117,7 @@ func DefaultLogsourceConfig() *LogsourceConfig {
 	add(map[string][]string{"Channel": {"Windows PowerShell"}, "EventID": {"800"}}, "windows", "ps_classic_script", "")
 
 	// ECS sources from MCPSoc's parsers.
-	add(map[string][]string{"event.dataset": {"pfsense.*", "opnsense.*", "netfilter.*", "iptables.*", "nftables.*", "ufw.*", "fortinet.*", "fortigate.*", "panos.*", "paloalto.*", "cisco.asa*", "firewall.*"}}, "", "firewall", "")
+	add(map[string][]string{"event.dataset": {"pfsense.*", "opnsense.*", "netfilter.*", "iptables.*", "nftables.*", "ufw.*", "fortinet.*", "fortigate.*", "panos.*", "panw.*", "paloalto.*", "cisco.asa*", "firewall.*"}}, "", "firewall", "")
 	add(map[string][]string{"event.module": {"fortinet", "fortigate"}}, "fortigate", "", "")
 	add(map[string][]string{"observer.product": {"fortigate"}}, "fortigate", "", "")
 	add(map[string][]string{"event.dataset": {"nginx.access", "nginx.error", "apache.access", "apache.error", "iis.access", "modsec.*", "modsecurity.*", "coraza.*", "waf.*", "http.access"}}, "", "webserver", "")
