@@ -352,3 +352,15 @@ func validateTerm(t *Term, now time.Time, bad func(*Term, string, ...any) error)
 	}
 	return nil
 }
+
+// ParseTime reads a time the way @timestamp bounds are written (RFC 3339,
+// YYYY-MM-DD, a zone-less date-time in UTC, now, now-24h, now-7d), so that
+// --from/--to flags and from/to API parameters accept the same forms as
+// the query language. now anchors the relative forms.
+func ParseTime(s string, now time.Time) (time.Time, error) {
+	t, ok := parseTime(strings.TrimSpace(s), now)
+	if !ok {
+		return time.Time{}, fmt.Errorf("%q is not a time (RFC 3339, YYYY-MM-DD, now or now-24h)", s)
+	}
+	return t, nil
+}

@@ -252,3 +252,28 @@ func TestPatterns(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTime(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	tests := map[string]time.Time{
+		"now":                       now,
+		"now-24h":                   now.Add(-24 * time.Hour),
+		"now-7d":                    now.AddDate(0, 0, -7),
+		"now-90m":                   now.Add(-90 * time.Minute),
+		"now+1w":                    now.AddDate(0, 0, 7),
+		"2026-11-20":                time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC),
+		"2026-11-20T10:00:00+01:00": time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC),
+		"2026-11-20T10:00:00.5":     time.Date(2026, 11, 20, 10, 0, 0, 5e8, time.UTC),
+	}
+	for in, want := range tests {
+		got, err := ParseTime(in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "now-", "now-5y", "now-99999999999999h", "2026-13-01"} {
+		if _, err := ParseTime(bad, now); err == nil {
+			t.Errorf("ParseTime(%q) succeeded", bad)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mcpsoc/mcpsoc/internal/event"
@@ -326,6 +327,17 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) 
 		}
 		tag, err := s.pool.Exec(ctx, insertSQL, ids, ts, kind, dataset, module, action, outcome, sev,
 			srcIP, srcPort, dstIP, dstPort, host, user, rule, msg, data)
+		if isNoPartition(err) {
+			// Another instance's retention dropped a partition this one
+			// had cached: forget the cache, recreate, retry once.
+			s.partMu.Lock()
+			clear(s.parts)
+			s.partMu.Unlock()
+			if err = s.ensurePartitions(ctx, days); err == nil {
+				tag, err = s.pool.Exec(ctx, insertSQL, ids, ts, kind, dataset, module, action, outcome, sev,
+					srcIP, srcPort, dstIP, dstPort, host, user, rule, msg, data)
+			}
+		}
 		if err != nil {
 			return total, fmt.Errorf("appending events: %w", err)
 		}
@@ -334,6 +346,13 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) 
 		s.estDelta.Add(int64(k))
 	}
 	return total, nil
+}
+
+// isNoPartition reports PostgreSQL's "no partition of relation found for
+// row" (SQLSTATE 23514 raised by tuple routing).
+func isNoPartition(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23514" && strings.Contains(pe.Message, "no partition")
 }
 
 // estimate returns the approximate number of stored events for the

@@ -119,3 +119,33 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// A partition dropped behind the store's back (another instance's
+// retention) is recreated on the next append.
+func TestPartitionDroppedElsewhere(t *testing.T) {
+	dsn := storetest.FreshPostgres(t)
+	s, err := postgres.Open(t.Context(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs := storetest.Events(40, 5)
+	if _, err := s.Append(t.Context(), evs[:20]); err != nil {
+		t.Fatal(err)
+	}
+	other, err := postgres.Open(t.Context(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.DeleteBefore(t.Context(), storetest.Base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Append(t.Context(), evs)
+	if err != nil {
+		t.Fatalf("Append after another instance dropped partitions: %v", err)
+	}
+	if want := len(storetest.Sorted(evs)); n != want {
+		t.Fatalf("Append stored %d, want %d", n, want)
+	}
+}
