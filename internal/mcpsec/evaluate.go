@@ -40,14 +40,23 @@ func derive(s *scan) {
 	// asks for.
 	for _, g := range []sig{sigSensitive, sigHarvestTarget} {
 		for _, x := range s.spans[g] {
+			// The nearest read verb before the target decides; a verb
+			// after it ("the ~/.aws/credentials file and include it")
+			// counts when close.
+			nearest, found := span{}, false
 			for _, r := range s.spans[sigReadVerb] {
-				if negated(s.text, r.start) {
-					continue
+				if x.start >= r.start && x.start-r.end <= 60 && (!found || r.start > nearest.start) {
+					nearest, found = r, true
 				}
-				if x.start >= r.start && x.start-r.end <= 60 || r.start >= x.end-1 && r.start-x.end <= 12 {
-					s.set(sigReadSensitive, x)
-					break
+			}
+			ok := found && !negated(s.text, nearest.start)
+			for _, r := range s.spans[sigReadVerb] {
+				if r.start >= x.end-1 && r.start-x.end <= 12 && !negated(s.text, r.start) {
+					ok = true
 				}
+			}
+			if ok {
+				s.set(sigReadSensitive, x)
 			}
 		}
 	}
@@ -65,15 +74,15 @@ func derive(s *scan) {
 	if s.after(sigSmuggleVerb, sigSlot, 80) {
 		s.set(sigSmuggle, s.spans[sigSlot][0])
 	}
-	for _, v := range s.spans[sigSinkVerb] {
-		if negated(s.text, v.start) {
-			continue
-		}
-		for _, t := range s.spans[sigTarget] {
-			if t.start >= v.start && t.start-v.end <= 80 {
-				s.set(sigSinkTo, t)
-				break
+	for _, t := range s.spans[sigTarget] {
+		nearest, found := span{}, false
+		for _, v := range s.spans[sigSinkVerb] {
+			if t.start >= v.start && t.start-v.end <= 80 && (!found || v.start > nearest.start) {
+				nearest, found = v, true
 			}
+		}
+		if found && !negated(s.text, nearest.start) {
+			s.set(sigSinkTo, t)
 		}
 	}
 }
