@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/gateway"
+	"github.com/mcpsoc/mcpsoc/internal/telemetry"
+	"github.com/spf13/cobra"
+)
+
+func init() { register("gateway", newGatewayCmd) }
+
+func newGatewayCmd() *cobra.Command {
+	var cfgPath, listen, level string
+	var stdio bool
+	cmd := &cobra.Command{
+		Use:   "gateway --config FILE [--stdio]",
+		Short: "Run the MCP security gateway in front of the configured MCP servers",
+		Long: `gateway fronts the upstream MCP servers of FILE (stdio processes and remote
+Streamable HTTP servers) and serves their tools, named upstream.tool, on one
+Streamable HTTP endpoint (/mcp, plus /mcp/UPSTREAM per upstream) or, with
+--stdio, on standard input and output for a local client. Every request is
+authenticated, checked against the policy, validated, rate-limited and
+written to the hash-chained audit log (check it with 'mcpsoc audit verify').`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath == "" {
+				return &ExitError{Code: 2, Err: errors.New("--config is required")}
+			}
+			cfg, err := gateway.LoadConfig(cfgPath)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			if listen != "" {
+				cfg.Listen = listen
+				if err := cfg.Validate(); err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+			}
+			log, err := telemetry.NewLogger(cmd.ErrOrStderr(), level, "text")
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			version, _ := buildVersion()
+			gw, err := gateway.New(cfg, &gateway.Options{Logger: log, Version: version})
+			if err != nil {
+				return err
+			}
+			defer gw.Close()
+			ctx := cmd.Context()
+			gw.Start(ctx)
+			// Serve once every upstream has had its first connection
+			// attempt, so the first tools/list is complete; an upstream that
+			// is down keeps retrying in the background.
+			if err := gw.WaitReady(ctx); err != nil {
+				return nil
+			}
+			if stdio {
+				return gw.ServeStdio(ctx)
+			}
+			ln, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			scheme := "http"
+			errc := make(chan error, 1)
+			if cfg.TLS.CertFile != "" {
+				scheme = "https"
+				go func() { errc <- srv.ServeTLS(ln, cfg.TLS.CertFile, cfg.TLS.KeyFile) }()
+			} else {
+				go func() { errc <- srv.Serve(ln) }()
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "gateway listening on %s://%s/mcp\n", scheme, ln.Addr())
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(sctx)
+				return nil
+			}
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "gateway config `file` (see examples/gateway.yaml)")
+	cmd.Flags().BoolVar(&stdio, "stdio", false, "serve one local client on stdin/stdout instead of HTTP")
+	cmd.Flags().StringVar(&listen, "listen", "", "override the config's listen `address`")
+	cmd.Flags().StringVar(&level, "log-level", "info", "log `level` on stderr")
+	cmd.AddCommand(newGatewayHashKeyCmd())
+	return cmd
+}
+
+func newGatewayHashKeyCmd() *cobra.Command {
+	var generate bool
+	cmd := &cobra.Command{
+		Use:   "hash-key [--generate]",
+		Short: "Print the SHA-256 to store for an API key read from stdin (or a new random key)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var key string
+			if generate {
+				var b [32]byte
+				rand.Read(b[:])
+				key = "mcpsoc_" + base64.RawURLEncoding.EncodeToString(b[:])
+				fmt.Fprintf(cmd.OutOrStdout(), "key:    %s\n", key)
+			} else {
+				line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				key = strings.TrimRight(line, "\r\n")
+				if key == "" {
+					return &ExitError{Code: 2, Err: fmt.Errorf("no key on stdin (%v); use --generate for a new one", err)}
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "sha256: %s\n", gateway.HashKey(key))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&generate, "generate", false, "generate a random key and print it with its hash")
+	return cmd
+}

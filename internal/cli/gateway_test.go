@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/gateway"
+	"github.com/mcpsoc/mcpsoc/internal/testenv"
+)
+
+// exampleWithLocalPeer is examples/gateway.yaml with the npx upstream
+// replaced by the installed server-everything, so the test runs offline;
+// everything else is the example as shipped.
+func exampleWithLocalPeer(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "examples", "gateway.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := testenv.Node(t)
+	script := testenv.PeerFile(t, "@modelcontextprotocol/server-everything/dist/index.js")
+	text := strings.Replace(string(data), "    command: npx\n    args: [\"-y\", \"@modelcontextprotocol/server-everything@2026.8.31\", \"stdio\"]",
+		"    command: "+node+"\n    args: ["+script+", stdio]", 1)
+	if text == string(data) {
+		t.Fatal("example upstream not found")
+	}
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	os.WriteFile(path, []byte(text), 0o600)
+	return path
+}
+
+func TestGatewayExampleValidates(t *testing.T) {
+	if _, err := gateway.LoadConfig(filepath.Join(testenv.RepoRoot(), "examples", "gateway.yaml")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGatewayHTTPAndAuditVerify(t *testing.T) {
+	cfg := exampleWithLocalPeer(t)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var code int
+	var stderr bytes.Buffer
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		code = Execute(ctx, []string{"gateway", "--config", cfg, "--listen", addr, "--log-level", "warn"}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	stop := func() {
+		cancel()
+		wg.Wait()
+	}
+	defer stop()
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if c, body := tryGet(base + "/healthz"); c == 200 && strings.Contains(body, `"state":"up"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway never became ready: %s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The official TypeScript SDK client through the gateway.
+	node := testenv.Node(t)
+	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer ccancel()
+	cmd := exec.CommandContext(cctx, node, filepath.Join(testenv.RepoRoot(), "test", "peers", "client.mjs"), "http", base+"/mcp")
+	cmd.Env = append(cmd.Environ(), "TOOL=everything.echo", `TOOL_ARGS={"message":"via cli"}`)
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(string(out), "via cli") || strings.Contains(string(out), "everything.get-env") {
+		t.Fatalf("ts client: %v %s", err, out)
+	}
+	var got struct {
+		Tools []struct{ Name string } `json:"tools"`
+	}
+	json.Unmarshal(out, &got)
+	if len(got.Tools) < 5 {
+		t.Errorf("only %d tools listed", len(got.Tools))
+	}
+	stop()
+	if code != 0 {
+		t.Fatalf("gateway exited %d: %s", code, stderr.String())
+	}
+	auditFile := filepath.Join(filepath.Dir(cfg), "gateway-audit.jsonl")
+	code, outs, errs := run(t, context.Background(), "audit", "verify", auditFile)
+	if code != 0 || !strings.Contains(outs, "ok, ") {
+		t.Fatalf("audit verify: %d %q %q", code, outs, errs)
+	}
+}
+
+func tryGet(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestGatewayStdio(t *testing.T) {
+	cfg := exampleWithLocalPeer(t)
+	bin := testenv.GoBinary(t, "github.com/mcpsoc/mcpsoc/cmd/mcpsoc")
+	node := testenv.Node(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(testenv.RepoRoot(), "test", "peers", "client.mjs"), "stdio", bin, "gateway", "--stdio", "--config", cfg, "--log-level", "error")
+	cmd.Env = append(cmd.Environ(), "TOOL=everything.get-sum", `TOOL_ARGS={"a":2,"b":3}`)
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(string(out), "5") {
+		t.Fatalf("stdio: %v %s", err, out)
+	}
+}
+
+func TestGatewayRefusesPublicListenWithoutAuth(t *testing.T) {
+	cfg := exampleWithLocalPeer(t)
+	code, _, errs := run(t, context.Background(), "gateway", "--config", cfg, "--listen", "0.0.0.0:0")
+	if code != 2 || !strings.Contains(errs, "not a loopback address and no authentication is configured") {
+		t.Fatalf("code %d stderr %q", code, errs)
+	}
+	if code, _, _ := run(t, context.Background(), "gateway"); code != 2 {
+		t.Fatalf("missing --config: code %d", code)
+	}
+}
+
+func TestGatewayHashKey(t *testing.T) {
+	var out bytes.Buffer
+	code := Execute(context.Background(), []string{"gateway", "hash-key"}, strings.NewReader("secret-key\n"), &out, io.Discard)
+	if code != 0 || strings.TrimSpace(out.String()) != "sha256: "+gateway.HashKey("secret-key") {
+		t.Fatalf("%d %q", code, out.String())
+	}
+}

@@ -1,0 +1,570 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/audit"
+	"github.com/mcpsoc/mcpsoc/internal/config"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the gateway's own configuration file (examples/gateway.yaml is
+// the annotated reference). Upstream entries use the same shape as the SOC's
+// mcp.servers entries.
+type Config struct {
+	// Listen is the Streamable HTTP address. Default 127.0.0.1:8787. A
+	// non-loopback address requires authentication.
+	Listen string `yaml:"listen"`
+	// PublicURL is the gateway's canonical URL as clients reach it (scheme,
+	// host, port, no path). It names the protected resource in RFC 9728
+	// metadata and is the audience tokens must carry. Default
+	// http://<listen>.
+	PublicURL string `yaml:"public_url"`
+	// AllowedHosts and AllowedOrigins extend the loopback defaults of the
+	// Host and Origin checks (DNS-rebinding defence).
+	AllowedHosts   []string `yaml:"allowed_hosts"`
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// TLS serves HTTPS when both files are set.
+	TLS struct {
+		CertFile string `yaml:"cert_file"`
+		KeyFile  string `yaml:"key_file"`
+	} `yaml:"tls"`
+
+	Upstreams []config.MCPServer `yaml:"upstreams"`
+
+	Auth   AuthConfig   `yaml:"auth"`
+	Policy PolicyConfig `yaml:"policy"`
+	Limits LimitsConfig `yaml:"limits"`
+	Audit  AuditConfig  `yaml:"audit"`
+
+	file string // set by Load, for messages
+}
+
+// AuthConfig selects how clients authenticate. With no method configured
+// the gateway accepts unauthenticated requests only on a loopback listener,
+// as subject Anonymous.
+type AuthConfig struct {
+	// Anonymous is the subject given to unauthenticated loopback and stdio
+	// clients. Default "local".
+	Anonymous string `yaml:"anonymous"`
+	// APIKeys are accepted as "Authorization: Bearer <key>" or
+	// "X-API-Key: <key>". Only the SHA-256 of each key is stored.
+	APIKeys []APIKey `yaml:"api_keys"`
+	// JWT validates bearer JWTs (OAuth 2.1 access tokens).
+	JWT *JWTConfig `yaml:"jwt"`
+	// Scopes every token must carry to use the gateway at all (403
+	// insufficient_scope otherwise). Per-tool rights are policy's job.
+	RequiredScopes []string `yaml:"required_scopes"`
+	// AuthorizationServers are advertised in the protected-resource
+	// metadata (RFC 9728).
+	AuthorizationServers []string `yaml:"authorization_servers"`
+}
+
+// APIKey is one client key, stored hashed.
+type APIKey struct {
+	// Subject is the principal the key authenticates.
+	Subject string `yaml:"subject"`
+	// Roles are matched by policy rules.
+	Roles []string `yaml:"roles"`
+	// SHA256 is the lowercase hex SHA-256 of the key ('mcpsoc gateway
+	// hash-key' prints it).
+	SHA256 string `yaml:"sha256"`
+}
+
+// JWTConfig validates JWT access tokens.
+type JWTConfig struct {
+	// Issuer must equal the token's iss.
+	Issuer string `yaml:"issuer"`
+	// Audience lists accepted aud values; default the gateway's resource
+	// URL (PublicURL + "/mcp").
+	Audience []string `yaml:"audience"`
+	// Algorithms accepted (HS256/384/512, RS*, PS*, ES256/384/512,
+	// EdDSA); "none" is always refused.
+	Algorithms []string `yaml:"algorithms"`
+	// Exactly one key source: an HMAC secret, a PEM public key file, or a
+	// JWKS URL fetched and cached.
+	HMACSecret config.Secret `yaml:"hmac_secret"`
+	PublicKeyFile string     `yaml:"public_key_file"`
+	JWKSURL       string     `yaml:"jwks_url"`
+	// JWKSRefresh is how long a fetched JWKS is cached (default 10m); an
+	// unknown kid triggers at most one refetch per minute.
+	JWKSRefresh time.Duration `yaml:"jwks_refresh"`
+	// AllowPrivateJWKS permits a JWKS URL on a loopback or private
+	// address (development only; the SSRF guard blocks it otherwise).
+	AllowPrivateJWKS bool `yaml:"allow_private_jwks"`
+	// SubjectClaim names the claim used as subject (default "sub");
+	// RolesClaim the claim holding roles (default "roles").
+	SubjectClaim string `yaml:"subject_claim"`
+	RolesClaim   string `yaml:"roles_claim"`
+	// Leeway tolerates clock skew on exp/nbf/iat (default 30s).
+	Leeway time.Duration `yaml:"leeway"`
+}
+
+// PolicyConfig is the authorization policy. Rules are evaluated in order;
+// the first rule whose subjects/roles, upstream and tool match decides. No
+// match means Default.
+type PolicyConfig struct {
+	// Default is "deny" (the default) or "allow".
+	Default string `yaml:"default"`
+	Rules   []Rule `yaml:"rules"`
+}
+
+// Rule is one policy entry.
+type Rule struct {
+	// Name appears in audit records as the reason.
+	Name string `yaml:"name"`
+	// Subjects and Roles select callers ("*" any); a rule with neither
+	// matches everyone.
+	Subjects []string `yaml:"subjects"`
+	Roles    []string `yaml:"roles"`
+	// Upstreams and Tools are glob patterns (path.Match syntax); empty
+	// means all.
+	Upstreams []string `yaml:"upstreams"`
+	Tools     []string `yaml:"tools"`
+	// Effect is "allow" or "deny".
+	Effect string `yaml:"effect"`
+	// AllowDestructive must be true for an allow rule to cover tools that
+	// are destructive (annotated destructiveHint, or not annotated at all:
+	// MCP's default is destructive) or listed in Destructive.
+	AllowDestructive bool `yaml:"allow_destructive"`
+	// Args are conditions on the call's arguments, all of which must hold
+	// for the rule to match a call (listing ignores them): each key is a
+	// top-level argument name.
+	Args map[string]ArgCondition `yaml:"args"`
+}
+
+// ArgCondition constrains one argument. Set fields are ANDed.
+type ArgCondition struct {
+	// OneOf lists accepted values (compared as JSON scalars).
+	OneOf []string `yaml:"one_of"`
+	// Pattern is a regular expression a string argument must match fully.
+	Pattern string `yaml:"pattern"`
+	// MaxLength bounds a string argument.
+	MaxLength int `yaml:"max_length"`
+
+	re *regexp.Regexp
+}
+
+// LimitsConfig bounds requests and rates.
+type LimitsConfig struct {
+	// MaxBodyBytes bounds one HTTP request body (413 above). Default 1 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxDepth bounds JSON nesting of a request (400 above). Default 32.
+	MaxDepth int `yaml:"max_depth"`
+	// MaxStringBytes bounds any single JSON string (400 above). Default
+	// 256 KiB.
+	MaxStringBytes int `yaml:"max_string_bytes"`
+	// Rate limits tool calls per subject and per subject and tool.
+	Rate RateConfig `yaml:"rate"`
+}
+
+// RateConfig holds token-bucket limits; zero Rate disables a limit.
+type RateConfig struct {
+	PerSubject Bucket `yaml:"per_subject"`
+	PerTool    Bucket `yaml:"per_tool"`
+	// Redis, when set, shares the buckets between gateway instances.
+	Redis *RedisConfig `yaml:"redis"`
+}
+
+// Bucket is a token bucket: Rate tokens per second, up to Burst.
+type Bucket struct {
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// RedisConfig reaches the Redis server holding shared buckets.
+type RedisConfig struct {
+	Addr     string        `yaml:"addr"`
+	Password config.Secret `yaml:"password"`
+	DB       int           `yaml:"db"`
+	// Prefix namespaces the keys. Default "mcpsoc:gw:".
+	Prefix string `yaml:"prefix"`
+}
+
+// AuditConfig places the hash-chained audit log.
+type AuditConfig struct {
+	// File is the log path, relative to the config file. Default
+	// "gateway-audit.jsonl". "-" disables auditing (not recommended).
+	File string `yaml:"file"`
+	// Sync is interval (default), always or never; see audit.SyncPolicy.
+	Sync string `yaml:"sync"`
+	// RedactKeys are argument names (case-insensitive, at any depth)
+	// whose values are replaced by "[REDACTED]" in audit records, in
+	// addition to the built-in secret-like names.
+	RedactKeys []string `yaml:"redact_keys"`
+}
+
+// LoadConfig reads path strictly (unknown keys are errors naming file and
+// line), expands ${NAME} and ${NAME:-default} from the environment in
+// scalar values, applies defaults, resolves relative paths against the
+// file's directory and validates.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading gateway config: %w", err)
+	}
+	c, err := ParseConfig(path, data, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	c.resolvePaths(dir)
+	return c, nil
+}
+
+var envRef = regexp.MustCompile(`\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// ParseConfig decodes data (named name in messages) and validates it.
+func ParseConfig(name string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var errs []string
+	expand(&doc, lookupEnv, func(line int, msg string) { errs = append(errs, fmt.Sprintf("%s:%d: %s", name, line, msg)) })
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "\n"))
+	}
+	c := &Config{file: name}
+	if len(doc.Content) > 0 {
+		root := doc.Content[0]
+		checkKnown(root, reflect.TypeOf(*c), "", func(line int, msg string) { errs = append(errs, fmt.Sprintf("%s:%d: %s", name, line, msg)) })
+		if len(errs) > 0 {
+			return nil, errors.New(strings.Join(errs, "\n"))
+		}
+		if err := root.Decode(c); err != nil {
+			return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var yamlUnmarshaler = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+
+// checkKnown reports mapping keys that name no field of t, with their line:
+// the strictness of config.Parse, for the gateway's own tree.
+func checkKnown(n *yaml.Node, t reflect.Type, field string, fail func(int, string)) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(yamlUnmarshaler) || t == reflect.TypeOf(config.Secret{}) || t == reflect.TypeOf(time.Duration(0)) {
+		return
+	}
+	switch {
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if f.IsExported() && tag != "" && tag != "-" {
+				fields[tag] = f.Type
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			ft, ok := fields[k]
+			if !ok {
+				fail(n.Content[i].Line, fmt.Sprintf("%s: unknown field %q", strings.TrimPrefix(field+"."+k, "."), k))
+				continue
+			}
+			checkKnown(n.Content[i+1], ft, strings.TrimPrefix(field+"."+k, "."), fail)
+		}
+	case (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && n.Kind == yaml.SequenceNode:
+		for i, ch := range n.Content {
+			checkKnown(ch, t.Elem(), fmt.Sprintf("%s[%d]", field, i), fail)
+		}
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			checkKnown(n.Content[i], t.Elem(), field+"."+n.Content[i-1].Value, fail)
+		}
+	}
+}
+
+func expand(n *yaml.Node, lookup func(string) (string, bool), fail func(int, string)) {
+	if n.Kind == yaml.ScalarNode {
+		if !strings.Contains(n.Value, "${") {
+			return
+		}
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+			if m == "$${" {
+				return "${"
+			}
+			sub := envRef.FindStringSubmatch(m)
+			if v, ok := lookup(sub[1]); ok && v != "" {
+				return v
+			}
+			if sub[2] != "" {
+				return sub[3]
+			}
+			fail(n.Line, fmt.Sprintf("environment variable %s is not set", sub[1]))
+			return ""
+		})
+		if n.Style == 0 {
+			n.Tag = ""
+		}
+		return
+	}
+	for i, ch := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 {
+			continue // keys are never expanded
+		}
+		expand(ch, lookup, fail)
+	}
+}
+
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8787"
+	}
+	if c.PublicURL == "" {
+		scheme := "http"
+		if c.TLS.CertFile != "" {
+			scheme = "https"
+		}
+		c.PublicURL = scheme + "://" + c.Listen
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.Auth.Anonymous == "" {
+		c.Auth.Anonymous = "local"
+	}
+	if j := c.Auth.JWT; j != nil {
+		if len(j.Audience) == 0 {
+			j.Audience = []string{c.ResourceURL()}
+		}
+		if j.JWKSRefresh == 0 {
+			j.JWKSRefresh = 10 * time.Minute
+		}
+		if j.SubjectClaim == "" {
+			j.SubjectClaim = "sub"
+		}
+		if j.RolesClaim == "" {
+			j.RolesClaim = "roles"
+		}
+		if j.Leeway == 0 {
+			j.Leeway = 30 * time.Second
+		}
+	}
+	if c.Policy.Default == "" {
+		c.Policy.Default = "deny"
+	}
+	if c.Limits.MaxBodyBytes == 0 {
+		c.Limits.MaxBodyBytes = 1 << 20
+	}
+	if c.Limits.MaxDepth == 0 {
+		c.Limits.MaxDepth = 32
+	}
+	if c.Limits.MaxStringBytes == 0 {
+		c.Limits.MaxStringBytes = 256 << 10
+	}
+	if r := c.Limits.Rate.Redis; r != nil && r.Prefix == "" {
+		r.Prefix = "mcpsoc:gw:"
+	}
+	if c.Audit.File == "" {
+		c.Audit.File = "gateway-audit.jsonl"
+	}
+	for i := range c.Upstreams {
+		s := &c.Upstreams[i]
+		if s.CallTimeout == 0 {
+			s.CallTimeout = config.DefaultCallTimeout
+		}
+		if s.ConnectTimeout == 0 {
+			s.ConnectTimeout = config.DefaultConnectTimeout
+		}
+		if s.MaxConcurrency == 0 {
+			s.MaxConcurrency = config.DefaultMaxConcurrency
+		}
+		if s.HealthInterval == 0 {
+			s.HealthInterval = config.DefaultHealthInterval
+		}
+	}
+}
+
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && *p != "-" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.Audit.File)
+	abs(&c.TLS.CertFile)
+	abs(&c.TLS.KeyFile)
+	if c.Auth.JWT != nil {
+		abs(&c.Auth.JWT.PublicKeyFile)
+	}
+	for i := range c.Upstreams {
+		abs(&c.Upstreams[i].Cwd)
+		// A relative script path in args stays relative to cwd, which
+		// defaults to the config directory.
+		if c.Upstreams[i].Command != "" && c.Upstreams[i].Cwd == "" {
+			c.Upstreams[i].Cwd = dir
+		}
+	}
+}
+
+// ResourceURL is the gateway's MCP endpoint URL, the resource identifier of
+// RFC 8707/9728.
+func (c *Config) ResourceURL() string { return c.PublicURL + "/mcp" }
+
+// AuthConfigured reports whether any client authentication is set up.
+func (c *Config) AuthConfigured() bool { return len(c.Auth.APIKeys) > 0 || c.Auth.JWT != nil }
+
+var upstreamNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// Validate reports every problem, one per line, each naming its field.
+func (c *Config) Validate() error {
+	var errs []string
+	add := func(field, format string, a ...any) {
+		errs = append(errs, fmt.Sprintf("%s: %s: %s", c.file, field, fmt.Sprintf(format, a...)))
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		add("listen", "%v", err)
+	} else if !isLoopbackHost(host) && !c.AuthConfigured() {
+		add("listen", "%q is not a loopback address and no authentication is configured (auth.api_keys or auth.jwt)", c.Listen)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		add("public_url", "want scheme://host[:port] without a path, got %q", c.PublicURL)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		add("tls", "cert_file and key_file go together")
+	}
+	if len(c.Upstreams) == 0 {
+		add("upstreams", "at least one upstream is required")
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Upstreams {
+		f := fmt.Sprintf("upstreams[%d]", i)
+		if !upstreamNameRE.MatchString(s.Name) {
+			add(f+".name", "must be letters, digits, '_' or '-' (got %q)", s.Name)
+		}
+		if seen[s.Name] {
+			add(f+".name", "duplicate upstream %q", s.Name)
+		}
+		seen[s.Name] = true
+		if (s.Command == "") == (s.URL == "") {
+			add(f, "set exactly one of command (stdio) or url (Streamable HTTP)")
+		}
+		if s.URL != "" {
+			if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				add(f+".url", "want an http(s) URL, got %q", s.URL)
+			}
+		}
+	}
+	seenKeys := map[string]bool{}
+	for i, k := range c.Auth.APIKeys {
+		f := fmt.Sprintf("auth.api_keys[%d]", i)
+		if k.Subject == "" {
+			add(f+".subject", "required")
+		}
+		if len(k.SHA256) != 64 || strings.Trim(strings.ToLower(k.SHA256), "0123456789abcdef") != "" {
+			add(f+".sha256", "want the 64-digit hex SHA-256 of the key (see 'mcpsoc gateway hash-key')")
+		}
+		if seenKeys[strings.ToLower(k.SHA256)] {
+			add(f+".sha256", "duplicate key")
+		}
+		seenKeys[strings.ToLower(k.SHA256)] = true
+	}
+	if j := c.Auth.JWT; j != nil {
+		n := 0
+		for _, set := range []bool{j.HMACSecret.IsSet(), j.PublicKeyFile != "", j.JWKSURL != ""} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			add("auth.jwt", "set exactly one of hmac_secret, public_key_file or jwks_url")
+		}
+		if j.Issuer == "" {
+			add("auth.jwt.issuer", "required")
+		}
+		if len(j.Algorithms) == 0 {
+			add("auth.jwt.algorithms", "list the accepted algorithms (e.g. [RS256])")
+		}
+		for _, a := range j.Algorithms {
+			if !knownAlg[a] {
+				add("auth.jwt.algorithms", "unsupported algorithm %q", a)
+			}
+		}
+		if j.HMACSecret.IsSet() && len(j.HMACSecret.Value()) < 32 {
+			add("auth.jwt.hmac_secret", "must be at least 32 bytes")
+		}
+		if j.JWKSURL != "" {
+			if u, err := url.Parse(j.JWKSURL); err != nil || (u.Scheme != "https" && !(j.AllowPrivateJWKS && u.Scheme == "http")) || u.Host == "" {
+				add("auth.jwt.jwks_url", "want an https URL (http only with allow_private_jwks), got %q", j.JWKSURL)
+			}
+		}
+	}
+	switch c.Policy.Default {
+	case "allow", "deny":
+	default:
+		add("policy.default", "must be allow or deny, got %q", c.Policy.Default)
+	}
+	for i := range c.Policy.Rules {
+		r := &c.Policy.Rules[i]
+		f := fmt.Sprintf("policy.rules[%d]", i)
+		if r.Effect != "allow" && r.Effect != "deny" {
+			add(f+".effect", "must be allow or deny, got %q", r.Effect)
+		}
+		for _, p := range append(append([]string{}, r.Upstreams...), r.Tools...) {
+			if _, err := path.Match(p, ""); err != nil {
+				add(f, "bad pattern %q: %v", p, err)
+			}
+		}
+		for k, ac := range r.Args {
+			if ac.Pattern != "" {
+				re, err := regexp.Compile(`^(?:` + ac.Pattern + `)$`)
+				if err != nil {
+					add(f+".args."+k+".pattern", "%v", err)
+				}
+				ac.re = re
+				r.Args[k] = ac
+			}
+		}
+		if r.Name == "" {
+			r.Name = fmt.Sprintf("rule %d", i+1)
+		}
+	}
+	for _, b := range []struct {
+		f string
+		b Bucket
+	}{{"limits.rate.per_subject", c.Limits.Rate.PerSubject}, {"limits.rate.per_tool", c.Limits.Rate.PerTool}} {
+		if b.b.Rate < 0 || b.b.Burst < 0 || (b.b.Rate > 0 && b.b.Burst == 0) {
+			add(b.f, "want rate > 0 with burst >= 1, or both zero")
+		}
+	}
+	if r := c.Limits.Rate.Redis; r != nil && r.Addr == "" {
+		add("limits.rate.redis.addr", "required")
+	}
+	if _, err := audit.ParseSyncPolicy(c.Audit.Sync); err != nil {
+		add("audit.sync", "%v", err)
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

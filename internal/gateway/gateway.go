@@ -1,0 +1,447 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/audit"
+	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Options tune New. Nil means defaults.
+type Options struct {
+	Logger *slog.Logger
+	// Version is reported to clients as the gateway's implementation
+	// version.
+	Version string
+	// Now is the clock for tokens, limits and audit; nil means time.Now.
+	Now func() time.Time
+	// InProcess maps upstream names to SDK servers in this process
+	// (tests, benchmarks); see mcpx.ManagerOptions.InProcess.
+	InProcess map[string]*mcp.Server
+	// Limiter overrides the rate limiter chosen from the config.
+	Limiter Limiter
+}
+
+// Gateway fronts the configured upstreams. Create it with New, Start it,
+// serve Handler or ServeStdio, and Close it.
+type Gateway struct {
+	cfg     *Config
+	log     *slog.Logger
+	now     func() time.Time
+	version string
+	mgr     *mcpx.Manager
+	authn   *Authenticator
+	policy  *Policy
+	limiter Limiter
+	audit   *audit.Writer
+	redact  *redactor
+	schemas schemaCache
+
+	index      atomic.Pointer[toolIndex]
+	indexMu    sync.Mutex
+	indexBuilt time.Time
+}
+
+type toolIndex struct {
+	byName map[string]mcpx.Tool // namespaced name
+	list   []mcpx.Tool
+}
+
+// New builds a gateway from a validated config. Nothing connects before
+// Start.
+func New(cfg *Config, opts *Options) (*Gateway, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	g := &Gateway{cfg: cfg, log: opts.Logger, now: opts.Now, version: opts.Version,
+		policy: NewPolicy(cfg.Policy), limiter: opts.Limiter, redact: newRedactor(cfg.Audit.RedactKeys)}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	g.log = g.log.With("component", "gateway")
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.version == "" {
+		g.version = "dev"
+	}
+	var jwks *JWKS
+	if j := cfg.Auth.JWT; j != nil && j.JWKSURL != "" {
+		jwks = NewJWKS(j.JWKSURL, j.JWKSRefresh, j.AllowPrivateJWKS)
+	}
+	a, err := NewAuthenticator(cfg, jwks, g.now)
+	if err != nil {
+		return nil, err
+	}
+	g.authn = a
+	a.OnReject = g.auditAuthReject
+	if g.limiter == nil {
+		if r := cfg.Limits.Rate.Redis; r != nil {
+			g.limiter = NewRedisLimiter(r)
+		} else {
+			g.limiter = NewMemLimiter(g.now)
+		}
+	}
+	if cfg.Audit.File != "-" {
+		pol, _ := audit.ParseSyncPolicy(cfg.Audit.Sync)
+		w, err := audit.Open(cfg.Audit.File, &audit.Options{Sync: pol})
+		if err != nil {
+			return nil, err
+		}
+		g.audit = w
+	}
+	g.mgr = mcpx.NewManager(cfg.Upstreams, &mcpx.ManagerOptions{
+		Logger: g.log, ClientName: "mcpsoc-gateway", ClientVersion: g.version, InProcess: opts.InProcess,
+	})
+	return g, nil
+}
+
+// Start connects the upstreams in the background.
+func (g *Gateway) Start(ctx context.Context) { g.mgr.Start(ctx) }
+
+// WaitReady waits for every upstream's first connection attempt.
+func (g *Gateway) WaitReady(ctx context.Context) error { return g.mgr.WaitReady(ctx) }
+
+// Manager exposes the upstream manager (status for the API).
+func (g *Gateway) Manager() *mcpx.Manager { return g.mgr }
+
+// AuditHead returns the audit chain's head, for anchoring elsewhere.
+func (g *Gateway) AuditHead() audit.Head {
+	if g.audit == nil {
+		return audit.Head{}
+	}
+	return g.audit.Head()
+}
+
+// Close disconnects upstreams and closes the audit log.
+func (g *Gateway) Close() error {
+	err := g.mgr.Close()
+	if g.audit != nil {
+		err = errors.Join(err, g.audit.Close())
+	}
+	return err
+}
+
+// tools returns the current catalog index, rebuilt at most every 500ms,
+// or at once when force is set (a name was not found).
+func (g *Gateway) tools(force bool) *toolIndex {
+	idx := g.index.Load()
+	now := g.now()
+	g.indexMu.Lock()
+	stale := idx == nil || now.Sub(g.indexBuilt) > 500*time.Millisecond || (force && now.Sub(g.indexBuilt) > 50*time.Millisecond)
+	g.indexMu.Unlock()
+	if !stale {
+		return idx
+	}
+	g.indexMu.Lock()
+	defer g.indexMu.Unlock()
+	list := g.mgr.Tools()
+	idx = &toolIndex{byName: make(map[string]mcpx.Tool, len(list)), list: list}
+	for _, t := range list {
+		idx.byName[t.Name] = t
+	}
+	g.index.Store(idx)
+	g.indexBuilt = now
+	return idx
+}
+
+// front is one MCP endpoint: the aggregated one (only == "") or one
+// upstream's (tool names without the namespace).
+type front struct {
+	g     *Gateway
+	only  string
+	stdio bool
+	srv   *mcpx.Server
+}
+
+func (g *Gateway) newFront(only string, stdio bool) *front {
+	name := "mcpsoc-gateway"
+	if only != "" {
+		name += "/" + only
+	}
+	f := &front{g: g, only: only, stdio: stdio}
+	f.srv = mcpx.NewServer(name, g.version, &mcpx.ServerOptions{
+		Logger:       g.log,
+		Instructions: "MCPSoc gateway: tools of several MCP servers, named upstream.tool, under authentication, policy and audit.",
+		SDK:          &mcp.ServerOptions{HasTools: true, HasPrompts: true, HasResources: true},
+	})
+	f.srv.SDK().AddReceivingMiddleware(f.middleware)
+	return f
+}
+
+func (f *front) principal(req mcp.Request) *Principal {
+	if ex := req.GetExtra(); ex != nil {
+		if p := PrincipalFrom(ex.TokenInfo); p != nil {
+			return p
+		}
+	}
+	if f.stdio {
+		return &Principal{Subject: f.g.cfg.Auth.Anonymous, Method: "stdio"}
+	}
+	return nil
+}
+
+func (f *front) middleware(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		switch method {
+		case "tools/list":
+			p := f.principal(req)
+			if p == nil {
+				return nil, errors.New("unauthenticated")
+			}
+			return f.listTools(ctx, p, req), nil
+		case "tools/call":
+			p := f.principal(req)
+			if p == nil {
+				return nil, errors.New("unauthenticated")
+			}
+			return f.callTool(ctx, p, req.(*mcp.CallToolRequest))
+		}
+		return next(ctx, method, req)
+	}
+}
+
+func sessionID(req mcp.Request) string {
+	if s := req.GetSession(); s != nil {
+		return s.ID()
+	}
+	return ""
+}
+
+func (f *front) exposedName(t mcpx.Tool) string {
+	if f.only != "" {
+		return t.Tool.Name
+	}
+	return t.Name
+}
+
+func (f *front) listTools(ctx context.Context, p *Principal, req mcp.Request) *mcp.ListToolsResult {
+	start := f.g.now()
+	res := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
+	hidden := 0
+	for _, t := range f.g.tools(false).list {
+		if f.only != "" && t.Server != f.only {
+			continue
+		}
+		if !f.g.policy.CanList(p, t.Server, t.Tool).Allow {
+			hidden++
+			continue
+		}
+		c := *t.Tool
+		c.Name = f.exposedName(t)
+		res.Tools = append(res.Tools, &c)
+	}
+	detail, _ := json.Marshal(map[string]int{"listed": len(res.Tools), "hidden": hidden})
+	f.g.record(ctx, audit.Event{Kind: "gateway.list", Subject: p.Subject, Session: sessionID(req), Method: "tools/list",
+		Upstream: f.only, Decision: "allow", LatencyMicros: f.g.now().Sub(start).Microseconds(), Detail: detail})
+	return res
+}
+
+// toolError is a tool result the model can read, with isError set.
+func toolError(format string, a ...any) *mcp.CallToolResult {
+	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf(format, a...)}}}
+}
+
+func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolRequest) (mcp.Result, error) {
+	g := f.g
+	start := g.now()
+	ev := audit.Event{Kind: "gateway.call", Subject: p.Subject, Session: sessionID(req), Method: "tools/call"}
+	finish := func(res *mcp.CallToolResult, decision, reason string) (mcp.Result, error) {
+		ev.Decision, ev.Reason = decision, reason
+		ev.LatencyMicros = g.now().Sub(start).Microseconds()
+		if res != nil {
+			if b, err := json.Marshal(res); err == nil {
+				ev.ResultBytes, ev.ResultHash = int64(len(b)), audit.HashBytes(b)
+			}
+		}
+		g.record(ctx, ev)
+		return res, nil
+	}
+	name := req.Params.Name
+	if f.only != "" {
+		name = f.only + "." + name
+	}
+	t, ok := g.tools(false).byName[name]
+	if !ok {
+		t, ok = g.tools(true).byName[name]
+	}
+	if ok {
+		ev.Upstream, ev.Tool = t.Server, t.Tool.Name
+	} else {
+		ev.Tool = req.Params.Name
+	}
+	raw := req.Params.Arguments
+	if len(raw) > 0 {
+		ev.ArgsHash = audit.HashBytes(raw)
+	}
+	var args map[string]any
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &args); err != nil {
+			return finish(toolError("arguments must be a JSON object"), "deny", "arguments are not an object")
+		}
+	}
+	ev.Args = g.redact.redactJSON(args)
+	// A tool the caller may not see is reported exactly like a missing one,
+	// so probing reveals nothing about other principals' tools.
+	if !ok || !g.policy.CanList(p, t.Server, t.Tool).Allow {
+		ev.Decision, ev.Reason = "deny", "unknown or unlisted tool"
+		ev.LatencyMicros = g.now().Sub(start).Microseconds()
+		g.record(ctx, ev)
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + req.Params.Name}
+	}
+	if d := g.policy.CanCall(p, t.Server, t.Tool, args); !d.Allow {
+		return finish(toolError("call denied by gateway policy: %s", d.Reason), "deny", d.Reason)
+	}
+	if why, err := g.rateCheck(ctx, p, name); err != nil {
+		g.log.Error("rate limiter failed, denying", "error", err)
+		return finish(toolError("rate limiter unavailable; call denied"), "deny", "rate limiter error")
+	} else if why != "" {
+		return finish(toolError("%s", why), "deny", why)
+	}
+	if t.Tool.InputSchema != nil {
+		cs := g.schemas.get(name, t.Tool.InputSchema)
+		if cs.err != nil {
+			return finish(toolError("tool %s has an invalid input schema and cannot be called through the gateway", req.Params.Name), "deny", "invalid tool schema: "+cs.err.Error())
+		}
+		var inst any = args
+		if args == nil {
+			inst = map[string]any{}
+		}
+		if err := cs.rs.Validate(inst); err != nil {
+			return finish(toolError("arguments do not match the input schema of %s: %v", req.Params.Name, err), "deny", "schema validation failed")
+		}
+	}
+	copts := &mcpx.CallOptions{}
+	if tok := req.Params.GetProgressToken(); tok != nil {
+		sess := req.Session
+		copts.Progress = func(pn *mcp.ProgressNotificationParams) {
+			_ = sess.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: pn.Progress, Total: pn.Total, Message: pn.Message})
+		}
+	}
+	var fwd any = raw
+	if len(raw) == 0 {
+		fwd = map[string]any{}
+	}
+	res, err := g.mgr.CallTool(ctx, name, fwd, copts)
+	if err != nil {
+		if ctx.Err() != nil {
+			ev.Decision, ev.Reason = "error", "cancelled by client"
+			ev.LatencyMicros = g.now().Sub(start).Microseconds()
+			g.record(context.WithoutCancel(ctx), ev)
+			return nil, ctx.Err()
+		}
+		id := errorID()
+		g.log.Warn("upstream call failed", "error_id", id, "upstream", t.Server, "tool", t.Tool.Name, "error", err)
+		msg := "upstream call failed (error id " + id + ")"
+		switch {
+		case errors.Is(err, mcpx.ErrServerDown), errors.Is(err, mcpx.ErrCircuitOpen):
+			msg = fmt.Sprintf("upstream %s is unavailable (error id %s)", t.Server, id)
+		case errors.Is(err, context.DeadlineExceeded):
+			msg = fmt.Sprintf("upstream %s timed out (error id %s)", t.Server, id)
+		}
+		return finish(toolError("%s", msg), "error", msg)
+	}
+	return finish(res, "allow", "")
+}
+
+func errorID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (g *Gateway) rateCheck(ctx context.Context, p *Principal, tool string) (string, error) {
+	r := g.cfg.Limits.Rate
+	if r.PerSubject.Rate > 0 {
+		ok, wait, err := g.limiter.Allow(ctx, "s:"+p.Subject, r.PerSubject)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return fmt.Sprintf("rate limit exceeded for %s; retry after %.1fs", p.Subject, wait.Seconds()), nil
+		}
+	}
+	if r.PerTool.Rate > 0 {
+		ok, wait, err := g.limiter.Allow(ctx, "t:"+p.Subject+":"+tool, r.PerTool)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return fmt.Sprintf("rate limit exceeded for %s on %s; retry after %.1fs", p.Subject, tool, wait.Seconds()), nil
+		}
+	}
+	return "", nil
+}
+
+// record appends ev to the audit log. A failed audit write is logged at
+// error level: the operator must know the trail has a gap.
+func (g *Gateway) record(_ context.Context, ev audit.Event) {
+	if g.audit == nil {
+		return
+	}
+	if _, err := g.audit.Append(ev); err != nil {
+		g.log.Error("audit write failed", "error", err, "kind", ev.Kind)
+	}
+}
+
+func (g *Gateway) auditAuthReject(r *http.Request, e *AuthError) {
+	g.record(r.Context(), audit.Event{Kind: "gateway.auth", Method: r.Method + " " + r.URL.Path, Decision: "deny",
+		Reason: fmt.Sprintf("%d %s", e.Status, e.Desc), Remote: r.RemoteAddr})
+}
+
+// Handler serves the gateway over HTTP: the aggregated endpoint at /mcp,
+// one endpoint per upstream at /mcp/{upstream}, and RFC 9728 metadata.
+// Every MCP request passes Host/Origin checks, body limits and
+// authentication, in that order.
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	hostCheck := mcpx.NewHostCheck(g.cfg.AllowedHosts, g.cfg.AllowedOrigins)
+	httpOpts := &mcpx.HTTPOptions{AllowedHosts: g.cfg.AllowedHosts, AllowedOrigins: g.cfg.AllowedOrigins,
+		MaxBodyBytes: g.cfg.Limits.MaxBodyBytes, Logger: g.log}
+	wrap := func(h http.Handler) http.Handler {
+		h = g.authn.Middleware(h)
+		h = limitBody(h, g.cfg.Limits.MaxBodyBytes, g.cfg.Limits.MaxDepth, g.cfg.Limits.MaxStringBytes)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if reason := hostCheck.Reject(r); reason != "" {
+				rpcError(w, http.StatusForbidden, -32000, "Forbidden: "+reason)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	mux.Handle("/mcp", wrap(g.newFront("", false).srv.HTTPHandler(httpOpts)))
+	for _, u := range g.cfg.Upstreams {
+		if u.Disabled {
+			continue
+		}
+		mux.Handle("/mcp/"+u.Name, wrap(g.newFront(u.Name, false).srv.HTTPHandler(httpOpts)))
+	}
+	md := g.authn.MetadataHandler()
+	mux.Handle("GET /.well-known/oauth-protected-resource", md)
+	mux.Handle("GET /.well-known/oauth-protected-resource/mcp", md)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "upstreams": g.mgr.Servers()})
+	})
+	return mux
+}
+
+// ServeStdio serves the aggregated endpoint on standard input and output
+// for a local client, as the configured anonymous subject (a local
+// process that can spawn the gateway already has the user's rights; policy
+// still applies to that subject).
+func (g *Gateway) ServeStdio(ctx context.Context) error {
+	return g.newFront("", true).srv.ServeStdio(ctx)
+}

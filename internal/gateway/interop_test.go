@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/testenv"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// everythingConfig fronts the reference server-everything over stdio.
+func everythingConfig(t *testing.T, rest string) string {
+	node := testenv.Node(t)
+	script := testenv.PeerFile(t, "@modelcontextprotocol/server-everything/dist/index.js")
+	return `
+upstreams:
+  - name: everything
+    command: ` + node + `
+    args: [` + script + `, stdio]
+audit: {file: AUDIT, sync: never}
+` + rest
+}
+
+const everythingPolicy = `
+policy:
+  rules:
+    - name: no-env
+      tools: [get-env]
+      effect: deny
+    - name: read
+      effect: allow
+`
+
+func TestEverythingThroughGateway(t *testing.T) {
+	_, srv, auditPath := newTestGateway(t, everythingConfig(t, everythingPolicy), nil)
+	var mu sync.Mutex
+	var progress int
+	c := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, &mcp.ClientOptions{
+		ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) {
+			mu.Lock()
+			progress++
+			mu.Unlock()
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: srv.URL + "/mcp"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	lt, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, tl := range lt.Tools {
+		listed[tl.Name] = true
+	}
+	if !listed["everything.echo"] || !listed["everything.get-sum"] || listed["everything.get-env"] {
+		t.Fatalf("listed %v", listed)
+	}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "everything.echo", Arguments: map[string]any{"message": "through"}})
+	if err != nil || res.IsError || !strings.Contains(resultText(res), "through") {
+		t.Fatalf("echo: %v %+v", err, res)
+	}
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "everything.get-sum", Arguments: map[string]any{"a": 2, "b": "x"}})
+	if err != nil || !res.IsError || !strings.Contains(resultText(res), "do not match the input schema") {
+		t.Fatalf("schema violation: %v %+v", err, res)
+	}
+	_, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "everything.get-env"})
+	if err == nil || !strings.Contains(err.Error(), "Unknown tool: everything.get-env") {
+		t.Fatalf("denied tool: %v", err)
+	}
+	p := &mcp.CallToolParams{Name: "everything.trigger-long-running-operation", Arguments: map[string]any{"duration": 0.3, "steps": 3}}
+	p.SetProgressToken(7)
+	res, err = cs.CallTool(ctx, p)
+	if err != nil || res.IsError {
+		t.Fatalf("long-running: %v %+v", err, res)
+	}
+	mu.Lock()
+	if progress != 3 {
+		t.Errorf("%d progress notifications, want 3", progress)
+	}
+	mu.Unlock()
+	if n := len(auditRecords(t, auditPath)); n < 5 {
+		t.Errorf("%d audit records, want at least 5", n)
+	}
+}
+
+// TestTypeScriptClientThroughGateway runs the official TypeScript SDK
+// client against the gateway fronting server-everything.
+func TestTypeScriptClientThroughGateway(t *testing.T) {
+	_, srv, _ := newTestGateway(t, everythingConfig(t, everythingPolicy), nil)
+	node := testenv.Node(t)
+	script := testenv.RepoRoot() + "/test/peers/client.mjs"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script, "http", srv.URL+"/mcp")
+	cmd.Env = append(cmd.Environ(), "TOOL=everything.echo", `TOOL_ARGS={"message":"from ts"}`)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("client: %v\n%s", err, out)
+	}
+	var got struct {
+		Tools  []struct{ Name string } `json:"tools"`
+		Result mcp.CallToolResult      `json:"result"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(got.Tools) == 0 || got.Result.IsError || !strings.Contains(resultText(&got.Result), "from ts") {
+		t.Fatalf("%s", out)
+	}
+}

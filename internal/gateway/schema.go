@@ -1,0 +1,52 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/google/jsonschema-go/jsonschema"
+)
+
+// schemaCache compiles tools' input schemas once per distinct schema text.
+// Remote $ref is never resolved (no loader), so a schema cannot make the
+// gateway fetch anything.
+type schemaCache struct {
+	mu sync.Mutex
+	m  map[string]*compiled // key: tool name + "\x00" + schema JSON
+}
+
+type compiled struct {
+	rs  *jsonschema.Resolved
+	err error // the schema itself is invalid: calls are refused
+}
+
+func (c *schemaCache) get(tool string, schema any) *compiled {
+	raw, err := json.Marshal(schema)
+	if err != nil {
+		return &compiled{err: fmt.Errorf("input schema does not encode: %w", err)}
+	}
+	key := tool + "\x00" + string(raw)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*compiled{}
+	}
+	if cc, ok := c.m[key]; ok {
+		return cc
+	}
+	cc := &compiled{}
+	var s jsonschema.Schema
+	if err := json.Unmarshal(raw, &s); err != nil {
+		cc.err = fmt.Errorf("input schema is not a JSON Schema: %w", err)
+	} else if rs, err := s.Resolve(&jsonschema.ResolveOptions{ValidateDefaults: false}); err != nil {
+		cc.err = fmt.Errorf("input schema does not resolve: %w", err)
+	} else {
+		cc.rs = rs
+	}
+	if len(c.m) > 10_000 {
+		clear(c.m) // bounded: upstreams that churn schemas cannot grow it forever
+	}
+	c.m[key] = cc
+	return cc
+}
