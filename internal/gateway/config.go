@@ -93,9 +93,9 @@ type JWTConfig struct {
 	Algorithms []string `yaml:"algorithms"`
 	// Exactly one key source: an HMAC secret, a PEM public key file, or a
 	// JWKS URL fetched and cached.
-	HMACSecret config.Secret `yaml:"hmac_secret"`
-	PublicKeyFile string     `yaml:"public_key_file"`
-	JWKSURL       string     `yaml:"jwks_url"`
+	HMACSecret    config.Secret `yaml:"hmac_secret"`
+	PublicKeyFile string        `yaml:"public_key_file"`
+	JWKSURL       string        `yaml:"jwks_url"`
 	// JWKSRefresh is how long a fetched JWKS is cached (default 10m); an
 	// unknown kid triggers at most one refetch per minute.
 	JWKSRefresh time.Duration `yaml:"jwks_refresh"`
