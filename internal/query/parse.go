@@ -3,6 +3,7 @@ package query
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is a query the parser or compiler rejects. Pos is the byte offset in
@@ -135,6 +136,13 @@ func (p *parser) isKeyword(k string) bool { return p.tok.kind == tWord && p.tok.
 func Parse(text string) (*Query, error) {
 	if len(text) > MaxQueryBytes {
 		return nil, &Error{Query: text, Pos: MaxQueryBytes, Msg: fmt.Sprintf("query longer than %d bytes", MaxQueryBytes)}
+	}
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if r == 0 || (r == utf8.RuneError && size == 1) {
+			return nil, &Error{Query: text, Pos: i, Msg: "query text must be valid UTF-8 without NUL bytes"}
+		}
+		i += size
 	}
 	p := &parser{lex: lexer{src: text}}
 	if err := p.advance(); err != nil {

@@ -87,6 +87,8 @@ func TestParseErrors(t *testing.T) {
 		{"user.name>=", 11, "has no value"},
 		{"us$er:x", 0, "invalid field name"},
 		{"user.name:[a TO b]", 0, "ranges apply"},
+		{"a\x00b", 1, "valid UTF-8"},
+		{"user.name:\xff", 10, "valid UTF-8"},
 		{strings.Repeat("(", 100) + "a" + strings.Repeat(")", 100), 64, "nested deeper"},
 		{strings.Repeat("a ", 300), 512, "more than 256 terms"},
 	}

@@ -6,6 +6,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -255,11 +256,45 @@ func (s *Store) ensurePartitions(ctx context.Context, days []time.Time) error {
 	return nil
 }
 
+// strPtr returns a text column value: nil for absent, and text
+// PostgreSQL accepts (no NUL, valid UTF-8; both become U+FFFD).
 func strPtr(s string) *string {
 	if s == "" {
 		return nil
 	}
+	s = pgText(s)
 	return &s
+}
+
+func pgText(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// pgJSON rewrites the JSON escape \u0000, which jsonb refuses, as \ufffd.
+// Parsers keep NUL bytes of the input in event.original; on PostgreSQL
+// they are stored as U+FFFD.
+func pgJSON(b []byte) string {
+	if !bytes.Contains(b, []byte(`\u0000`)) {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\\' && i+1 < len(b) {
+			if b[i+1] == 'u' && i+6 <= len(b) && string(b[i+2:i+6]) == "0000" {
+				out = append(out, `\ufffd`...)
+				i += 5
+				continue
+			}
+			out = append(out, b[i], b[i+1])
+			i++
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return string(out)
 }
 
 func ipPtr(a netip.Addr) *string {
@@ -308,7 +343,7 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) 
 		)
 		for i, ev := range chunk {
 			r := store.MakeRow(ev, nil)
-			ids[i], ts[i], data[i] = r.ID, r.Time, string(r.Data)
+			ids[i], ts[i], data[i] = r.ID, r.Time, pgJSON(r.Data)
 			kind[i], dataset[i], module[i] = strPtr(r.Kind), strPtr(r.Dataset), strPtr(r.Module)
 			action[i], outcome[i] = strPtr(r.Action), strPtr(r.Outcome)
 			host[i], user[i], rule[i], msg[i] = strPtr(r.HostName), strPtr(r.UserName), strPtr(r.RuleID), strPtr(r.Message)

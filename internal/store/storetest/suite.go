@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("TrimToSize", func(t *testing.T) { testTrim(t, open) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrent(t, open) })
 	t.Run("Cancellation", func(t *testing.T) { testCancel(t, open) })
+	t.Run("HostileText", func(t *testing.T) { testHostile(t, open) })
 	t.Run("Close", func(t *testing.T) { testClose(t, open) })
 }
 
@@ -447,5 +449,39 @@ func testClose(t *testing.T, open Opener) {
 	}
 	if _, err := s.Search(t.Context(), store.SearchRequest{}); !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("Search after Close: %v, want ErrClosed", err)
+	}
+}
+
+// Text the parsers let through (NUL bytes kept from the input, invalid
+// UTF-8, odd vendor keys, megabyte records) must not fail a batch.
+func testHostile(t *testing.T, open Opener) {
+	s := open(t, nil)
+	t.Cleanup(func() { s.Close() })
+	var evs []*event.Event
+	for i, msg := range []string{
+		"hostile nul\x00inside",
+		"hostile bad utf8 \xff\xfe end",
+		"hostile quote ' \" and backslash \\ and %_ wildcards",
+		"hostile " + strings.Repeat("long ", 200000),
+	} {
+		ev := &event.Event{Timestamp: Base.Add(-time.Duration(i) * time.Minute), Message: msg, Original: "raw\x00" + msg}
+		ev.Provenance.SourceID = "test:hostile"
+		ev.PutString(`vendor.we"ird key`, "v\x00")
+		ev.PutString("user.name", "nul\x00user")
+		evs = append(evs, ev)
+	}
+	n, err := s.Append(t.Context(), evs)
+	if err != nil || n != len(evs) {
+		t.Fatalf("Append of hostile text = %d, %v", n, err)
+	}
+	got := SearchAll(t, s, Case{Name: "hostile", Query: "hostile"}, 10)
+	if !slices.Equal(got, Sorted(evs)) {
+		t.Fatalf("free-text search over hostile text\n%s", diffIDs(got, Sorted(evs)))
+	}
+	for _, ev := range evs {
+		rec, err := s.Get(t.Context(), store.ID(ev))
+		if err != nil || !strings.HasPrefix(rec.Event.Message, "hostile") {
+			t.Fatalf("Get of a hostile event: %v", err)
+		}
 	}
 }
