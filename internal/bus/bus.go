@@ -134,6 +134,9 @@ func (b *Bus) startEmbedded() error {
 		NoSigs:                 true,
 		NoLog:                  true,
 		DisableJetStreamBanner: true,
+		// Room for a maximal record (1 MiB) twice over (original and
+		// message) plus its fields.
+		MaxPayload: 8 << 20,
 	})
 	if err != nil {
 		return fmt.Errorf("embedded bus: %w", err)
@@ -150,6 +153,9 @@ func (b *Bus) startEmbedded() error {
 	}
 	return nil
 }
+
+// MaxPayload is the largest message the bus accepts.
+func (b *Bus) MaxPayload() int64 { return b.nc.MaxPayload() }
 
 // Close drains the connection and stops the embedded server.
 func (b *Bus) Close() error {

@@ -22,6 +22,63 @@ type Config struct {
 	Log     Log    `yaml:"log"`
 	API     API    `yaml:"api"`
 	MCP     MCP    `yaml:"mcp"`
+	Bus     Bus    `yaml:"bus"`
+	Ingest  Ingest `yaml:"ingest"`
+}
+
+// Bus configures the event bus (NATS JetStream).
+type Bus struct {
+	// URL of an external NATS cluster; empty embeds JetStream in the
+	// process with its storage under data_dir/bus.
+	URL string `yaml:"url"`
+	// MaxBytes and MaxAge bound what the bus buffers (defaults 10 GiB, 7d).
+	MaxBytes int64         `yaml:"max_bytes"`
+	MaxAge   time.Duration `yaml:"max_age"`
+}
+
+// Ingest configures the event sources.
+type Ingest struct {
+	// APIKeys may push events to POST /api/v1/ingest (api.api_keys may
+	// too). With none configured, serve creates one in data_dir/ingest.key
+	// on first start, readable only by its owner.
+	APIKeys []Secret `yaml:"api_keys"`
+	// MaxBodyBytes bounds one push request, after decompression (413 above).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Syslog listeners (RFC 3164/5424 over UDP or TCP).
+	Syslog []SyslogSource `yaml:"syslog"`
+	// Files to tail.
+	Files []FileSource `yaml:"files"`
+}
+
+// SyslogSource is one syslog listener.
+type SyslogSource struct {
+	Name string `yaml:"name"`
+	// Protocol is udp or tcp (TCP accepts RFC 6587 octet counting and
+	// newline framing on the same port).
+	Protocol string `yaml:"protocol"`
+	// Listen is host:port; loopback unless allow_remote.
+	Listen string `yaml:"listen"`
+	// Format names the parser for the payloads (default auto).
+	Format string `yaml:"format"`
+	// TLS enables syslog over TLS on tcp; ClientCAFile requires client
+	// certificates signed by that CA.
+	TLS          TLS    `yaml:"tls"`
+	ClientCAFile string `yaml:"client_ca_file"`
+	// AllowRemote accepts a non-loopback listen address. Syslog has no
+	// authentication of its own: prefer tcp with tls and client_ca_file.
+	AllowRemote bool `yaml:"allow_remote"`
+}
+
+// FileSource tails files matching glob patterns.
+type FileSource struct {
+	Name   string   `yaml:"name"`
+	Paths  []string `yaml:"paths"`
+	Format string   `yaml:"format"`
+	// StartAt is where a file seen for the first time is read from:
+	// beginning (default) or end.
+	StartAt string `yaml:"start_at"`
+	// PollInterval is how often files are checked (default 250ms).
+	PollInterval time.Duration `yaml:"poll_interval"`
 }
 
 // Log configures operator logging.
@@ -134,6 +191,7 @@ const (
 	DefaultHealthInterval = 30 * time.Second
 	DefaultListen         = "127.0.0.1:8080"
 	DefaultMaxBodyBytes   = 10 << 20
+	DefaultIngestBody     = 64 << 20
 )
 
 // Default returns the configuration used when no file is given: embedded
@@ -143,11 +201,29 @@ func Default() *Config {
 		DataDir: "data",
 		Log:     Log{Level: "info", Format: "text"},
 		API:     API{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes},
+		Ingest:  Ingest{MaxBodyBytes: DefaultIngestBody},
 	}
 }
 
 // applyDefaults fills zero fields that have per-element defaults.
 func (c *Config) applyDefaults() {
+	for i := range c.Ingest.Syslog {
+		if c.Ingest.Syslog[i].Format == "" {
+			c.Ingest.Syslog[i].Format = "auto"
+		}
+	}
+	for i := range c.Ingest.Files {
+		f := &c.Ingest.Files[i]
+		if f.Format == "" {
+			f.Format = "auto"
+		}
+		if f.StartAt == "" {
+			f.StartAt = "beginning"
+		}
+		if f.PollInterval == 0 {
+			f.PollInterval = 250 * time.Millisecond
+		}
+	}
 	for i := range c.MCP.Servers {
 		s := &c.MCP.Servers[i]
 		if s.CallTimeout == 0 {
@@ -281,10 +357,82 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.validateIngest(add)
 	if len(errs) == 0 {
 		return nil
 	}
 	return errs
+}
+
+var sourceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func (c *Config) validateIngest(add func(path, format string, args ...any)) {
+	if c.Bus.URL != "" {
+		if u, err := url.Parse(strings.Split(c.Bus.URL, ",")[0]); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") {
+			add("bus.url", "must be a nats:// or tls:// URL; got %q", c.Bus.URL)
+		}
+	}
+	if c.Bus.MaxBytes < 0 {
+		add("bus.max_bytes", "must not be negative")
+	}
+	if c.Ingest.MaxBodyBytes <= 0 {
+		add("ingest.max_body_bytes", "must be positive")
+	}
+	for i, k := range c.Ingest.APIKeys {
+		if len(k.Value()) < 16 {
+			add(fmt.Sprintf("ingest.api_keys[%d]", i), "must be at least 16 characters")
+		}
+	}
+	names := map[string]string{}
+	name := func(p, n string) {
+		if n == "" {
+			add(p+".name", "is required")
+		} else if !sourceNameRE.MatchString(n) {
+			add(p+".name", "%q must be 1-64 letters, digits, '_', '.' or '-'", n)
+		} else if prev, dup := names[n]; dup {
+			add(p+".name", "%q is already used by %s", n, prev)
+		} else {
+			names[n] = p
+		}
+	}
+	for i, s := range c.Ingest.Syslog {
+		p := fmt.Sprintf("ingest.syslog[%d]", i)
+		name(p, s.Name)
+		if s.Protocol != "udp" && s.Protocol != "tcp" {
+			add(p+".protocol", "must be udp or tcp; got %q", s.Protocol)
+		}
+		host, _, err := net.SplitHostPort(s.Listen)
+		switch {
+		case err != nil:
+			add(p+".listen", "must be host:port: %v", err)
+		case !IsLoopbackHost(host) && !s.AllowRemote:
+			add(p+".listen", "%q is not a loopback address: syslog is unauthenticated, set allow_remote: true (and prefer tcp with tls and client_ca_file)", s.Listen)
+		}
+		if s.TLS.Enabled() {
+			if s.Protocol != "tcp" {
+				add(p+".tls", "applies only to tcp")
+			}
+			if s.TLS.CertFile == "" || s.TLS.KeyFile == "" {
+				add(p+".tls", "cert_file and key_file must be set together")
+			}
+		}
+		if s.ClientCAFile != "" && !s.TLS.Enabled() {
+			add(p+".client_ca_file", "requires tls")
+		}
+	}
+	for i, f := range c.Ingest.Files {
+		p := fmt.Sprintf("ingest.files[%d]", i)
+		name(p, f.Name)
+		if len(f.Paths) == 0 {
+			add(p+".paths", "needs at least one path or glob")
+		}
+		if f.StartAt != "beginning" && f.StartAt != "end" {
+			add(p+".start_at", "must be beginning or end; got %q", f.StartAt)
+		}
+		if f.PollInterval < 10*time.Millisecond {
+			add(p+".poll_interval", "must be at least 10ms")
+		}
+	}
 }
 
 // IsLoopbackHost reports whether host (a name or an IP, without port) only

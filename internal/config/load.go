@@ -346,4 +346,15 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.MCP.Servers {
 		abs(&c.MCP.Servers[i].Cwd)
 	}
+	for i := range c.Ingest.Syslog {
+		s := &c.Ingest.Syslog[i]
+		abs(&s.TLS.CertFile)
+		abs(&s.TLS.KeyFile)
+		abs(&s.ClientCAFile)
+	}
+	for i := range c.Ingest.Files {
+		for j := range c.Ingest.Files[i].Paths {
+			abs(&c.Ingest.Files[i].Paths[j])
+		}
+	}
 }

@@ -1,0 +1,165 @@
+// Package ingest owns MCPSoc's event sources: syslog over UDP and TCP,
+// tailed files and HTTP push. Each source parses records with the parse
+// package and publishes the resulting ECS events to the bus, and
+// acknowledges its input (the next TCP read, an HTTP 2xx, a file offset
+// commit) only after the bus has stored them: an acknowledged event is
+// never lost. It does not store or detect anything itself.
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/bus"
+	"github.com/mcpsoc/mcpsoc/internal/event"
+	"github.com/mcpsoc/mcpsoc/internal/parse"
+	"github.com/prometheus/client_golang/prometheus"
+
+	_ "github.com/mcpsoc/mcpsoc/internal/parse/builtin" // every log format
+)
+
+// Publisher stores messages durably; Publish returns once they are stored.
+// *bus.Bus implements it.
+type Publisher interface {
+	Publish(ctx context.Context, msgs []bus.Message) error
+	// MaxPayload is the largest message it accepts.
+	MaxPayload() int64
+}
+
+var _ Publisher = (*bus.Bus)(nil)
+
+// Pipeline publishes parsed events for every source. It is safe for
+// concurrent use; each source holds its own Batch.
+type Pipeline struct {
+	pub Publisher
+	log *slog.Logger
+	m   *metrics
+	now func() time.Time
+	// maxRecord is the record size limit that keeps events within the
+	// bus's message limit.
+	maxRecord int
+}
+
+// PipelineOptions configure NewPipeline. Nil means defaults.
+type PipelineOptions struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// NewPipeline returns a pipeline publishing to pub.
+func NewPipeline(pub Publisher, opts *PipelineOptions) *Pipeline {
+	if opts == nil {
+		opts = &PipelineOptions{}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	// An event carries its record up to twice (event.original and message)
+	// plus fields: records are cut so that every event fits the bus.
+	maxRecord := int(min(int64(parse.DefaultMaxRecordBytes), pub.MaxPayload()/3))
+	return &Pipeline{pub: pub, log: log.With("component", "ingest"), m: newMetrics(opts.Registerer), now: time.Now, maxRecord: maxRecord}
+}
+
+// parseConfig is the parser configuration for one source.
+func (p *Pipeline) parseConfig(src Source) *parse.Config {
+	return &parse.Config{SourceID: src.ID(), MaxRecordBytes: p.maxRecord}
+}
+
+// Source identifies where events come from.
+type Source struct {
+	// Kind is the source type: syslog, file, http.
+	Kind string
+	// Name is the configured name; Kind:Name becomes the events'
+	// provenance source id.
+	Name string
+}
+
+// ID is the provenance source id, "kind:name".
+func (s Source) ID() string { return s.Kind + ":" + s.Name }
+
+// Batch collects one source's events until Flush publishes them. A Batch
+// is used by one goroutine at a time.
+type Batch struct {
+	p      *Pipeline
+	src    Source
+	msgs   []bus.Message
+	bytes  int
+	errors int
+	trunc  int
+}
+
+// NewBatch starts an empty batch for src.
+func (p *Pipeline) NewBatch(src Source) *Batch {
+	return &Batch{p: p, src: src}
+}
+
+// Add appends ev under id, which must identify the record stably when the
+// source can re-send it (a file offset, an idempotency key) so that a
+// replay is deduplicated by the bus.
+func (b *Batch) Add(ev *event.Event, id string) {
+	ev.Put("event.id", id)
+	if ev.Provenance.SourceID == "" {
+		ev.Provenance.SourceID = b.src.ID()
+	}
+	if ev.Provenance.IngestTime.IsZero() {
+		ev.Provenance.IngestTime = b.p.now()
+	}
+	if ev.IsPipelineError() {
+		b.errors++
+	}
+	if v, ok := ev.Get("event.truncated"); ok && v == true {
+		b.trunc++
+	}
+	data := ev.AppendJSON(nil)
+	b.bytes += len(ev.Original)
+	b.msgs = append(b.msgs, bus.Message{ID: id, Source: b.src.Kind, Data: data})
+}
+
+// Len is the number of events waiting.
+func (b *Batch) Len() int { return len(b.msgs) }
+
+// Flush publishes the waiting events and returns once the bus has stored
+// them; only then may the source acknowledge their input. On error nothing
+// is acknowledged and the batch keeps its events for a retry.
+func (b *Batch) Flush(ctx context.Context) error {
+	if len(b.msgs) == 0 {
+		return nil
+	}
+	if err := b.p.pub.Publish(ctx, b.msgs); err != nil {
+		b.p.m.publishFailures.WithLabelValues(b.src.ID()).Inc()
+		return err
+	}
+	id := b.src.ID()
+	b.p.m.events.WithLabelValues(id).Add(float64(len(b.msgs)))
+	b.p.m.bytes.WithLabelValues(id).Add(float64(b.bytes))
+	b.p.m.pipelineErrors.WithLabelValues(id).Add(float64(b.errors))
+	b.p.m.truncated.WithLabelValues(id).Add(float64(b.trunc))
+	b.msgs, b.bytes, b.errors, b.trunc = b.msgs[:0], 0, 0, 0
+	return nil
+}
+
+// RecordID derives a stable event id from the parts that identify a
+// record at its source (a file's identity and offset, say).
+func RecordID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// nonce returns a random prefix for ids of records that are never re-sent.
+func nonce() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
