@@ -40,6 +40,11 @@ type Scanner struct {
 	hasPend bool
 	pendLen int
 	eof     bool
+
+	pos       int64 // bytes consumed from the input
+	lineStart int64 // input offset of the line next returned last
+	pendStart int64 // input offset of the pending line
+	recStart  int64 // input offset of the current record
 }
 
 // NewScanner returns a Scanner reading r with n.
@@ -55,6 +60,7 @@ func (s *Scanner) Scan() bool {
 		if !ok {
 			return false
 		}
+		s.recStart = s.lineStart
 		if m := s.n.opener(line); m != nil {
 			s.emit(s.gather(m, line, size))
 			return true
@@ -89,6 +95,7 @@ func (s *Scanner) gather(m MultiLiner, first []byte, size int) gathered {
 		if m.Begins(line) && nLines > 1 {
 			s.pending = append(s.pending[:0], line...)
 			s.pendLen = lsize
+			s.pendStart = s.lineStart
 			s.hasPend = true
 			break
 		}
@@ -125,6 +132,7 @@ func (s *Scanner) count() {
 func (s *Scanner) next() (line []byte, size int, ok bool) {
 	if s.hasPend {
 		s.hasPend = false
+		s.lineStart = s.pendStart
 		return s.pending, s.pendLen, true
 	}
 	if s.eof {
@@ -133,10 +141,12 @@ func (s *Scanner) next() (line []byte, size int, ok bool) {
 	max := s.n.cfg.maxRecord()
 	s.buf = s.buf[:0]
 	size = 0
+	s.lineStart = s.pos
 	var prev byte // last byte of the previous chunk
 	for {
 		chunk, err := s.r.ReadSlice('\n')
 		size += len(chunk)
+		s.pos += int64(len(chunk))
 		if room := max + 1 - len(s.buf); room > 0 {
 			s.buf = append(s.buf, chunk[:min(len(chunk), room)]...)
 		}
@@ -174,6 +184,11 @@ func (s *Scanner) next() (line []byte, size int, ok bool) {
 	}
 	return line, size, true
 }
+
+// Offset returns the byte offset in the input of the first line of the
+// record behind the last successful Scan. Sources use it to give a record
+// the same identity however the input is split into reads.
+func (s *Scanner) Offset() int64 { return s.recStart }
 
 // Event returns the event produced by the last successful Scan.
 func (s *Scanner) Event() *event.Event { return s.ev }
