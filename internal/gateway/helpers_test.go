@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
-	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -148,6 +146,3 @@ func auditRecords(t *testing.T, path string) []audit.Record {
 	}
 	return out
 }
-
-var _ = config.Secret{}
-var _ = fmt.Sprint

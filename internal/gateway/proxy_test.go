@@ -2,11 +2,14 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -115,5 +118,44 @@ func TestProxyProgressAndCancellation(t *testing.T) {
 	_, err = cs.CallTool(cctx, &mcp.CallToolParams{Name: "fix.slow", Arguments: map[string]any{"steps": 100, "ms": 100}})
 	if err == nil || time.Since(start) > 3*time.Second {
 		t.Fatalf("cancelled call: err %v after %v", err, time.Since(start))
+	}
+}
+
+func TestAuditRedactsArguments(t *testing.T) {
+	_, srv, auditPath := newTestGateway(t, openLoopback, nil)
+	cs, err := connect(t, srv.URL+"/mcp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	secret := "sk-live0123456789abcdefghij"
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "fix.echo", Arguments: map[string]any{"message": "key " + secret}})
+	if err != nil || res.IsError {
+		t.Fatal(err, res)
+	}
+	data, _ := os.ReadFile(auditPath)
+	if strings.Contains(string(data), secret) {
+		t.Fatalf("secret in audit log:\n%s", data)
+	}
+	for _, r := range auditRecords(t, auditPath) {
+		if r.Kind == "gateway.call" {
+			if string(r.Args) != `{"message":"[REDACTED]"}` || r.ArgsHash != audit.HashBytes([]byte(`{"message":"key `+secret+`"}`)) {
+				t.Errorf("args %s hash %s", r.Args, r.ArgsHash)
+			}
+			return
+		}
+	}
+	t.Fatal("no call record")
+}
+
+func TestRedactor(t *testing.T) {
+	r := newRedactor([]string{"ssn"})
+	got, _ := json.Marshal(r.redact(map[string]any{
+		"user": "alice", "Password": "x", "api_token": "y", "SSN": "123", "nested": []any{map[string]any{"client_secret": "z", "n": 1.5}},
+		"long": strings.Repeat("a", 300), "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlMTIz",
+	}))
+	want := `{"Password":"[REDACTED]","SSN":"[REDACTED]","api_token":"[REDACTED]","jwt":"[REDACTED]","long":"` + strings.Repeat("a", 256) + `…(300 bytes)","nested":[{"client_secret":"[REDACTED]","n":1.5}],"user":"alice"}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

@@ -46,7 +46,10 @@ type redisLimiter struct {
 // error denies the call (fail closed) and is returned to the caller.
 func NewRedisLimiter(cfg *RedisConfig) Limiter {
 	c := redis.NewClient(&redis.Options{Addr: cfg.Addr, Password: cfg.Password.Value(), DB: cfg.DB,
-		DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
+		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
+		// A limiter that cannot reach Redis denies at once rather than
+		// holding the call through retries.
+		MaxRetries: 1, DialerRetries: 1})
 	return &redisLimiter{c: c, prefix: cfg.Prefix}
 }
 
