@@ -187,3 +187,34 @@ func (q *Query) TimeBounded() bool {
 	}
 	return walk(q.Root)
 }
+
+// FreeText reports whether the query has a free-text term (or message:…),
+// the terms a full-text index serves.
+func (q *Query) FreeText() bool {
+	if q == nil {
+		return false
+	}
+	var walk func(n Node) bool
+	walk = func(n Node) bool {
+		switch x := n.(type) {
+		case *Term:
+			return x.Field == "" || (x.Field == "message" && x.Op == OpEq)
+		case *And:
+			for _, c := range x.Children {
+				if walk(c) {
+					return true
+				}
+			}
+		case *Or:
+			for _, c := range x.Children {
+				if walk(c) {
+					return true
+				}
+			}
+		case *Not:
+			return walk(x.Child)
+		}
+		return false
+	}
+	return walk(q.Root)
+}

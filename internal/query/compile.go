@@ -36,6 +36,12 @@ type CompileOptions struct {
 	// FirstArg is the number of the first placeholder the condition uses
 	// (?1 / $1 when zero), so a caller can put its own arguments first.
 	FirstArg int
+	// FTSRowids, when not nil, bounds SQLite's FTS5 lookups to rowids in
+	// [FTSRowids[0], FTSRowids[1]]. A store that knows the seq range of
+	// the searched time window sets it so that a common phrase does not
+	// walk its postings for all time; it must cover every row the rest of
+	// the search can return.
+	FTSRowids *[2]int64
 }
 
 // SQL is a compiled condition: Where is a boolean SQL expression over the
@@ -74,6 +80,7 @@ func Compile(q *Query, d Dialect, opts *CompileOptions) (SQL, error) {
 	}
 	c := &compiler{d: d, next: 1, now: time.Now()}
 	if opts != nil {
+		c.ftsRowids = opts.FTSRowids
 		if !opts.Now.IsZero() {
 			c.now = opts.Now
 		}
@@ -93,11 +100,12 @@ func Compile(q *Query, d Dialect, opts *CompileOptions) (SQL, error) {
 }
 
 type compiler struct {
-	d    Dialect
-	now  time.Time
-	next int
-	args []any
-	text string
+	ftsRowids *[2]int64
+	d         Dialect
+	now       time.Time
+	next      int
+	args      []any
+	text      string
 }
 
 // arg binds v and returns its placeholder.
@@ -229,7 +237,11 @@ func (c *compiler) freeText(b *strings.Builder, t *Term) error {
 		// An FTS5 trigram phrase query is a substring match that the
 		// index answers.
 		phrase := `"` + strings.ReplaceAll(lit, `"`, `""`) + `"`
-		fmt.Fprintf(b, "%s IN (SELECT rowid FROM %s WHERE %s MATCH %s)", SeqColumn, FTSTable, FTSTable, c.arg(phrase))
+		fmt.Fprintf(b, "%s IN (SELECT rowid FROM %s WHERE %s MATCH %s", SeqColumn, FTSTable, FTSTable, c.arg(phrase))
+		if r := c.ftsRowids; r != nil {
+			fmt.Fprintf(b, " AND rowid BETWEEN %s AND %s", c.arg(r[0]), c.arg(r[1]))
+		}
+		b.WriteByte(')')
 		return nil
 	}
 	fmt.Fprintf(b, "message LIKE %s ESCAPE '\\'", c.arg(likePattern(t, true)))

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"net/url"
 	"runtime"
@@ -306,8 +307,28 @@ func (s *Store) appendRows(ctx context.Context, rows []store.Row) (int, error) {
 }
 
 // where compiles req into a condition and its arguments, cursor included.
-func (s *Store) where(req store.SearchRequest, withCursor bool) (string, []any, error) {
-	c, err := query.Compile(req.Query, query.SQLite, nil)
+func (s *Store) where(ctx context.Context, req store.SearchRequest, withCursor bool) (string, []any, error) {
+	var opts query.CompileOptions
+	if (!req.From.IsZero() || !req.To.IsZero()) && req.Query.FreeText() {
+		// The seq range of the time window (an index-only scan of
+		// events_ts, whose entries end in seq) bounds the FTS lookups.
+		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+		if !req.From.IsZero() {
+			lo = req.From.UTC().Truncate(time.Microsecond).UnixMicro()
+		}
+		if !req.To.IsZero() {
+			hi = req.To.UTC().Truncate(time.Microsecond).UnixMicro()
+		}
+		var minSeq, maxSeq sql.NullInt64
+		if err := s.r.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM events INDEXED BY events_ts WHERE ts >= ?1 AND ts < ?2`, lo, hi).Scan(&minSeq, &maxSeq); err != nil {
+			return "", nil, fmt.Errorf("bounding full-text search: %w", err)
+		}
+		opts.FTSRowids = &[2]int64{1, 0} // empty window: nothing matches
+		if minSeq.Valid {
+			opts.FTSRowids = &[2]int64{minSeq.Int64, maxSeq.Int64}
+		}
+	}
+	c, err := query.Compile(req.Query, query.SQLite, &opts)
 	if err != nil {
 		return "", nil, err
 	}
@@ -344,7 +365,7 @@ func (s *Store) Search(ctx context.Context, req store.SearchRequest) (store.Page
 	if err := store.CheckTimeRange(s.opts, req, s.total.Load()); err != nil {
 		return store.Page{}, err
 	}
-	where, args, err := s.where(req, true)
+	where, args, err := s.where(ctx, req, true)
 	if err != nil {
 		return store.Page{}, err
 	}
@@ -409,7 +430,7 @@ func (s *Store) Count(ctx context.Context, req store.SearchRequest) (int64, erro
 	if err := store.CheckTimeRange(s.opts, req, s.total.Load()); err != nil {
 		return 0, err
 	}
-	where, args, err := s.where(req, false)
+	where, args, err := s.where(ctx, req, false)
 	if err != nil {
 		return 0, err
 	}

@@ -133,6 +133,11 @@ func Cases() []Case {
 			us := ev.Timestamp.Truncate(time.Microsecond)
 			return ev.Action == "block" && !us.Before(Base.Add(-48*time.Hour)) && us.Before(Base.Add(-24*time.Hour))
 		}},
+		{Name: "free text in a time window", Query: `"failed password" OR message:accepted`, From: Base.Add(-72 * time.Hour), To: Base.Add(-12 * time.Hour), Match: func(ev *event.Event) bool {
+			us := ev.Timestamp.Truncate(time.Microsecond)
+			return (ci(ev.Message, "failed password") || ci(ev.Message, "accepted")) && !us.Before(Base.Add(-72*time.Hour)) && us.Before(Base.Add(-12*time.Hour))
+		}},
+		{Name: "free text in an empty window", Query: "failed", From: Base.Add(time.Hour), None: true, Match: func(*event.Event) bool { return false }},
 		{Name: "nested not", Query: "NOT (event.action:block OR NOT destination.port:22)", Match: func(ev *event.Event) bool { return ev.Action != "block" && port(ev) == 22 }},
 		{Name: "dataset and rule", Query: "event.dataset:pfsense.filterlog rule.id:1000000103", Match: func(ev *event.Event) bool {
 			return ev.Dataset == "pfsense.filterlog" && ev.Rule.ID == "1000000103"
