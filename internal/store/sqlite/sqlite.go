@@ -120,10 +120,12 @@ func Open(ctx context.Context, path string, opts *store.Options) (*Store, error)
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("opening sqlite store: path %q must not contain '?' or '#'", path)
 	}
-	common := []string{"busy_timeout(10000)", "foreign_keys(on)", "cache_size(-65536)", "temp_store(memory)"}
+	// Page caches: 64 MiB per reader; 256 MiB for the writer, whose
+	// inserts land at random places in the address and name indexes.
+	common := []string{"busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)"}
 	// auto_vacuum must be set before the first table exists; it lets
 	// TrimToSize give freed pages back to the file system.
-	w, err := sql.Open("sqlite", dsn(path, append([]string{"auto_vacuum(incremental)", "journal_mode(wal)", "synchronous(normal)"}, common...)...)+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", dsn(path, append([]string{"auto_vacuum(incremental)", "journal_mode(wal)", "synchronous(normal)", "cache_size(-262144)"}, common...)...)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("opening sqlite store %s: %w", path, err)
 	}
@@ -135,7 +137,7 @@ func Open(ctx context.Context, path string, opts *store.Options) (*Store, error)
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(path, append([]string{"query_only(1)"}, common...)...))
+	r, err := sql.Open("sqlite", dsn(path, append([]string{"query_only(1)", "cache_size(-65536)"}, common...)...))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("opening sqlite store %s: %w", path, err)
