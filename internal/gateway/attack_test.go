@@ -93,7 +93,7 @@ func jwksServer(t *testing.T) (*httptest.Server, *int) {
 	return srv, &n
 }
 
-func authGatewayYAML(t *testing.T, jwtBlock string) string {
+func authGatewayYAML(t testing.TB, jwtBlock string) string {
 	return fmt.Sprintf(`
 public_url: https://gw.example
 upstreams:

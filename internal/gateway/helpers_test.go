@@ -63,7 +63,7 @@ func upstreamServer() *mcp.Server {
 
 // newTestGateway builds and starts a gateway from YAML (the upstream
 // "fix" is in-process) and serves it with httptest.
-func newTestGateway(t *testing.T, yamlText string, extra map[string]*mcp.Server) (*Gateway, *httptest.Server, string) {
+func newTestGateway(t testing.TB, yamlText string, extra map[string]*mcp.Server) (*Gateway, *httptest.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	auditPath := filepath.Join(dir, "audit.jsonl")
@@ -92,7 +92,7 @@ func newTestGateway(t *testing.T, yamlText string, extra map[string]*mcp.Server)
 }
 
 // connect opens an SDK client session to url with extra headers.
-func connect(t *testing.T, url string, headers map[string]string) (*mcp.ClientSession, error) {
+func connect(t testing.TB, url string, headers map[string]string) (*mcp.ClientSession, error) {
 	t.Helper()
 	hc := &http.Client{Transport: headerRT{h: headers}}
 	c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
@@ -103,12 +103,20 @@ func connect(t *testing.T, url string, headers map[string]string) (*mcp.ClientSe
 
 type headerRT struct{ h map[string]string }
 
+// pooled keeps enough idle connections for parallel benchmark callers
+// (http.DefaultTransport keeps two per host and would measure TCP set-up).
+var pooled = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 128
+	return t
+}()
+
 func (h headerRT) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	for k, v := range h.h {
 		r.Header.Set(k, v)
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	return pooled.RoundTrip(r)
 }
 
 func resultText(r *mcp.CallToolResult) string {
@@ -122,7 +130,7 @@ func resultText(r *mcp.CallToolResult) string {
 }
 
 // auditRecords verifies the log's chain and returns its records.
-func auditRecords(t *testing.T, path string) []audit.Record {
+func auditRecords(t testing.TB, path string) []audit.Record {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
