@@ -280,6 +280,12 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 	if o.hard {
 		return nil
 	}
+	if f, ok := mismatchFinding(o); ok {
+		emit(f)
+		if f.Tier == TierHard {
+			return nil
+		}
+	}
 	// Combinations across fields of one object (the directive in the
 	// description, the sensitive target in a parameter).
 	v := evaluateMask(o.mask)
@@ -319,6 +325,41 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		emit(newFinding(RuleJudge, l.loc, clip(redact(jv.Reason), 160), names))
 	}
 	return nil
+}
+
+// mismatchFinding reports a tool whose description directs risky actions
+// outside its declared purpose. Hard when the action weakens security or
+// edits system files, or when the description also carries a directive and
+// a sink, a literal address or secrecy; review when only a directive goes
+// with it.
+func mismatchFinding(o *objectScan) (Finding, bool) {
+	if o.kind != KindTool {
+		return Finding{}, false
+	}
+	for i, l := range o.leaves {
+		if l.loc.Path != "description" {
+			continue
+		}
+		sc := o.scans[i]
+		directive := sc.mask&(bit(sigAI)|bit(sigImperative)|bit(sigTrigger)|bit(sigMust)|bit(sigPersist)|bit(sigCoerce)) != 0
+		if !directive || sc.has(sigSecurityCtx) {
+			return Finding{}, false
+		}
+		mm, strong := capabilityCheck(o.name, sc.text)
+		if len(mm) == 0 {
+			return Finding{}, false
+		}
+		f := newFinding(RuleMismatch, l.loc, evidence(sc, RuleDirective), append(sc.names(), "mismatch:"+strings.Join(mm, ",")))
+		// Only security-weakening or system-file actions addressed to the
+		// model are hard; the rest asks for review (purpose vocabulary is
+		// never complete).
+		if strong && sc.mask&(bit(sigAI)|bit(sigTrigger)|bit(sigImperative)) != 0 {
+			f.Tier = TierHard
+			f.Severity = SevHigh
+		}
+		return f, true
+	}
+	return Finding{}, false
 }
 
 // purposeMentionsSecrets reports whether the first sentence of an object's

@@ -159,6 +159,7 @@ const (
 	RuleTamper         = "MCP-POISON-007"
 	RuleHarm           = "MCP-POISON-008"
 	RuleSideEffect     = "MCP-POISON-009"
+	RuleMismatch       = "MCP-POISON-010"
 	RuleExfil          = "MCP-EXFIL-001"
 	RuleSensitive      = "MCP-EXFIL-002"
 	RuleParamHarvest   = "MCP-EXFIL-003"
@@ -197,6 +198,8 @@ var rules = []Rule{
 		"Text tells the model to delete data, run destructive commands or grant privileges as a side effect of using the tool."},
 	{RuleSideEffect, "Hidden side effect toward an outside address", TierHard, SevHigh, "exfiltration", owaspPoisoning,
 		"Text tells the model to also send, copy or write data to a literal address (e-mail, URL, path) or to pass the user's personal data along, as a side effect of the tool."},
+	{RuleMismatch, "Capability mismatch", TierReview, SevMedium, "poisoning", owaspPoisoning,
+		"The description asks for risky actions (messaging, payments, deletion, weakening security, secrets, system files) unrelated to the tool's declared purpose."},
 	{RuleExfil, "Sensitive data exfiltration directive", TierHard, SevCritical, "exfiltration", owaspPoisoning,
 		"Text directs the model to read sensitive files or secrets and send them to a sink or pass them in a parameter."},
 	{RuleSensitive, "Sensitive target with a sink", TierReview, SevMedium, "exfiltration", owaspSecrets,

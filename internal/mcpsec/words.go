@@ -150,7 +150,8 @@ var imperativeVerbs = newWordList("read", "send", "forward", "pass", "append", "
 	"unlock", "disable", "transfer", "route", "submit", "make", "do not", "don't", "use", "invite", "approve", "merge",
 	"order", "write", "save", "set", "create", "book", "pay", "buy", "sell", "subscribe", "zip", "archive", "report",
 	"message", "text", "notify", "dm", "deposit", "duplicate", "visit", "browse", "click", "install", "download",
-	"look", "quote", "initiate", "issue", "refund", "trigger", "request", "prioritize", "prioritise", "decline")
+	"look", "quote", "initiate", "issue", "refund", "trigger", "request", "prioritize", "prioritise", "decline",
+	"keep", "log", "record", "track", "monitor", "turn", "enable")
 
 // imperativeFillers may sit between the sentence start and the verb.
 var imperativeFillers = map[string]bool{"please": true, "also": true, "then": true, "and": true, "now": true, "first": true,
