@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"cel.dev/cel-go/cel"
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"go.yaml.in/yaml/v3"
@@ -141,6 +142,18 @@ type Rule struct {
 	// for the rule to match a call (listing ignores them): each key is a
 	// top-level argument name.
 	Args map[string]ArgCondition `yaml:"args"`
+	// When is a CEL expression that must be true for the rule to apply to
+	// a call. It reads args (the decoded arguments), subject, roles,
+	// scopes, upstream and tool, e.g.
+	//   args.path.startsWith("/tmp/") && !args.path.contains("..")
+	// An allow rule whose conditions fail denies the call with the reason
+	// (conditions constrain the callers and tools the rule selects); a
+	// deny rule whose conditions fail does not apply, but one whose
+	// expression cannot be evaluated (a missing argument) denies: fail
+	// closed. Listing ignores conditions.
+	When string `yaml:"when"`
+
+	when cel.Program
 }
 
 // ArgCondition constrains one argument. Set fields are ANDed.
@@ -536,6 +549,13 @@ func (c *Config) Validate() error {
 				ac.re = re
 				r.Args[k] = ac
 			}
+		}
+		if r.When != "" {
+			prg, err := compileCondition(r.When)
+			if err != nil {
+				add(f+".when", "%v", err)
+			}
+			r.when = prg
 		}
 		if r.Name == "" {
 			r.Name = fmt.Sprintf("rule %d", i+1)

@@ -301,7 +301,7 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 		g.record(ctx, ev)
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + req.Params.Name}
 	}
-	if d := g.policy.CanCall(p, t.Server, t.Tool, args); !d.Allow {
+	if d := g.policy.CanCall(ctx, p, t.Server, t.Tool, args); !d.Allow {
 		return finish(toolError("call denied by gateway policy: %s", d.Reason), "deny", d.Reason)
 	}
 	if why, err := g.rateCheck(ctx, p, name); err != nil {

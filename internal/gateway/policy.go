@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -87,14 +88,18 @@ func (pl *Policy) CanList(p *Principal, upstream string, t *mcp.Tool) Decision {
 
 // CanCall decides whether p may call tool t of upstream with args (the
 // decoded arguments object, possibly nil).
-func (pl *Policy) CanCall(p *Principal, upstream string, t *mcp.Tool, args map[string]any) Decision {
+func (pl *Policy) CanCall(ctx context.Context, p *Principal, upstream string, t *mcp.Tool, args map[string]any) Decision {
 	if args == nil {
 		args = map[string]any{}
 	}
-	return pl.decide(p, upstream, t, args)
+	return pl.decideCtx(ctx, p, upstream, t, args)
 }
 
 func (pl *Policy) decide(p *Principal, upstream string, t *mcp.Tool, args map[string]any) Decision {
+	return pl.decideCtx(context.Background(), p, upstream, t, args)
+}
+
+func (pl *Policy) decideCtx(ctx context.Context, p *Principal, upstream string, t *mcp.Tool, args map[string]any) Decision {
 	destructive := Destructive(t)
 	skipped := ""
 	for i := range pl.cfg.Rules {
@@ -102,8 +107,25 @@ func (pl *Policy) decide(p *Principal, upstream string, t *mcp.Tool, args map[st
 		if !r.matchesCaller(p) || !matchAny(r.Upstreams, upstream) || !matchAny(r.Tools, t.Name) {
 			continue
 		}
-		if args != nil {
-			if why := r.checkArgs(args); why != "" {
+		conditional := len(r.Args) > 0 || r.when != nil
+		if args == nil && conditional && r.Effect == "deny" {
+			continue // listing: a conditional deny does not hide the tool
+		}
+		if args != nil && conditional {
+			why := r.checkArgs(args)
+			if why == "" && r.when != nil {
+				ok, err := evalCondition(ctx, r.when, p, upstream, t.Name, args)
+				switch {
+				case err != nil && r.Effect == "deny":
+					// Fail closed: a deny rule we cannot evaluate denies.
+					return Decision{Reason: fmt.Sprintf("%s: condition could not be evaluated: %v", r.Name, err)}
+				case err != nil:
+					why = "condition could not be evaluated: " + err.Error()
+				case !ok:
+					why = "condition not met"
+				}
+			}
+			if why != "" {
 				if r.Effect == "deny" {
 					continue // a deny rule whose conditions fail does not apply
 				}
