@@ -72,9 +72,11 @@ func newAhoCorasick(lits []string) *ahoCorasick {
 	return ac
 }
 
-// present marks in a bitset every literal that occurs in text.
-func (ac *ahoCorasick) present(text string) bitset {
+// present marks in a bitset every literal that occurs in text and also
+// returns their ids, each once.
+func (ac *ahoCorasick) present(text string) (bitset, []int32) {
 	b := make(bitset, (ac.n+63)/64)
+	var ids []int32
 	s := int32(0)
 	nc := int32(ac.nclass)
 	for i := 0; i < len(text); i++ {
@@ -85,11 +87,18 @@ func (ac *ahoCorasick) present(text string) bitset {
 		}
 		s = ac.next[s*nc+int32(c)]
 		for _, id := range ac.out[s] {
-			b[id>>6] |= 1 << (id & 63)
+			if b[id>>6]&(1<<(id&63)) == 0 {
+				b[id>>6] |= 1 << (id & 63)
+				ids = append(ids, id)
+			}
 		}
 	}
-	return b
+	return b, ids
 }
+
+func (b bitset) has(i int) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
+
+func (b bitset) set(i int) { b[i>>6] |= 1 << (uint(i) & 63) }
 
 type bitset []uint64
 

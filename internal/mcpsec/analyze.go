@@ -237,7 +237,17 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		o.scans[i] = sc
 		o.mask |= sc.mask
 	}
-	themed := sensitiveName(o.name) || purposeMentionsSecrets(o)
+	// Computed on first use: most objects never need it.
+	themedState := 0
+	themedFn := func() bool {
+		if themedState == 0 {
+			themedState = 2
+			if sensitiveName(o.name) || purposeMentionsSecrets(o) {
+				themedState = 1
+			}
+		}
+		return themedState == 1
+	}
 	var bestLeaf int
 	var bestScore float64 = -1
 	for i, l := range o.leaves {
@@ -260,7 +270,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		}
 		if param && (sc.has(sigHarvestTarget) || sc.has(sigReadSensitive) || (sc.has(sigAmbient) || sc.has(sigPII)) && (sc.has(sigAI) || sc.has(sigFromContext))) && v.hard == "" {
 			f := newFinding(RuleParamHarvest, l.loc, evidence(sc, RuleParamHarvest), sc.names())
-			if themed && !sc.has(sigHarvestTarget) {
+			if !sc.has(sigHarvestTarget) && themedFn() {
 				f.Tier = TierReview
 			}
 			emit(f)
@@ -269,7 +279,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		for _, id := range v.hards {
 			f := newFinding(id, l.loc, evidence(sc, id), sc.names())
 			f.Tier = TierHard
-			if id == RuleExfil && themed && !o.hasAny(sigSecrecy, sigOverride, sigTag, sigForeignRef, sigHarvestTarget) {
+			if id == RuleExfil && !o.hasAny(sigSecrecy, sigOverride, sigTag, sigForeignRef, sigHarvestTarget) && themedFn() {
 				// A key manager that says it reads ~/.ssh and uploads a key is
 				// doing its job; keep it for review.
 				f.Tier = TierReview
@@ -302,7 +312,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 	case v.hard != "" && crossFieldOK(v.hard, o.mask):
 		f := newFinding(v.hard, loc, evidence(sc, v.hard), names)
 		f.Tier = TierHard
-		if themed && (v.hard == RuleExfil) {
+		if v.hard == RuleExfil && themedFn() {
 			f.Tier = TierReview
 		}
 		emit(f)
@@ -374,12 +384,13 @@ func purposeMentionsSecrets(o *objectScan) bool {
 		if i := strings.Index(d, ". "); i > 0 {
 			d = d[:i]
 		}
-		lits := literals.present(d)
+		_, present := literals.present(d)
+		active := activeParts(present)
 		for _, f := range orderedFamilies {
-			if f.sig != sigSensitive && f.sig != sigAmbient && f.sig != sigHarvestTarget || !lits.any(f.ids) {
+			if f.sig != sigSensitive && f.sig != sigAmbient && f.sig != sigHarvestTarget {
 				continue
 			}
-			if len(f.findAll(d, lits, func() []span { return tokens(d) }, 1)) > 0 {
+			if len(f.findAll(d, active, func() []span { return tokens(d) }, 1)) > 0 {
 				return true
 			}
 		}

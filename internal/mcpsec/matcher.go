@@ -14,6 +14,7 @@ import (
 type matcher struct {
 	anchors []string // nil: no required literal could be derived; always run
 	ids     []int32  // anchors as literal ids of the shared automaton
+	idx     int      // index among all branches, for the per-text active set
 	re      *regexp.Regexp
 }
 
@@ -172,7 +173,7 @@ func minLen(set []string) int {
 
 // findAll runs the branches whose anchors occur in text (per the literal
 // set found by the shared automaton) and returns up to limit match spans.
-func (f *compiled) findAll(text string, lits bitset, toks func() []span, limit int) [][]int {
+func (f *compiled) findAll(text string, active bitset, toks func() []span, limit int) [][]int {
 	if f.sig == sigImperative {
 		return findImperatives(text, toks(), limit)
 	}
@@ -181,7 +182,7 @@ func (f *compiled) findAll(text string, lits bitset, toks func() []span, limit i
 	}
 	var out [][]int
 	for _, m := range f.parts {
-		if m.ids != nil && !lits.any(m.ids) {
+		if m.ids != nil && !active.has(m.idx) {
 			continue
 		}
 		out = append(out, m.re.FindAllStringIndex(text, limit-len(out))...)
@@ -215,13 +216,41 @@ func buildLiterals(fs []*compiled) {
 		}
 		return ids
 	}
+	nparts := 0
 	for _, f := range fs {
 		f.ids = idsOf(f.anchors)
 		for i := range f.parts {
 			f.parts[i].ids = idsOf(f.parts[i].anchors)
+			f.parts[i].idx = nparts
+			nparts++
 		}
 	}
 	literals = newAhoCorasick(lits)
+	numParts = nparts
+	partsOf = make([][]int, len(lits))
+	for _, f := range fs {
+		for _, m := range f.parts {
+			for _, id := range m.ids {
+				partsOf[id] = append(partsOf[id], m.idx)
+			}
+		}
+	}
+}
+
+var (
+	numParts int
+	partsOf  [][]int // literal id → branches anchored on it
+)
+
+// activeParts returns the branches that one of the present literals anchors.
+func activeParts(ids []int32) bitset {
+	b := make(bitset, (numParts+63)/64)
+	for _, id := range ids {
+		for _, p := range partsOf[id] {
+			b.set(p)
+		}
+	}
+	return b
 }
 
 // isSpaceClass reports the class \s ([\t\n\f\r ]).

@@ -322,7 +322,8 @@ func scanText(norm string) *scan {
 		norm = norm[:maxScanBytes/2] + " … " + norm[len(norm)-maxScanBytes/2:]
 	}
 	s := &scan{text: norm}
-	lits := literals.present(norm)
+	lits, present := literals.present(norm)
+	active := activeParts(present)
 	var toks []span
 	tokenize := func() []span {
 		if toks == nil {
@@ -337,7 +338,7 @@ func scanText(norm string) *scan {
 		if f.ids != nil && !lits.any(f.ids) {
 			continue
 		}
-		for _, m := range f.findAll(norm, lits, tokenize, 16) {
+		for _, m := range f.findAll(norm, active, tokenize, 16) {
 			sp := span{m[0], m[1]}
 			if f.sig == sigSensitive && isPublicKeyRef(norm, sp) {
 				continue
