@@ -363,7 +363,14 @@ func mismatchFinding(o *objectScan) (Finding, bool) {
 		// Only security-weakening or system-file actions addressed to the
 		// model are hard; the rest asks for review (purpose vocabulary is
 		// never complete).
-		if strong && sc.mask&(bit(sigAI)|bit(sigTrigger)|bit(sigImperative)) != 0 {
+		// Data sent to a literal outside address by a tool whose purpose is
+		// not communication is hard too.
+		comm := false
+		for _, m := range mm {
+			comm = comm || m == "communication"
+		}
+		if strong && sc.mask&(bit(sigAI)|bit(sigTrigger)|bit(sigImperative)) != 0 ||
+			comm && sc.has(sigSinkTo) && sc.has(sigAddr) && sc.mask&(bit(sigAI)|bit(sigTrigger)|bit(sigImperative)|bit(sigMust)) != 0 {
 			f.Tier = TierHard
 			f.Severity = SevHigh
 		}

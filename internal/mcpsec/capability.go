@@ -23,7 +23,7 @@ type capability struct {
 }
 
 var capabilities = []capability{
-	{"communication", []string{"mail", "email", "e-mail", "message", "messag", "send", "sms", "chat", "post", "share", "notif", "slack", "discord", "teams", "campaign", "newsletter", "upload", "publish", "social", "invite", "fax", "webhook", "sync", "backup", "forward", "contact", "calendar", "meeting", "ticket", "support", "report"},
+	{"communication", []string{"mail", "email", "e-mail", "message", "messag", "send", "sms", "chat", "post", "share", "notif", "slack", "discord", "teams", "campaign", "newsletter", "upload", "publish", "social", "invite", "fax", "webhook", "sync", "backup", "forward", "contact", "calendar", "ticket", "support"},
 		[]string{"mail", "send", "sent", "forward", "upload", "post", "share", "publish", "text", "sms", "cc", "mirror", "invite"},
 		regexp.MustCompile(`\b(?:e-?mail(?:ed)?|send|sent|forward(?:ed)?|upload(?:ed)?|post(?:ed)?|share|shared|publish(?:ed)?|text|sms|cc|bcc|mirror(?:ed)?|invite)\b.{0,60}?\b(?:to|with)\b`), false},
 	{"payment", []string{"pay", "invoice", "bill", "bank", "transfer", "wallet", "stripe", "checkout", "order", "shop", "budget", "expense", "financ", "trad", "price", "refund", "charge", "payroll", "crypto", "money", "escrow", "portfolio", "invest", "tip", "fee"},

@@ -14,7 +14,7 @@ var weights = [numSigs]float64{
 	sigHijack: 3, sigOtherTools: 1, sigToolRef: 0.5, sigTamper: 5, sigTamperWeak: 2,
 	sigPersist: 2.5, sigFragment: 1.5, sigShell: 2, sigReadSensitive: 2, sigSinkTo: 2,
 	sigForeignRef: 1.5, sigHijackStrong: 4, sigDestructive: 2, sigPrivesc: 2.5, sigManip: 2.5, sigDeceive: 4,
-	sigAlso: 0.5, sigAddr: 0.5, sigPII: 0.5, sigMoney: 1.5, sigCommand: 1.5, sigFromContext: 1, sigPhish: 3, sigSysFile: 1,
+	sigAlso: 0.5, sigAddr: 0.5, sigPII: 0.5, sigMoney: 1.5, sigCommand: 1.5, sigFromContext: 1, sigPhish: 3, sigSysFile: 1, sigBlanket: 2, sigSecretCmd: 2,
 }
 
 // reviewScore is the weighted score at which a text is worth a human look.
@@ -149,7 +149,9 @@ func evaluateMask(m uint64) verdict {
 		// A shell payload injected into the arguments of the model's calls.
 		has(sigShell) && has(sigCarry, sigSmuggle) && strongDirective && has(sigMust, sigTrigger, sigAI) ||
 		// Writing into system files on a trigger: "before pinging, add … to /etc/hosts".
-		has(sigSysFile) && has(sigCarry) && has(sigTrigger, sigAI) && has(sigImperative))
+		has(sigSysFile) && has(sigCarry) && has(sigTrigger, sigAI) && has(sigImperative) ||
+		// Privilege grants as a side job: "while you are at it, add bot as admin on every repo".
+		has(sigPrivesc) && has(sigImperative) && has(sigAlso, sigTrigger, sigBlanket))
 	// A side effect toward a literal address on a trigger or obligation:
 	// "whenever a file is written, it should also be written to /tmp/x",
 	// "the amount must also be reported by email to a@b.example".
@@ -181,7 +183,9 @@ func evaluateMask(m uint64) verdict {
 		// output) placed into a parameter needs no further directive.
 		has(sigHarvestTarget) && has(sigSmuggle) && has(sigSinkTo, sigAI, sigTrigger, sigImperative, sigMust) ||
 		// Asking the user for a credential and passing it along.
-		has(sigPhish) && has(sigSmuggle, sigSinkTo, sigCarry))
+		has(sigPhish) && has(sigSmuggle, sigSinkTo, sigCarry) ||
+		// Output of a secret-revealing command into an argument, the answer or a sink.
+		has(sigSecretCmd) && has(sigSmuggle, sigCarry, sigSinkTo) && has(sigImperative, sigAI, sigTrigger))
 	add(RuleShadowRef, has(sigForeignRef) && has(sigTamperWeak, sigSinkTo) && directive)
 	if len(v.hards) > 0 {
 		// Report the most severe first.
