@@ -37,6 +37,11 @@ type Options struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 	MCP      MCPCatalog
+	// Events serves /api/v1/events when set.
+	Events EventStore
+	// Ingest serves POST /api/v1/ingest when set; it authenticates pushes
+	// itself (ingest keys), so the API keys do not apply to it.
+	Ingest http.Handler
 	// APIKeys, when non-empty, are required on every route but the health
 	// checks.
 	APIKeys []config.Secret
@@ -81,6 +86,11 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /api/v1/mcp/servers", s.listServers)
 	mux.HandleFunc("GET /api/v1/mcp/servers/{name}", s.getServer)
 	mux.HandleFunc("GET /api/v1/mcp/tools", s.listTools)
+	mux.HandleFunc("GET /api/v1/events", s.searchEvents)
+	mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
+	if opts.Ingest != nil {
+		mux.Handle("POST /api/v1/ingest", opts.Ingest)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})
@@ -102,7 +112,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // constant time.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(s.keys) == 0 || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if len(s.keys) == 0 || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/api/v1/ingest" {
 			next.ServeHTTP(w, r)
 			return
 		}

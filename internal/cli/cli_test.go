@@ -75,8 +75,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startServe runs 'mcpsoc serve' in-process with cfg and waits for readiness.
-func startServe(t *testing.T, cfg string) (base string) {
+// startServe runs 'mcpsoc serve' in-process with cfg and waits for
+// readiness. It returns the API's base URL and the data directory.
+func startServe(t *testing.T, cfg string) (base, dataDir string) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mcpsoc.yaml")
@@ -84,6 +85,7 @@ func startServe(t *testing.T, cfg string) (base string) {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
+	dataDir = filepath.Join(dir, "data")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -91,7 +93,7 @@ func startServe(t *testing.T, cfg string) (base string) {
 	var stderr bytes.Buffer
 	go func() {
 		defer wg.Done()
-		code = Execute(ctx, []string{"serve", "--config", path, "--listen", addr, "--data", filepath.Join(dir, "data")},
+		code = Execute(ctx, []string{"serve", "--config", path, "--listen", addr, "--data", dataDir},
 			strings.NewReader(""), io.Discard, &stderr)
 	}()
 	t.Cleanup(func() {
@@ -108,7 +110,7 @@ func startServe(t *testing.T, cfg string) (base string) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base
+				return base, dataDir
 			}
 		}
 		if time.Now().After(deadline) {
@@ -153,7 +155,7 @@ mcp:
 }
 
 func TestServeMCPCatalog(t *testing.T) {
-	base := startServe(t, fixtureConfig(t, ""))
+	base, _ := startServe(t, fixtureConfig(t, ""))
 
 	code, body := get(t, base+"/api/v1/mcp/servers")
 	var servers struct {
@@ -191,7 +193,7 @@ func TestServeMCPCatalog(t *testing.T) {
 
 func TestServeAPIKeys(t *testing.T) {
 	const key = "test-key-0123456789abcdef"
-	base := startServe(t, "api:\n  api_keys: [\""+key+"\"]\n")
+	base, _ := startServe(t, "api:\n  api_keys: [\""+key+"\"]\n")
 	if code, _ := get(t, base+"/api/v1/mcp/servers"); code != 401 {
 		t.Errorf("no key: %d, want 401", code)
 	}

@@ -2,17 +2,30 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/api"
+	"github.com/mcpsoc/mcpsoc/internal/bus"
 	"github.com/mcpsoc/mcpsoc/internal/config"
+	"github.com/mcpsoc/mcpsoc/internal/event"
+	"github.com/mcpsoc/mcpsoc/internal/ingest"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/mcpsoc/mcpsoc/internal/store"
+	"github.com/mcpsoc/mcpsoc/internal/store/postgres"
+	"github.com/mcpsoc/mcpsoc/internal/store/sqlite"
 	"github.com/mcpsoc/mcpsoc/internal/telemetry"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 )
 
@@ -22,9 +35,10 @@ func newServeCmd() *cobra.Command {
 	var cfgPath, dataDir, listen string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the SOC: API, metrics and health, connected MCP servers",
+		Short: "Run the SOC: ingest, storage, search, API, metrics and health, connected MCP servers",
 		Long: `Run the SOC. With no --config, embedded defaults run the product: state under
-./data and the API on 127.0.0.1:8080. Flags override the config file.`,
+./data (SQLite store, embedded NATS JetStream bus) and the API on
+127.0.0.1:8080. Flags override the config file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cfgPath)
@@ -49,6 +63,38 @@ func newServeCmd() *cobra.Command {
 	return cmd
 }
 
+// group runs components until one fails or ctx ends, then stops them all.
+type group struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+	err    error
+}
+
+func newGroup(ctx context.Context) *group {
+	g := &group{}
+	g.ctx, g.cancel = context.WithCancel(ctx)
+	return g
+}
+
+func (g *group) Go(name string, f func(context.Context) error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		err := f(g.ctx)
+		if err != nil && g.ctx.Err() == nil {
+			g.once.Do(func() { g.err = fmt.Errorf("%s: %w", name, err) })
+		}
+		g.cancel() // one component ending ends the process
+	}()
+}
+
+func (g *group) Wait() error {
+	g.wg.Wait()
+	return g.err
+}
+
 func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config) error {
 	log, err := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
@@ -59,11 +105,50 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config) error {
 	}
 	reg := telemetry.NewRegistry()
 	version, _ := buildVersion()
+
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	b, err := bus.Open(ctx, bus.Options{URL: cfg.Bus.URL, DataDir: cfg.DataDir, MaxBytes: cfg.Bus.MaxBytes,
+		MaxAge: cfg.Bus.MaxAge, Logger: log, Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("bus: %w", err)
+	}
+	defer b.Close()
+	pipe := ingest.NewPipeline(b, &ingest.PipelineOptions{Logger: log, Registerer: reg})
+	keys, keyFile, err := ingestKeys(cfg)
+	if err != nil {
+		return err
+	}
+	var syslogs []*ingest.Syslog
+	for _, sc := range cfg.Ingest.Syslog {
+		s, err := pipe.ListenSyslog(sc)
+		if err != nil {
+			return err
+		}
+		syslogs = append(syslogs, s)
+	}
+	offsets, err := ingest.OpenOffsets(filepath.Join(cfg.DataDir, "ingest", "offsets.json"))
+	if err != nil {
+		return err
+	}
+	var tailers []*ingest.Tailer
+	for _, fc := range cfg.Ingest.Files {
+		t, err := pipe.NewTailer(fc, offsets)
+		if err != nil {
+			return err
+		}
+		tailers = append(tailers, t)
+	}
+
 	mgr := mcpx.NewManager(cfg.MCP.Servers, &mcpx.ManagerOptions{
 		Logger: log, Registerer: reg, ClientName: "mcpsoc", ClientVersion: version,
 	})
 	apiSrv := api.New(api.Options{
-		Logger: log, Registry: reg, MCP: mgr,
+		Logger: log, Registry: reg, MCP: mgr, Events: st,
+		Ingest:  pipe.PushHandler(ingest.PushOptions{Keys: keys, MaxBodyBytes: cfg.Ingest.MaxBodyBytes}),
 		APIKeys: cfg.API.APIKeys, AllowedHosts: cfg.API.AllowedHosts, MaxBodyBytes: cfg.API.MaxBodyBytes,
 	})
 	ln, err := net.Listen("tcp", cfg.API.Listen)
@@ -74,41 +159,159 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config) error {
 	if cfg.API.TLS.Enabled() {
 		scheme = "https"
 	}
-	log.Info("mcpsoc serving", "version", version, "api", scheme+"://"+ln.Addr().String(),
-		"data_dir", cfg.DataDir, "mcp_servers", len(cfg.MCP.Servers), "auth", len(cfg.API.APIKeys) > 0)
+	attrs := []any{"version", version, "api", scheme + "://" + ln.Addr().String(), "data_dir", cfg.DataDir,
+		"store", cfg.Store.Driver, "mcp_servers", len(cfg.MCP.Servers), "syslog", len(syslogs), "files", len(tailers)}
+	if keyFile != "" {
+		attrs = append(attrs, "ingest_key_file", keyFile)
+	}
+	log.Info("mcpsoc serving", attrs...)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	mgr.Start(ctx)
-	go func() {
+	g := newGroup(ctx)
+	g.Go("mcp", mgr.Run)
+	for _, s := range syslogs {
+		g.Go("syslog", s.Serve)
+	}
+	for _, t := range tailers {
+		g.Go("file", t.Run)
+	}
+	g.Go("store-consumer", func(ctx context.Context) error { return consumeToStore(ctx, b, st, log, reg) })
+	g.Go("retention", func(ctx context.Context) error { return retention(ctx, cfg.Store, st, log) })
+	g.Go("ready", func(ctx context.Context) error {
 		if mgr.WaitReady(ctx) == nil {
 			apiSrv.SetReady(true)
 			log.Info("ready")
 		}
-	}()
-
-	srv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: api.ReadHeaderTimeout, ErrorLog: nil}
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.API.TLS.Enabled() {
-			errc <- srv.ServeTLS(ln, cfg.API.TLS.CertFile, cfg.API.TLS.KeyFile)
-		} else {
-			errc <- srv.Serve(ln)
+		<-ctx.Done()
+		return nil
+	})
+	g.Go("api", func(ctx context.Context) error {
+		srv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: api.ReadHeaderTimeout}
+		errc := make(chan error, 1)
+		go func() {
+			if cfg.API.TLS.Enabled() {
+				errc <- srv.ServeTLS(ln, cfg.API.TLS.CertFile, cfg.API.TLS.KeyFile)
+			} else {
+				errc <- srv.Serve(ln)
+			}
+		}()
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
 		}
-	}()
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-errc:
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	err = g.Wait()
+	log.Info("shut down")
+	return err
+}
+
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
+	opts := &store.Options{Logger: log, TimeRangeRequiredAbove: cfg.Store.TimeRangeRequiredAbove}
+	switch cfg.Store.Driver {
+	case "postgres":
+		s, err := postgres.Open(ctx, cfg.Store.DSN.Value(), opts)
+		if err != nil {
+			return nil, fmt.Errorf("postgres store: %w", err)
+		}
+		return s, nil
+	default:
+		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "events.db"), opts)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite store: %w", err)
+		}
+		return s, nil
 	}
-	log.Info("shutting down")
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer scancel()
-	_ = srv.Shutdown(sctx)
-	cancel()
-	_ = mgr.Close()
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
+}
+
+// ingestKeys returns the keys that may push events. With none configured
+// it reads, or creates on first start, a random key in data_dir/ingest.key
+// (mode 0600), so pushing is authenticated from the first run and
+// 'mcpsoc ingest' on the same machine finds the key.
+func ingestKeys(cfg *config.Config) (keys []config.Secret, file string, err error) {
+	keys = append(append(keys, cfg.Ingest.APIKeys...), cfg.API.APIKeys...)
+	if len(keys) > 0 {
+		return keys, "", nil
 	}
-	return nil
+	file = filepath.Join(cfg.DataDir, "ingest.key")
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		var raw [24]byte
+		_, _ = rand.Read(raw[:])
+		b = []byte(hex.EncodeToString(raw[:]))
+		if err := os.WriteFile(file, append(b, '\n'), 0o600); err != nil {
+			return nil, "", fmt.Errorf("writing the ingest key: %w", err)
+		}
+	} else if err != nil {
+		return nil, "", fmt.Errorf("reading the ingest key: %w", err)
+	}
+	return []config.Secret{config.NewSecret(strings.TrimSpace(string(b)))}, file, nil
+}
+
+// consumeToStore moves events from the bus into the store. A batch is
+// acknowledged on the bus only after the store committed it; the store
+// skips ids it already holds, so a redelivery never duplicates.
+func consumeToStore(ctx context.Context, b *bus.Bus, st store.Store, log *slog.Logger, reg prometheus.Registerer) error {
+	undecodable := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mcpsoc_store_undecodable_total", Help: "Bus messages that were not events (logged and skipped).",
+	})
+	stored := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mcpsoc_store_events_total", Help: "Events newly written to the store.",
+	})
+	reg.MustRegister(undecodable, stored)
+	return b.Consume(ctx, "store", 1000, func(ctx context.Context, batch []bus.Delivery) error {
+		evs := make([]*event.Event, 0, len(batch))
+		for _, d := range batch {
+			ev := new(event.Event)
+			if err := ev.UnmarshalJSON(d.Data); err != nil {
+				undecodable.Inc()
+				log.Error("bus message is not an event; skipped", "id", d.ID, "error", err)
+				continue
+			}
+			evs = append(evs, ev)
+		}
+		n, err := st.Append(ctx, evs)
+		if err != nil {
+			return err
+		}
+		stored.Add(float64(n))
+		return nil
+	})
+}
+
+// retention applies the store's age and size limits every ten minutes.
+func retention(ctx context.Context, cfg config.Store, st store.Store, log *slog.Logger) error {
+	if cfg.MaxAge == 0 && cfg.MaxBytes == 0 {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if cfg.MaxAge > 0 {
+			if n, err := st.DeleteBefore(ctx, time.Now().Add(-cfg.MaxAge)); err != nil {
+				log.Warn("retention by age", "error", err)
+			} else if n > 0 {
+				log.Info("retention deleted old events", "events", n)
+			}
+		}
+		if cfg.MaxBytes > 0 {
+			if n, err := st.TrimToSize(ctx, cfg.MaxBytes); err != nil {
+				log.Warn("retention by size", "error", err)
+			} else if n > 0 {
+				log.Info("retention trimmed events", "events", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }

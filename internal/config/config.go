@@ -24,6 +24,23 @@ type Config struct {
 	MCP     MCP    `yaml:"mcp"`
 	Bus     Bus    `yaml:"bus"`
 	Ingest  Ingest `yaml:"ingest"`
+	Store   Store  `yaml:"store"`
+}
+
+// Store configures where events are kept.
+type Store struct {
+	// Driver is sqlite (embedded, data_dir/events.db) or postgres.
+	Driver string `yaml:"driver"`
+	// DSN is the PostgreSQL connection string (postgres://...); it may
+	// hold a password and is treated as a secret.
+	DSN Secret `yaml:"dsn"`
+	// MaxAge deletes events older than this (0 keeps them).
+	MaxAge time.Duration `yaml:"max_age"`
+	// MaxBytes trims the oldest events beyond this size (0 means no limit).
+	MaxBytes int64 `yaml:"max_bytes"`
+	// TimeRangeRequiredAbove makes searches without a time range fail once
+	// more events than this are stored (0 means 1,000,000; -1 never).
+	TimeRangeRequiredAbove int64 `yaml:"time_range_required_above"`
 }
 
 // Bus configures the event bus (NATS JetStream).
@@ -202,6 +219,7 @@ func Default() *Config {
 		Log:     Log{Level: "info", Format: "text"},
 		API:     API{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes},
 		Ingest:  Ingest{MaxBodyBytes: DefaultIngestBody},
+		Store:   Store{Driver: "sqlite"},
 	}
 }
 
@@ -374,6 +392,21 @@ func (c *Config) validateIngest(add func(path, format string, args ...any)) {
 	}
 	if c.Bus.MaxBytes < 0 {
 		add("bus.max_bytes", "must not be negative")
+	}
+	switch c.Store.Driver {
+	case "sqlite":
+		if c.Store.DSN.IsSet() {
+			add("store.dsn", "applies only to the postgres driver")
+		}
+	case "postgres":
+		if !c.Store.DSN.IsSet() {
+			add("store.dsn", "is required for the postgres driver")
+		}
+	default:
+		add("store.driver", "must be sqlite or postgres; got %q", c.Store.Driver)
+	}
+	if c.Store.MaxAge < 0 || c.Store.MaxBytes < 0 {
+		add("store", "max_age and max_bytes must not be negative")
 	}
 	if c.Ingest.MaxBodyBytes <= 0 {
 		add("ingest.max_body_bytes", "must be positive")

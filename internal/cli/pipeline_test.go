@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const fwLine = "<134>Nov 21 13:00:%02d fw filterlog[1234]: 5,,,1000000103,igb0,match,block,in,4,0x0,,64,0,0,DF,6,tcp,60,%s,192.0.2.10,51234,%d,0,S,1234567890,,64240,,mss\n"
+
+// TestPipelineEndToEnd drives the event pipeline through its real entry
+// points: syslog over TCP and a tailed file into 'serve', a file shipped
+// with 'mcpsoc ingest', and searches with 'mcpsoc events search'.
+func TestPipelineEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	syslogAddr := freeAddr(t)
+	tailed := filepath.Join(dir, "clamd.log")
+	os.WriteFile(tailed, []byte("Nov 21 13:05:00 clamd[77]: /srv/upload/invoice.exe: Win.Test.EICAR_HDB-1 FOUND\n"), 0o600)
+	base, _ := startServe(t, fmt.Sprintf(`
+ingest:
+  api_keys: ["%s"]
+  syslog:
+    - {name: fw, protocol: tcp, listen: "%s", format: auto}
+  files:
+    - {name: clamav, paths: ["%s"], poll_interval: 50ms}
+`, testKey, syslogAddr, tailed))
+
+	c, err := net.Dial("tcp", syslogAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		fmt.Fprintf(c, fwLine, i, "203.0.113.7", 22)
+	}
+	c.Close()
+
+	shipped := filepath.Join(dir, "scan.log")
+	var b strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&b, fwLine, i%60, fmt.Sprintf("198.51.100.%d", i%250), 1000+i)
+	}
+	b.WriteString("a line no parser understands\n")
+	os.WriteFile(shipped, []byte(b.String()), 0o600)
+	for range 2 { // a second run of the same command must not duplicate
+		code, out, errs := run(t, context.Background(), "ingest", "--server", base, "--api-key", testKey, "--format", "auto", shipped)
+		if code != 0 || !strings.Contains(out, "ingested 201 events") || !strings.Contains(out, "1 pipeline errors") {
+			t.Fatalf("ingest: code %d, out %q, err %q", code, out, errs)
+		}
+	}
+
+	search := func(q string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, out, errs := run(t, context.Background(), "events", "search", q, "--server", base, "--api-key", testKey, "--json", "--limit", "1000")
+			if code != 0 {
+				t.Fatalf("search %q: code %d: %s", q, code, errs)
+			}
+			got := strings.Count(out, "\n")
+			if got == want {
+				return
+			}
+			if got > want || time.Now().After(deadline) {
+				t.Fatalf("search %q: %d events, want %d", q, got, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	search("source.ip:203.0.113.7 AND destination.port:22", 30)
+	search("source.ip:198.51.100.0/24 AND destination.port:[1000 TO 1099]", 100)
+	search("event.kind:pipeline_error", 1)
+	search(`"EICAR_HDB-1"`, 1)
+	search("mcpsoc.source:file\\:clamav", 1)
+
+	// The table view and errors.
+	code, out, _ := run(t, context.Background(), "events", "search", "destination.port:22", "--server", base, "--api-key", testKey, "--limit", "3")
+	if code != 0 || !strings.HasPrefix(out, "TIME") || strings.Count(out, "203.0.113.7") != 3 {
+		t.Errorf("table output: %d\n%s", code, out)
+	}
+	code, _, errs := run(t, context.Background(), "events", "search", "source.ip:(", "--server", base, "--api-key", testKey)
+	if code == 0 || !strings.Contains(errs, "search failed") {
+		t.Errorf("bad query: code %d, %q", code, errs)
+	}
+
+	// The API answers with ids and documents.
+	status, body := get(t, base+"/api/v1/events?q=destination.port:22&limit=2", "Authorization", "Bearer "+testKey)
+	var page struct {
+		Events []struct {
+			ID    string         `json:"id"`
+			Event map[string]any `json:"event"`
+		} `json:"events"`
+		Next string `json:"next"`
+	}
+	if status != 200 || json.Unmarshal(body, &page) != nil || len(page.Events) != 2 || page.Next == "" {
+		t.Fatalf("api page: %d %s", status, body)
+	}
+	if status, _ := get(t, base+"/api/v1/events/"+page.Events[0].ID, "Authorization", "Bearer "+testKey); status != 200 {
+		t.Errorf("get by id: %d", status)
+	}
+}
+
+const testKey = "pipeline-key-0123456789"
+
+// TestServeCreatesIngestKey: with no keys configured, serve writes one to
+// data/ingest.key and 'mcpsoc ingest --data' finds it.
+func TestServeCreatesIngestKey(t *testing.T) {
+	base, dataDir := startServe(t, "")
+	fi, err := os.Stat(filepath.Join(dataDir, "ingest.key"))
+	if err != nil {
+		t.Fatalf("serve wrote no ingest.key: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("ingest.key mode %v, want 0600", fi.Mode().Perm())
+	}
+	f := filepath.Join(t.TempDir(), "one.log")
+	os.WriteFile(f, []byte(fmt.Sprintf(fwLine, 1, "203.0.113.9", 443)), 0o600)
+	if code, out, errs := run(t, context.Background(), "ingest", "--server", base, "--data", dataDir, f); code != 0 || !strings.Contains(out, "ingested 1 events") {
+		t.Errorf("ingest with the key file: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := run(t, context.Background(), "ingest", "--server", base, "--data", t.TempDir(), f); code == 0 || !strings.Contains(errs, "401") {
+		t.Errorf("ingest without a key: %d %q", code, errs)
+	}
+}
