@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,10 +44,11 @@ type Config struct {
 
 	Upstreams []config.MCPServer `yaml:"upstreams"`
 
-	Auth   AuthConfig   `yaml:"auth"`
-	Policy PolicyConfig `yaml:"policy"`
-	Limits LimitsConfig `yaml:"limits"`
-	Audit  AuditConfig  `yaml:"audit"`
+	Auth    AuthConfig    `yaml:"auth"`
+	Policy  PolicyConfig  `yaml:"policy"`
+	Limits  LimitsConfig  `yaml:"limits"`
+	Content ContentConfig `yaml:"content"`
+	Audit   AuditConfig   `yaml:"audit"`
 
 	file string // set by Load, for messages
 }
@@ -202,6 +204,28 @@ type RedisConfig struct {
 	DB       int           `yaml:"db"`
 	// Prefix namespaces the keys. Default "mcpsoc:gw:".
 	Prefix string `yaml:"prefix"`
+}
+
+// ContentConfig sets what the gateway does with what upstreams send.
+type ContentConfig struct {
+	// ToolScan runs the shared analyzers (package mcpsec) over every
+	// upstream's tools/list: "block" (default) hides and refuses tools with
+	// a hard finding at or above BlockSeverity, "flag" only audits
+	// findings, "off" skips scanning.
+	ToolScan string `yaml:"tool_scan"`
+	// BlockSeverity is the lowest severity that blocks (default high).
+	BlockSeverity string `yaml:"block_severity"`
+	// Pin is "tofu" (default): the first definition seen of each tool is
+	// pinned and a changed definition (rug pull, also mid-session after
+	// list_changed) is quarantined; "off" disables pinning.
+	Pin string `yaml:"pin"`
+	// PinFile keeps pins across restarts (JSON, "upstream.tool" -> SHA-256
+	// of the full definition). To accept a changed tool, delete its entry
+	// and restart. Default: pins live in memory only.
+	PinFile string `yaml:"pin_file"`
+	// Responses is what happens to tool results carrying credentials:
+	// "redact" (default), "block" or "off".
+	Responses string `yaml:"responses"`
 }
 
 // AuditConfig places the hash-chained audit log.
@@ -389,6 +413,18 @@ func (c *Config) applyDefaults() {
 	if r := c.Limits.Rate.Redis; r != nil && r.Prefix == "" {
 		r.Prefix = "mcpsoc:gw:"
 	}
+	if c.Content.ToolScan == "" {
+		c.Content.ToolScan = "block"
+	}
+	if c.Content.BlockSeverity == "" {
+		c.Content.BlockSeverity = "high"
+	}
+	if c.Content.Pin == "" {
+		c.Content.Pin = "tofu"
+	}
+	if c.Content.Responses == "" {
+		c.Content.Responses = "redact"
+	}
 	if c.Audit.File == "" {
 		c.Audit.File = "gateway-audit.jsonl"
 	}
@@ -416,6 +452,7 @@ func (c *Config) resolvePaths(dir string) {
 		}
 	}
 	abs(&c.Audit.File)
+	abs(&c.Content.PinFile)
 	abs(&c.TLS.CertFile)
 	abs(&c.TLS.KeyFile)
 	if c.Auth.JWT != nil {
@@ -571,6 +608,16 @@ func (c *Config) Validate() error {
 	}
 	if r := c.Limits.Rate.Redis; r != nil && r.Addr == "" {
 		add("limits.rate.redis.addr", "required")
+	}
+	for _, e := range []struct{ f, v, ok string }{
+		{"content.tool_scan", c.Content.ToolScan, "block flag off"},
+		{"content.pin", c.Content.Pin, "tofu off"},
+		{"content.responses", c.Content.Responses, "redact block off"},
+		{"content.block_severity", c.Content.BlockSeverity, "info low medium high critical"},
+	} {
+		if !slices.Contains(strings.Fields(e.ok), e.v) {
+			add(e.f, "must be one of %s, got %q", strings.ReplaceAll(e.ok, " ", ", "), e.v)
+		}
 	}
 	if _, err := audit.ParseSyncPolicy(c.Audit.Sync); err != nil {
 		add("audit.sync", "%v", err)

@@ -48,15 +48,26 @@ type Gateway struct {
 	audit   *audit.Writer
 	redact  *redactor
 	schemas schemaCache
+	guard   *guard
 
 	index      atomic.Pointer[toolIndex]
 	indexMu    sync.Mutex
 	indexBuilt time.Time
+
+	frontsMu sync.Mutex
+	fronts   []*front
+
+	stop context.CancelFunc
+	bg   sync.WaitGroup
 }
 
 type toolIndex struct {
 	byName map[string]mcpx.Tool // namespaced name
 	list   []mcpx.Tool
+	// blocked maps namespaced names to why the tool is quarantined or
+	// blocked: such tools are neither listed nor callable.
+	blocked map[string]string
+	sig     string // signature of what clients can see, to notice changes
 }
 
 // New builds a gateway from a validated config. Nothing connects before
@@ -102,14 +113,43 @@ func New(cfg *Config, opts *Options) (*Gateway, error) {
 		}
 		g.audit = w
 	}
+	gd, err := newGuard(cfg.Content, func(ev audit.Event) { g.record(context.Background(), ev) })
+	if err != nil {
+		if g.audit != nil {
+			g.audit.Close()
+		}
+		return nil, err
+	}
+	g.guard = gd
 	g.mgr = mcpx.NewManager(cfg.Upstreams, &mcpx.ManagerOptions{
 		Logger: g.log, ClientName: "mcpsoc-gateway", ClientVersion: g.version, InProcess: opts.InProcess,
 	})
 	return g, nil
 }
 
-// Start connects the upstreams in the background.
-func (g *Gateway) Start(ctx context.Context) { g.mgr.Start(ctx) }
+// Start connects the upstreams in the background and watches their
+// catalogs: every second (and whenever a request finds the index stale) the
+// tool list is re-read, new or changed tools are pinned, scanned or
+// quarantined, and connected clients are told the list changed.
+func (g *Gateway) Start(ctx context.Context) {
+	g.mgr.Start(ctx)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	g.stop = cancel
+	g.bg.Add(1)
+	go func() {
+		defer g.bg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				g.tools(true)
+			}
+		}
+	}()
+}
 
 // WaitReady waits for every upstream's first connection attempt.
 func (g *Gateway) WaitReady(ctx context.Context) error { return g.mgr.WaitReady(ctx) }
@@ -127,6 +167,10 @@ func (g *Gateway) AuditHead() audit.Head {
 
 // Close disconnects upstreams and closes the audit log.
 func (g *Gateway) Close() error {
+	if g.stop != nil {
+		g.stop()
+		g.bg.Wait()
+	}
 	err := g.mgr.Close()
 	if g.audit != nil {
 		err = errors.Join(err, g.audit.Close())
@@ -147,15 +191,47 @@ func (g *Gateway) tools(force bool) *toolIndex {
 	}
 	g.indexMu.Lock()
 	defer g.indexMu.Unlock()
-	list := g.mgr.Tools()
-	idx = &toolIndex{byName: make(map[string]mcpx.Tool, len(list)), list: list}
-	for _, t := range list {
-		idx.byName[t.Name] = t
+	if cur := g.index.Load(); cur != idx && cur != nil && !force {
+		return cur // another caller rebuilt it meanwhile
 	}
-	g.index.Store(idx)
+	list := g.mgr.Tools()
+	next := &toolIndex{byName: make(map[string]mcpx.Tool, len(list)), list: list,
+		blocked: g.guard.review(context.Background(), list)}
+	visible := make([]mcpx.Tool, 0, len(list))
+	for _, t := range list {
+		next.byName[t.Name] = t
+		if _, bad := next.blocked[t.Name]; !bad {
+			visible = append(visible, t)
+		}
+	}
+	next.sig = toolSetSignature(visible)
+	g.index.Store(next)
 	g.indexBuilt = now
-	return idx
+	if idx != nil && idx.sig != next.sig {
+		g.notifyListChanged()
+	}
+	return next
 }
+
+// notifyListChanged tells every connected client that the tool list
+// changed. The SDK sends notifications/tools/list_changed when a server's
+// tool set changes, so each front adds and removes a sentinel tool (never
+// listed or callable: the middleware answers tools/list and tools/call).
+func (g *Gateway) notifyListChanged() {
+	g.frontsMu.Lock()
+	fronts := append([]*front(nil), g.fronts...)
+	g.frontsMu.Unlock()
+	for _, f := range fronts {
+		s := f.srv.SDK()
+		s.AddTool(&mcp.Tool{Name: catalogSentinel, InputSchema: map[string]any{"type": "object"}},
+			func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return nil, errors.New("not callable")
+			})
+		s.RemoveTools(catalogSentinel)
+	}
+}
+
+const catalogSentinel = "mcpsoc-gateway-catalog-changed"
 
 // front is one MCP endpoint: the aggregated one (only == "") or one
 // upstream's (tool names without the namespace).
@@ -178,6 +254,9 @@ func (g *Gateway) newFront(only string, stdio bool) *front {
 		SDK:          &mcp.ServerOptions{HasTools: true, HasPrompts: true, HasResources: true},
 	})
 	f.srv.SDK().AddReceivingMiddleware(f.middleware)
+	g.frontsMu.Lock()
+	g.fronts = append(g.fronts, f)
+	g.frontsMu.Unlock()
 	return f
 }
 
@@ -231,8 +310,13 @@ func (f *front) listTools(ctx context.Context, p *Principal, req mcp.Request) *m
 	start := f.g.now()
 	res := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
 	hidden := 0
-	for _, t := range f.g.tools(false).list {
+	idx := f.g.tools(false)
+	for _, t := range idx.list {
 		if f.only != "" && t.Server != f.only {
+			continue
+		}
+		if _, bad := idx.blocked[t.Name]; bad {
+			hidden++
 			continue
 		}
 		if !f.g.policy.CanList(p, t.Server, t.Tool).Allow {
@@ -273,9 +357,11 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 	if f.only != "" {
 		name = f.only + "." + name
 	}
-	t, ok := g.tools(false).byName[name]
+	idx := g.tools(false)
+	t, ok := idx.byName[name]
 	if !ok {
-		t, ok = g.tools(true).byName[name]
+		idx = g.tools(true)
+		t, ok = idx.byName[name]
 	}
 	if ok {
 		ev.Upstream, ev.Tool = t.Server, t.Tool.Name
@@ -300,6 +386,9 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 		ev.LatencyMicros = g.now().Sub(start).Microseconds()
 		g.record(ctx, ev)
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + req.Params.Name}
+	}
+	if why, bad := idx.blocked[name]; bad {
+		return finish(toolError("tool %s is blocked by the gateway: %s", req.Params.Name, why), "deny", why)
 	}
 	if d := g.policy.CanCall(ctx, p, t.Server, t.Tool, args); !d.Allow {
 		return finish(toolError("call denied by gateway policy: %s", d.Reason), "deny", d.Reason)
@@ -353,7 +442,11 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 		}
 		return finish(toolError("%s", msg), "error", msg)
 	}
-	return finish(res, "allow", "")
+	res, why := scanResponse(g.cfg.Content.Responses, res)
+	if why != "" && g.cfg.Content.Responses == "block" {
+		return finish(res, "deny", why)
+	}
+	return finish(res, "allow", why)
 }
 
 func errorID() string {
