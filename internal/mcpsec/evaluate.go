@@ -205,7 +205,12 @@ func evaluateMask(m uint64) verdict {
 		v.review = RuleDirective
 		return v
 	}
-	if v.score < reviewScore {
+	// A directive aimed at the model next to an object outside any tool's
+	// ordinary business (a secret, personal data, a literal address, money,
+	// destruction, privileges, system files) is worth a look even when the
+	// score is low.
+	if v.score < reviewScore && !(has(sigAI, sigTrigger) && has(sigImperative, sigMust, sigAI) &&
+		has(sigSensitive, sigHarvestTarget, sigPII, sigAddr, sigMoney, sigDestructive, sigPrivesc, sigSysFile, sigSecretCmd, sigPhish, sigBlanket, sigForeignRef, sigSinkTo)) {
 		return v
 	}
 	switch {
