@@ -210,7 +210,7 @@ func evaluateMask(m uint64) verdict {
 	// destruction, privileges, system files) is worth a look even when the
 	// score is low.
 	if v.score < reviewScore && !(has(sigAI, sigTrigger) && has(sigImperative, sigMust, sigAI) &&
-		has(sigSensitive, sigHarvestTarget, sigPII, sigAddr, sigMoney, sigDestructive, sigPrivesc, sigSysFile, sigSecretCmd, sigPhish, sigBlanket, sigForeignRef, sigSinkTo)) {
+		has(sigSensitive, sigHarvestTarget, sigPII, sigAddr, sigMoney, sigDestructive, sigPrivesc, sigSysFile, sigSecretCmd, sigPhish, sigBlanket, sigSinkTo)) {
 		return v
 	}
 	switch {
