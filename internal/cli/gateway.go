@@ -5,10 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -96,7 +100,7 @@ written to the hash-chained audit log (check it with 'mcpsoc audit verify').`,
 	cmd.Flags().BoolVar(&stdio, "stdio", false, "serve one local client on stdin/stdout instead of HTTP")
 	cmd.Flags().StringVar(&listen, "listen", "", "override the config's listen `address`")
 	cmd.Flags().StringVar(&level, "log-level", "info", "log `level` on stderr")
-	cmd.AddCommand(newGatewayHashKeyCmd())
+	cmd.AddCommand(newGatewayHashKeyCmd(), newGatewayApprovalsCmd())
 	return cmd
 }
 
@@ -125,5 +129,67 @@ func newGatewayHashKeyCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&generate, "generate", false, "generate a random key and print it with its hash")
+	return cmd
+}
+
+func newGatewayApprovalsCmd() *cobra.Command {
+	var base, key string
+	cmd := &cobra.Command{
+		Use:   "approvals list | approve ID | deny ID",
+		Short: "List calls held for approval, or approve or deny one (as an approver other than the requester)",
+		Long: `approvals talks to a running gateway's approvals API with an approver's API key
+(--key, or the MCPSOC_GATEWAY_KEY environment variable). The approver must
+differ from the subject that made the call.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if key == "" {
+				key = os.Getenv("MCPSOC_GATEWAY_KEY")
+			}
+			method, path := http.MethodGet, "/approvals"
+			switch {
+			case args[0] == "list" && len(args) == 1:
+			case (args[0] == "approve" || args[0] == "deny") && len(args) == 2:
+				method, path = http.MethodPost, "/approvals/"+url.PathEscape(args[1])+"/"+args[0]
+			default:
+				return &ExitError{Code: 2, Err: errors.New("want: approvals list | approvals approve ID | approvals deny ID")}
+			}
+			req, err := http.NewRequestWithContext(cmd.Context(), method, strings.TrimRight(base, "/")+path, nil)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			if key != "" {
+				req.Header.Set("Authorization", "Bearer "+key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("gateway answered %s: %s", resp.Status, strings.TrimSpace(string(body)))
+			}
+			if args[0] != "list" {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %sd\n", args[1], args[0])
+				return nil
+			}
+			var got struct {
+				Approvals []gateway.Approval `json:"approvals"`
+			}
+			if err := json.Unmarshal(body, &got); err != nil {
+				return fmt.Errorf("decoding approvals: %w", err)
+			}
+			w := cmd.OutOrStdout()
+			if len(got.Approvals) == 0 {
+				fmt.Fprintln(w, "no calls waiting for approval")
+			}
+			for _, a := range got.Approvals {
+				fmt.Fprintf(w, "%s  %s wants %s.%s %s  (%s; expires %s)\n", a.ID, a.Requester, a.Upstream, a.Tool, a.Args, a.Reason, a.Expires.Format(time.RFC3339))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&base, "url", "http://127.0.0.1:8787", "gateway base `URL`")
+	cmd.Flags().StringVar(&key, "key", "", "approver API `key` (default $MCPSOC_GATEWAY_KEY)")
 	return cmd
 }

@@ -143,3 +143,91 @@ func TestGatewayHashKey(t *testing.T) {
 		t.Fatalf("%d %q", code, out.String())
 	}
 }
+
+func TestGatewayApprovalsCommand(t *testing.T) {
+	node := testenv.Node(t)
+	script := testenv.PeerFile(t, "@modelcontextprotocol/server-everything/dist/index.js")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "gw.yaml")
+	os.WriteFile(cfg, []byte(`
+upstreams:
+  - {name: everything, command: `+node+`, args: [`+script+`, stdio]}
+auth:
+  api_keys:
+    - {subject: alice, sha256: `+gateway.HashKey("alice-key")+`}
+    - {subject: bob, roles: [approver], sha256: `+gateway.HashKey("bob-key")+`}
+policy:
+  rules:
+    - {name: echo-needs-approval, tools: [echo], effect: allow, require_approval: true}
+approvals: {timeout: 20s, roles: [approver]}
+`), 0o600)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		Execute(ctx, []string{"gateway", "--config", cfg, "--listen", addr, "--log-level", "error"}, strings.NewReader(""), io.Discard, io.Discard)
+	}()
+	defer func() { cancel(); wg.Wait() }()
+	base := "http://" + addr
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if c, body := tryGet(base + "/healthz"); c == 200 && strings.Contains(body, `"state":"up"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("gateway not ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Alice's call (a stateless 2026-07-28 request) waits for approval.
+	done := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"everything.echo","arguments":{"message":"approved hello"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Method", "tools/call")
+		req.Header.Set("Mcp-Name", "everything.echo")
+		req.Header.Set("Authorization", "Bearer alice-key")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- string(b)
+	}()
+	var id string
+	for deadline := time.Now().Add(10 * time.Second); id == ""; {
+		var o bytes.Buffer
+		Execute(context.Background(), []string{"gateway", "approvals", "list", "--url", base, "--key", "bob-key"}, strings.NewReader(""), &o, io.Discard)
+		if f := strings.Fields(o.String()); len(f) > 3 && f[1] == "alice" {
+			if !strings.Contains(o.String(), "everything.echo") {
+				t.Fatalf("list: %s", o.String())
+			}
+			id = f[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pending approval listed: %s", o.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var o, e bytes.Buffer
+	if c := Execute(context.Background(), []string{"gateway", "approvals", "approve", id, "--url", base, "--key", "alice-key"}, strings.NewReader(""), &o, &e); c != 1 || !strings.Contains(e.String(), "403") {
+		t.Errorf("self-approval via CLI: %d %q", c, e.String())
+	}
+	o.Reset()
+	if c := Execute(context.Background(), []string{"gateway", "approvals", "approve", id, "--url", base, "--key", "bob-key"}, strings.NewReader(""), &o, io.Discard); c != 0 || o.String() != id+": approved\n" {
+		t.Errorf("approve via CLI: %d %q", c, o.String())
+	}
+	select {
+	case body := <-done:
+		if !strings.Contains(body, "approved hello") {
+			t.Fatalf("call result: %s", body)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("approved call never completed")
+	}
+}

@@ -47,7 +47,8 @@ type Config struct {
 	Auth    AuthConfig    `yaml:"auth"`
 	Policy  PolicyConfig  `yaml:"policy"`
 	Limits  LimitsConfig  `yaml:"limits"`
-	Content ContentConfig `yaml:"content"`
+	Content   ContentConfig   `yaml:"content"`
+	Approvals ApprovalsConfig `yaml:"approvals"`
 	Audit   AuditConfig   `yaml:"audit"`
 
 	file string // set by Load, for messages
@@ -136,6 +137,9 @@ type Rule struct {
 	Tools     []string `yaml:"tools"`
 	// Effect is "allow" or "deny".
 	Effect string `yaml:"effect"`
+	// RequireApproval holds calls this allow rule admits until a human
+	// approves them (see ApprovalsConfig).
+	RequireApproval bool `yaml:"require_approval"`
 	// AllowDestructive must be true for an allow rule to cover tools that
 	// are destructive (annotated destructiveHint, or not annotated at all:
 	// MCP's default is destructive) or listed in Destructive.
@@ -204,6 +208,19 @@ type RedisConfig struct {
 	DB       int           `yaml:"db"`
 	// Prefix namespaces the keys. Default "mcpsoc:gw:".
 	Prefix string `yaml:"prefix"`
+}
+
+// ApprovalsConfig governs calls held for human approval. When the client
+// supports elicitation the user is asked through it; otherwise the call
+// waits for an approver (GET /approvals, POST /approvals/{id}/approve or
+// /deny, or 'mcpsoc gateway approvals'), who must differ from the
+// requester. No decision within Timeout denies the call.
+type ApprovalsConfig struct {
+	// Timeout is how long a call waits (default 2m).
+	Timeout time.Duration `yaml:"timeout"`
+	// Subjects and Roles may decide approvals.
+	Subjects []string `yaml:"subjects"`
+	Roles    []string `yaml:"roles"`
 }
 
 // ContentConfig sets what the gateway does with what upstreams send.
@@ -413,6 +430,9 @@ func (c *Config) applyDefaults() {
 	if r := c.Limits.Rate.Redis; r != nil && r.Prefix == "" {
 		r.Prefix = "mcpsoc:gw:"
 	}
+	if c.Approvals.Timeout == 0 {
+		c.Approvals.Timeout = 2 * time.Minute
+	}
 	if c.Content.ToolScan == "" {
 		c.Content.ToolScan = "block"
 	}
@@ -586,6 +606,9 @@ func (c *Config) Validate() error {
 				ac.re = re
 				r.Args[k] = ac
 			}
+		}
+		if r.RequireApproval && r.Effect != "allow" {
+			add(f+".require_approval", "only allow rules can require approval")
 		}
 		if r.When != "" {
 			prg, err := compileCondition(r.When)

@@ -50,6 +50,8 @@ type Gateway struct {
 	schemas schemaCache
 	guard   *guard
 
+	approvals approvals
+
 	index      atomic.Pointer[toolIndex]
 	indexMu    sync.Mutex
 	indexBuilt time.Time
@@ -390,7 +392,8 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 	if why, bad := idx.blocked[name]; bad {
 		return finish(toolError("tool %s is blocked by the gateway: %s", req.Params.Name, why), "deny", why)
 	}
-	if d := g.policy.CanCall(ctx, p, t.Server, t.Tool, args); !d.Allow {
+	d := g.policy.CanCall(ctx, p, t.Server, t.Tool, args)
+	if !d.Allow {
 		return finish(toolError("call denied by gateway policy: %s", d.Reason), "deny", d.Reason)
 	}
 	if why, err := g.rateCheck(ctx, p, name); err != nil {
@@ -410,6 +413,14 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 		}
 		if err := cs.rs.Validate(inst); err != nil {
 			return finish(toolError("arguments do not match the input schema of %s: %v", req.Params.Name, err), "deny", "schema validation failed")
+		}
+	}
+	if d.Approval {
+		if why := g.awaitApproval(ctx, req, p, t.Server, t.Tool.Name, d.Reason, &ev); why != "" {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return finish(toolError("call of %s not approved: %s", req.Params.Name, why), "deny", why)
 		}
 	}
 	copts := &mcpx.CallOptions{}
@@ -521,6 +532,8 @@ func (g *Gateway) Handler() http.Handler {
 		}
 		mux.Handle("/mcp/"+u.Name, wrap(g.newFront(u.Name, false).srv.HTTPHandler(httpOpts)))
 	}
+	mux.Handle("/approvals", wrapHost(hostCheck, g.approvalsHandler()))
+	mux.Handle("/approvals/", wrapHost(hostCheck, g.approvalsHandler()))
 	md := g.authn.MetadataHandler()
 	mux.Handle("GET /.well-known/oauth-protected-resource", md)
 	mux.Handle("GET /.well-known/oauth-protected-resource/mcp", md)
@@ -529,6 +542,16 @@ func (g *Gateway) Handler() http.Handler {
 		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "upstreams": g.mgr.Servers()})
 	})
 	return mux
+}
+
+func wrapHost(check *mcpx.HostCheck, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if reason := check.Reject(r); reason != "" {
+			rpcError(w, http.StatusForbidden, -32000, "Forbidden: "+reason)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // ServeStdio serves the aggregated endpoint on standard input and output

@@ -14,6 +14,8 @@ import (
 // Decision is the policy's answer for one principal and tool.
 type Decision struct {
 	Allow bool
+	// Approval is set when the allowing rule requires human approval.
+	Approval bool
 	// Reason names the rule (or default) that decided, for audit and for
 	// the denial message.
 	Reason string
@@ -143,7 +145,7 @@ func (pl *Policy) decideCtx(ctx context.Context, p *Principal, upstream string, 
 			}
 			continue
 		}
-		return Decision{Allow: true, Reason: "allowed by " + r.Name}
+		return Decision{Allow: true, Approval: r.RequireApproval, Reason: "allowed by " + r.Name}
 	}
 	if skipped != "" {
 		return Decision{Reason: fmt.Sprintf("destructive tool: %s does not set allow_destructive and no later rule allows it", skipped)}
