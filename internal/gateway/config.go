@@ -44,12 +44,12 @@ type Config struct {
 
 	Upstreams []config.MCPServer `yaml:"upstreams"`
 
-	Auth    AuthConfig    `yaml:"auth"`
-	Policy  PolicyConfig  `yaml:"policy"`
-	Limits  LimitsConfig  `yaml:"limits"`
+	Auth      AuthConfig      `yaml:"auth"`
+	Policy    PolicyConfig    `yaml:"policy"`
+	Limits    LimitsConfig    `yaml:"limits"`
 	Content   ContentConfig   `yaml:"content"`
 	Approvals ApprovalsConfig `yaml:"approvals"`
-	Audit   AuditConfig   `yaml:"audit"`
+	Audit     AuditConfig     `yaml:"audit"`
 
 	file string // set by Load, for messages
 }

@@ -1,0 +1,97 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// FuzzJSONShape checks the pre-parse limit scanner against the real
+// decoder: whatever it accepts as within the depth limit, a JSON decoder
+// must not find nested deeper.
+func FuzzJSONShape(f *testing.F) {
+	f.Add([]byte(`{"a":[1,{"b":"c"}]}`), 3)
+	f.Add([]byte(`"\"[[[[["`), 1)
+	f.Add([]byte(`[[[[`), 2)
+	f.Add([]byte(`{"k":"\\"}`), 1)
+	f.Fuzz(func(t *testing.T, b []byte, depth int) {
+		if depth < 1 || depth > 64 {
+			return
+		}
+		if checkJSONShape(b, depth, 1<<20) != "" {
+			return
+		}
+		var v any
+		if json.Unmarshal(b, &v) != nil {
+			return
+		}
+		if d := jsonDepth(v); d > depth {
+			t.Fatalf("accepted depth %d > %d: %q", d, depth, b)
+		}
+	})
+}
+
+func jsonDepth(v any) int {
+	switch x := v.(type) {
+	case map[string]any:
+		m := 0
+		for _, e := range x {
+			m = max(m, jsonDepth(e))
+		}
+		return m + 1
+	case []any:
+		m := 0
+		for _, e := range x {
+			m = max(m, jsonDepth(e))
+		}
+		return m + 1
+	}
+	return 0
+}
+
+// FuzzGatewayFrames posts arbitrary JSON-RPC bodies (with and without
+// 2026-07-28 headers) through the whole HTTP stack: authentication, limits,
+// the SDK's framing and the gateway's handlers. No panic, no 5xx, and a
+// tool is never run for an unauthenticated request.
+func FuzzGatewayFrames(f *testing.F) {
+	gw, srv, _ := newTestGateway(f, authGatewayYAML(f, ""), nil)
+	h := gw.Handler()
+	srv.Close()
+	for _, s := range []string{
+		initBody,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fix.echo","arguments":{"message":"x"}}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
+		`[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`,
+		`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fix.delete_file","arguments":{"path":"/"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}`,
+	} {
+		f.Add([]byte(s), true, false)
+		f.Add([]byte(s), false, true)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, authed, modern bool) {
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/mcp", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if authed {
+			req.Header.Set("X-API-Key", aliceKey)
+		}
+		if modern {
+			req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+			req.Header.Set("Mcp-Method", "tools/call")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%d for %q: %s", rec.Code, body, rec.Body.String())
+		}
+		if !authed && rec.Code != http.StatusUnauthorized && rec.Code != http.StatusRequestEntityTooLarge && rec.Code != http.StatusBadRequest {
+			t.Fatalf("unauthenticated request got %d", rec.Code)
+		}
+		if !authed && strings.Contains(rec.Body.String(), "deleted") {
+			t.Fatal("tool ran without authentication")
+		}
+	})
+}
