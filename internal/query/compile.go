@@ -348,6 +348,16 @@ func (c *compiler) ipTerm(b *strings.Builder, col string, t *Term) error {
 	}
 	lo := prefix.Addr()
 	hi := lastAddr(prefix)
+	if lo.BitLen()-prefix.Bits() <= 8 {
+		// A block of at most 256 addresses is selective: say so, or the
+		// planner, which cannot size a BLOB range, walks the whole time
+		// window on the timestamp index instead of this range on the
+		// (address, time) index (24 ms instead of 0.8 ms for a /24 at
+		// 100,000 events). Larger blocks keep the timestamp order, which
+		// stops after one page when the block is common.
+		fmt.Fprintf(b, "(likelihood(%s >= %s, 0.01) AND likelihood(%s <= %s, 0.01) AND length(%s) = %d)", col, c.arg(IPBytes(lo)), col, c.arg(IPBytes(hi)), col, lo.BitLen()/8)
+		return nil
+	}
 	fmt.Fprintf(b, "(%s BETWEEN %s AND %s AND length(%s) = %d)", col, c.arg(IPBytes(lo)), c.arg(IPBytes(hi)), col, lo.BitLen()/8)
 	return nil
 }

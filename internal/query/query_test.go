@@ -192,6 +192,7 @@ func TestCompileShapes(t *testing.T) {
 		pgArgsContains string
 	}{
 		{in: "source.ip:192.0.2.1", sqlite: "src_ip = ?1", pg: "src_ip = $1::inet"},
+		{in: "source.ip:192.0.2.0/24", sqlite: "(likelihood(src_ip >= ?1, 0.01) AND likelihood(src_ip <= ?2, 0.01) AND length(src_ip) = 4)", pg: "src_ip <<= $1::inet"},
 		{in: "source.ip:10.0.0.0/8", sqlite: "(src_ip BETWEEN ?1 AND ?2 AND length(src_ip) = 4)", pg: "src_ip <<= $1::inet"},
 		{in: "destination.port:[1 TO 1024}", sqlite: "(dst_port >= ?1 AND dst_port <= ?2)", pg: "(dst_port >= $1 AND dst_port <= $2)", sqliteArgs: []any{int64(1), int64(1023)}},
 		{in: "@timestamp>=now-24h", sqlite: "(ts >= ?1)", pg: "(ts >= $1)", sqliteArgs: []any{now.Add(-24 * time.Hour).UnixMicro()}},
