@@ -77,7 +77,7 @@ func freeAddr(t *testing.T) string {
 
 // startServe runs 'mcpsoc serve' in-process with cfg and waits for
 // readiness. It returns the API's base URL and the data directory.
-func startServe(t *testing.T, cfg string) (base, dataDir string) {
+func startServe(t *testing.T, cfg string, args ...string) (base, dataDir string) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mcpsoc.yaml")
@@ -93,7 +93,7 @@ func startServe(t *testing.T, cfg string) (base, dataDir string) {
 	var stderr bytes.Buffer
 	go func() {
 		defer wg.Done()
-		code = Execute(ctx, []string{"serve", "--config", path, "--listen", addr, "--data", dataDir},
+		code = Execute(ctx, append([]string{"serve", "--config", path, "--listen", addr, "--data", dataDir}, args...),
 			strings.NewReader(""), io.Discard, &stderr)
 	}()
 	t.Cleanup(func() {

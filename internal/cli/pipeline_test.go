@@ -127,3 +127,29 @@ func TestServeCreatesIngestKey(t *testing.T) {
 		t.Errorf("ingest without a key: %d %q", code, errs)
 	}
 }
+
+// TestServeDemo: --demo seeds the scenario, which is searchable at once.
+func TestServeDemo(t *testing.T) {
+	base, dataDir := startServe(t, "", "--demo")
+	for q, want := range map[string]int{
+		"source.ip:203.0.113.50 AND event.action:block":               1024,
+		"event.dataset:modsecurity.audit AND source.ip:198.51.100.23": 40,
+		"destination.ip:203.0.113.66 AND destination.port:443":        24,
+		`"Failed password" AND host.name:bastion`:                     60,
+		"event.action:malware-detected AND file.name:invoice.exe":     1,
+		"file.hash.md5:44d88612fea8a8f36de82e1278abb02f":              1,
+	} {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, out, errs := run(t, context.Background(), "events", "search", q, "--server", base, "--data", dataDir, "--json", "--limit", "5000")
+			got := strings.Count(out, "\n")
+			if code == 0 && got == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d events (code %d, %s), want %d", q, got, code, errs, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/api"
 	"github.com/mcpsoc/mcpsoc/internal/bus"
 	"github.com/mcpsoc/mcpsoc/internal/config"
+	"github.com/mcpsoc/mcpsoc/internal/demo"
 	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/ingest"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
@@ -33,6 +34,7 @@ func init() { register("serve", newServeCmd) }
 
 func newServeCmd() *cobra.Command {
 	var cfgPath, dataDir, listen string
+	var demoData bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the SOC: ingest, storage, search, API, metrics and health, connected MCP servers",
@@ -54,9 +56,10 @@ func newServeCmd() *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
-			return serve(cmd.Context(), cmd, cfg)
+			return serve(cmd.Context(), cmd, cfg, demoData)
 		},
 	}
+	cmd.Flags().BoolVar(&demoData, "demo", false, "seed a sample multi-source attack scenario, timed to end now (once per data directory)")
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "YAML config `file` (default: embedded defaults)")
 	cmd.Flags().StringVar(&dataDir, "data", "", "data `directory` (overrides data_dir)")
 	cmd.Flags().StringVar(&listen, "listen", "", "API listen `address` host:port (overrides api.listen)")
@@ -95,7 +98,7 @@ func (g *group) Wait() error {
 	return g.err
 }
 
-func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config) error {
+func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData bool) error {
 	log, err := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		return err
@@ -121,6 +124,11 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config) error {
 	keys, keyFile, err := ingestKeys(cfg)
 	if err != nil {
 		return err
+	}
+	if demoData {
+		if err := seedDemo(ctx, cfg.DataDir, pipe, log); err != nil {
+			return fmt.Errorf("seeding the demo: %w", err)
+		}
 	}
 	var syslogs []*ingest.Syslog
 	for _, sc := range cfg.Ingest.Syslog {
@@ -314,4 +322,24 @@ func retention(ctx context.Context, cfg config.Store, st store.Store, log *slog.
 		case <-t.C:
 		}
 	}
+}
+
+// seedDemo publishes the demo scenario once per data directory; a marker
+// file records that it was done.
+func seedDemo(ctx context.Context, dataDir string, pipe *ingest.Pipeline, log *slog.Logger) error {
+	marker := filepath.Join(dataDir, "demo-seeded")
+	if b, err := os.ReadFile(marker); err == nil {
+		log.Info("demo data already seeded; delete the marker to seed again", "seeded_at", strings.TrimSpace(string(b)), "marker", marker)
+		return nil
+	}
+	now := time.Now()
+	srcs := demo.Generate(now, uint64(now.UnixNano()))
+	for _, s := range srcs {
+		if err := pipe.Seed(ctx, ingest.Source{Kind: "demo", Name: s.Name}, s.Format, strings.NewReader(s.String())); err != nil {
+			return err
+		}
+	}
+	log.Info("demo scenario seeded", "events", demo.Count(srcs),
+		"try", "mcpsoc events search 'source.ip:"+demo.Scanner+"' or 'event.dataset:modsecurity.audit'")
+	return os.WriteFile(marker, []byte(now.UTC().Format(time.RFC3339)+"\n"), 0o600)
 }
