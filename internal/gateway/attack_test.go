@@ -414,3 +414,30 @@ func TestAttackPolicyValidationRate(t *testing.T) {
 		}
 	}
 }
+
+func TestAttackRequestFlood(t *testing.T) {
+	yaml := strings.Replace(authGatewayYAML(t, ""), "  rate:\n", "  rate:\n    per_request: {rate: 0.01, burst: 2}\n", 1)
+	_, srv, auditPath := newTestGateway(t, yaml, nil)
+	alice := map[string]string{"X-API-Key": aliceKey}
+	var codes []int
+	var retry string
+	for i := 0; i < 3; i++ {
+		status, _, _, hdr := post(t, srv.URL+"/mcp", initBody, alice)
+		codes = append(codes, status)
+		retry = hdr.Get("Retry-After")
+	}
+	if codes[0] != 200 || codes[1] != 200 || codes[2] != 429 || retry != "100" {
+		t.Fatalf("codes %v Retry-After %q", codes, retry)
+	}
+	// Another subject has its own bucket.
+	if status, _, _, _ := post(t, srv.URL+"/mcp", initBody, map[string]string{"X-API-Key": bobKey}); status != 200 {
+		t.Fatalf("bob: %d", status)
+	}
+	found := false
+	for _, r := range auditRecords(t, auditPath) {
+		found = found || (r.Kind == "gateway.rate" && r.Subject == "alice")
+	}
+	if !found {
+		t.Error("flood not audited")
+	}
+}

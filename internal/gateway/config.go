@@ -189,6 +189,9 @@ type LimitsConfig struct {
 
 // RateConfig holds token-bucket limits; zero Rate disables a limit.
 type RateConfig struct {
+	// PerRequest limits every HTTP request of a subject (any method);
+	// an empty bucket answers 429 with Retry-After.
+	PerRequest Bucket `yaml:"per_request"`
 	PerSubject Bucket `yaml:"per_subject"`
 	PerTool    Bucket `yaml:"per_tool"`
 	// Redis, when set, shares the buckets between gateway instances.
@@ -624,7 +627,7 @@ func (c *Config) Validate() error {
 	for _, b := range []struct {
 		f string
 		b Bucket
-	}{{"limits.rate.per_subject", c.Limits.Rate.PerSubject}, {"limits.rate.per_tool", c.Limits.Rate.PerTool}} {
+	}{{"limits.rate.per_request", c.Limits.Rate.PerRequest}, {"limits.rate.per_subject", c.Limits.Rate.PerSubject}, {"limits.rate.per_tool", c.Limits.Rate.PerTool}} {
 		if b.b.Rate < 0 || b.b.Burst < 0 || (b.b.Rate > 0 && b.b.Burst == 0) {
 			add(b.f, "want rate > 0 with burst >= 1, or both zero")
 		}

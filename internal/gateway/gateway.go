@@ -8,13 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -515,7 +518,7 @@ func (g *Gateway) Handler() http.Handler {
 	httpOpts := &mcpx.HTTPOptions{AllowedHosts: g.cfg.AllowedHosts, AllowedOrigins: g.cfg.AllowedOrigins,
 		MaxBodyBytes: g.cfg.Limits.MaxBodyBytes, Logger: g.log}
 	wrap := func(h http.Handler) http.Handler {
-		h = g.authn.Middleware(h)
+		h = g.authn.Middleware(g.requestRate(h))
 		h = limitBody(h, g.cfg.Limits.MaxBodyBytes, g.cfg.Limits.MaxDepth, g.cfg.Limits.MaxStringBytes)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if reason := hostCheck.Reject(r); reason != "" {
@@ -542,6 +545,37 @@ func (g *Gateway) Handler() http.Handler {
 		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "upstreams": g.mgr.Servers()})
 	})
 	return mux
+}
+
+// requestRate applies limits.rate.per_request to authenticated HTTP
+// requests: 429 with Retry-After when the subject's bucket is empty.
+func (g *Gateway) requestRate(next http.Handler) http.Handler {
+	b := g.cfg.Limits.Rate.PerRequest
+	if b.Rate <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := PrincipalFrom(auth.TokenInfoFromContext(r.Context()))
+		if p == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ok, wait, err := g.limiter.Allow(r.Context(), "r:"+p.Subject, b)
+		if err != nil {
+			g.log.Error("rate limiter failed, denying", "error", err)
+			rpcError(w, http.StatusServiceUnavailable, -32000, "rate limiter unavailable")
+			return
+		}
+		if !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+			g.record(r.Context(), audit.Event{Kind: "gateway.rate", Subject: p.Subject, Method: r.Method + " " + r.URL.Path,
+				Decision: "deny", Reason: "request rate exceeded", Remote: r.RemoteAddr})
+			rpcError(w, http.StatusTooManyRequests, -32000, "rate limit exceeded")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func wrapHost(check *mcpx.HostCheck, h http.Handler) http.Handler {
