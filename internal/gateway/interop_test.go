@@ -3,9 +3,12 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,5 +124,45 @@ func TestTypeScriptClientThroughGateway(t *testing.T) {
 	}
 	if len(got.Tools) == 0 || got.Result.IsError || !strings.Contains(resultText(&got.Result), "from ts") {
 		t.Fatalf("%s", out)
+	}
+}
+
+// TestEverythingHTTPUpstream fronts server-everything running in its
+// Streamable HTTP mode, and drives it with the TypeScript SDK client.
+func TestEverythingHTTPUpstream(t *testing.T) {
+	node := testenv.Node(t)
+	script := testenv.PeerFile(t, "@modelcontextprotocol/server-everything/dist/index.js")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(node, script, "streamableHttp")
+	cmd.Env = append(cmd.Environ(), fmt.Sprintf("PORT=%d", port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server-everything did not listen")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	yaml := fmt.Sprintf("upstreams:\n  - name: web\n    url: http://127.0.0.1:%d/mcp\naudit: {file: AUDIT, sync: never}\n%s", port, everythingPolicy)
+	_, srv, _ := newTestGateway(t, yaml, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := exec.CommandContext(ctx, node, testenv.RepoRoot()+"/test/peers/client.mjs", "http", srv.URL+"/mcp")
+	c.Env = append(c.Environ(), "TOOL=web.get-sum", `TOOL_ARGS={"a":40,"b":2}`)
+	out, err := c.Output()
+	if err != nil || !strings.Contains(string(out), "42") || strings.Contains(string(out), "web.get-env") {
+		t.Fatalf("%v %s", err, out)
 	}
 }
