@@ -138,3 +138,50 @@ func TestGatewayOverhead(t *testing.T) {
 	}
 	t.Logf("throughput (32 concurrent callers): direct %.0f calls/s, gateway %.0f calls/s", rate(direct, "echo"), rate(through, "fix.echo"))
 }
+
+// inMemorySession connects a client to s over in-memory transports.
+func inMemorySession(t testing.TB, s *mcp.Server) *mcp.ClientSession {
+	ct, st := mcp.NewInMemoryTransports()
+	ctx := context.Background()
+	if _, err := s.Connect(ctx, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "b", Version: "1"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// BenchmarkInMemoryDirect and BenchmarkInMemoryGateway take HTTP out of
+// the picture: their difference is the gateway's own work per call
+// (policy, limits, schema validation, redaction, audit append, result
+// hashing) plus one extra in-memory SDK hop through the upstream manager.
+func BenchmarkInMemoryDirect(b *testing.B) {
+	cs := inMemorySession(b, upstreamServer())
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := callEcho(context.Background(), cs, "echo"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkInMemoryGateway(b *testing.B) {
+	yaml := strings.NewReplacer(
+		"audit: {file: AUDIT, sync: never}", "audit: {file: AUDIT, sync: interval}",
+		"    per_tool: {rate: 0.001, burst: 3}", "    per_tool: {rate: 1000000, burst: 1000000}",
+	).Replace(authGatewayYAML(b, ""))
+	gw, _, _ := newTestGateway(b, yaml, nil)
+	// The stdio front serves the anonymous subject; give it alice's rights
+	// by running it as alice.
+	gw.cfg.Auth.Anonymous = "alice"
+	cs := inMemorySession(b, gw.newFront("", true).srv.SDK())
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := callEcho(context.Background(), cs, "fix.echo"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

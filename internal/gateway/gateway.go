@@ -406,7 +406,7 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 		return finish(toolError("%s", why), "deny", why)
 	}
 	if t.Tool.InputSchema != nil {
-		cs := g.schemas.get(name, t.Tool.InputSchema)
+		cs := g.schemas.forTool(name, t.Tool)
 		if cs.err != nil {
 			return finish(toolError("tool %s has an invalid input schema and cannot be called through the gateway", req.Params.Name), "deny", "invalid tool schema: "+cs.err.Error())
 		}

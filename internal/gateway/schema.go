@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // schemaCache compiles tools' input schemas once per distinct schema text.
@@ -14,6 +15,19 @@ import (
 type schemaCache struct {
 	mu sync.Mutex
 	m  map[string]*compiled // key: tool name + "\x00" + schema JSON
+	// byTool skips re-encoding the schema for a tool definition already
+	// seen: the upstream manager keeps the same *mcp.Tool until its
+	// catalog changes.
+	byTool sync.Map // *mcp.Tool -> *compiled
+}
+
+func (c *schemaCache) forTool(name string, t *mcp.Tool) *compiled {
+	if cc, ok := c.byTool.Load(t); ok {
+		return cc.(*compiled)
+	}
+	cc := c.get(name, t.InputSchema)
+	c.byTool.Store(t, cc)
+	return cc
 }
 
 type compiled struct {
@@ -45,7 +59,9 @@ func (c *schemaCache) get(tool string, schema any) *compiled {
 		cc.rs = rs
 	}
 	if len(c.m) > 10_000 {
-		clear(c.m) // bounded: upstreams that churn schemas cannot grow it forever
+		// Bounded: upstreams that churn schemas cannot grow it forever.
+		clear(c.m)
+		c.byTool.Clear()
 	}
 	c.m[key] = cc
 	return cc
