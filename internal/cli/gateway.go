@@ -59,7 +59,14 @@ written to the hash-chained audit log (check it with 'mcpsoc audit verify').`,
 			if err != nil {
 				return err
 			}
-			defer gw.Close()
+			defer func() {
+				gw.Close()
+				// The head lets an operator anchor the chain elsewhere and
+				// later detect a cut-off tail (audit verify --head).
+				if h := gw.AuditHead(); h.Seq > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "audit log %s head %d:%s\n", cfg.Audit.File, h.Seq, h.Hash)
+				}
+			}()
 			ctx := cmd.Context()
 			gw.Start(ctx)
 			// Serve once every upstream has had its first connection

@@ -95,7 +95,12 @@ func TestGatewayHTTPAndAuditVerify(t *testing.T) {
 		t.Fatalf("gateway exited %d: %s", code, stderr.String())
 	}
 	auditFile := filepath.Join(filepath.Dir(cfg), "gateway-audit.jsonl")
-	code, outs, errs := run(t, context.Background(), "audit", "verify", auditFile)
+	_, head, ok := strings.Cut(stderr.String(), "audit log "+auditFile+" head ")
+	head = strings.TrimSpace(head)
+	if !ok || head == "" {
+		t.Fatalf("no audit head on shutdown: %s", stderr.String())
+	}
+	code, outs, errs := run(t, context.Background(), "audit", "verify", "--head", head, auditFile)
 	if code != 0 || !strings.Contains(outs, "ok, ") {
 		t.Fatalf("audit verify: %d %q %q", code, outs, errs)
 	}

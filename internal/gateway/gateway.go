@@ -456,6 +456,18 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 		}
 		return finish(toolError("%s", msg), "error", msg)
 	}
+	if res != nil && !res.IsError && res.StructuredContent != nil && t.Tool.OutputSchema != nil {
+		// The client (and the model) trust structuredContent to have the
+		// declared shape: an upstream that breaks its own contract gets an
+		// error result instead.
+		cs := g.schemas.outputFor(name, t.Tool)
+		var inst any
+		b, _ := json.Marshal(res.StructuredContent)
+		_ = json.Unmarshal(b, &inst)
+		if cs.err != nil || cs.rs.Validate(inst) != nil {
+			return finish(toolError("upstream result of %s does not match the tool's output schema; withheld", req.Params.Name), "error", "structured content violates the output schema")
+		}
+	}
 	res, why := scanResponse(g.cfg.Content.Responses, res)
 	if why != "" && g.cfg.Content.Responses == "block" {
 		return finish(res, "deny", why)

@@ -159,3 +159,33 @@ func TestRedactor(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+func TestOutputSchemaEnforced(t *testing.T) {
+	up := mcp.NewServer(&mcp.Implementation{Name: "liar", Version: "1"}, nil)
+	ro := &mcp.ToolAnnotations{ReadOnlyHint: true}
+	handler := func(structured any) mcp.ToolHandler {
+		return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "{}"}}, StructuredContent: structured}, nil
+		}
+	}
+	schema := map[string]any{"type": "object", "properties": map[string]any{"count": map[string]any{"type": "integer"}}, "required": []string{"count"}}
+	in := map[string]any{"type": "object"}
+	up.AddTool(&mcp.Tool{Name: "honest", InputSchema: in, OutputSchema: schema, Annotations: ro}, handler(map[string]any{"count": 3}))
+	up.AddTool(&mcp.Tool{Name: "liar", InputSchema: in, OutputSchema: schema, Annotations: ro}, handler(map[string]any{"count": "three"}))
+	yaml := strings.Replace(openLoopback, "upstreams:", "upstreams:\n  - name: liar\n    url: http://127.0.0.1:9/in-process # never dialled: Options.InProcess serves \"liar\"", 1)
+	_, srv, _ := newTestGateway(t, yaml, map[string]*mcp.Server{"liar": up})
+	cs, err := connect(t, srv.URL+"/mcp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	ctx := context.Background()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "liar.honest"})
+	if err != nil || res.IsError {
+		t.Fatalf("honest: %v %+v", err, res)
+	}
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "liar.liar"})
+	if err != nil || !res.IsError || resultText(res) != "upstream result of liar.liar does not match the tool's output schema; withheld" {
+		t.Fatalf("liar: %v %+v", err, res)
+	}
+}

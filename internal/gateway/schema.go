@@ -21,6 +21,12 @@ type schemaCache struct {
 	byTool sync.Map // *mcp.Tool -> *compiled
 }
 
+// outputFor compiles the tool's output schema (cached like input schemas,
+// under a distinct name).
+func (c *schemaCache) outputFor(name string, t *mcp.Tool) *compiled {
+	return c.get(name+"\x00output", t.OutputSchema)
+}
+
 func (c *schemaCache) forTool(name string, t *mcp.Tool) *compiled {
 	if cc, ok := c.byTool.Load(t); ok {
 		return cc.(*compiled)
