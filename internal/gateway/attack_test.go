@@ -441,3 +441,35 @@ func TestAttackRequestFlood(t *testing.T) {
 		t.Error("flood not audited")
 	}
 }
+
+// TestJWKSCache checks refetch limits: a stale set is refreshed, an
+// unknown kid refetches at most once a minute, and an unreachable issuer
+// does not evict cached keys.
+func TestJWKSCache(t *testing.T) {
+	jw, fetches := jwksServer(t)
+	j := NewJWKS(jw.URL, time.Hour, true)
+	clock := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	j.now = func() time.Time { return clock }
+	ctx := context.Background()
+	if _, err := j.Key(ctx, "rsa1", "RS256"); err != nil || *fetches != 1 {
+		t.Fatalf("first: %v, %d fetches", err, *fetches)
+	}
+	j.Key(ctx, "ec1", "ES256")
+	j.Key(ctx, "nope", "RS256")
+	j.Key(ctx, "nope", "RS256")
+	if *fetches != 1 {
+		t.Fatalf("%d fetches within a minute, want 1", *fetches)
+	}
+	clock = clock.Add(2 * time.Minute)
+	if _, err := j.Key(ctx, "nope", "RS256"); err == nil || *fetches != 2 {
+		t.Fatalf("unknown kid after a minute: %v, %d fetches", err, *fetches)
+	}
+	jw.Close()
+	clock = clock.Add(2 * time.Hour)
+	if _, err := j.Key(ctx, "rsa1", "RS256"); err != nil {
+		t.Fatalf("cached key lost while the issuer is down: %v", err)
+	}
+	if _, err := j.Key(ctx, "rsa1", "ES256"); err == nil {
+		t.Fatal("key used with another algorithm than its JWK alg")
+	}
+}

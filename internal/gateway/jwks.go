@@ -27,7 +27,8 @@ type JWKS struct {
 	ttl     time.Duration
 	client  *http.Client
 	now     func() time.Time
-	mu      sync.Mutex
+	fetchMu sync.Mutex // held by the one caller fetching
+	mu      sync.Mutex // guards the fields below
 	keys    map[string]jwk
 	fetched time.Time
 	tried   time.Time // last fetch attempt, to rate-limit refetches on unknown kids
@@ -90,32 +91,72 @@ func publicAddr(a netip.Addr) bool {
 
 // Key returns the verification key for kid and alg, fetching the set when
 // the cache is stale or the kid unknown (at most once a minute for the
-// latter).
+// latter). Fetches happen outside the cache lock: while one caller
+// refreshes a stale set, others keep using the cached keys.
 func (j *JWKS) Key(ctx context.Context, kid, alg string) (any, error) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	now := j.now()
 	k, ok := j.lookup(kid)
 	stale := now.Sub(j.fetched) > j.ttl
-	if (!ok && now.Sub(j.tried) > time.Minute) || stale {
-		j.tried = now
-		keys, err := j.fetch(ctx)
-		if err != nil {
-			if ok {
-				return k.key, nil // serve the cached key while the issuer is unreachable
+	retryUnknown := !ok && (now.Sub(j.tried) > time.Minute || j.fetched.IsZero())
+	j.mu.Unlock()
+	switch {
+	case ok && stale:
+		if j.fetchMu.TryLock() { // one refresher; the rest use the cache
+			j.refresh(ctx)
+			j.fetchMu.Unlock()
+			j.mu.Lock()
+			if nk, found := j.lookup(kid); found {
+				k = nk
 			}
+			j.mu.Unlock()
+		}
+	case retryUnknown:
+		j.fetchMu.Lock()
+		j.mu.Lock()
+		k, ok = j.lookup(kid)
+		again := !ok && (j.now().Sub(j.tried) > time.Minute || j.fetched.IsZero())
+		j.mu.Unlock()
+		var err error
+		if again {
+			err = j.refresh(ctx)
+		}
+		j.fetchMu.Unlock()
+		j.mu.Lock()
+		k, ok = j.lookup(kid)
+		j.mu.Unlock()
+		if !ok && err != nil {
 			return nil, err
 		}
-		j.keys, j.fetched = keys, now
-		k, ok = j.lookup(kid)
 	}
 	if !ok {
-		return nil, fmt.Errorf("no key with kid %q", kid)
+		j.mu.Lock()
+		k, ok = j.lookup(kid)
+		j.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("no key with kid %q", kid)
+		}
 	}
 	if k.alg != "" && k.alg != alg {
 		return nil, fmt.Errorf("key %q is for %s, token uses %s", kid, k.alg, alg)
 	}
 	return k.key, nil
+}
+
+// refresh fetches the set and replaces the cache on success; the caller
+// holds fetchMu.
+func (j *JWKS) refresh(ctx context.Context) error {
+	j.mu.Lock()
+	j.tried = j.now()
+	j.mu.Unlock()
+	keys, err := j.fetch(ctx)
+	if err != nil {
+		return err // keep serving the cached keys while the issuer is unreachable
+	}
+	j.mu.Lock()
+	j.keys, j.fetched = keys, j.now()
+	j.mu.Unlock()
+	return nil
 }
 
 func (j *JWKS) lookup(kid string) (jwk, bool) {
