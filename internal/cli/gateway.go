@@ -45,8 +45,7 @@ written to the hash-chained audit log (check it with 'mcpsoc audit verify').`,
 				return &ExitError{Code: 2, Err: err}
 			}
 			if listen != "" {
-				cfg.Listen = listen
-				if err := cfg.Validate(); err != nil {
+				if err := cfg.SetListen(listen); err != nil {
 					return &ExitError{Code: 2, Err: err}
 				}
 			}

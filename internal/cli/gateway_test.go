@@ -3,7 +3,16 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"io"
 	"net/http"
 	"os"
@@ -234,5 +243,58 @@ approvals: {timeout: 20s, roles: [approver]}
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("approved call never completed")
+	}
+}
+
+func TestGatewayTLS(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	os.WriteFile(filepath.Join(dir, "gw.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(filepath.Join(dir, "gw.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	cfg := exampleWithLocalPeer(t)
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "# tls: {cert_file: gw.crt, key_file: gw.key}", "tls: {cert_file: "+filepath.Join(dir, "gw.crt")+", key_file: "+filepath.Join(dir, "gw.key")+"}", 1)), 0o600)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var stderr bytes.Buffer
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		Execute(ctx, []string{"gateway", "--config", cfg, "--listen", addr, "--log-level", "error"}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	defer func() { cancel(); wg.Wait() }()
+	pool := x509.NewCertPool()
+	pool.AddCert(func() *x509.Certificate { c, _ := x509.ParseCertificate(der); return c }())
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 2 * time.Second}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := client.Get("https://" + addr + "/.well-known/oauth-protected-resource/mcp")
+		if err == nil {
+			var md struct{ Resource string }
+			json.NewDecoder(resp.Body).Decode(&md)
+			resp.Body.Close()
+			if md.Resource != "https://"+addr+"/mcp" {
+				t.Fatalf("resource %q", md.Resource)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no HTTPS: %v %s", err, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		// Plain HTTP to a TLS listener gets a 400 from net/http, never data.
+		resp, _ := http.Get("http://" + addr + "/healthz")
+		if resp != nil && resp.StatusCode == 200 {
+			t.Fatal("plain HTTP served")
+		}
 	}
 }

@@ -51,7 +51,30 @@ type Config struct {
 	Approvals ApprovalsConfig `yaml:"approvals"`
 	Audit     AuditConfig     `yaml:"audit"`
 
-	file string // set by Load, for messages
+	file             string // set by Load, for messages
+	defaultPublicURL bool   // PublicURL was derived from Listen
+}
+
+// SetListen overrides the listen address (the --listen flag), moving a
+// derived PublicURL (and the default JWT audience) along, and re-validates.
+func (c *Config) SetListen(addr string) error {
+	c.Listen = addr
+	if c.defaultPublicURL {
+		oldResource := c.ResourceURL()
+		c.PublicURL = c.derivedPublicURL()
+		if j := c.Auth.JWT; j != nil && len(j.Audience) == 1 && j.Audience[0] == oldResource {
+			j.Audience = []string{c.ResourceURL()}
+		}
+	}
+	return c.Validate()
+}
+
+func (c *Config) derivedPublicURL() string {
+	scheme := "http"
+	if c.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Listen
 }
 
 // AuthConfig selects how clients authenticate. With no method configured
@@ -391,11 +414,8 @@ func (c *Config) applyDefaults() {
 		c.Listen = "127.0.0.1:8787"
 	}
 	if c.PublicURL == "" {
-		scheme := "http"
-		if c.TLS.CertFile != "" {
-			scheme = "https"
-		}
-		c.PublicURL = scheme + "://" + c.Listen
+		c.PublicURL = c.derivedPublicURL()
+		c.defaultPublicURL = true
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.Auth.Anonymous == "" {
