@@ -199,15 +199,24 @@ func New(rs *sigma.Ruleset, corrs []*correlate.Rule, opts *Options) (*Engine, er
 	return e, nil
 }
 
-// Load reads rules and correlations from directories and builds an engine.
+// Load reads rules and correlations from directories (see RuleFiles) and
+// builds an engine.
 // Rules that fail to compile are returned (one bad rule never stops the
 // others); err is for unreadable roots or correlation reference errors.
 func Load(dirs []string, sigmaOpts *sigma.Options, opts *Options) (*Engine, []*sigma.RuleError, error) {
-	rs := sigma.NewRuleset(sigmaOpts)
-	if err := rs.LoadDir(dirs...); err != nil {
-		return nil, rs.Errors, err
+	files, err := RuleFiles(dirs...)
+	if err != nil {
+		return nil, nil, err
 	}
-	corrs, cerrs, err := correlate.Load(dirs...)
+	rs := sigma.NewRuleset(sigmaOpts)
+	var corrs []*correlate.Rule
+	var cerrs []*sigma.RuleError
+	if len(files) > 0 {
+		if err := rs.LoadDir(files...); err != nil {
+			return nil, rs.Errors, err
+		}
+		corrs, cerrs, err = correlate.Load(files...)
+	}
 	bad := append(rs.Errors, cerrs...)
 	if err != nil {
 		return nil, bad, err
