@@ -221,6 +221,13 @@ func (c *Case) Run() (*CaseResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("case %s: %w", c.Name, err)
 	}
+	// Correlations name events seen before the one that fires them, so
+	// every event is kept when an expectation checks fields.
+	needFields := false
+	for _, e := range c.Expect {
+		needFields = needFields || len(e.Fields) > 0
+	}
+	seen := map[string]map[string][]string{}
 	for i, in := range c.Inputs {
 		var r io.Reader
 		if in.File != "" {
@@ -236,13 +243,19 @@ func (c *Case) Run() (*CaseResult, error) {
 		err := ReadEvents(r, in.Format, &parse.Config{Timezone: in.Timezone, Now: nowFunc(now), SourceID: fmt.Sprintf("test:%s#%d", c.Name, i+1)},
 			func(ev *event.Event) {
 				res.Events++
-				res.Alerts = append(res.Alerts, eng.Process(ev)...)
+				as := eng.Process(ev)
+				if len(as) > 0 || needFields {
+					// Keep the fields of triggering events: expectations may
+					// name fields the alert itself does not carry.
+					seen[EventID(ev)] = eventFields(ev)
+				}
+				res.Alerts = append(res.Alerts, as...)
 			})
 		if err != nil {
 			return nil, fmt.Errorf("case %s: input %d: %w", c.Name, i+1, err)
 		}
 	}
-	res.Failures = c.compare(res.Alerts)
+	res.Failures = c.compare(res.Alerts, seen)
 	return res, nil
 }
 
@@ -319,7 +332,7 @@ func ReadIntelFile(name string) ([]ioc.Indicator, error) {
 
 // compare checks alerts against the expectations: each expectation's
 // count, and no alert of a rule no expectation names.
-func (c *Case) compare(alerts []Alert) []string {
+func (c *Case) compare(alerts []Alert, events map[string]map[string][]string) []string {
 	var fails []string
 	named := func(a Alert, rule string) bool {
 		return a.Rule.ID == rule || (a.Rule.Name != "" && a.Rule.Name == rule)
@@ -338,7 +351,7 @@ func (c *Case) compare(alerts []Alert) []string {
 			if e.Shadow != nil && a.Shadow != *e.Shadow {
 				continue
 			}
-			if hasFields(a, e.Fields) {
+			if hasFields(a, e.Fields, events) {
 				got++
 			}
 		}
@@ -395,9 +408,40 @@ func describe(e Expect) string {
 	return strings.Join(parts, ", ")
 }
 
-func hasFields(a Alert, fields map[string]string) bool {
+// eventFields flattens an event to field → string values.
+func eventFields(ev *event.Event) map[string][]string {
+	m := map[string][]string{}
+	ev.Fields(func(name string, v any) bool {
+		switch x := v.(type) {
+		case []string:
+			m[name] = append(m[name], x...)
+		case []any:
+			for _, e := range x {
+				if s, ok := scalarString(e); ok {
+					m[name] = append(m[name], s)
+				}
+			}
+		default:
+			if s, ok := scalarString(v); ok {
+				m[name] = append(m[name], s)
+			}
+		}
+		return true
+	})
+	return m
+}
+
+// hasFields reports whether every field/value is among the alert's
+// matched values, its entities, its indicator or the fields of one of its
+// triggering events.
+func hasFields(a Alert, fields map[string]string, events map[string]map[string][]string) bool {
 	for f, want := range fields {
 		found := false
+		for _, id := range a.EventIDs {
+			for _, v := range events[id][f] {
+				found = found || strings.EqualFold(v, want)
+			}
+		}
 		for _, m := range a.Matched {
 			if m.Field == f && valueHas(m.Value, want) {
 				found = true
