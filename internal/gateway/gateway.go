@@ -292,6 +292,21 @@ func (f *front) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 				return nil, errors.New("unauthenticated")
 			}
 			return f.callTool(ctx, p, req.(*mcp.CallToolRequest))
+		case "prompts/list", "prompts/get", "resources/list", "resources/read":
+			p := f.principal(req)
+			if p == nil {
+				return nil, errors.New("unauthenticated")
+			}
+			switch method {
+			case "prompts/list":
+				return f.listPrompts(ctx, p, req), nil
+			case "prompts/get":
+				return f.getPrompt(ctx, p, req.(*mcp.GetPromptRequest))
+			case "resources/list":
+				return f.listResources(ctx, p, req), nil
+			default:
+				return f.readResource(ctx, p, req.(*mcp.ReadResourceRequest))
+			}
 		}
 		return next(ctx, method, req)
 	}

@@ -166,3 +166,61 @@ func TestEverythingHTTPUpstream(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 }
+
+// TestEverythingPromptsAndResources passes prompts and resources through,
+// and hides them from a caller the policy keeps off the upstream.
+func TestEverythingPromptsAndResources(t *testing.T) {
+	yaml := everythingConfig(t, `
+auth:
+  api_keys:
+    - {subject: alice, sha256: `+HashKey(aliceKey)+`}
+    - {subject: bob, sha256: `+HashKey(bobKey)+`}
+policy:
+  rules:
+    - {name: bob-nothing, subjects: [bob], effect: deny}
+    - {name: read, effect: allow}
+`)
+	_, srv, _ := newTestGateway(t, yaml, nil)
+	ctx := context.Background()
+	alice, err := connect(t, srv.URL+"/mcp", map[string]string{"X-API-Key": aliceKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	pl, err := alice.ListPrompts(ctx, nil)
+	if err != nil || len(pl.Prompts) == 0 || !strings.HasPrefix(pl.Prompts[0].Name, "everything.") {
+		t.Fatalf("prompts: %v %+v", err, pl)
+	}
+	var simple string
+	for _, p := range pl.Prompts {
+		if len(p.Arguments) == 0 {
+			simple = p.Name
+		}
+	}
+	gp, err := alice.GetPrompt(ctx, &mcp.GetPromptParams{Name: simple})
+	if err != nil || len(gp.Messages) == 0 {
+		t.Fatalf("get %s: %v %+v", simple, err, gp)
+	}
+	rl, err := alice.ListResources(ctx, nil)
+	if err != nil || len(rl.Resources) == 0 {
+		t.Fatalf("resources: %v", err)
+	}
+	rr, err := alice.ReadResource(ctx, &mcp.ReadResourceParams{URI: rl.Resources[0].URI})
+	if err != nil || len(rr.Contents) == 0 {
+		t.Fatalf("read %s: %v", rl.Resources[0].URI, err)
+	}
+	bob, err := connect(t, srv.URL+"/mcp", map[string]string{"X-API-Key": bobKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	if pl, err := bob.ListPrompts(ctx, nil); err != nil || len(pl.Prompts) != 0 {
+		t.Errorf("bob's prompts: %v %+v", err, pl)
+	}
+	if _, err := bob.GetPrompt(ctx, &mcp.GetPromptParams{Name: simple}); err == nil || !strings.Contains(err.Error(), "Unknown prompt: "+simple) {
+		t.Errorf("bob's get: %v", err)
+	}
+	if _, err := bob.ReadResource(ctx, &mcp.ReadResourceParams{URI: rl.Resources[0].URI}); err == nil || !strings.Contains(err.Error(), "Resource not found") {
+		t.Errorf("bob's read: %v", err)
+	}
+}

@@ -80,6 +80,27 @@ func (r *Rule) matchesCaller(p *Principal) bool {
 	return false
 }
 
+// CanUseUpstream decides whether p may see an upstream's prompts and
+// resources: some allow rule must select p and the upstream (whatever its
+// tool patterns), and no unconditional deny rule for all its tools may
+// select them first; with default allow, any caller.
+func (pl *Policy) CanUseUpstream(p *Principal, upstream string) bool {
+	for i := range pl.cfg.Rules {
+		r := &pl.cfg.Rules[i]
+		if !r.matchesCaller(p) || !matchAny(r.Upstreams, upstream) {
+			continue
+		}
+		if r.Effect == "deny" {
+			if len(r.Tools) == 0 && len(r.Args) == 0 && r.when == nil {
+				return false
+			}
+			continue
+		}
+		return true
+	}
+	return pl.cfg.Default == "allow"
+}
+
 // CanList decides whether p may see tool t of upstream: the first rule
 // matching caller, upstream and tool decides, ignoring argument
 // conditions (a tool callable with some arguments is listed). A tool p may
