@@ -142,4 +142,3 @@ func upstreamError(err error) error {
 	}
 	return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "upstream request failed"}
 }
-
