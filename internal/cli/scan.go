@@ -7,14 +7,19 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mcpsoc/mcpsoc/internal/mcpsec"
+	"github.com/mcpsoc/mcpsoc/internal/pin"
+	"github.com/mcpsoc/mcpsoc/internal/scan"
 )
 
 func init() { register("scan", newScanCmd) }
@@ -25,17 +30,176 @@ func init() { register("scan", newScanCmd) }
 const maxToolsFileBytes = 64 << 20
 
 func newScanCmd() *cobra.Command {
+	var f scanFlags
 	cmd := &cobra.Command{
 		Use:   "scan",
-		Short: "Scan MCP servers and tool definitions for poisoning, shadowing and hidden content",
-		Long: `Scan MCP tool definitions for tool poisoning, cross-server shadowing, split
-payloads, hidden Unicode, encoded payloads and other content aimed at the model.
+		Short: "Scan MCP client configs and servers for secrets, unpinned packages, look-alikes, poisoning and rug pulls",
+		Long: `Scan the MCP servers configured in client applications.
+
+Without --config, the configs of Claude Desktop, Claude Code (user, project,
+local and managed scopes), Cursor, VS Code (mcp.json, settings.json,
+.vscode/mcp.json), Copilot CLI, Windsurf, Cline, Zed, Continue, Gemini CLI,
+Codex, Antigravity, Kiro, OpenCode, Amazon Q and Amp are discovered in the
+home folder and in --project (default: the current folder).
+
+Static checks run without starting anything: hard-coded secrets (redacted in
+the report), unpinned packages and images, look-alike package names and
+hosts, plaintext http:// remote servers, download-and-execute wrappers,
+auto-approval, broken files and missing commands.
+
+--connect starts every stdio server (with a minimal environment and
+--timeout) and reaches every remote server: their instructions, tools,
+prompts and resources are analyzed together per client, and remote servers
+are probed without credentials (do they answer? do they publish RFC 9728
+protected-resource metadata?). Nothing is started or contacted without it.
+
+--lock FILE (with --connect) compares servers with a lockfile written by
+'mcpsoc pin' and reports added, removed, changed and renamed tools.
+
+Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on
+errors (bad flags, a --config file that cannot be read).
 
 Subcommands:
   tools   analyze saved tools/list results without running any server`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScan(cmd, f)
+		},
 	}
+	cmd.Flags().StringArrayVar(&f.configs, "config", nil, "client config file to scan instead of discovering (repeatable)")
+	cmd.Flags().StringVar(&f.client, "client", "", "client id for --config files when the path does not tell (claude-desktop, vscode, zed, codex…)")
+	cmd.Flags().StringVar(&f.project, "project", "", "project folder whose project-scope configs are discovered (default: current folder)")
+	cmd.Flags().BoolVar(&f.connect, "connect", false, "start stdio servers and contact remote servers to list and analyze what they offer")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", scan.DefaultConnectTimeout, "with --connect: time allowed to start and list one server")
+	cmd.Flags().StringVar(&f.lock, "lock", "", "with --connect: compare servers with this lockfile (see 'mcpsoc pin')")
+	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or sarif")
+	cmd.Flags().StringVar(&f.failOn, "fail-on", "hard", "exit 1 when a finding reaches this level: hard, review, none, or a severity (info, low, medium, high, critical)")
+	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "never color the table (colors are used only on a terminal and without NO_COLOR)")
 	cmd.AddCommand(newScanToolsCmd())
 	return cmd
+}
+
+type scanFlags struct {
+	configs []string
+	client  string
+	project string
+	connect bool
+	timeout time.Duration
+	lock    string
+	format  string
+	failOn  string
+	noColor bool
+}
+
+// scanSources turns --config files into sources, or returns nil to discover.
+func scanSources(f scanFlags) ([]scan.Source, error) {
+	var out []scan.Source
+	for _, p := range f.configs {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("--config %s: %w", p, err)
+		}
+		if st.IsDir() {
+			return nil, fmt.Errorf("--config %s: is a folder; give the config file", p)
+		}
+		client := f.client
+		if client == "" {
+			client = scan.GuessClient(p)
+		}
+		out = append(out, scan.Source{Client: client, Scope: "file", Path: p})
+	}
+	return out, nil
+}
+
+func runScan(cmd *cobra.Command, f scanFlags) error {
+	fail, err := parseFailOn(f.failOn)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	switch f.format {
+	case "table", "json", "sarif":
+	default:
+		return &ExitError{Code: 2, Err: fmt.Errorf("--format %q: want table, json or sarif", f.format)}
+	}
+	if f.lock != "" && !f.connect {
+		return &ExitError{Code: 2, Err: errors.New("--lock compares live tool definitions: add --connect")}
+	}
+	sources, err := scanSources(f)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	env := scan.HostEnv(runtime.GOOS)
+	if f.project != "" {
+		env.Workdir = f.project
+	}
+	v, _ := buildVersion()
+	opts := &scan.Options{
+		Sources: sources,
+		Env:     env,
+		Static:  scan.StaticOptions{LookPath: exec.LookPath},
+		Connect: f.connect,
+		ConnectOptions: scan.ConnectOptions{
+			Timeout: f.timeout, ClientName: "mcpsoc-scan", ClientVersion: v,
+		},
+	}
+	if f.lock != "" {
+		lf, err := pin.ReadFile(f.lock)
+		if err != nil {
+			return &ExitError{Code: 2, Err: err}
+		}
+		opts.Check = scan.LockCheck(lf)
+	}
+	if f.connect && f.format == "table" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "mcpsoc: --connect: starting stdio servers with a minimal environment and contacting remote servers")
+	}
+	rep, err := scan.Run(cmd.Context(), opts)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	out := cmd.OutOrStdout()
+	switch f.format {
+	case "table":
+		err = scan.WriteTable(out, rep, !f.noColor && isTerminal(out))
+	case "json":
+		err = scan.WriteJSON(out, rep)
+	case "sarif":
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(scan.SARIF(rep, scan.SARIFOptions{ToolName: "mcpsoc", ToolVersion: v}))
+	}
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("writing report: %w", err)}
+	}
+	if len(sources) > 0 {
+		var bad []string
+		for _, fr := range rep.Files {
+			if fr.Error != "" {
+				bad = append(bad, fr.Path+": "+fr.Error)
+			}
+		}
+		if len(bad) > 0 {
+			return &ExitError{Code: 2, Err: fmt.Errorf("could not read %s", strings.Join(bad, "; "))}
+		}
+	}
+	for _, fd := range rep.Findings {
+		if fail(fd.Finding) {
+			return &ExitError{Code: 1}
+		}
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a character device and NO_COLOR is unset.
+func isTerminal(w io.Writer) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	fh, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := fh.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 type scanToolsFlags struct {

@@ -88,7 +88,7 @@ func TestScanToolsExitCodes(t *testing.T) {
 }
 
 func TestScanParentPrintsHelp(t *testing.T) {
-	code, out, _ := runCLI(t, "scan")
+	code, out, _ := runCLI(t, "scan", "--help")
 	if code != 0 || !strings.Contains(out, "tools") {
 		t.Fatalf("exit %d, output:\n%s", code, out)
 	}
