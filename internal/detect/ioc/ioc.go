@@ -415,131 +415,218 @@ type Options struct {
 // Match appends to dst the indicators found in ev's fields. Expired
 // indicators (at now) and those below opts.MinConfidence are skipped. One
 // indicator is reported once per event, on the first field it is found in.
+// A miss allocates nothing.
 func (s *Set) Match(ev Event, now time.Time, opts *Options, dst []Hit) []Hit {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.n == 0 {
 		return dst
 	}
-	start := len(dst)
-	minConf := 0
+	m := matcher{s: s, now: now, dst: dst, start: len(dst)}
 	if opts != nil {
-		minConf = opts.MinConfidence
-	}
-	add := func(in *Indicator, field, val string) {
-		if in == nil || (!in.Expires.IsZero() && !now.Before(in.Expires)) || in.Confidence < minConf {
-			return
-		}
-		for _, h := range dst[start:] {
-			if h.Indicator.Type == in.Type && h.Indicator.Value == in.Value {
-				return
-			}
-		}
-		dst = append(dst, Hit{Indicator: *in, Field: field, Value: val})
+		m.minConf = opts.MinConfidence
 	}
 	if len(s.ips) > 0 || len(s.bits) > 0 {
 		for _, f := range Fields[IP] {
-			eachString(ev, f, func(v string) {
-				a, err := netip.ParseAddr(v)
-				if err != nil {
-					return
-				}
-				a = a.Unmap().WithZone("")
-				add(s.ips[a], f, v)
-				for _, b := range s.bits {
-					if b > a.BitLen() {
-						continue
-					}
-					p, err := a.Prefix(b)
-					if err != nil {
-						continue
-					}
-					add(s.nets[b][p], f, v)
-				}
-			})
+			m.each(ev, f, kindIP)
 		}
 	}
 	if len(s.domains) > 0 {
-		lookup := func(f, v string) {
-			d, ok := normDomain(v)
-			if !ok {
-				return
-			}
-			// The domain itself, then each parent down to two labels.
-			for {
-				add(s.domains[d], f, v)
-				i := strings.IndexByte(d, '.')
-				if i < 0 || !strings.Contains(d[i+1:], ".") {
-					return
-				}
-				d = d[i+1:]
-			}
-		}
 		for _, f := range Fields[Domain] {
-			eachString(ev, f, func(v string) {
-				if strings.HasPrefix(f, "email.") {
-					_, v, _ = strings.Cut(v, "@")
-				} else if strings.Contains(v, "://") {
-					u, err := url.Parse(v)
-					if err != nil {
-						return
-					}
-					v = u.Hostname()
-				}
-				lookup(f, v)
-			})
+			m.each(ev, f, kindDomain)
 		}
 		for _, f := range Fields[URL] {
-			eachString(ev, f, func(v string) {
-				if u, err := url.Parse(v); err == nil && u.Host != "" {
-					lookup(f, u.Hostname())
-				}
-			})
+			m.each(ev, f, kindURLHost)
 		}
 	}
 	if len(s.urls) > 0 {
 		for _, f := range Fields[URL] {
-			eachString(ev, f, func(v string) {
-				if !strings.Contains(v, "://") {
-					// A path-only url.original: rebuild it from url.domain.
-					d, ok := getString(ev, "url.domain")
-					if !ok || !strings.HasPrefix(v, "/") {
-						return
-					}
-					scheme, _ := getString(ev, "url.scheme")
-					if scheme == "" {
-						scheme = "http"
-					}
-					v = scheme + "://" + d + v
-				}
-				if u, ok := normURL(v); ok {
-					add(s.urls[u], f, v)
-				}
-			})
+			m.each(ev, f, kindURL)
 		}
 	}
 	if len(s.hashes) > 0 {
-		seen := map[string]bool{}
-		for _, t := range []Type{MD5, SHA1, SHA256, SHA512} {
-			for _, f := range Fields[t] {
-				if seen[f] {
-					continue
-				}
-				seen[f] = true
-				eachString(ev, f, func(v string) {
-					add(s.hashes[strings.ToLower(v)], f, v)
-				})
-			}
+		for _, f := range hashFields {
+			m.each(ev, f, kindHash)
 		}
 	}
 	if len(s.emails) > 0 {
 		for _, f := range Fields[Email] {
-			eachString(ev, f, func(v string) {
-				add(s.emails[strings.ToLower(strings.TrimSpace(v))], f, v)
-			})
+			m.each(ev, f, kindEmail)
 		}
 	}
-	return dst
+	return m.dst
+}
+
+// hashFields is the union of the hash types' fields, each once.
+var hashFields = func() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range []Type{MD5, SHA1, SHA256, SHA512} {
+		for _, f := range Fields[t] {
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}()
+
+type lookupKind uint8
+
+const (
+	kindIP lookupKind = iota
+	kindDomain
+	kindURLHost
+	kindURL
+	kindHash
+	kindEmail
+)
+
+// matcher is the state of one Match call.
+type matcher struct {
+	s       *Set
+	ev      Event
+	now     time.Time
+	minConf int
+	dst     []Hit
+	start   int
+}
+
+func (m *matcher) add(in *Indicator, field, val string) {
+	if in == nil || (!in.Expires.IsZero() && !m.now.Before(in.Expires)) || in.Confidence < m.minConf {
+		return
+	}
+	for _, h := range m.dst[m.start:] {
+		if h.Indicator.Type == in.Type && h.Indicator.Value == in.Value {
+			return
+		}
+	}
+	m.dst = append(m.dst, Hit{Indicator: *in, Field: field, Value: val})
+}
+
+// each looks up a string field, or every string of a list field.
+func (m *matcher) each(ev Event, f string, k lookupKind) {
+	v, ok := ev.Get(f)
+	if !ok {
+		return
+	}
+	m.ev = ev
+	switch x := v.(type) {
+	case string:
+		if x != "" {
+			m.lookup(f, x, k)
+		}
+	case []string:
+		for _, s := range x {
+			if s != "" {
+				m.lookup(f, s, k)
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok && s != "" {
+				m.lookup(f, s, k)
+			}
+		}
+	}
+}
+
+func (m *matcher) lookup(f, v string, k lookupKind) {
+	s := m.s
+	switch k {
+	case kindIP:
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return
+		}
+		a = a.Unmap().WithZone("")
+		if in, ok := s.ips[a]; ok {
+			m.add(in, f, v)
+		}
+		for _, b := range s.bits {
+			if b > a.BitLen() {
+				continue
+			}
+			p, err := a.Prefix(b)
+			if err != nil {
+				continue
+			}
+			if in, ok := s.nets[b][p]; ok {
+				m.add(in, f, v)
+			}
+		}
+	case kindDomain:
+		host := v
+		if strings.HasPrefix(f, "email.") {
+			_, host, _ = strings.Cut(v, "@")
+		} else if strings.Contains(v, "://") {
+			u, err := url.Parse(v)
+			if err != nil {
+				return
+			}
+			host = u.Hostname()
+		}
+		m.domain(f, v, host)
+	case kindURLHost:
+		if !strings.Contains(v, "://") {
+			return
+		}
+		if u, err := url.Parse(v); err == nil && u.Host != "" {
+			m.domain(f, v, u.Hostname())
+		}
+	case kindURL:
+		full := v
+		if !strings.Contains(v, "://") {
+			// A path-only url.original: rebuild it from url.domain.
+			d, ok := getString(m.ev, "url.domain")
+			if !ok || !strings.HasPrefix(v, "/") {
+				return
+			}
+			scheme, _ := getString(m.ev, "url.scheme")
+			if scheme == "" {
+				scheme = "http"
+			}
+			full = scheme + "://" + d + v
+		}
+		if u, ok := normURL(full); ok {
+			m.add(s.urls[u], f, v)
+		}
+	case kindHash:
+		if !isHex(v) {
+			return
+		}
+		if in, ok := s.hashes[v]; ok {
+			m.add(in, f, v)
+		} else if in, ok := s.hashes[strings.ToLower(v)]; ok {
+			m.add(in, f, v)
+		}
+	case kindEmail:
+		if in, ok := s.emails[v]; ok {
+			m.add(in, f, v)
+		} else if in, ok := s.emails[strings.ToLower(strings.TrimSpace(v))]; ok {
+			m.add(in, f, v)
+		}
+	}
+}
+
+// domain checks host, then each parent down to two labels; orig is the
+// field value reported in the hit.
+func (m *matcher) domain(f, orig, host string) {
+	d, ok := normDomain(host)
+	if !ok {
+		return
+	}
+	for {
+		if in, ok := m.s.domains[d]; ok {
+			m.add(in, f, orig)
+		}
+		i := strings.IndexByte(d, '.')
+		if i < 0 || !strings.Contains(d[i+1:], ".") {
+			return
+		}
+		d = d[i+1:]
+	}
 }
 
 func getString(ev Event, f string) (string, bool) {
@@ -549,30 +636,4 @@ func getString(ev Event, f string) (string, bool) {
 	}
 	s, ok := v.(string)
 	return s, ok
-}
-
-// eachString calls fn for a string field or every string of a list field.
-func eachString(ev Event, f string, fn func(string)) {
-	v, ok := ev.Get(f)
-	if !ok {
-		return
-	}
-	switch x := v.(type) {
-	case string:
-		if x != "" {
-			fn(x)
-		}
-	case []string:
-		for _, s := range x {
-			if s != "" {
-				fn(s)
-			}
-		}
-	case []any:
-		for _, e := range x {
-			if s, ok := e.(string); ok && s != "" {
-				fn(s)
-			}
-		}
-	}
 }
