@@ -241,6 +241,12 @@ type Delivery struct {
 // whole batch; an error leaves it to be redelivered.
 type Handler func(ctx context.Context, batch []Delivery) error
 
+// ackWait is how long a delivered message may stay unacknowledged before
+// JetStream redelivers it. A batch being handled is kept alive with
+// in-progress signals, so this only bounds how late a batch in flight when
+// the process died is delivered again after a restart.
+const ackWait = 30 * time.Second
+
 // Consume runs a durable consumer named name until ctx is done, handing
 // batches of up to max messages to h. Each batch is acknowledged after h
 // succeeds, so a crash between storing and acknowledging only causes a
@@ -249,7 +255,7 @@ func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) erro
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.opts.Stream, jetstream.ConsumerConfig{
 		Durable:       name,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       2 * time.Minute,
+		AckWait:       ackWait,
 		MaxAckPending: max * 4,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
@@ -277,7 +283,10 @@ func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) erro
 		if len(msgs) == 0 {
 			continue
 		}
-		if err := h(ctx, ds); err != nil {
+		stop := keepAlive(msgs)
+		err = h(ctx, ds)
+		stop()
+		if err != nil {
 			log.Warn("handler failed; batch will be redelivered", "error", err, "messages", len(msgs), "retry_in", backoff)
 			for _, m := range msgs {
 				_ = m.NakWithDelay(backoff)
@@ -295,6 +304,27 @@ func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) erro
 		b.metrics.consumed.WithLabelValues(name).Add(float64(len(msgs)))
 	}
 	return nil
+}
+
+// keepAlive tells JetStream, every third of ackWait, that msgs are still
+// being worked on, until the returned function is called.
+func keepAlive(msgs []jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func sleep(ctx context.Context, d time.Duration) {
