@@ -20,7 +20,10 @@ import (
 // validation, a generous rate limit and the audit log (sync interval) on.
 // It returns a direct client session and one through the gateway.
 func overheadSetup(t testing.TB) (direct, through *mcp.ClientSession) {
-	up := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return upstreamServer() }, &mcp.StreamableHTTPOptions{JSONResponse: true}))
+	// Stateless, as the gateway serves 2026-07-28 clients: both paths then
+	// speak the same revision, and the comparison is like for like.
+	srvUp := upstreamServer()
+	up := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srvUp }, &mcp.StreamableHTTPOptions{JSONResponse: true, Stateless: true}))
 	t.Cleanup(up.Close)
 	yaml := strings.NewReplacer(
 		`    url: http://127.0.0.1:9/in-process # never dialled: Options.InProcess serves "fix"`, "    url: "+up.URL+"\n    max_concurrency: 64",
