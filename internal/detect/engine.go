@@ -361,10 +361,16 @@ func (e *Engine) Process(ev Event) []Alert {
 	var out []Alert
 	var evID string
 	var ents []Entity
-	lazy := func() {
+	entsDone := false
+	lazyID := func() {
 		if evID == "" {
 			evID = EventID(ev)
-			ents = Entities(ev)
+		}
+	}
+	lazy := func() {
+		lazyID()
+		if !entsDone {
+			ents, entsDone = Entities(ev), true
 		}
 	}
 	e.mu.Lock()
@@ -377,9 +383,9 @@ func (e *Engine) Process(ev Event) []Alert {
 			continue
 		}
 		if e.corr != nil {
-			lazy()
+			lazyID()
 			h := correlate.Hit{ID: r.ID, Name: r.Name, Event: ev, Time: t}
-			e.remember(h, evID, ents)
+			e.remember(h, evID, func() []Entity { lazy(); return ents })
 			for _, ca := range e.corr.Observe(h) {
 				out = e.emitCorrelation(out, ca, ev, now)
 			}
@@ -462,17 +468,21 @@ func (e *Engine) iocAlert(h ioc.Hit, t time.Time, evID string, ents []Entity, mo
 // remember records a hit's event for every correlation that references its
 // rule, so a firing correlation can list its triggering events. Caller
 // holds e.mu.
-func (e *Engine) remember(h correlate.Hit, evID string, ents []Entity) {
-	seen := map[*correlate.Rule]bool{}
+func (e *Engine) remember(h correlate.Hit, evID string, ents func() []Entity) {
+	var seenBuf [8]*correlate.Rule
+	seen := seenBuf[:0]
 	for _, ref := range []string{h.ID, h.Name} {
 		if ref == "" {
 			continue
 		}
+	next:
 		for _, c := range e.refs[ref] {
-			if seen[c] {
-				continue
+			for _, x := range seen {
+				if x == c {
+					continue next
+				}
 			}
-			seen[c] = true
+			seen = append(seen, c)
 			g, ok := c.Group(h)
 			if !ok {
 				continue
@@ -501,7 +511,7 @@ func (e *Engine) remember(h correlate.Hit, evID string, ents []Entity) {
 			ev.times = append(ev.times, h.Time)
 			ev.ids = append(ev.ids, evID)
 			if len(ev.entities) < 32 {
-				ev.entities = mergeEntities(ev.entities, ents)
+				ev.entities = mergeEntities(ev.entities, ents())
 			}
 		}
 	}
