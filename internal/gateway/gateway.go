@@ -330,7 +330,9 @@ func (f *front) listTools(ctx context.Context, p *Principal, req mcp.Request) *m
 	start := f.g.now()
 	res := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
 	hidden := 0
-	idx := f.g.tools(false)
+	// Listing is rare next to calling: read the upstreams' catalogs afresh
+	// (at most every 50ms) rather than trusting the call-path cache.
+	idx := f.g.tools(true)
 	for _, t := range idx.list {
 		if f.only != "" && t.Server != f.only {
 			continue
@@ -449,8 +451,8 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 		}
 	}
 	var fwd any = raw
-	if len(raw) == 0 {
-		fwd = map[string]any{}
+	if args == nil {
+		fwd = map[string]any{} // absent or null arguments reach the upstream as {}
 	}
 	res, err := g.mgr.CallTool(ctx, name, fwd, copts)
 	if err != nil {
