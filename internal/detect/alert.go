@@ -24,6 +24,7 @@ const (
 	KindRule        = "rule"        // a Sigma detection rule matched one event
 	KindCorrelation = "correlation" // a Sigma correlation rule fired
 	KindIOC         = "ioc"         // an event carried a threat-intel indicator
+	KindAnomaly     = "anomaly"     // a baseline detector found unusual behaviour
 )
 
 // Alert is one detection. Its JSON form is documented in docs/detection.md.
@@ -57,6 +58,8 @@ type Alert struct {
 	Count int `json:"count"`
 	// Indicator is the threat-intel indicator of an ioc alert.
 	Indicator *Indicator `json:"indicator,omitempty"`
+	// Anomaly explains an anomaly alert: baseline, observed, threshold.
+	Anomaly *Anomaly `json:"anomaly,omitempty"`
 	// Shadow marks alerts of rules in shadow mode: stored, not notified.
 	Shadow bool `json:"shadow,omitempty"`
 	// DedupKey identifies repeats of the same detection on the same
@@ -96,6 +99,21 @@ type Indicator struct {
 	Source      string    `json:"source,omitempty"`
 	Description string    `json:"description,omitempty"`
 	Expires     time.Time `json:"expires,omitzero"`
+}
+
+// Anomaly is what an anomaly alert compared: for rate, events in the
+// interval (Observed) against the EWMA baseline and deviation; for
+// first_seen, the new Field value; for beacon, the mean interval in seconds
+// (Observed) and its jitter as a coefficient of variation (Baseline).
+type Anomaly struct {
+	Kind        string  `json:"kind"`
+	Observed    float64 `json:"observed"`
+	Baseline    float64 `json:"baseline"`
+	StdDev      float64 `json:"stddev"`
+	Threshold   float64 `json:"threshold"`
+	Field       string  `json:"field,omitempty"`
+	Value       string  `json:"value,omitempty"`
+	Explanation string  `json:"explanation"`
 }
 
 // Entity types.

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcpsoc/mcpsoc/internal/detect/anomaly"
 	"github.com/mcpsoc/mcpsoc/internal/detect/correlate"
 	"github.com/mcpsoc/mcpsoc/internal/detect/ioc"
 	"github.com/mcpsoc/mcpsoc/internal/detect/sigma"
@@ -78,6 +79,9 @@ type Options struct {
 	// Intel is matched against every event when set. Indicators added to it
 	// at runtime apply to the next event.
 	Intel *ioc.Set
+	// Anomaly runs baseline detectors on every event when set; findings
+	// become alerts of kind anomaly with rule id "anomaly:<detector name>".
+	Anomaly *anomaly.Detector
 	// IntelMinConfidence skips indicators below this confidence.
 	IntelMinConfidence int
 	// Correlate bounds correlation state.
@@ -434,7 +438,54 @@ func (e *Engine) Process(ev Event) []Alert {
 			}
 		}
 	}
+	if e.opts.Anomaly != nil {
+		for _, f := range e.opts.Anomaly.Observe(ev, t) {
+			id := AnomalyRulePrefix + f.Detector
+			mode := e.mode(id, f.Detector)
+			if mode == ModeDisabled {
+				continue
+			}
+			lazy()
+			out = e.finish(out, anomalyAlert(f, id, evID, ents, mode), ev, nil, now)
+		}
+	}
 	return out
+}
+
+// AnomalyRulePrefix starts the rule id of anomaly alerts.
+const AnomalyRulePrefix = "anomaly:"
+
+func anomalyAlert(f anomaly.Finding, id, evID string, ents []Entity, mode Mode) Alert {
+	sev := levelSeverity(f.Level)
+	a := Alert{
+		Kind:     KindAnomaly,
+		Time:     f.Time,
+		Severity: sev,
+		Title:    f.Explanation,
+		Rule:     RuleRef{ID: id, Name: f.Detector, Title: "Anomaly (" + f.Kind + "): " + f.Detector, Level: f.Level},
+		EventIDs: []string{evID},
+		Count:    1,
+		Shadow:   mode == ModeShadow,
+		Anomaly: &Anomaly{Kind: f.Kind, Observed: f.Observed, Baseline: f.Baseline, StdDev: f.StdDev,
+			Threshold: f.Threshold, Field: f.Field, Value: f.Value, Explanation: f.Explanation},
+	}
+	if f.Kind == anomaly.KindBeacon {
+		a.Count = f.Count
+	}
+	parts := make([]string, 0, len(f.Group)+1)
+	g := make([]correlate.GroupValue, 0, len(f.Group))
+	for _, x := range f.Group {
+		a.Matched = append(a.Matched, Matched{Field: x.Field, Value: x.Value})
+		parts = append(parts, x.Field+"="+x.Value)
+		g = append(g, correlate.GroupValue{Field: x.Field, Value: x.Value})
+	}
+	if f.Field != "" {
+		a.Matched = append(a.Matched, Matched{Field: f.Field, Value: f.Value})
+		parts = append(parts, f.Field+"="+f.Value)
+	}
+	a.Entities = mergeEntities(groupEntities(g), ents)
+	a.DedupKey = dedupKey(id, parts)
+	return a
 }
 
 func (e *Engine) iocAlert(h ioc.Hit, t time.Time, evID string, ents []Entity, mode Mode) Alert {
