@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -149,8 +150,18 @@ func runScan(cmd *cobra.Command, f scanFlags) error {
 		}
 		opts.Check = scan.LockCheck(lf)
 	}
-	if f.connect && f.format == "table" {
-		fmt.Fprintln(cmd.ErrOrStderr(), "mcpsoc: --connect: starting stdio servers with a minimal environment and contacting remote servers")
+	if f.connect {
+		stderr := cmd.ErrOrStderr()
+		var mu sync.Mutex
+		opts.OnStart = func(src scan.Source, s scan.ServerResult) {
+			mu.Lock()
+			defer mu.Unlock()
+			if s.Transport == "stdio" {
+				fmt.Fprintf(stderr, "mcpsoc: starting %s (%s): %s\n", s.Name, src.Path, s.CommandLine)
+			} else {
+				fmt.Fprintf(stderr, "mcpsoc: contacting %s (%s): %s\n", s.Name, src.Path, s.RedactedURL)
+			}
+		}
 	}
 	rep, err := scan.Run(cmd.Context(), opts)
 	if err != nil {

@@ -12,6 +12,9 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/mcpsec"
 )
 
+// maxArgs bounds the arguments of one entry that are checked.
+const maxArgs = 1024
+
 // StaticOptions tune the static checks.
 type StaticOptions struct {
 	// LookPath resolves a command on PATH; nil skips the missing-binary
@@ -33,6 +36,11 @@ func CheckEntry(e Entry, opts *StaticOptions) []Finding {
 		out = append(out, NewFinding(id, loc(path), evidence))
 	}
 
+	// Real entries have a handful of arguments; bound the work for absurd
+	// ones (the config file itself is bounded by MaxConfigBytes).
+	if len(e.Args) > maxArgs {
+		e.Args = e.Args[:maxArgs]
+	}
 	// Secrets in env, args, headers, URL.
 	for _, k := range sortedKeys(e.Env) {
 		if h, ok := findSecret(k, e.Env[k]); ok {
@@ -402,8 +410,36 @@ var downloadExecRes = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)\b(?:eval|exec)\b.{0,40}\b(?:urlopen|requests\.get|\$\(curl|\$\(wget)`),
 }
 
+// downloadKeywords start every download-and-execute shape; the patterns
+// run only in windows around them, so a huge argument stays cheap.
+var downloadKeywords = []string{"curl", "wget", "fetch", "iwr", "irm", "invoke-", "webclient", "iex", "eval", "exec"}
+
 func downloadExec(argv []string) (string, bool) {
 	line := strings.Join(argv, " ")
+	lower := strings.ToLower(line)
+	var windows []string
+	for _, kw := range downloadKeywords {
+		from := 0
+		for n := 0; n < 16; n++ {
+			i := strings.Index(lower[from:], kw)
+			if i < 0 {
+				break
+			}
+			i += from
+			start := max(0, i-16)
+			windows = append(windows, line[start:min(len(line), i+700)])
+			from = i + len(kw)
+		}
+	}
+	for _, w := range windows {
+		if m, ok := matchDownloadExec(w); ok {
+			return m, true
+		}
+	}
+	return "", false
+}
+
+func matchDownloadExec(line string) (string, bool) {
 	for _, re := range downloadExecRes {
 		if m := re.FindString(line); m != "" {
 			if len(m) > 160 {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func rulesOf(fs []Finding) string {
@@ -139,6 +140,25 @@ func TestParseBadInput(t *testing.T) {
 		}
 		if _, err := ParseFile(Source{Path: p}); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestHugeEntriesStayCheap: absurd entries (a 200 kB package name, a 1.4 MB
+// shell script, 100k arguments, a 300 kB host) are checked in bounded time.
+// Before the bounds, these took 6–28 s each.
+func TestHugeEntriesStayCheap(t *testing.T) {
+	for name, e := range map[string]Entry{
+		"long package": {Name: "x", Transport: "stdio", Command: "npx", Args: []string{"-y", "@" + strings.Repeat("a", 200000) + "/b"}},
+		"long script":  {Name: "x", Transport: "stdio", Command: "sh", Args: []string{"-c", strings.Repeat("curl x ", 200000)}},
+		"many args":    {Name: "x", Transport: "stdio", Command: "node", Args: strings.Split(strings.Repeat("--token a8F3kL0pQ7zX2mN9vB4cR6tY1wE5uI8o ", 50000), " ")},
+		"long host":    {Name: "x", Transport: "http", URL: "http://h" + strings.Repeat("a", 300000) + ".com/?k=" + strings.Repeat("b", 1000)},
+	} {
+		start := time.Now()
+		CheckEntry(e, nil)
+		redactedCommandLine(e)
+		if el := time.Since(start); el > 2*time.Second {
+			t.Errorf("%s: %s", name, el)
 		}
 	}
 }

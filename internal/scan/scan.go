@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,10 @@ type Options struct {
 	// Check, when set, compares each connected server with a reference
 	// (a lockfile, signed manifests) and returns findings.
 	Check func(client string, e Entry, s *mcpsec.Server) []Finding
+	// OnStart, when set, is called before each server is started or
+	// contacted, so a command line tool can show the full command (SEP-1024
+	// consent). It may be called from several goroutines.
+	OnStart func(file Source, s ServerResult)
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
 }
@@ -137,6 +142,9 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 			}
 			for _, f := range CheckEntry(e, &o.Static) {
 				f.Client, f.Scope, f.File = src.Client, src.Scope, src.Path
+				if e.Project != "" {
+					f.Scope = "local"
+				}
 				rep.Findings = append(rep.Findings, f)
 			}
 			fr.Servers = append(fr.Servers, sr)
@@ -181,6 +189,9 @@ func connectAll(ctx context.Context, rep *Report, o *Options, log *slog.Logger) 
 			defer func() { <-sem }()
 			fr := &rep.Files[j.fi]
 			sr := &fr.Servers[j.si]
+			if o.OnStart != nil {
+				o.OnStart(fr.Source, *sr)
+			}
 			start := time.Now()
 			var extra []Finding
 			if sr.Transport != "stdio" {
@@ -301,10 +312,18 @@ func redactedCommandLine(e Entry) string {
 	if e.Command == "" {
 		return ""
 	}
-	args := redactArgs(e.Args)
-	line := quoteArg(e.Command)
-	for _, a := range args {
-		line += " " + quoteArg(a)
+	args := e.Args
+	more := 0
+	if len(args) > maxArgs {
+		args, more = args[:maxArgs], len(args)-maxArgs
 	}
-	return line
+	var b strings.Builder
+	b.WriteString(quoteArg(e.Command))
+	for _, a := range redactArgs(args) {
+		b.WriteString(" " + quoteArg(a))
+	}
+	if more > 0 {
+		fmt.Fprintf(&b, " … (%d more arguments)", more)
+	}
+	return b.String()
 }

@@ -42,6 +42,17 @@ var secretKeyRe = regexp.MustCompile(`(?i)(token|secret|passw(or)?d|pwd|api[_-]?
 // referenceRe matches values that only point at a secret held elsewhere.
 var referenceRe = regexp.MustCompile(`^\s*(?:\$\{[^}]{1,200}\}|\$[A-Za-z_][A-Za-z0-9_]{0,100}|%[A-Za-z_][A-Za-z0-9_]{0,100}%|\{env:[^}]{1,200}\}|\{\{[^}]{1,200}\}\}|<[^>]{1,80}>|op://\S+|YOUR[_A-Z-]*|xxx+|\*+|changeme|placeholder|\.\.\.|…)\s*$`)
 
+// maxSecretValue bounds the part of one value searched for secrets: tokens
+// are short, and a megabyte argument must not make a scan slow.
+const maxSecretValue = 8 << 10
+
+func clipBytes(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
 // secretHit is one secret found in a value.
 type secretHit struct {
 	kind     string
@@ -51,7 +62,7 @@ type secretHit struct {
 
 // findSecret inspects one value found under key (which may be empty).
 func findSecret(key, value string) (secretHit, bool) {
-	v := strings.TrimSpace(value)
+	v := strings.TrimSpace(clipBytes(value, maxSecretValue))
 	if v == "" || referenceRe.MatchString(v) {
 		return secretHit{}, false
 	}
@@ -181,6 +192,7 @@ func argSecrets(args []string) []struct {
 // urlSecret finds credentials in a URL: a password in the userinfo, a
 // provider token anywhere, or a credential-named query parameter.
 func urlSecret(raw string) (secretHit, bool) {
+	raw = clipBytes(raw, maxSecretValue)
 	if h, ok := matchProvider(raw, " in URL"); ok {
 		return h, true
 	}

@@ -97,13 +97,18 @@ func editDistance(a, b string) int {
 	return d[n][m]
 }
 
+// maxNameLen bounds names compared: npm names are at most 214 characters
+// and host names 253; anything longer imitates nothing we list.
+const maxNameLen = 256
+
 // lookAlike reports which known name candidate imitates, and how.
 func lookAlike(candidate string, set map[string]bool) (string, string, bool) {
 	c := strings.ToLower(candidate)
-	if set[c] {
+	if set[c] || len(c) > maxNameLen {
 		return "", "", false
 	}
 	sc := skeleton(c)
+	cn := utf8.RuneCountInString(c)
 	best, how := "", ""
 	bestD := 99
 	for k := range set {
@@ -125,8 +130,8 @@ func lookAlike(candidate string, set map[string]bool) (string, string, bool) {
 		case n >= 5:
 			limit = 1
 		}
-		if limit == 0 {
-			continue
+		if limit == 0 || cn-n > limit || n-cn > limit {
+			continue // the distance is at least the length difference
 		}
 		if d := editDistance(c, k); d <= limit && (d < bestD || d == bestD && k < best) {
 			best, how, bestD = k, "edit distance "+itoa(d), d
