@@ -162,7 +162,7 @@ func (r *CaseResult) OK() bool { return len(r.Failures) == 0 && len(r.RuleErrors
 // for cases that cannot run (missing files, unknown format).
 func (c *Case) Run() (*CaseResult, error) {
 	res := &CaseResult{Case: c}
-	roots := c.Rules
+	roots := append([]string(nil), c.Rules...)
 	if len(roots) == 0 {
 		ents, err := os.ReadDir(c.Dir)
 		if err != nil {

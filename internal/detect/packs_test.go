@@ -86,6 +86,11 @@ func TestPackCases(t *testing.T) {
 			if res.Events == 0 {
 				t.Fatal("no events read")
 			}
+			// A case runs the same way twice (paths are not rewritten).
+			again, err := c.Run()
+			if err != nil || len(again.Alerts) != len(res.Alerts) {
+				t.Fatalf("second run: %v, %d alerts vs %d", err, len(again.Alerts), len(res.Alerts))
+			}
 		})
 	}
 }
