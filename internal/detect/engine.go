@@ -618,11 +618,14 @@ func (e *Engine) emitCorrelation(out []Alert, ca correlate.Alert, ev Event, now 
 		LastSeen:  ca.End,
 		Title:     r.Title,
 		Rule: RuleRef{ID: r.ID, Name: r.Name, Title: r.Title, Level: r.Level, Status: r.Status,
-			File: r.File},
+			File: r.File, Version: r.Modified},
 		Severity: levelSeverity(r.Level),
 		Tags:     r.Tags,
 		Count:    ca.Count,
 		Shadow:   mode == ModeShadow,
+	}
+	if a.Rule.Version == "" {
+		a.Rule.Version = r.Date
 	}
 	a.Tactics, a.Techniques = ParseAttack(r.Tags)
 	parts := make([]string, 0, len(ca.Group))

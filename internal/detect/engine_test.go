@@ -31,6 +31,7 @@ detection:
 title: SSH brute force
 id: 22222222-2222-4222-8222-222222222222
 name: ssh_bruteforce
+date: 2026-11-02
 level: high
 tags: [attack.credential_access, attack.t1110]
 correlation:
@@ -159,6 +160,9 @@ func TestCorrelationAlertCarriesEvidence(t *testing.T) {
 		t.Fatalf("alerts (-want +got):\n%s", d)
 	}
 	c := all[2]
+	if c.Rule.Version != "2026-11-02" {
+		t.Errorf("correlation version %q", c.Rule.Version)
+	}
 	if c.Kind != KindCorrelation || c.Count != 3 || c.Severity != event.SeverityHigh || !c.FirstSeen.Equal(t0) || !c.LastSeen.Equal(t0.Add(20*time.Second)) {
 		t.Fatalf("correlation alert %+v", c)
 	}

@@ -88,6 +88,9 @@ type Rule struct {
 	Status   string
 	Tags     []string
 	Generate bool
+	// Date and Modified are the rule's dates as written (YYYY-MM-DD).
+	Date     string
+	Modified string
 
 	Type      Type
 	Rules     []string
@@ -242,6 +245,10 @@ func parseRule(root *yaml.Node) (*Rule, int, error) {
 			r.Level = v.Value
 		case "status":
 			r.Status = v.Value
+		case "date":
+			r.Date = v.Value
+		case "modified":
+			r.Modified = v.Value
 		case "generate":
 			r.Generate = v.Value == "true" || v.Value == "True"
 		case "tags":
