@@ -1,0 +1,208 @@
+// Package perf holds end-to-end throughput benchmarks of the pipeline
+// against a real 'mcpsoc serve' process, side by side with rsyslog
+// receiving the same stream into a plain file.
+//
+//	go test ./test/perf -run '^$' -bench . -benchtime 1x -timeout 30m
+//
+// MCPSOC_PERF_EVENTS sets the number of events (default 500000).
+package perf
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/testenv"
+)
+
+func events() int {
+	if n, err := strconv.Atoi(os.Getenv("MCPSOC_PERF_EVENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 500000
+}
+
+func freeAddr(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// stream prebuilds n realistic filterlog lines in RFC 3164 syslog.
+func stream(n int) [][]byte {
+	chunks := make([][]byte, 0, 8)
+	var buf bytes.Buffer
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&buf, "<134>Nov 21 13:%02d:%02d fw filterlog[4242]: 5,,,1000000103,igb0,match,block,in,4,0x0,,64,%d,0,DF,6,tcp,60,203.0.%d.%d,192.0.2.10,%d,%d,0,S,%d,,64240,,mss;sackOK;TS;nop;wscale\n",
+			(i/60)%60, i%60, i%65535, (i/250)%250, i%250, 1024+i%60000, 1+i%1024, i)
+		if buf.Len() > 8<<20 {
+			chunks = append(chunks, bytes.Clone(buf.Bytes()))
+			buf.Reset()
+		}
+	}
+	return append(chunks, bytes.Clone(buf.Bytes()))
+}
+
+// send writes the stream over conns TCP connections.
+func send(b *testing.B, addr string, chunks [][]byte, conns int) {
+	var wg sync.WaitGroup
+	for c := 0; c < conns; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer conn.Close()
+			for i := c; i < len(chunks); i += conns {
+				if _, err := conn.Write(chunks[i]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+var storedRE = regexp.MustCompile(`(?m)^mcpsoc_store_events_total (\d+)`)
+
+func storedEvents(api string) int {
+	resp, err := http.Get("http://" + api + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if m := storedRE.FindSubmatch(body); m != nil {
+		n, _ := strconv.Atoi(string(m[1]))
+		return n
+	}
+	return 0
+}
+
+// BenchmarkSyslogToStore measures sustained syslog over TCP → bus → SQLite,
+// from the first byte sent to the last event committed in the store.
+func BenchmarkSyslogToStore(b *testing.B) {
+	n := events()
+	chunks := stream(n)
+	bin := testenv.GoBinary(b, "./cmd/mcpsoc")
+	for b.Loop() {
+		dir := b.TempDir()
+		api, sys := freeAddr(b), freeAddr(b)
+		cfg := filepath.Join(dir, "mcpsoc.yaml")
+		os.WriteFile(cfg, []byte(fmt.Sprintf("log: {level: warn}\ningest:\n  syslog:\n    - {name: fw, protocol: tcp, listen: %q, format: auto}\n", sys)), 0o600)
+		cmd := exec.Command(bin, "serve", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", api)
+		var logs bytes.Buffer
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		for storedEvents(api) < 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		start := time.Now()
+		send(b, sys, chunks, 2)
+		for storedEvents(api) < n {
+			if time.Since(start) > 20*time.Minute {
+				b.Fatalf("only %d of %d events stored\n%s", storedEvents(api), n, logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		el := time.Since(start)
+		cmd.Process.Kill()
+		cmd.Wait()
+		b.ReportMetric(float64(n)/el.Seconds(), "events/s")
+		b.ReportMetric(el.Seconds(), "seconds")
+	}
+}
+
+// BenchmarkRsyslogToFile is the reference: Debian's rsyslog receiving the
+// same stream over TCP into a plain file, until the file holds every line.
+func BenchmarkRsyslogToFile(b *testing.B) {
+	rsyslogd, err := exec.LookPath("rsyslogd")
+	if err != nil {
+		b.Skip("rsyslogd is not installed (apt-get install rsyslog)")
+	}
+	n := events()
+	chunks := stream(n)
+	for b.Loop() {
+		dir := b.TempDir()
+		sys := freeAddr(b)
+		_, port, _ := net.SplitHostPort(sys)
+		out := filepath.Join(dir, "out.log")
+		conf := filepath.Join(dir, "rsyslog.conf")
+		os.WriteFile(conf, []byte(fmt.Sprintf(`global(workDirectory=%q)
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port=%q)
+template(name="raw" type="string" string="%%rawmsg%%\n")
+action(type="omfile" file=%q template="raw" asyncWriting="on" ioBufferSize="1m" flushInterval="1")
+`, dir, port, out)), 0o600)
+		cmd := exec.Command(rsyslogd, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
+		var logs bytes.Buffer
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			c, err := net.Dial("tcp", sys)
+			if err == nil {
+				c.Close()
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		start := time.Now()
+		send(b, sys, chunks, 2)
+		for countLines(out) < n {
+			if time.Since(start) > 10*time.Minute {
+				b.Fatalf("rsyslog wrote %d of %d lines\n%s", countLines(out), n, logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		el := time.Since(start)
+		cmd.Process.Kill()
+		cmd.Wait()
+		b.ReportMetric(float64(n)/el.Seconds(), "events/s")
+		b.ReportMetric(el.Seconds(), "seconds")
+	}
+}
+
+func countLines(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	r := bufio.NewReaderSize(f, 1<<20)
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
+			n++
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return n
+		}
+	}
+}
+
