@@ -253,7 +253,7 @@ const ackWait = 30 * time.Second
 // redelivery (consumers must be idempotent; the store is).
 func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) error {
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.opts.Stream, jetstream.ConsumerConfig{
-		Durable:       name,
+		Durable: name,
 		// One consumer loop handles batches in order, so acknowledging a
 		// batch's last message acknowledges the batch: one round trip per
 		// batch instead of one per message.

@@ -205,4 +205,3 @@ func countLines(path string) int {
 		}
 	}
 }
-
