@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,12 +12,14 @@ import (
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/detect"
+	"github.com/mcpsoc/mcpsoc/internal/detect/anomaly"
 	"github.com/mcpsoc/mcpsoc/internal/detect/correlate"
 	"github.com/mcpsoc/mcpsoc/internal/detect/ioc"
 	"github.com/mcpsoc/mcpsoc/internal/detect/sigma"
 	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 )
 
 func init() { register("rules", newRulesCmd) }
@@ -189,6 +192,7 @@ func newRulesEvalCmd() *cobra.Command {
 		shadow   []string
 		disable  []string
 		dedup    time.Duration
+		anomalyF string
 	)
 	cmd := &cobra.Command{
 		Use:   "eval --rules DIR [--intel FILE] [--format auto|NAME|ndjson] FILE...",
@@ -227,6 +231,13 @@ correlations span files. A summary goes to standard error.`,
 					}
 				}
 				opts.Intel = set
+			}
+			if anomalyF != "" {
+				det, err := loadAnomalyConfig(anomalyF)
+				if err != nil {
+					return &ExitError{Code: 1, Err: err}
+				}
+				opts.Anomaly = det
 			}
 			eng, bad, err := detect.Load(ruleDirs, nil, opts)
 			for _, b := range bad {
@@ -287,5 +298,25 @@ correlations span files. A summary goes to standard error.`,
 	cmd.Flags().StringArrayVar(&shadow, "shadow", nil, "run this rule id or name in shadow mode (repeatable)")
 	cmd.Flags().StringArrayVar(&disable, "disable", nil, "disable this rule id or name (repeatable)")
 	cmd.Flags().DurationVar(&dedup, "dedup", 5*time.Minute, "deduplication window in event time (0 or negative: off)")
+	cmd.Flags().StringVar(&anomalyF, "anomaly", "", "YAML file of anomaly detectors (rate, first_seen, beacon; docs/detection.md)")
 	return cmd
+}
+
+// loadAnomalyConfig reads an anomaly.Config from YAML, strictly.
+func loadAnomalyConfig(name string) (*anomaly.Detector, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading anomaly config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var cfg anomaly.Config
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	det, err := anomaly.New(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return det, nil
 }

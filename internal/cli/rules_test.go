@@ -282,3 +282,37 @@ func TestRulesEvalIntel(t *testing.T) {
 		t.Errorf("missing --rules: exit %d %s", code, errb)
 	}
 }
+
+func TestRulesEvalAnomaly(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeRule(t, dir, "anomaly.yaml", `beacon:
+  - name: fw_beacon
+    when:
+      event.dataset: [pfsense.filterlog]
+      network.direction: [egress]
+    min_events: 8
+    max_jitter: 0.1
+`)
+	var fw string
+	for _, s := range demo.Generate(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC), 7) {
+		if s.Name == "fw" {
+			fw = writeRule(t, dir, "fw.log", s.String())
+		}
+	}
+	rules := writeRule(t, dir, "rules/none.yml", lintGoodRule)
+	code, out, errb := run(t, context.Background(), "rules", "eval", "--rules", filepath.Dir(rules), "--anomaly", cfg, fw)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	var a detect.Alert
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &a); err != nil {
+		t.Fatalf("want one alert, got %q: %v", out, err)
+	}
+	if a.Rule.ID != "anomaly:fw_beacon" || a.Anomaly == nil || !strings.Contains(a.Title, "destination.ip=203.0.113.66") {
+		t.Fatalf("alert %s", out)
+	}
+	bad := writeRule(t, dir, "bad.yaml", "beacon:\n  - name: b\n    jitter: 1\n")
+	if code, _, errb := run(t, context.Background(), "rules", "eval", "--rules", filepath.Dir(rules), "--anomaly", bad, fw); code != 1 || !strings.Contains(errb, "jitter") {
+		t.Fatalf("unknown key: exit %d %s", code, errb)
+	}
+}
