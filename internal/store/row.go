@@ -14,19 +14,28 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/event"
 )
 
-// ID returns the id the stores key an event by. event.Event carries no id
-// of its own, so the id is a content hash: the first 128 bits, in hex, of
+// ID returns the id the stores key an event by. An event that carries a
+// valid id in event.id gets that id: the ingest sources assign one that
+// names the record at its source (a file's identity and byte offset, a push
+// request's idempotency key and position, a syslog connection and
+// sequence), so a replay after a crash maps to the same id while two
+// identical lines stay two events.
+//
+// Otherwise the id is a content hash: the first 128 bits, in hex, of
 // SHA-256 over the source id, the original record and @timestamp (RFC 3339,
 // nanoseconds, UTC), each length-prefixed. Ingest time is left out on
 // purpose: a record re-read after a crash gets a new ingest time but must
 // get the same id. An event without an original record (one MCPSoc made
 // itself, such as a gateway audit event) hashes its whole JSON encoding
-// instead, which is deterministic (sorted keys).
-//
-// Consequence: two byte-identical records from the same source with the
-// same timestamp are one event. Syslog timestamps with second resolution
-// make that possible for identical repeated lines; they are stored once.
+// instead, which is deterministic (sorted keys). Without event.id, two
+// byte-identical records from the same source with the same timestamp are
+// one event.
 func ID(ev *event.Event) string {
+	if v, ok := ev.Get("event.id"); ok {
+		if id, ok := v.(string); ok && ValidID(id) {
+			return id
+		}
+	}
 	h := sha256.New()
 	var n [8]byte
 	put := func(s string) {
