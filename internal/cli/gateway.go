@@ -25,9 +25,9 @@ func init() { register("gateway", newGatewayCmd) }
 
 func newGatewayCmd() *cobra.Command {
 	var cfgPath, listen, level string
-	var stdio bool
+	var stdio, check bool
 	cmd := &cobra.Command{
-		Use:   "gateway --config FILE [--stdio]",
+		Use:   "gateway --config FILE [--stdio] [--check]",
 		Short: "Run the MCP security gateway in front of the configured MCP servers",
 		Long: `gateway fronts the upstream MCP servers of FILE (stdio processes and remote
 Streamable HTTP servers) and serves their tools, named upstream.tool, on one
@@ -48,6 +48,10 @@ written to the hash-chained audit log (check it with 'mcpsoc audit verify').`,
 				if err := cfg.SetListen(listen); err != nil {
 					return &ExitError{Code: 2, Err: err}
 				}
+			}
+			if check {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d upstream(s), %d policy rule(s), auth %s)\n", cfgPath, len(cfg.Upstreams), len(cfg.Policy.Rules), authSummary(cfg))
+				return nil
 			}
 			log, err := telemetry.NewLogger(cmd.ErrOrStderr(), level, "text")
 			if err != nil {
@@ -104,10 +108,25 @@ written to the hash-chained audit log (check it with 'mcpsoc audit verify').`,
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "gateway config `file` (see examples/gateway.yaml)")
 	cmd.Flags().BoolVar(&stdio, "stdio", false, "serve one local client on stdin/stdout instead of HTTP")
+	cmd.Flags().BoolVar(&check, "check", false, "validate the config and exit (2 on errors)")
 	cmd.Flags().StringVar(&listen, "listen", "", "override the config's listen `address`")
 	cmd.Flags().StringVar(&level, "log-level", "info", "log `level` on stderr")
 	cmd.AddCommand(newGatewayHashKeyCmd(), newGatewayApprovalsCmd())
 	return cmd
+}
+
+func authSummary(cfg *gateway.Config) string {
+	var m []string
+	if n := len(cfg.Auth.APIKeys); n > 0 {
+		m = append(m, fmt.Sprintf("%d API key(s)", n))
+	}
+	if cfg.Auth.JWT != nil {
+		m = append(m, "JWT from "+cfg.Auth.JWT.Issuer)
+	}
+	if len(m) == 0 {
+		return "none (loopback only, subject " + cfg.Auth.Anonymous + ")"
+	}
+	return strings.Join(m, ", ")
 }
 
 func newGatewayHashKeyCmd() *cobra.Command {

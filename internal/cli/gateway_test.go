@@ -49,8 +49,16 @@ func exampleWithLocalPeer(t *testing.T) string {
 }
 
 func TestGatewayExampleValidates(t *testing.T) {
-	if _, err := gateway.LoadConfig(filepath.Join(testenv.RepoRoot(), "examples", "gateway.yaml")); err != nil {
-		t.Fatal(err)
+	example := filepath.Join(testenv.RepoRoot(), "examples", "gateway.yaml")
+	code, out, errs := run(t, context.Background(), "gateway", "--config", example, "--check")
+	if code != 0 || out != example+": ok (1 upstream(s), 3 policy rule(s), auth none (loopback only, subject local))\n" {
+		t.Fatalf("check: %d %q %q", code, out, errs)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("upstreams: [{name: a, command: x}]\npolicy: {defualt: allow}\n"), 0o600)
+	code, _, errs = run(t, context.Background(), "gateway", "--config", bad, "--check")
+	if code != 2 || !strings.Contains(errs, bad+`:2: policy.defualt: unknown field "defualt"`) {
+		t.Fatalf("bad config: %d %q", code, errs)
 	}
 }
 
