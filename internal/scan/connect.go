@@ -63,6 +63,7 @@ func Connect(ctx context.Context, e Entry, opts *ConnectOptions) (*mcpsec.Server
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	var transport mcp.Transport
+	var proc *exec.Cmd
 	switch e.Transport {
 	case "stdio":
 		if e.Command == "" {
@@ -75,6 +76,8 @@ func Connect(ctx context.Context, e Entry, opts *ConnectOptions) (*mcpsec.Server
 		}
 		cmd.Stderr = io.Discard
 		cmd.WaitDelay = 2 * time.Second
+		ownProcessGroup(cmd)
+		proc = cmd
 		transport = &mcp.CommandTransport{Command: cmd, TerminateDuration: time.Second}
 	case "http", "sse":
 		hc := withHeaders(o.HTTPClient, e.Headers, o.LookupEnv)
@@ -86,6 +89,10 @@ func Connect(ctx context.Context, e Entry, opts *ConnectOptions) (*mcpsec.Server
 		}
 	default:
 		return nil, fmt.Errorf("unknown transport %q", e.Transport)
+	}
+	if proc != nil {
+		// Whatever happens, nothing the server spawned outlives the scan.
+		defer killGroup(proc)
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: o.ClientName, Version: o.ClientVersion}, nil)
 	cs, err := client.Connect(ctx, transport, nil)

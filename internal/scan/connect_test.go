@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,7 +66,7 @@ func TestConnectStdio(t *testing.T) {
 	script := testenv.PeerFile(t, everything)
 	cfg := writeConfig(t, map[string]any{
 		"everything": map[string]any{"command": node, "args": []string{script, "stdio"}},
-		"hangs":      map[string]any{"command": "sleep", "args": []string{"60"}},
+		"hangs":      map[string]any{"command": "sh", "args": []string{"-c", "sleep 67.25 & exec sleep 60"}},
 		"crashes":    map[string]any{"command": "sh", "args": []string{"-c", "echo boom >&2; exit 3"}},
 		"off":        map[string]any{"command": "sleep", "args": []string{"60"}, "disabled": true},
 	})
@@ -93,6 +94,11 @@ func TestConnectStdio(t *testing.T) {
 		if len(fs) != 1 || fs[0].RuleID != "MCP-CONNECT-001" {
 			t.Errorf("%s: findings %v, want one MCP-CONNECT-001", name, fs)
 		}
+	}
+	// The hanging server's child was killed with it.
+	time.Sleep(200 * time.Millisecond)
+	if out, err := exec.Command("pgrep", "-f", "sleep 67.25").Output(); err == nil {
+		t.Errorf("child of the hanging server still runs: pids %s", out)
 	}
 	if !strings.Contains(serverResult(t, rep, "hangs").ConnectError, "timed out") {
 		t.Errorf("hangs: %q", serverResult(t, rep, "hangs").ConnectError)
