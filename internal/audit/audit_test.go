@@ -166,7 +166,13 @@ func TestReopenContinuesChain(t *testing.T) {
 	if rec.Seq != 4 {
 		t.Fatalf("seq %d, want 4", rec.Seq)
 	}
+	if w.Err() != nil {
+		t.Fatal(w.Err())
+	}
 	w.Close()
+	if !errors.Is(w.Err(), ErrClosed) {
+		t.Fatal("Err after Close")
+	}
 	if _, err := w.Append(Event{Kind: "x"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("append after close: %v", err)
 	}

@@ -182,6 +182,18 @@ func (w *Writer) Append(ev Event) (*Record, error) {
 	return rec, nil
 }
 
+// Err reports why the writer cannot append (a past write or sync error,
+// or ErrClosed), or nil when it can. Callers that must not act without an
+// audit record check it first.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	return w.err
+}
+
 // Head returns the current head, for anchoring outside the file.
 func (w *Writer) Head() Head {
 	w.mu.Lock()

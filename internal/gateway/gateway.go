@@ -443,6 +443,13 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 			return finish(toolError("call of %s not approved: %s", req.Params.Name, why), "deny", why)
 		}
 	}
+	// Fail closed: a call that could not be audited does not run.
+	if g.audit != nil {
+		if err := g.audit.Err(); err != nil {
+			g.log.Error("audit log unavailable; refusing calls", "error", err)
+			return toolError("the gateway cannot record this call in its audit log; call refused"), nil
+		}
+	}
 	copts := &mcpx.CallOptions{}
 	if tok := req.Params.GetProgressToken(); tok != nil {
 		sess := req.Session

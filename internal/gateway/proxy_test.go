@@ -189,3 +189,17 @@ func TestOutputSchemaEnforced(t *testing.T) {
 		t.Fatalf("liar: %v %+v", err, res)
 	}
 }
+
+func TestCallsRefusedWithoutAudit(t *testing.T) {
+	gw, srv, _ := newTestGateway(t, openLoopback, nil)
+	cs, err := connect(t, srv.URL+"/mcp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	gw.audit.Close() // as after a disk error: the writer refuses appends
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "fix.echo", Arguments: map[string]any{"message": "x"}})
+	if err != nil || !res.IsError || resultText(res) != "the gateway cannot record this call in its audit log; call refused" {
+		t.Fatalf("%v %+v", err, res)
+	}
+}
