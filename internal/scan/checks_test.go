@@ -162,3 +162,39 @@ func TestHugeEntriesStayCheap(t *testing.T) {
 		}
 	}
 }
+
+func TestParseShapes(t *testing.T) {
+	cases := []struct {
+		name, client, file, text string
+		want                     []string // name transport command/url
+	}{
+		{"gemini url is sse", "gemini-cli", "settings.json", `{"mcpServers":{"a":{"url":"https://x/sse"},"b":{"httpUrl":"https://x/mcp"}}}`, []string{"a sse https://x/sse", "b http https://x/mcp"}},
+		{"vscode settings", "vscode", "settings.json", `{"mcp":{"servers":{"t":{"type":"stdio","command":"node","args":["s.js"]}}}}`, []string{"t stdio node"}},
+		{"zed old form", "zed", "settings.json", `// c
+{"context_servers":{"z":{"command":{"path":"/usr/bin/z","args":[],"env":{}},},},}`, []string{"z stdio /usr/bin/z"}},
+		{"opencode", "opencode", "opencode.jsonc", `{"mcp":{"r":{"type":"remote","url":"https://r/mcp"},"l":{"type":"local","command":["bun","x.ts"]}}}`, []string{"l stdio bun", "r http https://r/mcp"}},
+		{"codex", "codex", "config.toml", "[mcp_servers.c]\ncommand = \"npx\"\nargs = [\"-y\", \"x@1.0.0\"]\n[mcp_servers.r]\nurl = \"https://r/mcp\"\nbearer_token_env_var = \"T\"\n", []string{"c stdio npx", "r http https://r/mcp"}},
+		{"continue legacy", "continue", "config.json", `{"experimental":{"modelContextProtocolServers":[{"transport":{"type":"stdio","command":"uvx","args":["x==1"]}}]}}`, []string{"server-1 stdio uvx"}},
+		{"amp", "amp", "settings.json", `{"amp.mcpServers":{"p":{"command":"npx","args":["-y","@playwright/mcp@0.0.40"]}}}`, []string{"p stdio npx"}},
+		{"gemini allow list is not a server", "gemini-cli", "settings.json", `{"mcp":{"allowed":["x"]}}`, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cf, err := Parse(Source{Client: c.client, Path: c.file}, []byte(c.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range cf.Entries {
+				what := e.Command
+				if what == "" {
+					what = e.URL
+				}
+				got = append(got, e.Name+" "+e.Transport+" "+what)
+			}
+			if strings.Join(got, "|") != strings.Join(c.want, "|") {
+				t.Errorf("entries %q, want %q", got, c.want)
+			}
+		})
+	}
+}

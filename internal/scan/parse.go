@@ -248,6 +248,9 @@ func (cf *ConfigFile) add(path, name string, m map[string]any, project string) {
 			if k == "httpUrl" {
 				e.Transport = "http"
 			}
+			if k == "url" && cf.Source.Client == "gemini-cli" && str(m["type"]) == "" {
+				e.Transport = "sse" // Gemini CLI: url is SSE, httpUrl Streamable HTTP
+			}
 			break
 		}
 	}
