@@ -14,7 +14,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -271,6 +270,3 @@ func Snapshot(id Identity, names []string, s *mcpsec.Server) (*Server, error) {
 	}
 	return out, nil
 }
-
-// ErrNotPinned is returned by Check when the lockfile has no such server.
-var ErrNotPinned = errors.New("server not in lockfile")

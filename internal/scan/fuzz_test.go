@@ -31,7 +31,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("entry %+v has no transport", e)
 			}
 			CheckEntry(e, nil)
-			Identify(e)
+			PinIdentity(e)
 			redactedCommandLine(e)
 		}
 	})

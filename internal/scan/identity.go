@@ -3,39 +3,26 @@ package scan
 import (
 	"net/url"
 	"strings"
+
+	"github.com/mcpsoc/mcpsoc/internal/pin"
 )
 
-// Identity names what a server is, independent of the client's key for it
-// and of secrets in its command line: the launched package or image, or the
-// remote URL without credentials. Lockfiles and signatures key on it.
-type Identity struct {
-	// Kind is npm, pypi, image, url or command.
-	Kind string `json:"kind"`
-	// Name is the package, image repository, URL (scheme, host, path) or
-	// command base name.
-	Name string `json:"name"`
-	// Version is the pinned version or tag, empty when unpinned.
-	Version string `json:"version,omitempty"`
-	// Digest is an image digest when pinned by one.
-	Digest string `json:"digest,omitempty"`
-}
-
-// Key is the stable lockfile key: kind:name.
-func (i Identity) Key() string { return i.Kind + ":" + i.Name }
-
-// Identify computes an entry's identity.
-func Identify(e Entry) Identity {
+// PinIdentity names what an entry runs, independent of the client's key for
+// it and of secrets in its command line: the launched package or image, the
+// remote URL without credentials, or the command and its script. Lockfiles
+// and signatures key on it.
+func PinIdentity(e Entry) pin.Identity {
 	if e.URL != "" && e.Command == "" {
 		u, err := url.Parse(e.URL)
 		if err != nil {
-			return Identity{Kind: "url", Name: "(unparseable)"}
+			return pin.Identity{Kind: "url", Name: "(unparseable)"}
 		}
-		return Identity{Kind: "url", Name: strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + u.Path}
+		return pin.Identity{Kind: "url", Name: strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + u.Path}
 	}
 	argv := append([]string{e.Command}, e.Args...)
 	if ps := launchedPackages(argv); len(ps) > 0 {
 		p := ps[0]
-		id := Identity{Kind: p.ecosystem, Name: p.name}
+		id := pin.Identity{Kind: p.ecosystem, Name: p.name}
 		switch p.ecosystem {
 		case "image":
 			ref := p.spec
@@ -68,7 +55,7 @@ func Identify(e Entry) Identity {
 			break
 		}
 	}
-	return Identity{Kind: "command", Name: name}
+	return pin.Identity{Kind: "command", Name: name}
 }
 
 // quoteArg quotes an argument for display when it holds spaces or quotes.

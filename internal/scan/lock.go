@@ -7,12 +7,6 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/pin"
 )
 
-// PinIdentity is the lockfile identity of an entry.
-func PinIdentity(e Entry) pin.Identity {
-	id := Identify(e)
-	return pin.Identity{Kind: id.Kind, Name: id.Name, Version: id.Version, Digest: id.Digest}
-}
-
 // LockCheck returns an Options.Check that compares each listed server with
 // its lockfile entry: MCP-LOCK-001 changed (rug pull), -002 added, -003
 // removed, -004 renamed, -005 identity (package version or digest) changed,

@@ -18,11 +18,10 @@ type Finding struct {
 	File string `json:"file,omitempty"`
 }
 
-// Kinds used in config-level locations (mcpsec uses tool, prompt,
-// resource, server).
-const (
-	KindConfig = "config"
-)
+// KindConfig is the location kind of findings about a config entry itself
+// (mcpsec's kinds are tool, prompt, resource and server); Location.Path is
+// then the entry's path in the file, such as mcpServers.fw.env.TOKEN.
+const KindConfig = "config"
 
 // The scanner's own rules. The OWASP MCP Top 10 is beta: the mapping lives
 // only here, so a renumbering is a one-file change.
@@ -81,8 +80,8 @@ var scanRuleByID = func() map[string]mcpsec.Rule {
 	return m
 }()
 
-// Rules returns the scanner's rules followed by nothing else; AllRules adds
-// mcpsec's.
+// Rules returns the scanner's own rules (MCP-CONFIG-*, MCP-CONNECT-*,
+// MCP-REMOTE-*, MCP-LOCK-*), sorted by id; AllRules adds mcpsec's.
 func Rules() []mcpsec.Rule {
 	out := append([]mcpsec.Rule(nil), scanRules...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/mcpsec"
+	"github.com/mcpsoc/mcpsoc/internal/pin"
 )
 
 // Options configure a scan. Nil means defaults: discover configs on this
@@ -49,7 +50,7 @@ type ServerResult struct {
 	// URL with credentials redacted.
 	RedactedURL string `json:"url,omitempty"`
 	// Identity is the package, image or URL identity used for pinning.
-	Identity Identity `json:"identity"`
+	Identity pin.Identity `json:"identity"`
 	// Connected is true when the server was listed.
 	Connected bool `json:"connected"`
 	// ConnectError says why connecting failed.
@@ -136,7 +137,7 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 		}
 		fr.Inputs = cf.Inputs
 		for _, e := range cf.Entries {
-			sr := ServerResult{Entry: e, Identity: Identify(e), CommandLine: redactedCommandLine(e)}
+			sr := ServerResult{Entry: e, Identity: PinIdentity(e), CommandLine: redactedCommandLine(e)}
 			if e.URL != "" {
 				sr.RedactedURL = RedactURL(e.URL)
 			}
