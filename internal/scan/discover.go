@@ -90,7 +90,13 @@ func Candidates(e Env) []Source {
 	// the XDG folder, which is what `support` is on Linux.
 	add("claude-desktop", "user", j(support, "Claude", "claude_desktop_config.json"))
 
+	// Installed .mcpb desktop extensions: one folder per extension with a
+	// manifest.json whose server.mcp_config is the launch entry.
+	out = append(out, findFiles("claude-desktop", "extension", j(support, "Claude", "Claude Extensions"), "manifest.json", 2)...)
+
 	add("claude-code", "user", j(h, ".claude.json"))
+	// Plugins bring their own .mcp.json (or plugin.json with mcpServers).
+	out = append(out, findFiles("claude-code", "plugin", j(h, ".claude", "plugins"), ".mcp.json", 5)...)
 	switch e.OS {
 	case "windows":
 		pf := e.Vars["ProgramFiles"]
@@ -179,6 +185,29 @@ func globBlocks(client, scope, dir string) []Source {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// findFiles lists files called name under dir, at most depth folders down,
+// in lexical order. Missing folders give nothing.
+func findFiles(client, scope, dir, name string, depth int) []Source {
+	var out []Source
+	base := strings.Count(filepath.Clean(dir), string(filepath.Separator))
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if strings.Count(filepath.Clean(p), string(filepath.Separator))-base >= depth {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Name() == name && d.Type().IsRegular() {
+			out = append(out, Source{Client: client, Scope: scope, Path: p})
+		}
+		return nil
+	})
 	return out
 }
 

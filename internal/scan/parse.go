@@ -167,6 +167,16 @@ func (cf *ConfigFile) collect(root map[string]any) {
 			}
 		}
 	}
+	// A .mcpb extension manifest: {"name", "server": {"mcp_config": {…}}}.
+	if srv, ok := root["server"].(map[string]any); ok {
+		if mc, ok := srv["mcp_config"].(map[string]any); ok {
+			name := str(root["name"])
+			if name == "" {
+				name = "extension"
+			}
+			cf.add("server.mcp_config", name, mc, "")
+		}
+	}
 	if ex, ok := root["experimental"].(map[string]any); ok {
 		if list, ok := ex["modelContextProtocolServers"].([]any); ok {
 			for i, it := range list {

@@ -61,7 +61,7 @@ func TestScanFixtureHome(t *testing.T) {
 	for _, f := range rep.Files {
 		clients[f.Client] = true
 	}
-	for _, c := range []string{"claude-code", "cursor", "vscode", "cline", "windsurf", "zed", "continue", "gemini-cli", "codex", "kiro", "opencode", "amazon-q", "copilot-cli"} {
+	for _, c := range []string{"claude-desktop", "claude-code", "cursor", "vscode", "cline", "windsurf", "zed", "continue", "gemini-cli", "codex", "kiro", "opencode", "amazon-q", "copilot-cli"} {
 		if !clients[c] {
 			t.Errorf("client %s not discovered", c)
 		}
@@ -75,7 +75,7 @@ func TestScanFixtureHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	sb, _ := json.Marshal(SARIF(rep, SARIFOptions{}))
-	for _, secret := range []string{"R8x2Lq9ZtV4mN7pK3sW6yB1cF5hJ0dG2aE8u", "9f8e7d6c5b4a39281706f5e4d3c2b1a0", "4fG7hJ2kL9mN3pQ6rS8tV1wX5yZ0aB2c", "S3cretPassw0rd", "Zq8Wm3Rt6Yp1Ks4Nv7Bx0Hc2", "AIzaSyD4kq8Vn3Lx7Pz1Rw5Ty9Ub2Mc6Jh0Fg3E", "Ab1Cd2Ef3Gh4Ij5Kl6Mn", "Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9Lz2Xc4Vb6Nm8"} {
+	for _, secret := range []string{"R8x2Lq9ZtV4mN7pK3sW6yB1cF5hJ0dG2aE8u", "9f8e7d6c5b4a39281706f5e4d3c2b1a0", "4fG7hJ2kL9mN3pQ6rS8tV1wX5yZ0aB2c", "S3cretPassw0rd", "Zq8Wm3Rt6Yp1Ks4Nv7Bx0Hc2", "AIzaSyD4kq8Vn3Lx7Pz1Rw5Ty9Ub2Mc6Jh0Fg3E", "Ab1Cd2Ef3Gh4Ij5Kl6Mn", "Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9Lz2Xc4Vb6Nm8", "Wq7Lm2Zx9Pv4Rt8K"} {
 		for name, out := range map[string][]byte{"json": js.Bytes(), "table": tbl.Bytes(), "sarif": sb} {
 			if bytes.Contains(out, []byte(secret)) {
 				t.Errorf("%s output leaks secret %s", name, secret)
