@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -194,6 +195,41 @@ func TestParseShapes(t *testing.T) {
 			}
 			if strings.Join(got, "|") != strings.Join(c.want, "|") {
 				t.Errorf("entries %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestToxicFlow(t *testing.T) {
+	cases := []struct {
+		name    string
+		servers string
+		want    bool
+	}{
+		{"files, web and slack", `"filesystem":{"command":"npx","args":["-y","@modelcontextprotocol/server-filesystem@2025.8.21","/home"]},"fetch":{"command":"uvx","args":["mcp-server-fetch==2025.4.7"]},"slack":{"command":"npx","args":["-y","@modelcontextprotocol/server-slack@2025.4.25"]}`, true},
+		{"files and web only", `"filesystem":{"command":"npx","args":["-y","@modelcontextprotocol/server-filesystem@2025.8.21","/home"]},"fetch":{"command":"uvx","args":["mcp-server-fetch==2025.4.7"]}`, false},
+		{"one mail server covers all three alone", `"gmail":{"command":"node","args":["gmail.js"]}`, false},
+		{"disabled sender", `"filesystem":{"command":"node","args":["fs.js"]},"search":{"command":"node","args":["s.js"]},"slack":{"command":"node","args":["s.js"],"disabled":true}`, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "mcp.json")
+			if err := writeFile(p, `{"mcpServers":{`+c.servers+`}}`); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Run(context.Background(), &Options{Sources: []Source{{Client: "cursor", Path: p}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := false
+			for _, f := range rep.Findings {
+				if f.RuleID == "MCP-CONFIG-FLOW-001" {
+					got = true
+					t.Log(f.Evidence)
+				}
+			}
+			if got != c.want {
+				t.Errorf("toxic flow = %v, want %v", got, c.want)
 			}
 		})
 	}

@@ -42,6 +42,8 @@ var scanRules = []mcpsec.Rule{
 		Description: "The server command pipes a download into a shell or interpreter (curl … | sh, iwr … | iex, bash <(curl …)); whatever the URL serves at start-up runs with the user's rights."},
 	{ID: "MCP-CONFIG-TRUST-001", Title: "Tool calls approved without confirmation", Tier: mcpsec.TierReview, Severity: mcpsec.SevMedium, Category: "privilege", OWASP: "MCP02",
 		Description: "Cline autoApprove or Gemini CLI trust: true lets the model call the server's tools without asking the user."},
+	{ID: "MCP-CONFIG-FLOW-001", Title: "Toxic flow across a client's servers", Tier: mcpsec.TierReview, Severity: mcpsec.SevMedium, Category: "toxic-flow", OWASP: "MCP10",
+		Description: "Together the client's servers give the model private data, content an attacker can write (web pages, search results, tickets, mail) and a way to send data out: injected text can exfiltrate the data. Split the servers across agents or gate the sending tools."},
 	{ID: "MCP-CONFIG-INVALID-001", Title: "Client config could not be read", Tier: mcpsec.TierReview, Severity: mcpsec.SevLow, Category: "config", OWASP: "MCP09",
 		Description: "The file is broken, too large or unreadable; the client may ignore it or fail to start, and its servers were not checked."},
 	{ID: "MCP-CONFIG-BINARY-001", Title: "Server command not found", Tier: mcpsec.TierReview, Severity: mcpsec.SevLow, Category: "config", OWASP: "MCP09",

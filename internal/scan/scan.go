@@ -157,6 +157,7 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	rep.Findings = append(rep.Findings, toxicFlows(rep)...)
 	sortFindings(rep.Findings)
 	rep.summarize()
 	return rep, nil
