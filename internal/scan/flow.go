@@ -16,9 +16,9 @@ import (
 // connected, tool names, with word-boundary keyword patterns; the rule is a
 // review finding because the classification is heuristic.
 var (
-	flowPrivate = regexp.MustCompile(`(?i)(^|[^a-z])(filesystem|file[-_]?system|files?|fs|postgres|postgresql|mysql|sqlite|mongo(db)?|redis|database|db|gdrive|google[-_]?drive|drive|gmail|mail|inbox|notion|memory|obsidian|notes|atlassian|jira|confluence|supabase|snowflake|bigquery|salesforce|hubspot|read_file|read_text_file|list_directory|query|get_secret|keychain|vault)([^a-z]|$)`)
+	flowPrivate   = regexp.MustCompile(`(?i)(^|[^a-z])(filesystem|file[-_]?system|files?|fs|postgres|postgresql|mysql|sqlite|mongo(db)?|redis|database|db|gdrive|google[-_]?drive|drive|gmail|mail|inbox|notion|memory|obsidian|notes|atlassian|jira|confluence|supabase|snowflake|bigquery|salesforce|hubspot|read_file|read_text_file|list_directory|query|get_secret|keychain|vault)([^a-z]|$)`)
 	flowUntrusted = regexp.MustCompile(`(?i)(^|[^a-z])(fetch|browser|browse|puppeteer|playwright|chrome|web|scrape|scraper|crawl|firecrawl|search|brave|exa|tavily|duckduckgo|google[-_]?search|rss|youtube|reddit|twitter|x_search|hackernews|issues?|tickets?|inbox|gmail|mail)([^a-z]|$)`)
-	flowExfil = regexp.MustCompile(`(?i)(^|[^a-z])(slack|discord|telegram|teams|email|gmail|send_email|send_message|post_message|sendgrid|postmark|smtp|twilio|sms|webhook|http_request|create_issue|create_pull_request|comment|tweet|upload|publish|push)([^a-z]|$)`)
+	flowExfil     = regexp.MustCompile(`(?i)(^|[^a-z])(slack|discord|telegram|teams|email|gmail|send_email|send_message|post_message|sendgrid|postmark|smtp|twilio|sms|webhook|http_request|create_issue|create_pull_request|comment|tweet|upload|publish|push)([^a-z]|$)`)
 )
 
 type flowRole struct {
