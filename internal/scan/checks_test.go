@@ -46,6 +46,7 @@ func TestCheckEntry(t *testing.T) {
 		{"http ipv6 loopback", Entry{URL: "http://[::1]:8080/mcp", Transport: "http"}, nil, ""},
 		{"http remote", Entry{URL: "http://mcp.internal.example:8080/mcp", Transport: "http"}, nil, "MCP-CONFIG-HTTP-001"},
 		{"env reference", Entry{Command: "node", Args: []string{"srv.js"}, Env: map[string]string{"API_KEY": "${API_KEY}", "TOKEN": "${input:tok}", "DEBUG": "true"}}, nil, ""},
+		{"default hides a token", Entry{Command: "node", Args: []string{"s.js"}, Env: map[string]string{"GITHUB_TOKEN": "${GITHUB_TOKEN:-ghp_R8x2Lq9ZtV4mN7pK3sW6yB1cF5hJ0dG2aE8u}", "LOG": "${LOG_LEVEL:-info}"}}, nil, "MCP-CONFIG-SECRET-001"},
 		{"placeholder", Entry{Command: "node", Args: []string{"srv.js"}, Env: map[string]string{"API_KEY": "<your-api-key>", "SECRET": "YOUR_SECRET_HERE"}}, nil, ""},
 		{"token flag", Entry{Command: "node", Args: []string{"srv.js", "--token", "a8F3kL0pQ7zX2mN9vB4cR6tY1wE5uI8o"}}, nil, "MCP-CONFIG-SECRET-002"},
 		{"token flag equals", Entry{Command: "node", Args: []string{"srv.js", "--api-key=sk-proj-Ab3De6Gh9Jk2Mn5Pq8St1Vw4Yz7Bc0Ef3"}}, nil, "MCP-CONFIG-SECRET-001"},

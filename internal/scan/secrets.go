@@ -53,6 +53,9 @@ func clipBytes(s string, n int) string {
 	return s
 }
 
+// defaultRe matches a whole ${VAR:-default} value (Claude Code expansion).
+var defaultRe = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]{0,100}:-([^}]{1,500})\}$`)
+
 // secretHit is one secret found in a value.
 type secretHit struct {
 	kind     string
@@ -63,6 +66,10 @@ type secretHit struct {
 // findSecret inspects one value found under key (which may be empty).
 func findSecret(key, value string) (secretHit, bool) {
 	v := strings.TrimSpace(clipBytes(value, maxSecretValue))
+	if m := defaultRe.FindStringSubmatch(v); m != nil {
+		// ${VAR:-default}: the reference is fine, a literal default is not.
+		v = m[1]
+	}
 	if v == "" || referenceRe.MatchString(v) {
 		return secretHit{}, false
 	}
