@@ -157,6 +157,10 @@ func TestPinAndLock(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("scan: exit %d\n%s", code, errOut)
 		}
+		// The full command is shown before the server starts (consent).
+		if !strings.Contains(errOut, "mcpsoc: starting everything ("+cfg+"): "+node+" "+script+" stdio") {
+			t.Errorf("command not shown before start:\n%s", errOut)
+		}
 		var rep struct {
 			Findings []struct {
 				RuleID   string `json:"ruleId"`
