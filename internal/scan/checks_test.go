@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -231,6 +232,54 @@ func TestToxicFlow(t *testing.T) {
 			}
 			if got != c.want {
 				t.Errorf("toxic flow = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestDiscoverFakeHomes lays out configs the way macOS and Windows keep
+// them under a temporary home and discovers them with that OS's rules.
+func TestDiscoverFakeHomes(t *testing.T) {
+	cases := map[string][]string{
+		"darwin": {
+			"Library/Application Support/Claude/claude_desktop_config.json",
+			"Library/Application Support/Code/User/mcp.json",
+			"Library/Application Support/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+			".config/zed/settings.json",
+			".cursor/mcp.json",
+		},
+		"windows": {
+			"AppData/Roaming/Claude/claude_desktop_config.json",
+			"AppData/Roaming/Code - Insiders/User/settings.json",
+			"AppData/Roaming/Zed/settings.json",
+			".codex/config.toml",
+			".gemini/settings.json",
+		},
+	}
+	for goos, files := range cases {
+		t.Run(goos, func(t *testing.T) {
+			home := t.TempDir()
+			for _, f := range files {
+				p := filepath.Join(home, filepath.FromSlash(f))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := writeFile(p, "{}"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := map[string]string{}
+			for _, s := range Discover(Env{OS: goos, Home: home, Root: t.TempDir()}) {
+				rel, _ := filepath.Rel(home, s.Path)
+				got[filepath.ToSlash(rel)] = s.Client
+			}
+			for _, f := range files {
+				if got[f] == "" {
+					t.Errorf("%s not discovered (got %v)", f, got)
+				}
+			}
+			if len(got) != len(files) {
+				t.Errorf("discovered %v, want exactly %v", got, files)
 			}
 		})
 	}
