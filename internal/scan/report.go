@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/mcpsoc/mcpsoc/internal/mcpsec"
@@ -89,12 +90,17 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 				bw.printf("      %s\n", findingLine(f, paint, sevColor))
 			}
 		}
-		// Content findings under a renamed duplicate (name#2).
-		for k, fs := range by {
+		// Content findings under a renamed duplicate (name#2), in order.
+		var dups []key
+		for k := range by {
 			if k.file == fr.Path && strings.Contains(k.server, "#") {
-				for _, f := range fs {
-					bw.printf("    %s: %s\n", k.server, findingLine(f, paint, sevColor))
-				}
+				dups = append(dups, k)
+			}
+		}
+		sort.Slice(dups, func(i, j int) bool { return dups[i].server < dups[j].server })
+		for _, k := range dups {
+			for _, f := range by[k] {
+				bw.printf("    %s: %s\n", k.server, findingLine(f, paint, sevColor))
 			}
 		}
 	}
