@@ -171,6 +171,9 @@ func TestMapEventPaths(t *testing.T) {
 }
 
 func TestMatchAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race")
+	}
 	e := loadTestdata(t, nil)
 	ev := MapEvent(newEventGen(5).processCreation())
 	ev["Image"] = `C:\Windows\System32\notepad.exe`
