@@ -88,6 +88,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /api/v1/mcp/tools", s.listTools)
 	mux.HandleFunc("GET /api/v1/events", s.searchEvents)
 	mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
+	mux.HandleFunc("GET /api/v1/alerts", s.searchAlerts)
 	if opts.Ingest != nil {
 		mux.Handle("POST /api/v1/ingest", opts.Ingest)
 	}

@@ -27,13 +27,42 @@ type eventView struct {
 
 // searchEvents serves GET /api/v1/events?q=&from=&to=&limit=&cursor=.
 func (s *Server) searchEvents(w http.ResponseWriter, r *http.Request) {
+	s.search(w, r, "", func(rec store.Record) (any, error) {
+		b, err := rec.Event.MarshalJSON()
+		return eventView{ID: rec.ID, Event: b}, err
+	}, "events")
+}
+
+// searchAlerts serves GET /api/v1/alerts: the same search, over the alerts
+// detection stored, answering with the alert documents.
+func (s *Server) searchAlerts(w http.ResponseWriter, r *http.Request) {
+	s.search(w, r, "event.kind:alert AND event.dataset:mcpsoc.alert", func(rec store.Record) (any, error) {
+		doc, _ := rec.Event.Get("mcpsoc.alert")
+		text, _ := doc.(string)
+		if !json.Valid([]byte(text)) {
+			return nil, errors.New("stored alert without its document")
+		}
+		return json.RawMessage(text), nil
+	}, "alerts")
+}
+
+// search runs a search request, ANDing base into the user's query, and
+// answers with one page of items under key.
+func (s *Server) search(w http.ResponseWriter, r *http.Request, base string, view func(store.Record) (any, error), key string) {
 	if s.opts.Events == nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "no event store is configured")
 		return
 	}
 	v := r.URL.Query()
 	req := store.SearchRequest{Cursor: v.Get("cursor")}
-	if q := v.Get("q"); q != "" {
+	q := v.Get("q")
+	switch {
+	case base != "" && q != "":
+		q = base + " AND (" + q + ")"
+	case base != "":
+		q = base
+	}
+	if q != "" {
 		parsed, err := query.Parse(q)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "bad_query", err.Error())
@@ -68,16 +97,16 @@ func (s *Server) searchEvents(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
-	out := make([]eventView, 0, len(page.Records))
+	out := make([]any, 0, len(page.Records))
 	for _, rec := range page.Records {
-		b, err := rec.Event.MarshalJSON()
+		item, err := view(rec)
 		if err != nil {
 			s.storeError(w, err)
 			return
 		}
-		out = append(out, eventView{ID: rec.ID, Event: b})
+		out = append(out, item)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next": page.Next})
+	writeJSON(w, http.StatusOK, map[string]any{key: out, "next": page.Next})
 }
 
 func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {

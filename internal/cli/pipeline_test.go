@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,6 +151,47 @@ func TestServeDemo(t *testing.T) {
 				t.Fatalf("%s: %d events (code %d, %s), want %d", q, got, code, errs, want)
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// TestServeDetectsDemo: detection runs on the live bus; the demo's attacks
+// come back from GET /api/v1/alerts.
+func TestServeDetectsDemo(t *testing.T) {
+	base, dataDir := startServe(t, "", "--demo")
+	keyb, err := os.ReadFile(filepath.Join(dataDir, "ingest.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = keyb // the API itself needs no key on loopback without api.api_keys
+	want := map[string]string{
+		"port scan":   "related.ip:203.0.113.50",
+		"web attack":  "related.ip:198.51.100.23 AND tags:attack.t1190",
+		"brute force": "related.ip:198.51.100.77",
+		"malware":     `rule.name:*EICAR* OR rule.name:*alware*`,
+		"ids":         "related.ip:203.0.113.66",
+	}
+	for name, q := range want {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			status, body := get(t, base+"/api/v1/alerts?q="+url.QueryEscape(q))
+			var page struct {
+				Alerts []struct {
+					Title    string `json:"title"`
+					Severity int    `json:"severity_id"`
+					Rule     struct{ ID string }
+				} `json:"alerts"`
+			}
+			if status == 200 && json.Unmarshal(body, &page) == nil && len(page.Alerts) > 0 {
+				if page.Alerts[0].Title == "" || page.Alerts[0].Rule.ID == "" || page.Alerts[0].Severity == 0 {
+					t.Errorf("%s: incomplete alert %s", name, body)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no alert for %q: %d %s", name, q, status, body)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/bus"
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/demo"
+	"github.com/mcpsoc/mcpsoc/internal/detect"
 	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/ingest"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
@@ -151,6 +152,13 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 		tailers = append(tailers, t)
 	}
 
+	var eng *detect.Engine
+	if !cfg.Detect.Disabled {
+		if eng, err = loadDetection(cfg, log); err != nil {
+			return err
+		}
+	}
+
 	mgr := mcpx.NewManager(cfg.MCP.Servers, &mcpx.ManagerOptions{
 		Logger: log, Registerer: reg, ClientName: "mcpsoc", ClientVersion: version,
 	})
@@ -183,6 +191,9 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 		g.Go("file", t.Run)
 	}
 	g.Go("store-consumer", func(ctx context.Context) error { return consumeToStore(ctx, b, st, log, reg) })
+	if eng != nil {
+		g.Go("detection", func(ctx context.Context) error { return detectFromBus(ctx, b, eng, st, log, reg) })
+	}
 	g.Go("retention", func(ctx context.Context) error { return retention(ctx, cfg.Store, st, log) })
 	g.Go("ready", func(ctx context.Context) error {
 		if mgr.WaitReady(ctx) == nil {

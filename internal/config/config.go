@@ -25,6 +25,21 @@ type Config struct {
 	Bus     Bus    `yaml:"bus"`
 	Ingest  Ingest `yaml:"ingest"`
 	Store   Store  `yaml:"store"`
+	Detect  Detect `yaml:"detect"`
+}
+
+// Detect configures detection on the live event stream.
+type Detect struct {
+	// Disabled turns detection off.
+	Disabled bool `yaml:"disabled"`
+	// Rules are extra directories of Sigma rules and correlations, loaded
+	// with the built-in packs.
+	Rules []string `yaml:"rules"`
+	// NoBuiltinRules leaves MCPSoc's own rule packs out.
+	NoBuiltinRules bool `yaml:"no_builtin_rules"`
+	// DedupWindow drops repeats of the same detection on the same entities
+	// within this event time (default 5m).
+	DedupWindow time.Duration `yaml:"dedup_window"`
 }
 
 // Store configures where events are kept.

@@ -352,6 +352,9 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&s.TLS.KeyFile)
 		abs(&s.ClientCAFile)
 	}
+	for i := range c.Detect.Rules {
+		abs(&c.Detect.Rules[i])
+	}
 	for i := range c.Ingest.Files {
 		for j := range c.Ingest.Files[i].Paths {
 			abs(&c.Ingest.Files[i].Paths[j])
