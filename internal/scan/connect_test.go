@@ -248,8 +248,9 @@ func TestHugeDescription(t *testing.T) {
 }
 
 // TestConcurrentStartup measures 20 stdio servers scanned at once against
-// the slowest of three single startups. Each server waits one second before
-// serving, as npx or uvx wait on the network. MCPSOC_SCAN_BENCH_NODE=1 also
+// the slowest of three single startups (target ≤ 1.5×). Each server waits
+// one second (MCPSOC_SCAN_BENCH_DELAY) before serving, as npx or uvx wait on
+// the network. MCPSOC_SCAN_BENCH_NODE=1 also
 // logs the figure for 20 real server-everything processes (CPU-bound Node
 // start-ups; on a 2-core machine they cannot all start in parallel).
 func TestConcurrentStartup(t *testing.T) {
@@ -289,16 +290,23 @@ func TestConcurrentStartup(t *testing.T) {
 	if d, err := time.ParseDuration(os.Getenv("MCPSOC_SCAN_BENCH_DELAY")); err == nil {
 		delay = d
 	}
-	single, all := measure(func() map[string]any { return testServer(t, "ok", delay) })
+	// A lean Go server (testdata/leanserver, only the SDK linked) keeps the
+	// servers' own CPU out of the figure, so it measures the scanner.
+	lean := testenv.GoBinary(t, "./internal/scan/testdata/leanserver")
+	single, all := measure(func() map[string]any {
+		return map[string]any{"command": lean, "env": map[string]string{"MCPSOC_SCAN_TEST_DELAY": delay.String()}}
+	})
 	ratio := float64(all) / float64(single)
-	t.Logf("go servers (%s start-up delay): 20 concurrently %s; slowest single %s; ratio %.2f (target 1.5)", delay, all.Round(time.Millisecond), single.Round(time.Millisecond), ratio)
-	// The 1.5 target is reported, not asserted: on a shared 2-core machine
-	// the CPU part of 20 process start-ups is serialized by the hardware.
-	// What is asserted is that servers start concurrently: 20 start-ups take
-	// well under 20 sequential ones.
-	if all > 10*single {
-		t.Errorf("20 servers took %s, more than 10× one (%s): they are not started concurrently", all, single)
+	t.Logf("lean go servers (%s start-up delay): 20 concurrently %s; slowest single %s; ratio %.2f (target 1.5)", delay, all.Round(time.Millisecond), single.Round(time.Millisecond), ratio)
+	if ratio > 1.5 {
+		t.Errorf("20 servers took %.2f× the slowest single start-up, target 1.5", ratio)
 	}
+	// Servers that burn CPU to start (the test binary; Node) are logged
+	// only: on a shared 2-core machine their start-ups are serialized by the
+	// hardware, whatever the scanner does.
+	single, all = measure(func() map[string]any { return testServer(t, "ok", delay) })
+	t.Logf("test-binary servers (%s delay, ~0.13 s CPU each to start): 20 concurrently %s; slowest single %s; ratio %.2f", delay, all.Round(time.Millisecond), single.Round(time.Millisecond), float64(all)/float64(single))
+
 	if os.Getenv("MCPSOC_SCAN_BENCH_NODE") == "1" {
 		node := testenv.Node(t)
 		script := testenv.PeerFile(t, everything)
