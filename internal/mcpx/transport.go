@@ -90,7 +90,13 @@ func (t *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // httpTransport builds the Streamable HTTP client transport for an entry.
 func httpTransport(spec config.MCPServer, fetch auth.AuthorizationCodeFetcher) (*mcp.StreamableClientTransport, error) {
-	ht := &headerTransport{base: http.DefaultTransport, headers: spec.Headers}
+	// Each remote server gets its own connection pool, sized to the calls
+	// it may have in flight: the default transport keeps two idle
+	// connections per host, so concurrent calls would keep dialing.
+	pool := http.DefaultTransport.(*http.Transport).Clone()
+	pool.MaxIdleConnsPerHost = max(spec.MaxConcurrency, config.DefaultMaxConcurrency) + 2
+	pool.MaxIdleConns = pool.MaxIdleConnsPerHost
+	ht := &headerTransport{base: pool, headers: spec.Headers}
 	if spec.Auth != nil {
 		ht.bearer = spec.Auth.BearerToken
 	}
