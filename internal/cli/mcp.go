@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/conformance"
@@ -11,14 +12,37 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register("mcp", newMCPCmd) }
+func init() {
+	register("mcp", newMCPCmd)
+	registerMCP("conformance", newMCPConformanceCmd)
+	registerMCP("conformance-client", newMCPConformanceClientCmd)
+}
+
+var mcpServers = map[string]commandFactory{}
+
+// registerMCP adds a subcommand of 'mcp' (a built-in server), from init.
+func registerMCP(name string, f commandFactory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := mcpServers[name]; dup || name == "" {
+		panic("cli: bad or duplicate mcp subcommand " + name)
+	}
+	mcpServers[name] = f
+}
 
 func newMCPCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mcp",
 		Short: "Run MCPSoc's built-in MCP servers (stdio by default, or Streamable HTTP with --http)",
 	}
-	cmd.AddCommand(newMCPConformanceCmd(), newMCPConformanceClientCmd())
+	names := make([]string, 0, len(mcpServers))
+	for n := range mcpServers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		cmd.AddCommand(mcpServers[n]())
+	}
 	return cmd
 }
 
