@@ -182,6 +182,28 @@ func TestPinAndLock(t *testing.T) {
 		t.Fatalf("unchanged server reported: %v", fs)
 	}
 
+	// Sign the pinned server and verify the live one against the signature.
+	key := filepath.Join(dir, "k.key")
+	code, pubLine, _ := runCLI(t, "keygen", "--out", key)
+	if code != 0 {
+		t.Fatal("keygen failed")
+	}
+	trust := filepath.Join(dir, "trust.txt")
+	manifest := filepath.Join(dir, "everything.manifest.json")
+	if err := os.WriteFile(trust, []byte("io.github.modelcontextprotocol/* "+pubLine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "sign", "--key", key, "--lock", lock, "--name", "io.github.modelcontextprotocol/server-everything", "--version", "2.0.0", "--out", manifest); code != 0 {
+		t.Fatalf("sign: %s", errOut)
+	}
+	code, out, errOut = runCLI(t, "verify", "--trust", trust, "--config", cfg, "--connect", "--timeout", "30s", manifest)
+	if code != 0 || !strings.Contains(out, "matches the signed manifest") {
+		t.Fatalf("verify live: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, _ := runCLI(t, "verify", "--trust", trust, "--config", cfg, manifest); code != 2 {
+		t.Errorf("verify --config without --connect: exit %d, want 2", code)
+	}
+
 	// Tamper: pretend the pinned echo tool had another description.
 	raw, err := os.ReadFile(lock)
 	if err != nil {

@@ -3,10 +3,12 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mcpsoc/mcpsoc/internal/pin"
+	"github.com/mcpsoc/mcpsoc/internal/scan"
 	"github.com/mcpsoc/mcpsoc/internal/sign"
 )
 
@@ -14,6 +16,9 @@ func init() { register("verify", newVerifyCmd) }
 
 func newVerifyCmd() *cobra.Command {
 	var trust, lock, server string
+	var configs []string
+	var connect bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "verify MANIFEST",
 		Short: "Verify a signed MCP server manifest against a trust store of publisher keys",
@@ -28,7 +33,8 @@ The trust store (--trust) has one entry a line:
 Keys are in the MCP registry's published-key form (DNS TXT or
 /.well-known/mcp-registry-auth). With --lock, the manifest is also compared
 with the pinned server (its package and every tool, prompt, resource and
-instructions hash).
+instructions hash). With --config F --connect, the configured server is
+started (or contacted), listed and compared the same way.
 
 Exit status: 0 verified (and matching), 1 signature or content mismatch,
 2 error.`,
@@ -52,16 +58,27 @@ Exit status: 0 verified (and matching), 1 signature or content mismatch,
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s %s: signature OK (key %s, trusted for %s)\n", s.Manifest.Name, s.Manifest.Version, v.KeyID, v.Pattern)
-			if lock == "" {
+			var ps *pin.Server
+			switch {
+			case lock != "" && len(configs) > 0:
+				return &ExitError{Code: 2, Err: errors.New("give --lock or --config, not both")}
+			case lock != "":
+				lf, err := pin.ReadFile(lock)
+				if err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+				if ps, err = pickServer(lf, server); err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+			case len(configs) > 0:
+				if !connect {
+					return &ExitError{Code: 2, Err: errors.New("--config compares the live server: add --connect to start or contact it")}
+				}
+				if ps, err = liveServer(cmd, configs, server, timeout); err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+			default:
 				return nil
-			}
-			lf, err := pin.ReadFile(lock)
-			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			ps, err := pickServer(lf, server)
-			if err != nil {
-				return &ExitError{Code: 2, Err: err}
 			}
 			mm := sign.Match(s.Manifest, ps)
 			for _, m := range mm {
@@ -77,6 +94,48 @@ Exit status: 0 verified (and matching), 1 signature or content mismatch,
 	cmd.Flags().StringVar(&trust, "trust", "", "trust store file (required)")
 	cmd.Flags().StringVar(&lock, "lock", "", "also compare with this lockfile's server")
 	cmd.Flags().StringVar(&server, "server", "", "with --lock: lockfile entry (identity key or client name)")
+	cmd.Flags().StringArrayVar(&configs, "config", nil, "with --connect: compare with this client config's server (repeatable)")
+	cmd.Flags().BoolVar(&connect, "connect", false, "start or contact the --config server to list it")
+	cmd.Flags().DurationVar(&timeout, "timeout", scan.DefaultConnectTimeout, "with --connect: time allowed to start and list the server")
 	_ = cmd.MarkFlagRequired("trust")
 	return cmd
+}
+
+// liveServer connects to the configured server named which (or the only
+// one) and pins what it lists.
+func liveServer(cmd *cobra.Command, configs []string, which string, timeout time.Duration) (*pin.Server, error) {
+	sources, err := scanSources(scanFlags{configs: configs})
+	if err != nil {
+		return nil, err
+	}
+	v, _ := buildVersion()
+	rep, err := scan.Run(cmd.Context(), &scan.Options{Sources: sources, Connect: true,
+		ConnectOptions: scan.ConnectOptions{Timeout: timeout, ClientName: "mcpsoc-verify", ClientVersion: v},
+		OnStart: func(src scan.Source, s scan.ServerResult) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "mcpsoc: starting %s (%s): %s%s\n", s.Name, src.Path, s.CommandLine, s.RedactedURL)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	var found []scan.ServerResult
+	var names []string
+	for _, fr := range rep.Files {
+		if fr.Error != "" {
+			return nil, fmt.Errorf("%s: %s", fr.Path, fr.Error)
+		}
+		for _, s := range fr.Servers {
+			names = append(names, s.Name)
+			if which == "" || s.Name == which {
+				found = append(found, s)
+			}
+		}
+	}
+	if len(found) != 1 {
+		return nil, fmt.Errorf("choose one server with --server (configured: %v)", names)
+	}
+	s := found[0]
+	if s.Listing == nil {
+		return nil, fmt.Errorf("%s could not be listed: %s", s.Name, s.ConnectError)
+	}
+	return pin.Snapshot(scan.PinIdentity(s.Entry), []string{s.Name}, s.Listing)
 }
