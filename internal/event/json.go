@@ -233,15 +233,245 @@ func appendJSONString(dst []byte, s string) []byte {
 // replacing its content. Nested objects become dotted names; integral
 // numbers become int64, others float64; arrays of strings become []string.
 func (e *Event) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return fmt.Errorf("decoding event: %w", err)
+	d := decoder{b: b}
+	d.space()
+	if !d.eat('{') {
+		return fmt.Errorf("decoding event: %w", d.errorf("want a JSON object"))
 	}
 	e.Reset()
-	e.putTree("", m)
+	if err := d.object(e, "", 0); err != nil {
+		return fmt.Errorf("decoding event: %w", err)
+	}
+	d.space()
+	if d.i != len(d.b) {
+		return fmt.Errorf("decoding event: %w", d.errorf("data after the object"))
+	}
 	return nil
+}
+
+// decoder reads an event's JSON in one pass, putting every leaf into the
+// event as it goes: no intermediate map, no reflection. Values follow
+// JSONValue's rules (integral numbers are int64, all-string arrays are
+// []string). The bus hands every event to the store and to detection in
+// this form, so it is on the hot path twice.
+type decoder struct {
+	b []byte
+	i int
+}
+
+// maxDepth bounds nesting, so hostile input cannot exhaust the stack.
+const maxDepth = 64
+
+func (d *decoder) errorf(msg string) error {
+	return fmt.Errorf("%s at offset %d", msg, d.i)
+}
+
+func (d *decoder) space() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) eat(c byte) bool {
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// object reads the members of an object whose '{' was consumed, putting
+// leaves under prefix.
+func (d *decoder) object(e *Event, prefix string, depth int) error {
+	if depth >= maxDepth {
+		return d.errorf("nesting too deep")
+	}
+	if d.eat('}') {
+		return nil
+	}
+	for {
+		d.space()
+		key, err := d.str()
+		if err != nil {
+			return err
+		}
+		if !d.eat(':') {
+			return d.errorf("want ':'")
+		}
+		name := key
+		if prefix != "" {
+			name = prefix + "." + key
+		}
+		if d.eat('{') {
+			if err := d.object(e, name, depth+1); err != nil {
+				return err
+			}
+		} else {
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return err
+			}
+			e.Put(name, v)
+		}
+		if d.eat(',') {
+			continue
+		}
+		if d.eat('}') {
+			return nil
+		}
+		return d.errorf("want ',' or '}'")
+	}
+}
+
+// value reads any JSON value other than an object member's nested object.
+func (d *decoder) value(depth int) (any, error) {
+	if depth >= maxDepth {
+		return nil, d.errorf("nesting too deep")
+	}
+	d.space()
+	if d.i >= len(d.b) {
+		return nil, d.errorf("unexpected end")
+	}
+	switch c := d.b[d.i]; {
+	case c == '"':
+		return d.str()
+	case c == '{':
+		d.i++
+		m := map[string]any{}
+		if d.eat('}') {
+			return m, nil
+		}
+		for {
+			d.space()
+			k, err := d.str()
+			if err != nil {
+				return nil, err
+			}
+			if !d.eat(':') {
+				return nil, d.errorf("want ':'")
+			}
+			if m[k], err = d.value(depth + 1); err != nil {
+				return nil, err
+			}
+			if d.eat(',') {
+				continue
+			}
+			if d.eat('}') {
+				return m, nil
+			}
+			return nil, d.errorf("want ',' or '}'")
+		}
+	case c == '[':
+		d.i++
+		var arr []any
+		strs := true
+		if d.eat(']') {
+			return []any{}, nil
+		}
+		for {
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := v.(string); !ok {
+				strs = false
+			}
+			arr = append(arr, v)
+			if d.eat(',') {
+				continue
+			}
+			if d.eat(']') {
+				break
+			}
+			return nil, d.errorf("want ',' or ']'")
+		}
+		if strs {
+			out := make([]string, len(arr))
+			for i, v := range arr {
+				out[i] = v.(string)
+			}
+			return out, nil
+		}
+		return arr, nil
+	case c == 't' && bytes.HasPrefix(d.b[d.i:], []byte("true")):
+		d.i += 4
+		return true, nil
+	case c == 'f' && bytes.HasPrefix(d.b[d.i:], []byte("false")):
+		d.i += 5
+		return false, nil
+	case c == 'n' && bytes.HasPrefix(d.b[d.i:], []byte("null")):
+		d.i += 4
+		return nil, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	}
+	return nil, d.errorf("unexpected character")
+}
+
+// str reads a string; escapes are decoded by encoding/json, which knows
+// every rule (surrogate pairs, invalid UTF-8 replacement).
+func (d *decoder) str() (string, error) {
+	if d.i >= len(d.b) || d.b[d.i] != '"' {
+		return "", d.errorf("want a string")
+	}
+	start := d.i
+	plain := true
+	for j := d.i + 1; j < len(d.b); j++ {
+		switch c := d.b[j]; {
+		case c == '"':
+			d.i = j + 1
+			if plain {
+				return string(d.b[start+1 : j]), nil
+			}
+			var s string
+			if err := json.Unmarshal(d.b[start:d.i], &s); err != nil {
+				return "", d.errorf("bad string")
+			}
+			return s, nil
+		case c == '\\':
+			plain = false
+			j++
+		case c < 0x20:
+			return "", d.errorf("control character in string")
+		case c >= 0x80:
+			plain = false // let the decoder check (and replace) invalid UTF-8
+		}
+	}
+	return "", d.errorf("unterminated string")
+}
+
+func (d *decoder) number() (any, error) {
+	start := d.i
+	integral := true
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		if c == '.' || c == 'e' || c == 'E' {
+			integral = false
+		} else if (c < '0' || c > '9') && c != '-' && c != '+' {
+			break
+		}
+		d.i++
+	}
+	text := string(d.b[start:d.i])
+	if !json.Valid(d.b[start:d.i]) {
+		return nil, d.errorf("bad number")
+	}
+	if integral {
+		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+			return n, nil
+		}
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return text, nil
+	}
+	return f, nil
 }
 
 func (e *Event) putTree(prefix string, m map[string]any) {

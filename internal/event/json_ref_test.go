@@ -1,0 +1,222 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// referenceUnmarshal is the previous, map-based decoder, kept as the
+// reference the one-pass decoder must agree with.
+func referenceUnmarshal(e *Event, b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errTrailing
+	}
+	e.Reset()
+	e.putTree("", m)
+	return nil
+}
+
+var errTrailing = json.Unmarshal([]byte("x"), new(any))
+
+func agree(t *testing.T, data []byte) {
+	t.Helper()
+	var fast, ref Event
+	errFast := fast.UnmarshalJSON(data)
+	errRef := referenceUnmarshal(&ref, data)
+	if (errFast == nil) != (errRef == nil) {
+		// The reference read the first value and ignored what followed it;
+		// the one-pass decoder rejects trailing data. Nothing else may differ.
+		// It also refuses a document that is not an object ("null", which
+		// the reference turned into an empty event).
+		if !(errRef == nil && (strings.Contains(errFast.Error(), "data after the object") || strings.Contains(errFast.Error(), "want a JSON object"))) {
+			t.Fatalf("decoders disagree on %q: fast %v, reference %v", data, errFast, errRef)
+		}
+		return
+	}
+	if errFast != nil {
+		return
+	}
+	a, _ := fast.MarshalJSON()
+	if duplicateKeys(data) {
+		// A map keeps the last of duplicate keys; the one-pass decoder keeps
+		// every value (our encoder writes "a" as a leaf and as an object when
+		// a field is both). Check that it round-trips stably instead.
+		var again Event
+		if err := again.UnmarshalJSON(a); err != nil {
+			t.Fatalf("re-decoding %s: %v", a, err)
+		}
+		if b, _ := again.MarshalJSON(); !bytes.Equal(a, b) {
+			t.Fatalf("unstable round trip of %q:\n first %s\nsecond %s", data, a, b)
+		}
+		return
+	}
+	b, _ := ref.MarshalJSON()
+	if !bytes.Equal(a, b) {
+		t.Fatalf("decoders disagree on %q:\n fast %s\n  ref %s", data, a, b)
+	}
+}
+
+// duplicateKeys reports whether two values of data flatten to the same
+// dotted name: a key repeated in one object, or "a.b" written both nested
+// and dotted. Map-based decoding then keeps an arbitrary one.
+func duplicateKeys(data []byte) bool {
+	type frame struct {
+		object    bool
+		path      string // dotted path of this object
+		key       string // current member key
+		expectKey bool
+	}
+	var stack []*frame
+	seen := map[string]bool{}    // leaf names
+	objects := map[string]bool{} // object paths
+	leaf := func() bool { // a scalar or array value completed
+		n := len(stack)
+		if n == 0 || !stack[n-1].object {
+			return false
+		}
+		top := stack[n-1]
+		name := top.key
+		if top.path != "" {
+			name = top.path + "." + top.key
+		}
+		dup := seen[name] || objects[name]
+		seen[name] = true
+		top.expectKey = true
+		return dup
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	depthInArray := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				if depthInArray > 0 {
+					stack = append(stack, &frame{})
+					depthInArray++
+					continue
+				}
+				p := ""
+				if n := len(stack); n > 0 {
+					top := stack[n-1]
+					p = top.key
+					if top.path != "" {
+						p = top.path + "." + top.key
+					}
+				}
+				if len(stack) > 0 {
+					if seen[p] || objects[p] {
+						return true // an object where a leaf or another object was
+					}
+					objects[p] = true
+				}
+				stack = append(stack, &frame{object: true, path: p, expectKey: true})
+			case '[':
+				stack = append(stack, &frame{})
+				depthInArray++
+			case '}':
+				stack = stack[:len(stack)-1]
+				if depthInArray > 0 {
+					depthInArray--
+					if depthInArray > 0 {
+						continue
+					}
+				}
+				if n := len(stack); n > 0 && stack[n-1].object {
+					stack[n-1].expectKey = true
+				}
+			case ']':
+				stack = stack[:len(stack)-1]
+				depthInArray--
+				if depthInArray == 0 && leaf() {
+					return true
+				}
+			}
+		case string:
+			if n := len(stack); depthInArray == 0 && n > 0 && stack[n-1].object && stack[n-1].expectKey {
+				stack[n-1].key, stack[n-1].expectKey = v, false
+				continue
+			}
+			if depthInArray == 0 && leaf() {
+				return true
+			}
+		default:
+			if depthInArray == 0 && leaf() {
+				return true
+			}
+		}
+	}
+}
+
+// TestUnmarshalMatchesReference decodes every golden event of the parsers
+// with both decoders.
+func TestUnmarshalMatchesReference(t *testing.T) {
+	files, _ := filepath.Glob("../parse/testdata/golden/*/*.txt")
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, want, ok := strings.Cut(string(b), "-- want --")
+		if !ok {
+			continue
+		}
+		dec := json.NewDecoder(strings.NewReader(want))
+		for {
+			var raw json.RawMessage
+			if dec.Decode(&raw) != nil {
+				break
+			}
+			agree(t, raw)
+			n++
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d golden events found", n)
+	}
+}
+
+func FuzzUnmarshalMatchesReference(f *testing.F) {
+	for _, s := range []string{
+		`{"@timestamp":"2026-11-21T13:00:00Z","source":{"ip":"203.0.113.7","port":22},"tags":["a","b"],"n":1.0,"big":12345678901234567890,"x":[1,"a",{"k":[true,null]}],"e":"\u00e9\ud83d\ude00\n"}`,
+		`{"a":{"b":1,"b.c":2},"a.b.d":3}`, `{}`, `{"k":"\xff\xfe"}`, `{"k":1e400}`, `[1]`, `{"a":01}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { agree(t, data) })
+}
+
+func BenchmarkUnmarshalJSON(b *testing.B) {
+	data := []byte(`{"@timestamp":"2026-11-21T13:42:58Z","destination":{"ip":"192.0.2.10","port":1022},"event":{"action":"block","category":["network"],"dataset":"pfsense.filterlog","id":"9f1c2a7e0b3d4c5e6f708192a3b4c5d6","ingested":"2026-11-21T14:31:16.015Z","kind":"event","module":"pfsense","original":"<134>Nov 21 13:42:58 fw filterlog[4242]: 5,,,1000000103,igb0,match,block,in,4,0x0,,64,0,0,DF,6,tcp,60,203.0.113.50,192.0.2.10,61022,1022,0,S,1234567890,,64240,,mss","outcome":"failure","type":["connection","denied"]},"host":{"name":"fw"},"mcpsoc":{"parser":"filterlog","source":"syslog:fw"},"network":{"direction":"inbound","iana_number":"6","transport":"tcp","type":"ipv4"},"observer":{"name":"fw","product":"pfSense","type":"firewall","vendor":"Netgate"},"pfsense":{"interface":"igb0","reason":"match","rule_number":"5","tracker":"1000000103","tcp":{"flags":"S","seq":1234567890,"window":64240,"options":"mss"},"ip":{"ttl":64,"id":0,"flags":"DF","length":60}},"rule":{"id":"1000000103"},"source":{"ip":"203.0.113.50","port":61022}}`)
+	b.Run("onepass", func(b *testing.B) {
+		var e Event
+		for b.Loop() {
+			if err := e.UnmarshalJSON(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("reference", func(b *testing.B) {
+		var e Event
+		for b.Loop() {
+			if err := referenceUnmarshal(&e, data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
