@@ -79,7 +79,7 @@ func duplicateKeys(data []byte) bool {
 	var stack []*frame
 	seen := map[string]bool{}    // leaf names
 	objects := map[string]bool{} // object paths
-	leaf := func() bool { // a scalar or array value completed
+	leaf := func() bool {        // a scalar or array value completed
 		n := len(stack)
 		if n == 0 || !stack[n-1].object {
 			return false
