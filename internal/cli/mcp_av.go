@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"os"
+
+	"github.com/mcpsoc/mcpsoc/internal/audit"
+	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/mcpsoc/mcpsoc/internal/servers/av"
+	"github.com/mcpsoc/mcpsoc/internal/telemetry"
+	"github.com/spf13/cobra"
+)
+
+func init() { registerMCP("av", newMCPAVCmd) }
+
+func newMCPAVCmd() *cobra.Command {
+	var cfg av.Config
+	var addr, level, auditPath string
+	var stateless bool
+	cmd := &cobra.Command{
+		Use:   "av",
+		Short: "Serve ClamAV (clamd) as MCP tools: scans, quarantine, recent detections",
+		Long: `Serve ClamAV's clamd as MCP tools: ping, version, stats, scan_file,
+scan_directory, scan_bytes, quarantine_file, restore_file, list_quarantine and
+recent_detections. With no flags the server starts and lists its tools; each
+tool says which flag its backend needs.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := telemetry.NewLogger(os.Stderr, level, "text")
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			opts := &av.Options{Logger: log.With("component", "servers.av")}
+			if auditPath != "" {
+				w, err := audit.Open(auditPath, nil)
+				if err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+				defer w.Close()
+				opts.Audit = func(ev audit.Event) error { _, err := w.Append(ev); return err }
+			}
+			s, err := av.New(cfg, opts)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			defer s.Close()
+			return serveKit(cmd, s.MCP(&mcpx.ServerOptions{Logger: log}), addr, stateless)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Clamd, "clamd", "", "clamd `address`: unix:/path/to/clamd.sock or tcp:host:port")
+	f.StringVar(&cfg.ClamdConfig, "clamd-config", "", "clamd.conf `file` to read StreamMaxLength from")
+	f.StringArrayVar(&cfg.AllowedRoots, "allow-root", nil, "`directory` files may be scanned and quarantined in (repeatable)")
+	f.StringVar(&cfg.QuarantineDir, "quarantine", "", "quarantine `directory` (created 0700, outside the allowed roots)")
+	f.BoolVar(&cfg.EnableQuarantine, "enable-quarantine", false, "allow quarantine_file and restore_file to move files (otherwise dry runs only)")
+	f.Int64Var(&cfg.MaxStreamBytes, "max-stream-bytes", 0, "largest upload or file to scan in `bytes` (default: clamd's StreamMaxLength with --clamd-config, else 25 MiB)")
+	f.StringVar(&cfg.LogFile, "log", "", "clamd log `file` for recent_detections")
+	f.DurationVar(&cfg.Timeout, "timeout", 0, "limit for one clamd command, scan included (default 2m)")
+	f.IntVar(&cfg.ScanConcurrency, "scan-concurrency", 0, "files streamed to clamd at once by scan_directory (default 4)")
+	f.StringVar(&auditPath, "audit", "", "append quarantine and restore calls to this audit log `file`")
+	f.StringVar(&addr, "http", "", "serve Streamable HTTP on this loopback `address` instead of stdio")
+	f.BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")
+	f.StringVar(&level, "log-level", "warn", "log `level` on stderr")
+	return cmd
+}
