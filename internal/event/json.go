@@ -40,8 +40,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	var first []bool      // per depth: no key written yet
 	first = append(first, true)
 	lastLeaf = append(lastLeaf, "")
+	var segs []string // reused: splitting every name allocated half of this function's garbage
 	for _, f := range fields {
-		segs := strings.Split(f.name, ".")
+		segs = appendSegments(segs[:0], f.name)
 		parents := segs[:len(segs)-1]
 		common := 0
 		for common < len(open) && common < len(parents) && open[common] == parents[common] {
@@ -89,6 +90,19 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, '}')
+}
+
+// appendSegments appends the dot-separated segments of name to dst; the
+// segments share name's memory.
+func appendSegments(dst []string, name string) []string {
+	for {
+		i := strings.IndexByte(name, '.')
+		if i < 0 {
+			return append(dst, name)
+		}
+		dst = append(dst, name[:i])
+		name = name[i+1:]
+	}
 }
 
 // comparePath orders dotted names segment by segment, so that "a" sorts
