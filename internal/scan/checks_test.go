@@ -160,7 +160,9 @@ func TestHugeEntriesStayCheap(t *testing.T) {
 		start := time.Now()
 		CheckEntry(e, nil)
 		redactedCommandLine(e)
-		if el := time.Since(start); el > 2*time.Second {
+		// 80 ms in all without -race; the bound leaves room for -race and a
+		// loaded machine while still catching the old 6–28 s paths.
+		if el := time.Since(start); el > 5*time.Second {
 			t.Errorf("%s: %s", name, el)
 		}
 	}
