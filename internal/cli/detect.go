@@ -13,6 +13,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/bus"
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/detect"
+	"github.com/mcpsoc/mcpsoc/internal/detect/ioc"
 	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/store"
 	"github.com/mcpsoc/mcpsoc/rules"
@@ -33,7 +34,29 @@ func loadDetection(cfg *config.Config, log *slog.Logger) (*detect.Engine, error)
 		dirs = append(dirs, dir)
 	}
 	dirs = append(dirs, cfg.Detect.Rules...)
-	eng, bad, err := detect.Load(dirs, nil, &detect.Options{DedupWindow: cfg.Detect.DedupWindow})
+	opts := &detect.Options{DedupWindow: cfg.Detect.DedupWindow, Modes: map[string]detect.Mode{}}
+	for id, m := range cfg.Detect.Modes {
+		opts.Modes[id] = detect.Mode(m)
+	}
+	for _, sp := range cfg.Detect.Suppressions {
+		opts.Suppressions = append(opts.Suppressions, detect.Suppression{
+			Rule: sp.Rule, Field: sp.Field, Values: sp.Values, Reason: sp.Reason, Until: sp.Until})
+	}
+	if len(cfg.Detect.Intel) > 0 {
+		set := ioc.NewSet()
+		for _, f := range cfg.Detect.Intel {
+			inds, err := detect.ReadIntelFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("intel %s: %w", f, err)
+			}
+			if err := set.Add(inds...); err != nil {
+				return nil, fmt.Errorf("intel %s: %w", f, err)
+			}
+		}
+		opts.Intel = set
+		log.Info("threat intel loaded", "indicators", set.Len())
+	}
+	eng, bad, err := detect.Load(dirs, nil, opts)
 	if err != nil {
 		return nil, fmt.Errorf("loading rules: %w", err)
 	}

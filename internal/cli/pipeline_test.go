@@ -195,3 +195,54 @@ func TestServeDetectsDemo(t *testing.T) {
 		}
 	}
 }
+
+// TestServeDetectionConfig: shadow mode, suppressions and threat intel from
+// the config change what the demo raises.
+func TestServeDetectionConfig(t *testing.T) {
+	intel := filepath.Join(t.TempDir(), "intel.csv")
+	os.WriteFile(intel, []byte("type,value,confidence,expires,source\nipv4,203.0.113.66,90,,test-feed\n"), 0o600)
+	base, _ := startServe(t, fmt.Sprintf(`
+detect:
+  modes: {waf_scanner_user_agent: shadow}
+  suppressions:
+    - {rule: fw_port_scan, field: source.ip, values: ["203.0.113.0/24"], reason: our own scanner}
+  intel: [%q]
+`, intel), "--demo")
+	alerts := func(q string) []map[string]any {
+		status, body := get(t, base+"/api/v1/alerts?limit=200&q="+url.QueryEscape(q))
+		var page struct {
+			Alerts []map[string]any `json:"alerts"`
+		}
+		if status != 200 || json.Unmarshal(body, &page) != nil {
+			t.Fatalf("alerts %q: %d %s", q, status, body)
+		}
+		return page.Alerts
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(alerts("rule.name:*SQL*")) == 0 { // detection has caught up with the demo
+		if time.Now().After(deadline) {
+			t.Fatal("no alerts")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if a := alerts(`rule.name:"Port scan from one source against one host"`); len(a) != 0 {
+		t.Errorf("suppressed port scan raised: %v", a)
+	}
+	if a := alerts(`rule.name:"Web vulnerability scanner"`); len(a) != 1 || a[0]["shadow"] != true {
+		t.Errorf("shadow rule: %v", a)
+	}
+	if a := alerts("related.ip:203.0.113.66"); len(a) == 0 {
+		t.Error("no alert for the address in the intel file")
+	} else {
+		found := false
+		for _, x := range a {
+			if x["kind"] == "ioc" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no ioc alert among %d alerts for the C2 address", len(a))
+		}
+	}
+}

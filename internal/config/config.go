@@ -40,6 +40,25 @@ type Detect struct {
 	// DedupWindow drops repeats of the same detection on the same entities
 	// within this event time (default 5m).
 	DedupWindow time.Duration `yaml:"dedup_window"`
+	// Modes sets rules, by id or name, to enabled, disabled or shadow
+	// (evaluated and stored, marked shadow, not notified): a new version
+	// can run in shadow beside the old one before it is promoted.
+	Modes map[string]string `yaml:"modes"`
+	// Suppressions are allow-list entries: alerts of Rule whose event has
+	// one of Values (CIDR, glob or exact) in Field are dropped.
+	Suppressions []Suppression `yaml:"suppressions"`
+	// Intel lists files of indicators (CSV: type,value[,confidence,expires,source];
+	// or STIX 2.1 bundles) matched against every event.
+	Intel []string `yaml:"intel"`
+}
+
+// Suppression is one detection allow-list entry.
+type Suppression struct {
+	Rule   string    `yaml:"rule"`
+	Field  string    `yaml:"field"`
+	Values []string  `yaml:"values"`
+	Reason string    `yaml:"reason"`
+	Until  time.Time `yaml:"until"`
 }
 
 // Store configures where events are kept.
@@ -407,6 +426,17 @@ func (c *Config) validateIngest(add func(path, format string, args ...any)) {
 	}
 	if c.Bus.MaxBytes < 0 {
 		add("bus.max_bytes", "must not be negative")
+	}
+	for id, m := range c.Detect.Modes {
+		if m != "enabled" && m != "disabled" && m != "shadow" {
+			add("detect.modes."+id, "must be enabled, disabled or shadow; got %q", m)
+		}
+	}
+	for i, sp := range c.Detect.Suppressions {
+		p := fmt.Sprintf("detect.suppressions[%d]", i)
+		if sp.Rule == "" || sp.Field == "" || len(sp.Values) == 0 {
+			add(p, "needs rule, field and values")
+		}
 	}
 	switch c.Store.Driver {
 	case "sqlite":

@@ -355,6 +355,9 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Detect.Rules {
 		abs(&c.Detect.Rules[i])
 	}
+	for i := range c.Detect.Intel {
+		abs(&c.Detect.Intel[i])
+	}
 	for i := range c.Ingest.Files {
 		for j := range c.Ingest.Files[i].Paths {
 			abs(&c.Ingest.Files[i].Paths[j])
