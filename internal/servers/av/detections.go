@@ -60,7 +60,9 @@ func recentDetections(logPath string, f detectionFilter) (out []Detection, lines
 		}
 		r, truncated = br, true
 	}
-	n, err := parse.New("clamav", nil)
+	// clamd writes LogTime stamps in its local time zone, which is ours
+	// when it runs on this host.
+	n, err := parse.New("clamav", &parse.Config{Location: time.Local, SourceID: "file:" + logPath})
 	if err != nil {
 		return nil, 0, false, err
 	}
@@ -77,6 +79,11 @@ func recentDetections(logPath string, f detectionFilter) (out []Detection, lines
 		}
 		d.Path, _ = ev.GetString("file.path")
 		d.Target, _ = ev.GetString("clamav.scan_target")
+		// clamd names streamed data "instream(local)" or
+		// "instream(127.0.0.1@40000)", which the parser leaves as a path.
+		if strings.HasPrefix(d.Path, "instream(") {
+			d.Target, d.Path = d.Path, ""
+		}
 		if !f.since.IsZero() && (d.Time == nil || d.Time.Before(f.since)) {
 			continue
 		}
