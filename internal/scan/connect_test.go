@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.uber.org/goleak"
 
 	"github.com/mcpsoc/mcpsoc/internal/pin"
 	"github.com/mcpsoc/mcpsoc/internal/testenv"
@@ -62,6 +63,7 @@ func serverResult(t *testing.T, r *Report, name string) ServerResult {
 // hangs and one that crashes: the scan goes on, each failure is a finding,
 // and pinning then re-checking the same listing reports no change.
 func TestConnectStdio(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	node := testenv.Node(t)
 	script := testenv.PeerFile(t, everything)
 	cfg := writeConfig(t, map[string]any{
@@ -146,6 +148,7 @@ func TestConnectStdio(t *testing.T) {
 // open to anyone, one requiring a bearer token and publishing RFC 9728
 // metadata.
 func TestRemotePosture(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	srv := mcp.NewServer(&mcp.Implementation{Name: "posture", Version: "1.0.0"}, nil)
 	mcp.AddTool(srv, &mcp.Tool{Name: "echo", Description: "Echo the text back."}, func(ctx context.Context, req *mcp.CallToolRequest, in struct {
 		Text string `json:"text"`
