@@ -73,7 +73,9 @@ func recentDetections(logPath string, f detectionFilter) (out []Detection, lines
 			continue
 		}
 		d := Detection{Signature: ev.Rule.Name, Line: ev.Original}
-		if !ev.Timestamp.IsZero() {
+		// Without LogTime the parser stamps the read time; that is not when
+		// clamd detected anything, so leave the time out.
+		if !ev.Timestamp.IsZero() && !ev.Timestamp.Equal(ev.Provenance.IngestTime) {
 			ts := ev.Timestamp.UTC()
 			d.Time = &ts
 		}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,7 @@ func call(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any,
 		return text
 	}
 	if out != nil {
+		reflect.ValueOf(out).Elem().SetZero() // no stale fields from a previous call
 		b, _ := json.Marshal(res.StructuredContent)
 		if err := json.Unmarshal(b, out); err != nil {
 			t.Fatalf("%s: decoding %s: %v", name, b, err)
