@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,6 +77,8 @@ Subcommands:
 	cmd.Flags().StringVar(&f.lock, "lock", "", "with --connect: compare servers with this lockfile (see 'mcpsoc pin')")
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or sarif")
 	cmd.Flags().StringVar(&f.failOn, "fail-on", "hard", "exit 1 when a finding reaches this level: hard, review, none, or a severity (info, low, medium, high, critical)")
+	f.soc.flags(cmd)
+	cmd.Flags().Lookup("server").Usage = "also send the findings as events to the running mcpsoc serve at this `URL`"
 	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "never color the table (colors are used only on a terminal and without NO_COLOR)")
 	cmd.AddCommand(newScanToolsCmd())
 	return cmd
@@ -90,6 +94,7 @@ type scanFlags struct {
 	format  string
 	failOn  string
 	noColor bool
+	soc     apiClient
 }
 
 // scanSources turns --config files into sources, or returns nil to discover.
@@ -181,6 +186,11 @@ func runScan(cmd *cobra.Command, f scanFlags) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("writing report: %w", err)}
 	}
+	if cmd.Flags().Changed("server") {
+		if err := sendScanEvents(cmd, &f.soc, rep); err != nil {
+			return &ExitError{Code: 2, Err: err}
+		}
+	}
 	if len(sources) > 0 {
 		var bad []string
 		for _, fr := range rep.Files {
@@ -197,6 +207,31 @@ func runScan(cmd *cobra.Command, f scanFlags) error {
 			return &ExitError{Code: 1}
 		}
 	}
+	return nil
+}
+
+// sendScanEvents pushes the findings to a running SOC's ingest API as
+// NDJSON (format json, source scan). The idempotency key is the hash of the
+// batch, so a retried push does not duplicate events.
+func sendScanEvents(cmd *cobra.Command, c *apiClient, rep *scan.Report) error {
+	if len(rep.Findings) == 0 {
+		return nil
+	}
+	host, _ := os.Hostname()
+	body, err := scan.Events(rep, host)
+	if err != nil {
+		return err
+	}
+	key, err := c.key()
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	res, err := c.push(cmd.Context(), body, "json", "scan", key, "scan-"+hex.EncodeToString(sum[:16]))
+	if err != nil {
+		return fmt.Errorf("sending findings: %w", err)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "mcpsoc: sent %d findings to %s (%d events accepted)\n", len(rep.Findings), c.server, res.Accepted)
 	return nil
 }
 

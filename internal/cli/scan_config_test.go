@@ -2,10 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/testenv"
 )
@@ -227,5 +229,41 @@ func TestPinAndLock(t *testing.T) {
 	_, fs := scanLock()
 	if len(fs) != 1 || !strings.HasPrefix(fs[0], "MCP-LOCK-001 tool echo changed (description)") {
 		t.Errorf("after tampering: %v", fs)
+	}
+}
+
+// TestScanSendsFindingsToSOC: with --server, the findings reach a running
+// 'mcpsoc serve' through its ingest API as events.
+func TestScanSendsFindingsToSOC(t *testing.T) {
+	base, _ := startServe(t, "ingest:\n  api_keys: [\""+testKey+"\"]\n")
+	claude := fixture(t, ".claude.json")
+	code, out, errOut := runCLI(t, "scan", "--config", claude, "--format", "json", "--fail-on", "none", "--server", base, "--api-key", testKey)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Findings []json.RawMessage `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("sent %d findings to %s (%d events accepted)", len(rep.Findings), base, len(rep.Findings))
+	if len(rep.Findings) == 0 || !strings.Contains(errOut, want) {
+		t.Errorf("stderr %q, want %q", errOut, want)
+	}
+	// The events are stored and searchable.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, out, _ := runCLI(t, "events", "search", "json.rule.id:MCP-CONFIG-HTTP-001", "--server", base, "--api-key", testKey, "--json")
+		if code == 0 && strings.Contains(out, "198.51.100.20") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("finding not searchable: exit %d %s", code, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code, _, errOut := runCLI(t, "scan", "--config", claude, "--fail-on", "none", "--server", base, "--api-key", "wrong-key-0123456789"); code != 2 || !strings.Contains(errOut, "refused") {
+		t.Errorf("wrong key: exit %d %s", code, errOut)
 	}
 }
