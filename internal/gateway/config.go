@@ -50,6 +50,8 @@ type Config struct {
 	Content   ContentConfig   `yaml:"content"`
 	Approvals ApprovalsConfig `yaml:"approvals"`
 	Audit     AuditConfig     `yaml:"audit"`
+	// SOC forwards audit records to an MCPSoc SOC as events.
+	SOC SOCConfig `yaml:"soc"`
 
 	file             string // set by Load, for messages
 	defaultPublicURL bool   // PublicURL was derived from Listen
@@ -534,6 +536,11 @@ func (c *Config) Validate() error {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 		add("public_url", "want scheme://host[:port] without a path, got %q", c.PublicURL)
+	}
+	if c.SOC.URL != "" {
+		if u, err := url.Parse(c.SOC.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("soc.url", "want an http(s) URL of an MCPSoc API, got %q", c.SOC.URL)
+		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		add("tls", "cert_file and key_file go together")

@@ -49,6 +49,7 @@ type Gateway struct {
 	policy  *Policy
 	limiter Limiter
 	audit   *audit.Writer
+	soc     *socForwarder
 	redact  *redactor
 	schemas schemaCache
 	guard   *guard
@@ -118,6 +119,9 @@ func New(cfg *Config, opts *Options) (*Gateway, error) {
 		}
 		g.audit = w
 	}
+	if cfg.SOC.URL != "" {
+		g.soc = newSOCForwarder(cfg.SOC, g.log)
+	}
 	gd, err := newGuard(cfg.Content, func(ev audit.Event) { g.record(context.Background(), ev) })
 	if err != nil {
 		if g.audit != nil {
@@ -177,6 +181,9 @@ func (g *Gateway) Close() error {
 		g.bg.Wait()
 	}
 	err := g.mgr.Close()
+	if g.soc != nil {
+		g.soc.close()
+	}
 	if g.audit != nil {
 		err = errors.Join(err, g.audit.Close())
 	}
@@ -364,8 +371,20 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 	g := f.g
 	start := g.now()
 	ev := audit.Event{Kind: "gateway.call", Subject: p.Subject, Session: sessionID(req), Method: "tools/call"}
+	var destructive *bool // known once the tool is resolved
 	finish := func(res *mcp.CallToolResult, decision, reason string) (mcp.Result, error) {
 		ev.Decision, ev.Reason = decision, reason
+		detail := map[string]any{}
+		if destructive != nil {
+			detail["destructive"] = *destructive
+		}
+		var secrets int
+		if _, err := fmt.Sscanf(reason, "response carried %d secret", &secrets); err == nil && secrets > 0 {
+			detail["secrets"] = secrets
+		}
+		if len(detail) > 0 {
+			ev.Detail = mustJSON(detail)
+		}
 		ev.LatencyMicros = g.now().Sub(start).Microseconds()
 		if res != nil {
 			if b, err := json.Marshal(res); err == nil {
@@ -387,6 +406,8 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 	}
 	if ok {
 		ev.Upstream, ev.Tool = t.Server, t.Tool.Name
+		d := Destructive(t.Tool)
+		destructive = &d
 	} else {
 		ev.Tool = req.Params.Name
 	}
@@ -531,11 +552,18 @@ func (g *Gateway) rateCheck(ctx context.Context, p *Principal, tool string) (str
 // record appends ev to the audit log. A failed audit write is logged at
 // error level: the operator must know the trail has a gap.
 func (g *Gateway) record(_ context.Context, ev audit.Event) {
-	if g.audit == nil {
-		return
+	var rec *audit.Record
+	if g.audit != nil {
+		var err error
+		if rec, err = g.audit.Append(ev); err != nil {
+			g.log.Error("audit write failed", "error", err, "kind", ev.Kind)
+		}
 	}
-	if _, err := g.audit.Append(ev); err != nil {
-		g.log.Error("audit write failed", "error", err, "kind", ev.Kind)
+	if g.soc != nil {
+		if rec == nil {
+			rec = &audit.Record{Time: g.now(), Event: ev}
+		}
+		g.soc.send(rec)
 	}
 }
 
