@@ -87,13 +87,13 @@ func TestCandidatesPerOS(t *testing.T) {
 			"/Users/ana/.config/zed/settings.json",
 			"/Users/ana/.codex/config.toml",
 		}},
-		{"windows", "/c/Users/ana", map[string]string{"APPDATA": "/c/Users/ana/AppData/Roaming"}, []string{
+		{"windows", "/c/Users/ana", map[string]string{"APPDATA": "/c/Users/ana/AppData/Roaming", "ProgramFiles": "/c/Program Files"}, []string{
 			"/c/Users/ana/AppData/Roaming/Claude/claude_desktop_config.json",
 			"/c/Users/ana/AppData/Roaming/Code/User/mcp.json",
 			"/c/Users/ana/AppData/Roaming/Zed/settings.json",
 			"/c/Users/ana/.cursor/mcp.json",
 			"/c/Users/ana/.codeium/windsurf/mcp_config.json",
-			"/Program Files/ClaudeCode/managed-mcp.json",
+			"/c/Program Files/ClaudeCode/managed-mcp.json",
 		}},
 		{"linux", "/home/ana", map[string]string{"XDG_CONFIG_HOME": "/home/ana/.xdg", "CODEX_HOME": "/opt/codex"}, []string{
 			"/home/ana/.xdg/Code/User/mcp.json",
@@ -111,7 +111,7 @@ func TestCandidatesPerOS(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.os, func(t *testing.T) {
 			got := map[string]bool{}
-			for _, s := range Candidates(Env{OS: c.os, Home: c.home, Vars: c.vars, Root: "/"}) {
+			for _, s := range Candidates(Env{OS: c.os, Home: c.home, Vars: c.vars}) {
 				got[filepath.ToSlash(s.Path)] = true
 			}
 			for _, w := range c.want {

@@ -78,7 +78,14 @@ func Candidates(e Env) []Source {
 		}
 		support = xdg
 	}
-	sys := func(p ...string) string { return j(append([]string{e.Root}, p...)...) }
+	root := e.Root
+	if root == "" {
+		root = string(filepath.Separator)
+		if e.OS == "windows" {
+			root = `C:\`
+		}
+	}
+	sys := func(p ...string) string { return j(append([]string{root}, p...)...) }
 	var out []Source
 	add := func(client, scope, path string) {
 		if path != "" {
