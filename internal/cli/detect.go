@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/bus"
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/detect"
+	"github.com/mcpsoc/mcpsoc/internal/detect/correlate"
 	"github.com/mcpsoc/mcpsoc/internal/detect/ioc"
 	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/store"
@@ -65,13 +67,51 @@ func loadDetection(cfg *config.Config, log *slog.Logger) (*detect.Engine, error)
 	}
 	st := eng.Stats()
 	log.Info("detection ready", "rules", st.Rules, "correlations", st.Correlations, "rejected", len(bad))
+	if b, err := os.ReadFile(statePath(cfg)); err == nil {
+		var snap correlate.Snapshot
+		if err := json.Unmarshal(b, &snap); err != nil {
+			log.Warn("correlation state unreadable; starting with empty windows", "file", statePath(cfg), "error", err)
+		} else {
+			log.Info("correlation state restored", "groups", eng.Restore(snap), "taken", snap.Taken)
+		}
+	}
 	return eng, nil
+}
+
+// statePath is where the correlation windows are saved across restarts.
+func statePath(cfg *config.Config) string {
+	return filepath.Join(cfg.DataDir, "detect", "correlation-state.json")
+}
+
+// saveState writes the correlation windows atomically.
+func saveState(path string, eng *detect.Engine) error {
+	b, err := json.Marshal(eng.Snapshot())
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // detectFromBus runs detection as its own durable consumer of the bus, so
 // it scales and restarts independently of storage, and stores the alerts
 // it raises as events of kind alert.
-func detectFromBus(ctx context.Context, b *bus.Bus, eng *detect.Engine, st store.Store, log *slog.Logger, reg prometheus.Registerer) error {
+func detectFromBus(ctx context.Context, b *bus.Bus, eng *detect.Engine, st store.Store, state string, log *slog.Logger, reg prometheus.Registerer) error {
+	// The correlation windows are saved every 30 s and when detection
+	// stops, so a restart resumes them.
+	save := time.NewTicker(30 * time.Second)
+	defer save.Stop()
+	defer func() {
+		if err := saveState(state, eng); err != nil {
+			log.Error("saving correlation state", "error", err)
+		}
+	}()
 	alerts := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mcpsoc_alerts_total", Help: "Alerts raised, by severity.",
 	}, []string{"severity"})
@@ -105,6 +145,13 @@ func detectFromBus(ctx context.Context, b *bus.Bus, eng *detect.Engine, st store
 		select {
 		case <-sweep.C:
 			eng.Sweep(latest)
+		default:
+		}
+		select {
+		case <-save.C:
+			if err := saveState(state, eng); err != nil {
+				log.Error("saving correlation state", "error", err)
+			}
 		default:
 		}
 		if len(out) == 0 {

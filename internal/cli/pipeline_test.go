@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -244,5 +245,79 @@ detect:
 		if !found {
 			t.Errorf("no ioc alert among %d alerts for the C2 address", len(a))
 		}
+	}
+}
+
+// TestCorrelationSurvivesRestart: half an SSH brute force before a restart
+// and half after raise the correlation, because serve saves and restores
+// the correlation windows.
+func TestCorrelationSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	dataDir, cfgPath := filepath.Join(dir, "data"), filepath.Join(dir, "mcpsoc.yaml")
+	os.WriteFile(cfgPath, []byte("ingest:\n  api_keys: [\""+testKey+"\"]\n"), 0o600)
+	addr := freeAddr(t)
+	base := "http://" + addr
+	start := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan int, 1)
+		var stderr strings.Builder
+		go func() {
+			done <- Execute(ctx, []string{"serve", "--config", cfgPath, "--listen", addr, "--data", dataDir}, strings.NewReader(""), io.Discard, &stderr)
+		}()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if status, _ := tryGet(base + "/readyz"); status == 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("serve did not start: %s", stderr.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Fatalf("serve exited %d: %s", code, stderr.String())
+			}
+		}
+	}
+	failures := func(from, to int) {
+		f := filepath.Join(dir, fmt.Sprintf("auth-%d.log", from))
+		var b strings.Builder
+		now := time.Now().UTC()
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "<38>1 %s bastion sshd %d - - Failed password for root from 198.51.100.77 port %d ssh2\n",
+				now.Add(time.Duration(i)*time.Second).Format(time.RFC3339), 3000+i, 40000+i)
+		}
+		os.WriteFile(f, []byte(b.String()), 0o600)
+		if code, out, errs := run(t, context.Background(), "ingest", "--server", base, "--api-key", testKey, "--format", "syslog", f); code != 0 {
+			t.Fatalf("ingest: %d %s %s", code, out, errs)
+		}
+	}
+	alerts := func() int {
+		_, body := get(t, base+"/api/v1/alerts?q="+url.QueryEscape("rule.name:*brute*"))
+		var page struct{ Alerts []any }
+		json.Unmarshal(body, &page)
+		return len(page.Alerts)
+	}
+	stop := start()
+	failures(0, 6)
+	time.Sleep(2 * time.Second) // detection has processed them
+	if n := alerts(); n != 0 {
+		t.Fatalf("alert before the threshold: %d", n)
+	}
+	stop()
+	if _, err := os.Stat(filepath.Join(dataDir, "detect", "correlation-state.json")); err != nil {
+		t.Fatalf("no correlation state saved: %v", err)
+	}
+	stop = start()
+	defer stop()
+	failures(6, 12)
+	deadline := time.Now().Add(20 * time.Second)
+	for alerts() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the brute force split by a restart raised no alert")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -192,7 +192,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 	}
 	g.Go("store-consumer", func(ctx context.Context) error { return consumeToStore(ctx, b, st, log, reg) })
 	if eng != nil {
-		g.Go("detection", func(ctx context.Context) error { return detectFromBus(ctx, b, eng, st, log, reg) })
+		g.Go("detection", func(ctx context.Context) error { return detectFromBus(ctx, b, eng, st, statePath(cfg), log, reg) })
 	}
 	g.Go("retention", func(ctx context.Context) error { return retention(ctx, cfg.Store, st, log) })
 	g.Go("ready", func(ctx context.Context) error {

@@ -1,0 +1,118 @@
+package correlate
+
+import (
+	"time"
+)
+
+// Snapshot is the windowed state of every correlation, in a form that can
+// be written to disk and read back, so a restart does not forget the first
+// nine of ten failed logins.
+type Snapshot struct {
+	// Version of the snapshot format.
+	Version int `json:"version"`
+	// Taken is when the snapshot was made.
+	Taken time.Time `json:"taken"`
+	// Correlations maps a correlation's id (or name) to its groups, most
+	// recently active first.
+	Correlations map[string][]GroupState `json:"correlations"`
+}
+
+// GroupState is one group-by key's window.
+type GroupState struct {
+	Key    string       `json:"key"`
+	Group  []GroupValue `json:"group,omitempty"`
+	Newest time.Time    `json:"newest"`
+	Times  []time.Time  `json:"times,omitempty"`  // event_count
+	Values []ValueTime  `json:"values,omitempty"` // value_count, in arrival order
+	Last   []time.Time  `json:"last,omitempty"`   // temporal kinds, one per referenced rule
+}
+
+// ValueTime is a value_count value and when it was last seen.
+type ValueTime struct {
+	Value string    `json:"v"`
+	Time  time.Time `json:"t"`
+}
+
+// snapshotVersion is the current Snapshot.Version.
+const snapshotVersion = 1
+
+func ruleKey(r *Rule) string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return r.Name
+}
+
+// Snapshot copies the engine's state. It is safe to call while events are
+// observed.
+func (e *Engine) Snapshot() Snapshot {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := Snapshot{Version: snapshotVersion, Taken: time.Now().UTC(), Correlations: map[string][]GroupState{}}
+	for _, c := range e.corrs {
+		var groups []GroupState
+		for el := c.lru.Front(); el != nil; el = el.Next() {
+			st := el.Value.(*state)
+			g := GroupState{Key: st.key, Group: append([]GroupValue(nil), st.group...), Newest: st.newest,
+				Times: append([]time.Time(nil), st.times...), Last: append([]time.Time(nil), st.last...)}
+			for _, v := range st.order {
+				if t, ok := st.values[v.v]; ok && t.Equal(v.t) {
+					g.Values = append(g.Values, ValueTime{Value: v.v, Time: v.t})
+				}
+			}
+			groups = append(groups, g)
+		}
+		if len(groups) > 0 {
+			s.Correlations[ruleKey(c.r)] = groups
+		}
+	}
+	return s
+}
+
+// Restore loads state saved by Snapshot into an engine that has not
+// observed anything yet, and returns how many groups it restored. Groups of
+// correlations the engine no longer has, or whose shape no longer fits the
+// rule (a temporal rule that now references another number of rules), are
+// skipped; the engine's limits still apply.
+func (e *Engine) Restore(s Snapshot) int {
+	if s.Version != snapshotVersion {
+		return 0
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, c := range e.corrs {
+		groups := s.Correlations[ruleKey(c.r)]
+		temporal := c.r.Type == Temporal || c.r.Type == TemporalOrdered
+		// Oldest first, so PushFront leaves the most recent at the front.
+		for i := len(groups) - 1; i >= 0; i-- {
+			g := groups[i]
+			if _, dup := c.keys[g.Key]; dup || c.lru.Len() >= e.opts.MaxKeys {
+				continue
+			}
+			if temporal && len(g.Last) != len(c.r.Rules) {
+				continue
+			}
+			st := &state{key: g.Key, group: g.Group, newest: g.Newest, times: g.Times}
+			if temporal {
+				st.last = g.Last
+			}
+			if c.r.Type == ValueCount {
+				st.values = map[string]time.Time{}
+				for _, v := range g.Values {
+					if len(st.values) >= e.opts.MaxValues {
+						break
+					}
+					st.values[v.Value] = v.Time
+					st.order = append(st.order, valueSeen{v: v.Value, t: v.Time})
+				}
+			}
+			if c.r.Type == EventCount && len(st.times) > e.opts.MaxEvents {
+				st.times = st.times[len(st.times)-e.opts.MaxEvents:]
+			}
+			c.keys[g.Key] = c.lru.PushFront(st)
+			n++
+		}
+	}
+	return n
+}
