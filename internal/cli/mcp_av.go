@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/av"
 	"github.com/mcpsoc/mcpsoc/internal/telemetry"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 )
 
@@ -43,7 +47,7 @@ tool says which flag its backend needs.`,
 				return &ExitError{Code: 2, Err: err}
 			}
 			defer s.Close()
-			return serveKit(cmd, s.MCP(&mcpx.ServerOptions{Logger: log}), addr, stateless)
+			return serveAV(cmd, s, log, addr, stateless)
 		},
 	}
 	f := cmd.Flags()
@@ -61,4 +65,24 @@ tool says which flag its backend needs.`,
 	f.BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")
 	f.StringVar(&level, "log-level", "warn", "log `level` on stderr")
 	return cmd
+}
+
+// serveAV is serveKit with request size caps raised to fit scan_bytes
+// uploads up to the configured limit (serveKit uses the SDK defaults: a
+// 16 MiB stdio frame, above which the SDK drops the connection, and 4 MiB
+// HTTP bodies). It can fold into serveKit once that takes a size option.
+func serveAV(cmd *cobra.Command, s *av.Server, log *slog.Logger, addr string, stateless bool) error {
+	srv := s.MCP(&mcpx.ServerOptions{Logger: log})
+	if addr == "" {
+		return srv.SDK().Run(cmd.Context(), &mcp.StdioTransport{MaxLineLength: int(s.MaxRequestBytes())})
+	}
+	ln, err := mcpx.Listen(addr)
+	if err != nil {
+		if errors.Is(err, mcpx.ErrNotLoopback) {
+			return &ExitError{Code: 2, Err: err}
+		}
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "serving MCP on http://%s/mcp\n", ln.Addr())
+	return mcpx.ServeHTTP(cmd.Context(), ln, srv.HTTPHandler(&mcpx.HTTPOptions{StatelessOnly: stateless, MaxBodyBytes: s.MaxRequestBytes()}))
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/testenv"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // tsCall runs the official TypeScript SDK client (test/peers/client.mjs)
@@ -116,5 +117,30 @@ func TestTypeScriptClient(t *testing.T) {
 	r = tsCall(t, node, bin, nil, "ping", nil)
 	if len(r.Tools) != len(allTools) || !r.Result.IsError || !strings.Contains(r.Result.Content[0].Text, "clamd is not configured") {
 		t.Errorf("unconfigured: %+v", r.Result)
+	}
+}
+
+// TestStdioUploadLimit runs the binary over stdio with a 1 MiB limit: an
+// upload of 1.5 MiB gets a clear isError and the session stays usable (the
+// SDK's stdio frame cap would otherwise drop the connection on large
+// requests; the command raises it to fit the limit).
+func TestStdioUploadLimit(t *testing.T) {
+	bin := testenv.GoBinary(t, "./cmd/mcpsoc")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tr := &mcp.CommandTransport{Command: exec.Command(bin, "mcp", "av", "--clamd", "unix:/nonexistent.sock", "--max-stream-bytes", "1048576")}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil).Connect(ctx, tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	big := base64.StdEncoding.EncodeToString(make([]byte, 3<<19))
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "scan_bytes", Arguments: map[string]any{"data_base64": big}})
+	if err != nil || !res.IsError || !strings.Contains(res.Content[0].(*mcp.TextContent).Text, "the upload is 1572864 bytes, above the server's limit of 1048576 bytes") {
+		t.Fatalf("oversize upload: %+v %v", res, err)
+	}
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "ping"})
+	if err != nil || !res.IsError || !strings.Contains(res.Content[0].(*mcp.TextContent).Text, "not reachable") {
+		t.Fatalf("ping after the refusal: %+v %v", res, err)
 	}
 }

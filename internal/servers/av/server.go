@@ -160,6 +160,17 @@ func New(cfg Config, opts *Options) (*Server, error) {
 	return s, nil
 }
 
+// MaxRequestBytes is the size a transport should accept for one request so
+// that every scan_bytes upload up to the limit arrives, and uploads up to
+// twice the limit get a clear "above the limit" error rather than a dropped
+// connection: twice the limit in base64 plus 1 MiB for the JSON-RPC
+// envelope. Larger frames are cut off by the transport, which must not
+// buffer a 5 GB request to answer it. The SDK's default stdio
+// frame cap (16 MiB) and HTTP body cap (4 MiB) are below the default limit.
+func (s *Server) MaxRequestBytes() int64 {
+	return 2*4*((s.limit+2)/3) + 1<<20
+}
+
 // Close releases the open roots.
 func (s *Server) Close() {
 	s.roots.close()
