@@ -553,20 +553,16 @@ func (s *Server) scanDirectory(ctx context.Context, _ *mcp.CallToolRequest, in D
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	type job struct {
-		rel  string
-		size int64
-	}
-	jobs := make(chan job)
+	jobs := make(chan string) // slash-separated paths relative to the root
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range s.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
-				p := abs(j.rel)
-				res, err := s.scanFile(ctx, c, p, target{path: p, root: t.root, rel: filepath.FromSlash(j.rel)})
+			for rel := range jobs {
+				p := abs(rel)
+				res, err := s.scanFile(ctx, c, p, target{path: p, root: t.root, rel: filepath.FromSlash(rel)})
 				mu.Lock()
 				switch {
 				case err == nil:
@@ -635,7 +631,7 @@ func (s *Server) scanDirectory(ctx context.Context, _ *mcp.CallToolRequest, in D
 		}
 		n++
 		select {
-		case jobs <- job{rel: rel, size: info.Size()}:
+		case jobs <- rel:
 		case <-ctx.Done():
 			return fs.SkipAll
 		}
