@@ -40,9 +40,9 @@ type clamdEnv struct {
 // stopped by PID when the test ends.
 func startClamd(t testing.TB, extra ...string) *clamdEnv {
 	t.Helper()
-	for _, bin := range []string{"clamd", "sigtool", "clamdscan"} {
+	for _, bin := range []string{"clamd", "sigtool"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			testenv.Missing(t, bin+" (Debian packages clamav, clamav-daemon, clamdscan)")
+			testenv.Missing(t, bin+" (Debian packages clamav, clamav-daemon)")
 		}
 	}
 	if _, err := os.Stat(filepath.Join(testFilesDir, "clam.exe")); err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/testenv"
 )
 
 // TestThroughputVsClamdscan measures directory-scan throughput through our
@@ -20,6 +22,9 @@ import (
 func TestThroughputVsClamdscan(t *testing.T) {
 	if testing.Short() {
 		t.Skip("throughput measurement skipped with -short")
+	}
+	if _, err := exec.LookPath("clamdscan"); err != nil {
+		testenv.Missing(t, "clamdscan (Debian package clamdscan)")
 	}
 	env := startClamd(t, "DisableCache yes", "MaxThreads 4")
 	corpus := t.TempDir()
