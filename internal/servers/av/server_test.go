@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -551,4 +552,26 @@ func TestSizeLimits(t *testing.T) {
 	mustFail(t, unknown, "scan_file", map[string]any{"path": filepath.Join(root, "two-mib.bin")}, "exceeds clamd's StreamMaxLength")
 	// clamd still serves after refusing.
 	mustOK(t, unknown, "ping", nil, nil)
+}
+
+// TestRealClamdTCP talks to clamd over TCP (a port picked at run time).
+func TestRealClamdTCP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	startClamd(t, "TCPSocket "+strconv.Itoa(port), "TCPAddr 127.0.0.1")
+	cs := connect(t, newServer(t, Config{Clamd: "tcp:127.0.0.1:" + strconv.Itoa(port)}, nil))
+	var r BytesScan
+	mustOK(t, cs, "scan_bytes", map[string]any{"data_base64": base64.StdEncoding.EncodeToString(eicar)}, &r)
+	if !r.Infected || r.Signature != eicarSig {
+		t.Errorf("eicar over TCP: %+v", r)
+	}
+	var v VersionResult
+	mustOK(t, cs, "version", nil, &v)
+	if !strings.HasPrefix(v.Clamd, "tcp:") || v.Engine == "" {
+		t.Errorf("version over TCP: %+v", v)
+	}
 }
