@@ -211,7 +211,7 @@ func runScan(cmd *cobra.Command, f scanFlags) error {
 }
 
 // sendScanEvents pushes the findings to a running SOC's ingest API as
-// NDJSON (format json, source scan). The idempotency key is the hash of the
+// NDJSON ECS events (format ecs, source scan). The idempotency key is the hash of the
 // batch, so a retried push does not duplicate events.
 func sendScanEvents(cmd *cobra.Command, c *apiClient, rep *scan.Report) error {
 	if len(rep.Findings) == 0 {
@@ -227,7 +227,7 @@ func sendScanEvents(cmd *cobra.Command, c *apiClient, rep *scan.Report) error {
 		return err
 	}
 	sum := sha256.Sum256(body)
-	res, err := c.push(cmd.Context(), body, "json", "scan", key, "scan-"+hex.EncodeToString(sum[:16]))
+	res, err := c.push(cmd.Context(), body, "ecs", "scan", key, "scan-"+hex.EncodeToString(sum[:16]))
 	if err != nil {
 		return fmt.Errorf("sending findings: %w", err)
 	}

@@ -254,7 +254,7 @@ func TestScanSendsFindingsToSOC(t *testing.T) {
 	// The events are stored and searchable.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		code, out, _ := runCLI(t, "events", "search", "json.rule.id:MCP-CONFIG-HTTP-001", "--server", base, "--api-key", testKey, "--json")
+		code, out, _ := runCLI(t, "events", "search", "rule.id:MCP-CONFIG-HTTP-001 AND event.dataset:mcp.scanner", "--server", base, "--api-key", testKey, "--json")
 		if code == 0 && strings.Contains(out, "198.51.100.20") {
 			break
 		}
