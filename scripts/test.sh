@@ -79,6 +79,11 @@ if ! command -v pg_isready >/dev/null || ! pg_isready -q -h 127.0.0.1 -p 5432; t
   missing "PostgreSQL is not reachable on 127.0.0.1:5432"
 fi
 
+# Security-tool peers: ClamAV (clamd, sigtool, clamdscan, the harmless test
+# files) for the antivirus MCP server's tests; rsyslog for the throughput
+# comparison (benchmarks only).
+apt_install clamav clamav-daemon clamdscan clamav-testfiles
+
 # modernc.org/sqlite needs exactly the modernc.org/libc its own go.mod names.
 if grep -q 'modernc.org/sqlite ' go.mod; then
   sqlite=$(go list -m -f '{{.Version}}' modernc.org/sqlite)
