@@ -47,6 +47,46 @@ func BenchmarkCallTool(b *testing.B) {
 				}
 			}
 		})
+		// bare-equivalent is a bare client configured as the manager's
+		// clients must be: a deadline on every call and handlers for
+		// list_changed and progress. The SDK itself spends more per call
+		// on such a session, so this isolates what the manager adds.
+		b.Run(transport+"/bare-equivalent", func(b *testing.B) {
+			srv := newToolServer()
+			var t mcp.Transport
+			if transport == "inmemory" {
+				ct, st := mcp.NewInMemoryTransports()
+				if _, err := srv.SDK().Connect(ctx, st, nil); err != nil {
+					b.Fatal(err)
+				}
+				t = ct
+			} else {
+				hs := httptest.NewServer(srv.HTTPHandler(nil))
+				defer hs.Close()
+				t = &mcp.StreamableClientTransport{Endpoint: hs.URL + "/mcp"}
+			}
+			cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, &mcp.ClientOptions{
+				Capabilities:                &mcp.ClientCapabilities{},
+				ToolListChangedHandler:      func(context.Context, *mcp.ToolListChangedRequest) {},
+				PromptListChangedHandler:    func(context.Context, *mcp.PromptListChangedRequest) {},
+				ResourceListChangedHandler:  func(context.Context, *mcp.ResourceListChangedRequest) {},
+				ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) {},
+			}).Connect(ctx, t, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cs.Close()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				cctx, cancel := context.WithTimeout(ctx, time.Minute)
+				_, err := cs.CallTool(cctx, &mcp.CallToolParams{Name: "echo", Arguments: args})
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(transport+"/manager", func(b *testing.B) {
 			srv := newToolServer()
 			spec := config.MCPServer{Name: "b", CallTimeout: time.Minute, ConnectTimeout: time.Minute, MaxConcurrency: 16, HealthInterval: time.Hour}
