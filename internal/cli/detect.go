@@ -58,6 +58,13 @@ func loadDetection(cfg *config.Config, log *slog.Logger) (*detect.Engine, error)
 		opts.Intel = set
 		log.Info("threat intel loaded", "indicators", set.Len())
 	}
+	if cfg.Detect.Anomaly != "" {
+		det, err := loadAnomalyConfig(cfg.Detect.Anomaly)
+		if err != nil {
+			return nil, err
+		}
+		opts.Anomaly = det
+	}
 	eng, bad, err := detect.Load(dirs, nil, opts)
 	if err != nil {
 		return nil, fmt.Errorf("loading rules: %w", err)

@@ -321,3 +321,30 @@ func TestCorrelationSurvivesRestart(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestServeAnomalyBeacon: an anomaly file in the config runs baselines on
+// the live bus; the demo's 60-second callbacks are found as beaconing.
+func TestServeAnomalyBeacon(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "anomaly.yaml")
+	os.WriteFile(f, []byte("beacon:\n  - name: fw_beacon\n    when: {event.action: [pass], network.direction: [egress]}\n"), 0o600)
+	base, _ := startServe(t, fmt.Sprintf("detect:\n  anomaly: %q\n", f), "--demo")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, body := get(t, base+"/api/v1/alerts?q="+url.QueryEscape("related.ip:203.0.113.66"))
+		var page struct {
+			Alerts []struct {
+				Kind string `json:"kind"`
+			} `json:"alerts"`
+		}
+		json.Unmarshal(body, &page)
+		for _, a := range page.Alerts {
+			if a.Kind == "anomaly" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no beacon anomaly: %s", body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

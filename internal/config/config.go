@@ -50,6 +50,9 @@ type Detect struct {
 	// Intel lists files of indicators (CSV: type,value[,confidence,expires,source];
 	// or STIX 2.1 bundles) matched against every event.
 	Intel []string `yaml:"intel"`
+	// Anomaly names a YAML file of anomaly detectors (rate baselines,
+	// first-seen values, beaconing; see docs/detection.md).
+	Anomaly string `yaml:"anomaly"`
 }
 
 // Suppression is one detection allow-list entry.

@@ -355,6 +355,7 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Detect.Rules {
 		abs(&c.Detect.Rules[i])
 	}
+	abs(&c.Detect.Anomaly)
 	for i := range c.Detect.Intel {
 		abs(&c.Detect.Intel[i])
 	}
