@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
+	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/av"
 	"github.com/mcpsoc/mcpsoc/internal/telemetry"
@@ -18,7 +19,7 @@ func init() { registerMCP("av", newMCPAVCmd) }
 
 func newMCPAVCmd() *cobra.Command {
 	var cfg av.Config
-	var addr, level, auditPath string
+	var addr, level, auditPath, cfgPath string
 	var stateless bool
 	cmd := &cobra.Command{
 		Use:   "av",
@@ -29,6 +30,15 @@ recent_detections. With no flags the server starts and lists its tools; each
 tool says which flag its backend needs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath != "" {
+				// The config file gives the defaults; flags given on the
+				// command line win.
+				c, err := config.Load(cfgPath)
+				if err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+				applyAVConfig(cmd, &cfg, &auditPath, c.Servers.AV)
+			}
 			log, err := telemetry.NewLogger(os.Stderr, level, "text")
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
@@ -51,6 +61,7 @@ tool says which flag its backend needs.`,
 		},
 	}
 	f := cmd.Flags()
+	f.StringVarP(&cfgPath, "config", "c", "", "YAML config `file`; its servers.av section configures the server")
 	f.StringVar(&cfg.Clamd, "clamd", "", "clamd `address`: unix:/path/to/clamd.sock or tcp:host:port")
 	f.StringVar(&cfg.ClamdConfig, "clamd-config", "", "clamd.conf `file` to read StreamMaxLength from")
 	f.StringArrayVar(&cfg.AllowedRoots, "allow-root", nil, "`directory` files may be scanned and quarantined in (repeatable)")
@@ -85,4 +96,40 @@ func serveAV(cmd *cobra.Command, s *av.Server, log *slog.Logger, addr string, st
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "serving MCP on http://%s/mcp\n", ln.Addr())
 	return mcpx.ServeHTTP(cmd.Context(), ln, srv.HTTPHandler(&mcpx.HTTPOptions{StatelessOnly: stateless, MaxBodyBytes: s.MaxRequestBytes()}))
+}
+
+// applyAVConfig fills every setting the command line did not give from the
+// servers.av section of the config file.
+func applyAVConfig(cmd *cobra.Command, cfg *av.Config, auditPath *string, c config.AVServer) {
+	set := func(flag string) bool { return !cmd.Flags().Changed(flag) }
+	if set("clamd") {
+		cfg.Clamd = c.Clamd
+	}
+	if set("clamd-config") {
+		cfg.ClamdConfig = c.ClamdConfig
+	}
+	if set("allow-root") {
+		cfg.AllowedRoots = c.AllowedRoots
+	}
+	if set("quarantine") {
+		cfg.QuarantineDir = c.QuarantineDir
+	}
+	if set("enable-quarantine") {
+		cfg.EnableQuarantine = c.EnableQuarantine
+	}
+	if set("max-stream-bytes") {
+		cfg.MaxStreamBytes = c.MaxStreamBytes
+	}
+	if set("log") {
+		cfg.LogFile = c.LogFile
+	}
+	if set("timeout") {
+		cfg.Timeout = c.Timeout
+	}
+	if set("scan-concurrency") {
+		cfg.ScanConcurrency = c.ScanConcurrency
+	}
+	if set("audit") {
+		*auditPath = c.Audit
+	}
 }

@@ -26,6 +26,39 @@ type Config struct {
 	Ingest  Ingest `yaml:"ingest"`
 	Store   Store  `yaml:"store"`
 	Detect  Detect `yaml:"detect"`
+	// Servers configures MCPSoc's built-in MCP servers ('mcpsoc mcp NAME
+	// --config F').
+	Servers Servers `yaml:"servers"`
+}
+
+// Servers holds the built-in MCP servers' settings.
+type Servers struct {
+	AV AVServer `yaml:"av"`
+}
+
+// AVServer configures 'mcpsoc mcp av' (ClamAV over clamd).
+type AVServer struct {
+	// Clamd is "unix:/run/clamav/clamd.ctl" or "tcp:127.0.0.1:3310".
+	Clamd string `yaml:"clamd"`
+	// ClamdConfig is clamd.conf, read for StreamMaxLength.
+	ClamdConfig string `yaml:"clamd_config"`
+	// AllowedRoots are the directories files may be scanned, quarantined
+	// and restored in.
+	AllowedRoots []string `yaml:"allowed_roots"`
+	// QuarantineDir holds quarantined files; outside the allowed roots.
+	QuarantineDir string `yaml:"quarantine_dir"`
+	// EnableQuarantine lets quarantine_file and restore_file change files.
+	EnableQuarantine bool `yaml:"enable_quarantine"`
+	// MaxStreamBytes caps uploads and scanned files (0: clamd's limit).
+	MaxStreamBytes int64 `yaml:"max_stream_bytes"`
+	// LogFile is clamd's log, read by recent_detections.
+	LogFile string `yaml:"log_file"`
+	// Timeout bounds one clamd command (0: 2 minutes).
+	Timeout time.Duration `yaml:"timeout"`
+	// ScanConcurrency is how many files a directory scan streams at once.
+	ScanConcurrency int `yaml:"scan_concurrency"`
+	// Audit is the hash-chained audit log of quarantine and restore calls.
+	Audit string `yaml:"audit"`
 }
 
 // Detect configures detection on the live event stream.

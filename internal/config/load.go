@@ -266,7 +266,11 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 func suggest(key string, fields map[string]reflect.Type) string {
 	best, bestD := "", 3
 	for name := range fields {
-		if d := editDistance(key, name); d < bestD || (d == bestD && name < best) {
+		d := editDistance(key, name)
+		if len(key) >= 4 && (strings.HasPrefix(name, key) || strings.HasPrefix(key, name)) {
+			d = min(d, 2) // "quarantine" for "quarantine_dir"
+		}
+		if d < bestD || (d == bestD && name < best) {
 			best, bestD = name, d
 		}
 	}
@@ -356,6 +360,14 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.Detect.Rules[i])
 	}
 	abs(&c.Detect.Anomaly)
+	a := &c.Servers.AV
+	abs(&a.ClamdConfig)
+	abs(&a.QuarantineDir)
+	abs(&a.LogFile)
+	abs(&a.Audit)
+	for i := range a.AllowedRoots {
+		abs(&a.AllowedRoots[i])
+	}
 	for i := range c.Detect.Intel {
 		abs(&c.Detect.Intel[i])
 	}
