@@ -82,11 +82,44 @@ func Load(path string) (*Config, error) {
 // or an invalid value is an error naming file, line and field.
 func Parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	c := Default()
+	lines, err := DecodeYAML(name, data, c, lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		var ves Errors
+		if errors.As(err, &ves) {
+			for _, e := range ves {
+				e.File = name
+				e.Line = lines.Line(e.Path)
+			}
+			return nil, ves
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// Lines maps dotted field paths (mcp.servers[0].url) to the line they
+// were written on, so validation errors can name it.
+type Lines map[string]int
+
+// Line returns the line of path or of its nearest ancestor, 0 if unknown.
+func (l Lines) Line(path string) int { return lineFor(l, path) }
+
+// DecodeYAML is the strict decoding every MCPSoc config file goes through:
+// it parses data (named name in messages), expands ${NAME} and
+// ${NAME:-default} in scalar values, refuses any key that names no field
+// of dst (a pointer to a struct holding the defaults) and decodes into it.
+// Every error names file and line. An empty document leaves dst as it is.
+func DecodeYAML(name string, data []byte, dst any, lookupEnv func(string) (string, bool)) (Lines, error) {
+	lines := Lines{}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return c, c.Validate() // an empty file means defaults
+			return lines, nil
 		}
 		return nil, &FieldError{File: name, Line: yamlErrLine(err), Msg: cleanYAMLErr(err)}
 	}
@@ -95,31 +128,18 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 		root = root.Content[0]
 	}
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		return c, c.Validate()
+		return lines, nil
 	}
 	var errs Errors
-	lines := map[string]int{}
 	expandEnv(root, name, lookupEnv, &errs)
-	checkKnown(root, reflect.TypeOf(c).Elem(), "", name, lines, &errs)
+	checkKnown(root, reflect.TypeOf(dst).Elem(), "", name, lines, &errs)
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	if err := root.Decode(c); err != nil {
+	if err := root.Decode(dst); err != nil {
 		return nil, decodeErrors(name, err)
 	}
-	c.applyDefaults()
-	if err := c.Validate(); err != nil {
-		var ves Errors
-		if errors.As(err, &ves) {
-			for _, e := range ves {
-				e.File = name
-				e.Line = lineFor(lines, e.Path)
-			}
-			return nil, ves
-		}
-		return nil, err
-	}
-	return c, nil
+	return lines, nil
 }
 
 // lineFor finds the line of path or of its nearest ancestor.

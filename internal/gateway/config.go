@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"cel.dev/cel-go/cel"
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/config"
-	"go.yaml.in/yaml/v3"
 )
 
 // Config is the gateway's own configuration file (examples/gateway.yaml is
@@ -307,108 +305,20 @@ func LoadConfig(path string) (*Config, error) {
 	return c, nil
 }
 
-var envRef = regexp.MustCompile(`\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
-
-// ParseConfig decodes data (named name in messages) and validates it.
+// ParseConfig decodes data (named name in messages) strictly, as every
+// MCPSoc config file is (config.DecodeYAML: unknown keys and wrong types are
+// errors with file and line, ${NAME} expanded), then applies defaults and
+// validates.
 func ParseConfig(name string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	var errs []string
-	expand(&doc, lookupEnv, func(line int, msg string) { errs = append(errs, fmt.Sprintf("%s:%d: %s", name, line, msg)) })
-	if len(errs) > 0 {
-		return nil, errors.New(strings.Join(errs, "\n"))
-	}
 	c := &Config{file: name}
-	if len(doc.Content) > 0 {
-		root := doc.Content[0]
-		checkKnown(root, reflect.TypeOf(*c), "", func(line int, msg string) { errs = append(errs, fmt.Sprintf("%s:%d: %s", name, line, msg)) })
-		if len(errs) > 0 {
-			return nil, errors.New(strings.Join(errs, "\n"))
-		}
-		if err := root.Decode(c); err != nil {
-			return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
-		}
+	if _, err := config.DecodeYAML(name, data, c, lookupEnv); err != nil {
+		return nil, err
 	}
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-var yamlUnmarshaler = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
-
-// checkKnown reports mapping keys that name no field of t, with their line:
-// the strictness of config.Parse, for the gateway's own tree.
-func checkKnown(n *yaml.Node, t reflect.Type, field string, fail func(int, string)) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if reflect.PointerTo(t).Implements(yamlUnmarshaler) || t == reflect.TypeOf(config.Secret{}) || t == reflect.TypeOf(time.Duration(0)) {
-		return
-	}
-	switch {
-	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
-		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if f.IsExported() && tag != "" && tag != "-" {
-				fields[tag] = f.Type
-			}
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i].Value
-			ft, ok := fields[k]
-			if !ok {
-				fail(n.Content[i].Line, fmt.Sprintf("%s: unknown field %q", strings.TrimPrefix(field+"."+k, "."), k))
-				continue
-			}
-			checkKnown(n.Content[i+1], ft, strings.TrimPrefix(field+"."+k, "."), fail)
-		}
-	case (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && n.Kind == yaml.SequenceNode:
-		for i, ch := range n.Content {
-			checkKnown(ch, t.Elem(), fmt.Sprintf("%s[%d]", field, i), fail)
-		}
-	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
-		for i := 1; i < len(n.Content); i += 2 {
-			checkKnown(n.Content[i], t.Elem(), field+"."+n.Content[i-1].Value, fail)
-		}
-	}
-}
-
-func expand(n *yaml.Node, lookup func(string) (string, bool), fail func(int, string)) {
-	if n.Kind == yaml.ScalarNode {
-		if !strings.Contains(n.Value, "${") {
-			return
-		}
-		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
-			if m == "$${" {
-				return "${"
-			}
-			sub := envRef.FindStringSubmatch(m)
-			if v, ok := lookup(sub[1]); ok && v != "" {
-				return v
-			}
-			if sub[2] != "" {
-				return sub[3]
-			}
-			fail(n.Line, fmt.Sprintf("environment variable %s is not set", sub[1]))
-			return ""
-		})
-		if n.Style == 0 {
-			n.Tag = ""
-		}
-		return
-	}
-	for i, ch := range n.Content {
-		if n.Kind == yaml.MappingNode && i%2 == 0 {
-			continue // keys are never expanded
-		}
-		expand(ch, lookup, fail)
-	}
 }
 
 func (c *Config) applyDefaults() {
