@@ -21,24 +21,7 @@ func BenchmarkCallTool(b *testing.B) {
 	ctx := context.Background()
 	for _, transport := range []string{"inmemory", "http"} {
 		b.Run(transport+"/bare", func(b *testing.B) {
-			srv := newToolServer()
-			var t mcp.Transport
-			if transport == "inmemory" {
-				ct, st := mcp.NewInMemoryTransports()
-				if _, err := srv.SDK().Connect(ctx, st, nil); err != nil {
-					b.Fatal(err)
-				}
-				t = ct
-			} else {
-				hs := httptest.NewServer(srv.HTTPHandler(nil))
-				defer hs.Close()
-				t = &mcp.StreamableClientTransport{Endpoint: hs.URL + "/mcp"}
-			}
-			cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx, t, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer cs.Close()
+			cs := bareSession(b, transport, nil)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -52,30 +35,13 @@ func BenchmarkCallTool(b *testing.B) {
 		// list_changed and progress. The SDK itself spends more per call
 		// on such a session, so this isolates what the manager adds.
 		b.Run(transport+"/bare-equivalent", func(b *testing.B) {
-			srv := newToolServer()
-			var t mcp.Transport
-			if transport == "inmemory" {
-				ct, st := mcp.NewInMemoryTransports()
-				if _, err := srv.SDK().Connect(ctx, st, nil); err != nil {
-					b.Fatal(err)
-				}
-				t = ct
-			} else {
-				hs := httptest.NewServer(srv.HTTPHandler(nil))
-				defer hs.Close()
-				t = &mcp.StreamableClientTransport{Endpoint: hs.URL + "/mcp"}
-			}
-			cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, &mcp.ClientOptions{
+			cs := bareSession(b, transport, &mcp.ClientOptions{
 				Capabilities:                &mcp.ClientCapabilities{},
 				ToolListChangedHandler:      func(context.Context, *mcp.ToolListChangedRequest) {},
 				PromptListChangedHandler:    func(context.Context, *mcp.PromptListChangedRequest) {},
 				ResourceListChangedHandler:  func(context.Context, *mcp.ResourceListChangedRequest) {},
 				ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) {},
-			}).Connect(ctx, t, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer cs.Close()
+			})
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -113,6 +79,31 @@ func BenchmarkCallTool(b *testing.B) {
 			}
 		})
 	}
+}
+
+// bareSession connects an SDK client with opts to a fresh kit server over
+// transport ("inmemory" or "http"), closed when the benchmark ends.
+func bareSession(b *testing.B, transport string, opts *mcp.ClientOptions) *mcp.ClientSession {
+	ctx := context.Background()
+	srv := newToolServer()
+	var t mcp.Transport
+	if transport == "inmemory" {
+		ct, st := mcp.NewInMemoryTransports()
+		if _, err := srv.SDK().Connect(ctx, st, nil); err != nil {
+			b.Fatal(err)
+		}
+		t = ct
+	} else {
+		hs := httptest.NewServer(srv.HTTPHandler(nil))
+		b.Cleanup(hs.Close)
+		t = &mcp.StreamableClientTransport{Endpoint: hs.URL + "/mcp"}
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, opts).Connect(ctx, t, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cs.Close() })
+	return cs
 }
 
 // BenchmarkConnect20Stdio measures connecting 20 stdio servers (the test
