@@ -91,13 +91,18 @@ func (c *conn) run(ctx context.Context) {
 	backoff := c.m.opts.BackoffMin
 	for {
 		s, cleanup, err := c.connect(ctx)
-		c.firstOnce.Do(func() { close(c.firstAttempt) })
-		if err == nil {
+		if err != nil {
+			// Record the failure before releasing WaitReady, so nobody sees
+			// a finished first attempt still "connecting".
+			c.setDown(err)
+			c.firstOnce.Do(func() { close(c.firstAttempt) })
+		} else {
+			c.firstOnce.Do(func() { close(c.firstAttempt) })
 			backoff = c.m.opts.BackoffMin
 			err = c.serve(ctx, s)
 			cleanup()
+			c.setDown(err)
 		}
-		c.setDown(err)
 		if ctx.Err() != nil {
 			return
 		}
