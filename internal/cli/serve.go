@@ -304,15 +304,18 @@ func consumeToStore(ctx context.Context, b *bus.Bus, st store.Store, log *slog.L
 	})
 }
 
-// retention applies the store's age and size limits every ten minutes.
+// retention applies the store's age and size limits every ten minutes,
+// and gives stores with housekeeping (partitions ahead of time, WAL
+// checkpoints) their turn.
 func retention(ctx context.Context, cfg config.Store, st store.Store, log *slog.Logger) error {
-	if cfg.MaxAge == 0 && cfg.MaxBytes == 0 {
-		<-ctx.Done()
-		return nil
-	}
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
+		if m, ok := st.(store.Maintainer); ok {
+			if err := m.Maintain(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("store maintenance", "error", err)
+			}
+		}
 		if cfg.MaxAge > 0 {
 			if n, err := st.DeleteBefore(ctx, time.Now().Add(-cfg.MaxAge)); err != nil {
 				log.Warn("retention by age", "error", err)
