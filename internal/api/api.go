@@ -42,6 +42,10 @@ type Options struct {
 	// Ingest serves POST /api/v1/ingest when set; it authenticates pushes
 	// itself (ingest keys), so the API keys do not apply to it.
 	Ingest http.Handler
+	// MCPServer serves MCPSoc's own MCP server at /mcp when set, behind
+	// MCPKeys (required: the endpoint is never open).
+	MCPServer http.Handler
+	MCPKeys   []config.Secret
 	// APIKeys, when non-empty, are required on every route but the health
 	// checks.
 	APIKeys []config.Secret
@@ -70,9 +74,7 @@ func New(opts Options) *Server {
 		opts.MaxBodyBytes = config.DefaultMaxBodyBytes
 	}
 	s := &Server{opts: opts, log: opts.Logger.With("component", "api")}
-	for _, k := range opts.APIKeys {
-		s.keys = append(s.keys, sha256.Sum256([]byte(k.Value())))
-	}
+	s.keys = hashKeys(opts.APIKeys)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -91,6 +93,10 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /api/v1/alerts", s.searchAlerts)
 	if opts.Ingest != nil {
 		mux.Handle("POST /api/v1/ingest", opts.Ingest)
+	}
+	if opts.MCPServer != nil {
+		mcpKeys := hashKeys(opts.MCPKeys)
+		mux.Handle("/mcp", requireKey(mcpKeys, opts.MCPServer))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
@@ -113,29 +119,58 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // constant time.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(s.keys) == 0 || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/api/v1/ingest" {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/api/v1/ingest", "/mcp": // public, or with keys of their own
 			next.ServeHTTP(w, r)
 			return
 		}
-		key := r.Header.Get("X-API-Key")
-		if key == "" {
-			if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-				key = strings.TrimSpace(v)
-			}
-		}
-		if key != "" {
-			sum := sha256.Sum256([]byte(key))
-			match := 0
-			for _, k := range s.keys {
-				match |= subtle.ConstantTimeCompare(sum[:], k[:])
-			}
-			if match == 1 {
-				next.ServeHTTP(w, r)
-				return
-			}
+		if len(s.keys) == 0 || validKey(r, s.keys) {
+			next.ServeHTTP(w, r)
+			return
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mcpsoc"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "a valid API key is required")
+	})
+}
+
+func hashKeys(keys []config.Secret) [][sha256.Size]byte {
+	out := make([][sha256.Size]byte, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, sha256.Sum256([]byte(k.Value())))
+	}
+	return out
+}
+
+// validKey checks the request's "Authorization: Bearer" or "X-API-Key"
+// against keys, comparing SHA-256 digests in constant time.
+func validKey(r *http.Request, keys [][sha256.Size]byte) bool {
+	key := r.Header.Get("X-API-Key")
+	if key == "" {
+		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			key = strings.TrimSpace(v)
+		}
+	}
+	if key == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(key))
+	match := 0
+	for _, k := range keys {
+		match |= subtle.ConstantTimeCompare(sum[:], k[:])
+	}
+	return match == 1
+}
+
+// requireKey refuses requests without one of keys; with no keys at all it
+// refuses everything.
+func requireKey(keys [][sha256.Size]byte, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !validKey(r, keys) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mcpsoc"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "a valid key is required")
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

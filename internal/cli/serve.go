@@ -23,6 +23,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/ingest"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/mcpsoc/mcpsoc/internal/servers/soc"
 	"github.com/mcpsoc/mcpsoc/internal/store"
 	"github.com/mcpsoc/mcpsoc/internal/store/postgres"
 	"github.com/mcpsoc/mcpsoc/internal/store/sqlite"
@@ -164,7 +165,10 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 	})
 	apiSrv := api.New(api.Options{
 		Logger: log, Registry: reg, MCP: mgr, Events: st,
-		Ingest:  pipe.PushHandler(ingest.PushOptions{Keys: keys, MaxBodyBytes: cfg.Ingest.MaxBodyBytes}),
+		Ingest: pipe.PushHandler(ingest.PushOptions{Keys: keys, MaxBodyBytes: cfg.Ingest.MaxBodyBytes}),
+		MCPServer: soc.New(st, nil, &mcpx.ServerOptions{Logger: log}).HTTPHandler(&mcpx.HTTPOptions{
+			AllowedHosts: cfg.API.AllowedHosts, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: log}),
+		MCPKeys: keys,
 		APIKeys: cfg.API.APIKeys, AllowedHosts: cfg.API.AllowedHosts, MaxBodyBytes: cfg.API.MaxBodyBytes,
 	})
 	ln, err := net.Listen("tcp", cfg.API.Listen)
