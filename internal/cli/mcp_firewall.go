@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"os"
+
+	"github.com/mcpsoc/mcpsoc/internal/audit"
+	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/mcpsoc/mcpsoc/internal/servers/firewall"
+	"github.com/mcpsoc/mcpsoc/internal/telemetry"
+	"github.com/spf13/cobra"
+)
+
+func init() { registerMCP("firewall", newMCPFirewallCmd) }
+
+// newMCPFirewallCmd takes its settings from flags only: the YAML tree has
+// no servers.firewall section yet (firewall.Config carries its yaml keys
+// for when it does).
+func newMCPFirewallCmd() *cobra.Command {
+	var cfg firewall.Config
+	var addr, level, auditPath string
+	var stateless bool
+	cmd := &cobra.Command{
+		Use:   "firewall",
+		Short: "Serve the host firewall (nftables) as MCP tools: block_ip, unblock_ip, list_blocks, status",
+		Long: `Serve nftables as MCP tools: status, list_blocks, block_ip and unblock_ip,
+over one managed table (default inet mcpsoc) with a set per address family
+whose element timeouts are the blocks' TTLs. With no flags the server starts,
+lists its tools and answers dry runs; --enable-actions lets it change the
+ruleset. nft acts in the network namespace the server runs in.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := telemetry.NewLogger(os.Stderr, level, "text")
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			opts := &firewall.Options{Logger: log.With("component", "servers.firewall")}
+			if auditPath != "" {
+				w, err := audit.Open(auditPath, nil)
+				if err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+				defer w.Close()
+				opts.Audit = func(ev audit.Event) error { _, err := w.Append(ev); return err }
+			}
+			s, err := firewall.New(cfg, opts)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			return serveKit(cmd, s.MCP(&mcpx.ServerOptions{Logger: log}), addr, stateless)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.NFT, "nft", "nft", "nft `binary` (name in PATH or path)")
+	f.StringVar(&cfg.Table, "table", firewall.DefaultTable, "`name` of the managed inet table; no other table is touched")
+	f.BoolVar(&cfg.EnableActions, "enable-actions", false, "allow block_ip and unblock_ip to change the ruleset (otherwise dry runs only)")
+	f.BoolVar(&cfg.AllowPrivate, "allow-private", false, "permit blocking private (RFC 1918, 100.64/10) and ULA addresses")
+	f.StringArrayVar(&cfg.AllowList, "allow", nil, "`CIDR` that is never blocked (repeatable)")
+	f.DurationVar(&cfg.DefaultTTL, "default-ttl", firewall.DefaultTTL, "TTL of a block when the call gives none")
+	f.DurationVar(&cfg.MinTTL, "min-ttl", firewall.DefaultMinTTL, "shortest TTL a block may have")
+	f.DurationVar(&cfg.MaxTTL, "max-ttl", firewall.DefaultMaxTTL, "longest TTL a block may have")
+	f.IntVar(&cfg.MaxElements, "max-elements", firewall.DefaultMaxElements, "most addresses per set (IPv4 and IPv6 each)")
+	f.DurationVar(&cfg.Timeout, "timeout", firewall.DefaultTimeout, "limit for one nft run")
+	f.StringVar(&auditPath, "audit", "", "append block_ip and unblock_ip calls to this audit log `file`")
+	f.StringVar(&addr, "http", "", "serve Streamable HTTP on this loopback `address` instead of stdio")
+	f.BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")
+	f.StringVar(&level, "log-level", "warn", "log `level` on stderr")
+	return cmd
+}

@@ -1,0 +1,477 @@
+package firewall
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/audit"
+	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Name and Version identify the server.
+const (
+	Name    = "mcpsoc-firewall"
+	Version = "1.0.0"
+)
+
+// Defaults for the zero Config.
+const (
+	DefaultTable       = "mcpsoc"
+	DefaultTTL         = time.Hour
+	DefaultMinTTL      = time.Minute
+	DefaultMaxTTL      = 30 * 24 * time.Hour
+	DefaultMaxElements = 65536
+	DefaultTimeout     = 10 * time.Second
+)
+
+// Config is the firewall server's configuration, meant as the
+// servers.firewall section of the YAML tree. The zero value is valid: the
+// tools are listed, block_ip and unblock_ip answer dry runs only, and a
+// missing nft is reported by each tool.
+type Config struct {
+	// NFT is the nft binary, a name looked up in PATH or a path; "nft" by
+	// default.
+	NFT string `yaml:"nft,omitempty"`
+	// Table is the name of the managed inet table ("mcpsoc"). The server
+	// creates it on first use and never touches any other table.
+	Table string `yaml:"table,omitempty"`
+	// EnableActions lets block_ip and unblock_ip change the ruleset;
+	// without it they only answer dry runs.
+	EnableActions bool `yaml:"enable_actions,omitempty"`
+	// AllowPrivate permits blocking private (RFC 1918, RFC 6598) and ULA
+	// addresses. Loopback, link-local, multicast and unspecified addresses
+	// are always refused.
+	AllowPrivate bool `yaml:"allow_private,omitempty"`
+	// AllowList are CIDRs that are never blocked: the SOC's own hosts,
+	// jump boxes, upstream resolvers.
+	AllowList []string `yaml:"allow_list,omitempty"`
+	// DefaultTTL applies when block_ip gives none (1h).
+	DefaultTTL time.Duration `yaml:"default_ttl,omitempty"`
+	// MinTTL and MaxTTL bound the TTL of a block (1m and 30d).
+	MinTTL time.Duration `yaml:"min_ttl,omitempty"`
+	MaxTTL time.Duration `yaml:"max_ttl,omitempty"`
+	// MaxElements caps each set (IPv4 and IPv6) and is the set's kernel
+	// size too (65536).
+	MaxElements int `yaml:"max_elements,omitempty"`
+	// Timeout bounds one nft run (10s).
+	Timeout time.Duration `yaml:"timeout,omitempty"`
+}
+
+// Options are the server's collaborators. Nil means defaults.
+type Options struct {
+	Logger *slog.Logger
+	// Audit records block_ip and unblock_ip calls that are not dry runs
+	// (who, what, outcome). Nil records nothing.
+	Audit func(audit.Event) error
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the firewall server's state behind its tools. Its methods are
+// safe for concurrent use.
+type Server struct {
+	cfg   Config
+	nft   *nft
+	guard guard
+	ttl   ttlBounds
+	log   *slog.Logger
+	audit func(audit.Event) error
+	now   func() time.Time
+	mu    sync.Mutex // serializes read-modify-write of the sets
+}
+
+// New validates cfg and builds the server. Errors are configuration
+// mistakes; a missing nft is not one, it is reported by the tools.
+func New(cfg Config, opts *Options) (*Server, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	if cfg.NFT == "" {
+		cfg.NFT = "nft"
+	}
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	if err := checkTable(cfg.Table); err != nil {
+		return nil, err
+	}
+	if cfg.DefaultTTL == 0 {
+		cfg.DefaultTTL = DefaultTTL
+	}
+	if cfg.MinTTL == 0 {
+		cfg.MinTTL = DefaultMinTTL
+	}
+	if cfg.MaxTTL == 0 {
+		cfg.MaxTTL = DefaultMaxTTL
+	}
+	if cfg.MinTTL < time.Second || cfg.MinTTL > cfg.MaxTTL {
+		return nil, fmt.Errorf("min_ttl %s must be at least 1s and at most max_ttl %s", cfg.MinTTL, cfg.MaxTTL)
+	}
+	if cfg.DefaultTTL < cfg.MinTTL || cfg.DefaultTTL > cfg.MaxTTL {
+		return nil, fmt.Errorf("default_ttl %s is outside min_ttl %s to max_ttl %s", cfg.DefaultTTL, cfg.MinTTL, cfg.MaxTTL)
+	}
+	if cfg.MaxElements == 0 {
+		cfg.MaxElements = DefaultMaxElements
+	}
+	if cfg.MaxElements < 1 || cfg.MaxElements > 1<<24 {
+		return nil, fmt.Errorf("max_elements %d is out of range 1-16777216", cfg.MaxElements)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	allow, err := parseAllowList(cfg.AllowList)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:   cfg,
+		nft:   &nft{bin: cfg.NFT, table: cfg.Table, size: cfg.MaxElements, timeout: cfg.Timeout},
+		guard: guard{allowPrivate: cfg.AllowPrivate, allowList: allow},
+		ttl:   ttlBounds{def: cfg.DefaultTTL, min: cfg.MinTTL, max: cfg.MaxTTL},
+		log:   opts.Logger, audit: opts.Audit, now: opts.Now,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// MCP builds the MCP server exposing s's tools.
+func (s *Server) MCP(opts *mcpx.ServerOptions) *mcpx.Server {
+	if opts == nil {
+		opts = &mcpx.ServerOptions{Logger: s.log}
+	}
+	if opts.Instructions == "" {
+		opts.Instructions = "Host firewall (nftables) response actions. Call status first. " +
+			"block_ip drops all traffic from an address for a TTL; call it with dry_run first, give a reason, " +
+			"and prefer short TTLs. Loopback, link-local, multicast, private (unless permitted) and allow-listed addresses are refused."
+	}
+	srv := mcpx.NewServer(Name, Version, opts)
+	s.addTools(srv)
+	return srv
+}
+
+type none struct{}
+
+// Block is one blocked address.
+type Block struct {
+	IP         string    `json:"ip"`
+	Family     string    `json:"family" jsonschema:"ipv4 or ipv6"`
+	TTLSeconds int64     `json:"ttl_seconds" jsonschema:"the TTL the block was created with (0: none)"`
+	Remaining  int64     `json:"remaining_seconds" jsonschema:"seconds until the kernel lifts the block"`
+	Expires    time.Time `json:"expires,omitzero" jsonschema:"when the block ends"`
+	Reason     string    `json:"reason,omitempty"`
+}
+
+// BlockIn is the input of block_ip.
+type BlockIn struct {
+	IP     string `json:"ip" jsonschema:"the IPv4 or IPv6 address to block (one address, no prefix)"`
+	TTL    string `json:"ttl,omitempty" jsonschema:"how long: a duration such as 30m, 12h or 7d (default from the server config)"`
+	Reason string `json:"reason,omitempty" jsonschema:"why (kept with the block as its nft comment and in the audit log); printable ASCII without quotes, at most 120 bytes"`
+	DryRun bool   `json:"dry_run,omitempty" jsonschema:"check and return the nft commands and the resulting state without running them"`
+}
+
+// UnblockIn is the input of unblock_ip.
+type UnblockIn struct {
+	IP     string `json:"ip" jsonschema:"the blocked address to release"`
+	DryRun bool   `json:"dry_run,omitempty" jsonschema:"check and return the nft commands and the resulting state without running them"`
+}
+
+// ChangeResult is the result of block_ip and unblock_ip.
+type ChangeResult struct {
+	DryRun     bool     `json:"dry_run"`
+	IP         string   `json:"ip"`
+	Table      string   `json:"table"`
+	Set        string   `json:"set"`
+	Commands   []string `json:"commands" jsonschema:"the nft commands, run as one transaction with nft -f -"`
+	Replaced   *Block   `json:"replaced,omitempty" jsonschema:"the block this call replaced or removed"`
+	Block      *Block   `json:"block,omitempty" jsonschema:"the block after this call (block_ip)"`
+	Blocks     []Block  `json:"blocks" jsonschema:"every block after this call (predicted in a dry run)"`
+	DurationMS float64  `json:"duration_ms" jsonschema:"time nft took to apply the change"`
+}
+
+// ListBlocks is the result of list_blocks.
+type ListBlocks struct {
+	Table        string  `json:"table"`
+	TablePresent bool    `json:"table_present" jsonschema:"false until the first block creates the table"`
+	Count        int     `json:"count"`
+	Blocks       []Block `json:"blocks"`
+}
+
+// Status is the result of status.
+type Status struct {
+	NFT            string   `json:"nft" jsonschema:"the nft binary"`
+	NFTVersion     string   `json:"nft_version"`
+	Reachable      bool     `json:"reachable" jsonschema:"nft ran and could read the ruleset"`
+	Table          string   `json:"table"`
+	TablePresent   bool     `json:"table_present"`
+	TableComplete  bool     `json:"table_complete" jsonschema:"both sets and both chains exist"`
+	IPv4Blocks     int      `json:"ipv4_blocks"`
+	IPv6Blocks     int      `json:"ipv6_blocks"`
+	MaxElements    int      `json:"max_elements" jsonschema:"cap per set"`
+	ActionsEnabled bool     `json:"actions_enabled" jsonschema:"false: block_ip and unblock_ip answer dry runs only"`
+	AllowPrivate   bool     `json:"allow_private"`
+	AllowList      []string `json:"allow_list"`
+	MinTTL         string   `json:"min_ttl"`
+	MaxTTL         string   `json:"max_ttl"`
+	DefaultTTL     string   `json:"default_ttl"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (s *Server) addTools(srv *mcpx.Server) {
+	mcpx.AddTool(srv, mcpx.ToolDef{Name: "status", Title: "Firewall status", Hints: mcpx.ReadOnly,
+		Description: "Whether nft runs and can read the ruleset, whether the managed table exists, how many addresses are blocked, and the server's guards (actions enabled, allow-list, TTL bounds)."},
+		s.status)
+	mcpx.AddTool(srv, mcpx.ToolDef{Name: "list_blocks", Title: "List blocked addresses", Hints: mcpx.ReadOnly,
+		Description: "Addresses blocked in the managed nftables table with their TTL, remaining time and reason."},
+		func(ctx context.Context, _ *mcp.CallToolRequest, _ none) (ListBlocks, error) {
+			st, err := s.nft.list(ctx)
+			if err != nil {
+				return ListBlocks{}, err
+			}
+			bs := s.toBlocks(st.blocks())
+			return ListBlocks{Table: "inet " + s.cfg.Table, TablePresent: st.Present, Count: len(bs), Blocks: bs}, nil
+		})
+	mcpx.AddTool(srv, mcpx.ToolDef{Name: "block_ip", Title: "Block an IP address", Hints: mcpx.Destructive,
+		Description: "Drop all inbound and forwarded traffic from one address for a TTL (an nftables set element timeout: the kernel lifts the block on time). Blocking an address again replaces its TTL and reason. Refuses loopback, link-local, multicast, unspecified, allow-listed and (unless permitted) private addresses. Disabled unless the server runs with --enable-actions; dry_run always works and returns the exact nft commands."},
+		s.blockIP)
+	mcpx.AddTool(srv, mcpx.ToolDef{Name: "unblock_ip", Title: "Unblock an IP address", Hints: mcpx.Destructive,
+		Description: "Lift a block before its TTL ends. Disabled unless the server runs with --enable-actions; dry_run always works and returns the exact nft commands."},
+		s.unblockIP)
+}
+
+func (s *Server) status(ctx context.Context, _ *mcp.CallToolRequest, _ none) (Status, error) {
+	out := Status{NFT: s.cfg.NFT, Table: "inet " + s.cfg.Table, MaxElements: s.cfg.MaxElements,
+		ActionsEnabled: s.cfg.EnableActions, AllowPrivate: s.cfg.AllowPrivate, AllowList: []string{},
+		MinTTL: s.cfg.MinTTL.String(), MaxTTL: s.cfg.MaxTTL.String(), DefaultTTL: s.cfg.DefaultTTL.String()}
+	for _, p := range s.guard.allowList {
+		out.AllowList = append(out.AllowList, p.String())
+	}
+	v, err := s.nft.version(ctx)
+	if err != nil {
+		return out, err
+	}
+	out.NFTVersion = v
+	st, err := s.nft.list(ctx)
+	if err != nil {
+		return out, err
+	}
+	out.Reachable, out.TablePresent, out.TableComplete = true, st.Present, st.complete()
+	out.IPv4Blocks, out.IPv6Blocks = len(st.Sets[set4].Elems), len(st.Sets[set6].Elems)
+	return out, nil
+}
+
+func (s *Server) toBlocks(es []element) []Block {
+	out := make([]Block, 0, len(es))
+	now := s.now()
+	for _, e := range es {
+		out = append(out, s.toBlock(e, now))
+	}
+	return out
+}
+
+func (s *Server) toBlock(e element, now time.Time) Block {
+	b := Block{IP: e.Addr.String(), Family: "ipv6", TTLSeconds: int64(e.Timeout / time.Second),
+		Remaining: int64(e.Expires / time.Second), Reason: e.Comment}
+	if e.Addr.Is4() {
+		b.Family = "ipv4"
+	}
+	if e.Timeout > 0 {
+		b.Expires = now.Add(e.Expires).UTC().Truncate(time.Second)
+	}
+	return b
+}
+
+var errDisabled = errors.New("firewall actions are disabled: start the server with --enable-actions (servers.firewall.enable_actions), or call with dry_run")
+
+func (s *Server) blockIP(ctx context.Context, req *mcp.CallToolRequest, in BlockIn) (res ChangeResult, err error) {
+	if !in.DryRun {
+		defer func() { err = s.record(req, "block_ip", in, res, err) }()
+	}
+	a, err := parseIP(in.IP)
+	if err != nil {
+		return ChangeResult{}, err
+	}
+	if err := s.guard.check(a); err != nil {
+		return ChangeResult{}, err
+	}
+	ttl, err := s.ttl.parse(in.TTL)
+	if err != nil {
+		return ChangeResult{}, err
+	}
+	reason := strings.TrimSpace(in.Reason)
+	if err := checkReason(reason); err != nil {
+		return ChangeResult{}, err
+	}
+	if !in.DryRun && !s.cfg.EnableActions {
+		return ChangeResult{}, errDisabled
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.nft.list(ctx)
+	if err != nil {
+		return ChangeResult{}, err
+	}
+	res = ChangeResult{DryRun: in.DryRun, IP: a.String(), Table: "inet " + s.cfg.Table, Set: setFor(a),
+		Commands: s.nft.blockScript(a, ttl, reason)}
+	now := s.now()
+	old, had := st.find(a)
+	if had {
+		b := s.toBlock(old, now)
+		res.Replaced = &b
+	} else if n := len(st.Sets[setFor(a)].Elems); n >= s.cfg.MaxElements {
+		return res, fmt.Errorf("the %s set is full (%d of %d elements): unblock addresses or raise --max-elements", setFor(a), n, s.cfg.MaxElements)
+	}
+	if in.DryRun {
+		st.put(element{Addr: a, Timeout: ttl, Expires: ttl, Comment: reason})
+		res.Blocks = s.toBlocks(st.blocks())
+		b := s.toBlock(element{Addr: a, Timeout: ttl, Expires: ttl, Comment: reason}, now)
+		res.Block = &b
+		return res, nil
+	}
+	start := time.Now()
+	if err := s.nft.run(ctx, script(res.Commands)); err != nil {
+		return res, fmt.Errorf("blocking %s: %w", a, err)
+	}
+	res.DurationMS = ms(time.Since(start))
+	s.log.Info("address blocked", "ip", a.String(), "ttl", ttl.String(), "reason", reason)
+	if st, err = s.nft.list(ctx); err != nil {
+		return res, fmt.Errorf("the block of %s is applied but reading it back failed: %w", a, err)
+	}
+	res.Blocks = s.toBlocks(st.blocks())
+	if e, ok := st.find(a); ok {
+		b := s.toBlock(e, s.now())
+		res.Block = &b
+	}
+	return res, nil
+}
+
+func (s *Server) unblockIP(ctx context.Context, req *mcp.CallToolRequest, in UnblockIn) (res ChangeResult, err error) {
+	if !in.DryRun {
+		defer func() { err = s.record(req, "unblock_ip", in, res, err) }()
+	}
+	a, err := parseIP(in.IP)
+	if err != nil {
+		return ChangeResult{}, err
+	}
+	if !in.DryRun && !s.cfg.EnableActions {
+		return ChangeResult{}, errDisabled
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.nft.list(ctx)
+	if err != nil {
+		return ChangeResult{}, err
+	}
+	res = ChangeResult{DryRun: in.DryRun, IP: a.String(), Table: "inet " + s.cfg.Table, Set: setFor(a),
+		Commands: s.nft.unblockScript(a)}
+	old, had := st.find(a)
+	if !had {
+		return res, fmt.Errorf("%s is not blocked in table inet %s", a, s.cfg.Table)
+	}
+	b := s.toBlock(old, s.now())
+	res.Replaced = &b
+	if in.DryRun {
+		st.remove(a)
+		res.Blocks = s.toBlocks(st.blocks())
+		return res, nil
+	}
+	start := time.Now()
+	if err := s.nft.run(ctx, script(res.Commands)); err != nil {
+		return res, fmt.Errorf("unblocking %s: %w", a, err)
+	}
+	res.DurationMS = ms(time.Since(start))
+	s.log.Info("address unblocked", "ip", a.String())
+	if st, err = s.nft.list(ctx); err != nil {
+		return res, fmt.Errorf("%s is unblocked but reading the table back failed: %w", a, err)
+	}
+	res.Blocks = s.toBlocks(st.blocks())
+	return res, nil
+}
+
+// put adds or replaces e in the state (dry-run prediction).
+func (st *state) put(e element) {
+	st.remove(e.Addr)
+	name := setFor(e.Addr)
+	ss := st.Sets[name]
+	ss.Elems = append(ss.Elems, e)
+	st.Sets[name] = ss
+}
+
+// remove drops a from the state (dry-run prediction).
+func (st *state) remove(a netip.Addr) {
+	name := setFor(a)
+	ss := st.Sets[name]
+	ss.Elems = slicesDelete(ss.Elems, a)
+	st.Sets[name] = ss
+}
+
+func slicesDelete(es []element, a netip.Addr) []element {
+	out := es[:0:0]
+	for _, e := range es {
+		if e.Addr != a {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// record writes a state-changing call to the audit log and returns the
+// call's error. A failed audit write is reported to the caller, since the
+// action may have happened without its record.
+func (s *Server) record(req *mcp.CallToolRequest, tool string, args any, res ChangeResult, callErr error) error {
+	if s.audit == nil {
+		return callErr
+	}
+	ev := audit.Event{Kind: "firewall." + strings.TrimSuffix(tool, "_ip"), Method: "tools/call", Upstream: Name, Tool: tool, Decision: "allow"}
+	if req != nil && req.Session != nil {
+		ev.Session = req.Session.ID()
+		if ip := req.Session.InitializeParams(); ip != nil && ip.ClientInfo != nil {
+			ev.Subject = "client:" + ip.ClientInfo.Name
+		}
+	}
+	if req != nil && req.Extra != nil && req.Extra.TokenInfo != nil && req.Extra.TokenInfo.UserID != "" {
+		ev.Subject = req.Extra.TokenInfo.UserID
+	}
+	if b, err := json.Marshal(args); err == nil {
+		ev.Args = b
+	}
+	detail := map[string]any{"table": "inet " + s.cfg.Table}
+	if len(res.Commands) > 0 {
+		detail["commands"] = res.Commands
+	}
+	if res.Block != nil {
+		detail["block"] = res.Block
+	}
+	if res.Replaced != nil {
+		detail["replaced"] = res.Replaced
+	}
+	if b, err := json.Marshal(detail); err == nil {
+		ev.Detail = b
+	}
+	if callErr != nil {
+		ev.Decision, ev.Reason = "error", callErr.Error()
+		if errors.Is(callErr, errDisabled) || strings.HasPrefix(callErr.Error(), "refusing") {
+			ev.Decision = "deny"
+		}
+	}
+	if err := s.audit(ev); err != nil {
+		if callErr != nil {
+			return fmt.Errorf("%w (and writing the audit record failed: %v)", callErr, err)
+		}
+		return fmt.Errorf("the action succeeded but writing its audit record failed: %w", err)
+	}
+	return callErr
+}
