@@ -45,6 +45,11 @@ type Options struct {
 	MaxAge   time.Duration
 	// DuplicateWindow is how long message ids are remembered (default 10m).
 	DuplicateWindow time.Duration
+	// SyncAlways makes the embedded server fsync every message before
+	// acknowledging it, so an acknowledged event survives a power loss, not
+	// only a crash of the process. Ignored for an external cluster, which
+	// has its own setting.
+	SyncAlways bool
 	Logger          *slog.Logger
 	Registerer      prometheus.Registerer
 }
@@ -137,6 +142,7 @@ func (b *Bus) startEmbedded() error {
 		// Room for a maximal record (1 MiB) twice over (original and
 		// message) plus its fields.
 		MaxPayload: 8 << 20,
+		SyncAlways: b.opts.SyncAlways,
 	})
 	if err != nil {
 		return fmt.Errorf("embedded bus: %w", err)

@@ -168,6 +168,19 @@ func TestFailedHandlerRedelivers(t *testing.T) {
 	}
 }
 
+// TestSyncAlways: with every message synced, publishing and consuming
+// still work (the setting reaches the embedded server).
+func TestSyncAlways(t *testing.T) {
+	b := open(t, bus.Options{DataDir: t.TempDir(), Stream: "SYNC", Subject: "test.sync", SyncAlways: true})
+	defer b.Close()
+	if err := b.Publish(context.Background(), batchOf(0, 20)); err != nil {
+		t.Fatal(err)
+	}
+	if ids := consumeAll(t, b, "sync", 20); len(ids) != 20 {
+		t.Fatalf("consumed %d", len(ids))
+	}
+}
+
 func TestPublishRequiresID(t *testing.T) {
 	b := open(t, bus.Options{DataDir: t.TempDir(), Stream: "NOID"})
 	defer b.Close()

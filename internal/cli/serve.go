@@ -117,7 +117,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 	}
 	defer st.Close()
 	b, err := bus.Open(ctx, bus.Options{URL: cfg.Bus.URL, DataDir: cfg.DataDir, MaxBytes: cfg.Bus.MaxBytes,
-		MaxAge: cfg.Bus.MaxAge, Logger: log, Registerer: reg})
+		MaxAge: cfg.Bus.MaxAge, SyncAlways: cfg.Bus.Sync == "always", Logger: log, Registerer: reg})
 	if err != nil {
 		return fmt.Errorf("bus: %w", err)
 	}

@@ -121,6 +121,11 @@ type Bus struct {
 	// MaxBytes and MaxAge bound what the bus buffers (defaults 10 GiB, 7d).
 	MaxBytes int64         `yaml:"max_bytes"`
 	MaxAge   time.Duration `yaml:"max_age"`
+	// Sync is when the embedded bus flushes to disk: "interval" (default:
+	// written through to the operating system at once, synced every two
+	// minutes; survives a crash of MCPSoc, not a power loss) or "always"
+	// (every message synced before it is acknowledged; slower).
+	Sync string `yaml:"sync"`
 }
 
 // Ingest configures the event sources.
@@ -459,6 +464,9 @@ func (c *Config) validateIngest(add func(path, format string, args ...any)) {
 		if u, err := url.Parse(strings.Split(c.Bus.URL, ",")[0]); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") {
 			add("bus.url", "must be a nats:// or tls:// URL; got %q", c.Bus.URL)
 		}
+	}
+	if c.Bus.Sync != "" && c.Bus.Sync != "interval" && c.Bus.Sync != "always" {
+		add("bus.sync", "must be interval or always; got %q", c.Bus.Sync)
 	}
 	if c.Bus.MaxBytes < 0 {
 		add("bus.max_bytes", "must not be negative")
