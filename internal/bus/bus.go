@@ -50,8 +50,8 @@ type Options struct {
 	// only a crash of the process. Ignored for an external cluster, which
 	// has its own setting.
 	SyncAlways bool
-	Logger          *slog.Logger
-	Registerer      prometheus.Registerer
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Bus is a connection to the event stream. It is safe for concurrent use.
