@@ -57,28 +57,37 @@ func parseIP(s string) (netip.Addr, error) {
 	return a.Unmap(), nil
 }
 
+// RefusedError is a block the guards refuse: the address is protected
+// (loopback, private, allow-listed...), not merely malformed.
+type RefusedError struct {
+	Addr netip.Addr
+	Why  string
+}
+
+func (e *RefusedError) Error() string { return fmt.Sprintf("refusing to block %s: %s", e.Addr, e.Why) }
+
 // check refuses addresses whose blocking would cut off the host itself or
 // its own networks.
 func (g guard) check(a netip.Addr) error {
 	switch {
 	case a.IsUnspecified():
-		return fmt.Errorf("refusing to block %s: it is the unspecified address", a)
+		return &RefusedError{Addr: a, Why: "it is the unspecified address"}
 	case a.IsLoopback():
-		return fmt.Errorf("refusing to block %s: it is a loopback address", a)
+		return &RefusedError{Addr: a, Why: "it is a loopback address"}
 	case a.IsLinkLocalUnicast():
-		return fmt.Errorf("refusing to block %s: it is a link-local address", a)
+		return &RefusedError{Addr: a, Why: "it is a link-local address"}
 	case a.IsMulticast():
-		return fmt.Errorf("refusing to block %s: it is a multicast address", a)
+		return &RefusedError{Addr: a, Why: "it is a multicast address"}
 	case a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		return fmt.Errorf("refusing to block %s: it is the broadcast address", a)
+		return &RefusedError{Addr: a, Why: "it is the broadcast address"}
 	}
 	for _, p := range g.allowList {
 		if p.Contains(a) {
-			return fmt.Errorf("refusing to block %s: it is in the allow-list entry %s", a, p)
+			return &RefusedError{Addr: a, Why: "it is in the allow-list entry " + p.String()}
 		}
 	}
 	if !g.allowPrivate && (a.IsPrivate() || cgnat.Contains(a)) {
-		return fmt.Errorf("refusing to block %s: it is a private address (start the server with --allow-private to permit private and ULA ranges)", a)
+		return &RefusedError{Addr: a, Why: "it is a private address (start the server with --allow-private to permit private and ULA ranges)"}
 	}
 	return nil
 }

@@ -57,6 +57,7 @@ func (n *nft) exec(ctx context.Context, stdin string, args ...string) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, p, args...)
@@ -67,6 +68,9 @@ func (n *nft) exec(ctx context.Context, stdin string, args ...string) ([]byte, e
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(errb.String())
+		if err := parent.Err(); err != nil {
+			return nil, fmt.Errorf("nft %s: %w", strings.Join(args, " "), err)
+		}
 		if ctx.Err() != nil {
 			return nil, &UnavailableError{Reason: fmt.Sprintf("nft did not answer within %s", n.timeout), Err: ctx.Err()}
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -414,18 +415,9 @@ func (st *state) put(e element) {
 func (st *state) remove(a netip.Addr) {
 	name := setFor(a)
 	ss := st.Sets[name]
-	ss.Elems = slicesDelete(ss.Elems, a)
+	// Clone first: the slice may share its array with the parsed state.
+	ss.Elems = slices.DeleteFunc(slices.Clone(ss.Elems), func(e element) bool { return e.Addr == a })
 	st.Sets[name] = ss
-}
-
-func slicesDelete(es []element, a netip.Addr) []element {
-	out := es[:0:0]
-	for _, e := range es {
-		if e.Addr != a {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // record writes a state-changing call to the audit log and returns the
@@ -463,7 +455,8 @@ func (s *Server) record(req *mcp.CallToolRequest, tool string, args any, res Cha
 	}
 	if callErr != nil {
 		ev.Decision, ev.Reason = "error", callErr.Error()
-		if errors.Is(callErr, errDisabled) || strings.HasPrefix(callErr.Error(), "refusing") {
+		var re *RefusedError
+		if errors.Is(callErr, errDisabled) || errors.As(callErr, &re) {
 			ev.Decision = "deny"
 		}
 	}

@@ -117,6 +117,9 @@ func TestNoBackend(t *testing.T) {
 	if evs[0].Kind != "firewall.block" || evs[0].Decision != "deny" || evs[0].Subject != "client:firewall-test" || !strings.Contains(string(evs[0].Args), "203.0.113.9") {
 		t.Errorf("audit event: %+v", evs[0])
 	}
+	if evs[1].Decision != "deny" || !strings.Contains(evs[1].Reason, "private address") {
+		t.Errorf("guard refusal: %+v", evs[1])
+	}
 	if evs[2].Decision != "error" || !strings.Contains(evs[2].Reason, "outside the allowed range") {
 		t.Errorf("ttl refusal: %+v", evs[2])
 	}
