@@ -21,9 +21,10 @@ func newMCPFirewallCmd() *cobra.Command {
 	var stateless bool
 	cmd := &cobra.Command{
 		Use:   "firewall",
-		Short: "Serve the host firewall (nftables) as MCP tools: block_ip, unblock_ip, list_blocks, status",
+		Short: "Serve the host firewall (nftables) as MCP tools: block_ip, unblock_ip, list_blocks, status, log queries",
 		Long: `Serve nftables as MCP tools: status, list_blocks, block_ip and unblock_ip,
-over one managed table (default inet mcpsoc) with a set per address family
+plus firewall_events, top_talkers and blocked_connections over firewall logs
+(--log), over one managed table (default inet mcpsoc) with a set per address family
 whose element timeouts are the blocks' TTLs. With no flags the server starts,
 lists its tools and answers dry runs; --enable-actions lets it change the
 ruleset. nft acts in the network namespace the server runs in.`,
@@ -60,6 +61,8 @@ ruleset. nft acts in the network namespace the server runs in.`,
 	f.DurationVar(&cfg.MaxTTL, "max-ttl", firewall.DefaultMaxTTL, "longest TTL a block may have")
 	f.IntVar(&cfg.MaxElements, "max-elements", firewall.DefaultMaxElements, "most addresses per set (IPv4 and IPv6 each)")
 	f.DurationVar(&cfg.Timeout, "timeout", firewall.DefaultTimeout, "limit for one nft run")
+	f.StringArrayVar(&cfg.Logs, "log", nil, "firewall log `file` for firewall_events, top_talkers and blocked_connections (repeatable)")
+	f.StringVar(&cfg.LogFormat, "log-format", "auto", "parser `format` of the firewall logs (netfilter, filterlog, ... or auto)")
 	f.StringVar(&auditPath, "audit", "", "append block_ip and unblock_ip calls to this audit log `file`")
 	f.StringVar(&addr, "http", "", "serve Streamable HTTP on this loopback `address` instead of stdio")
 	f.BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")

@@ -104,12 +104,12 @@ func TestMCPFirewallTypeScriptClient(t *testing.T) {
 	target := []string{"http", "http://" + addr + "/mcp"}
 
 	r := tsFirewall(t, target, "status", nil)
-	if r.ServerInfo.Name != "mcpsoc-firewall" || len(r.Tools) != 4 || !r.Result.IsError ||
+	if r.ServerInfo.Name != "mcpsoc-firewall" || len(r.Tools) != 7 || !r.Result.IsError ||
 		!strings.Contains(r.Result.Content[0].Text, "the nftables backend is not available") {
 		t.Fatalf("status: %+v", r)
 	}
 	for _, tool := range r.Tools {
-		ro := tool.Name == "status" || tool.Name == "list_blocks"
+		ro := tool.Name != "block_ip" && tool.Name != "unblock_ip"
 		if tool.Annotations["readOnlyHint"] != ro || tool.Annotations["destructiveHint"] != !ro {
 			t.Errorf("%s: annotations %v", tool.Name, tool.Annotations)
 		}

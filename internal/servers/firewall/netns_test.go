@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -346,7 +347,12 @@ func TestBlockInNamespace(t *testing.T) {
 func TestSetFull(t *testing.T) {
 	requireNetns(t)
 	p := newNetPair(t)
-	cs := p.serveInA(t, Config{EnableActions: true, MaxElements: 1, Table: "fwtest"})
+	log := filepath.Join(t.TempDir(), "kern.log")
+	line := "Nov 21 09:00:01 gw kernel: drop: IN=eth0 OUT= SRC=203.0.113.1 DST=192.0.2.20 LEN=60 TOS=0x00 PREC=0x00 TTL=50 ID=1 DF PROTO=TCP SPT=40001 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0\n"
+	if err := os.WriteFile(log, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs := p.serveInA(t, Config{EnableActions: true, MaxElements: 1, Table: "fwtest", Logs: []string{log}})
 	if e := call(t, cs, "block_ip", map[string]any{"ip": "203.0.113.1"}, nil); e != "" {
 		t.Fatal(e)
 	}
@@ -356,6 +362,14 @@ func TestSetFull(t *testing.T) {
 	var res ChangeResult
 	if e := call(t, cs, "block_ip", map[string]any{"ip": "2001:db8::7", "ttl": "30d"}, &res); e != "" || res.Set != "block6" || len(res.Blocks) != 2 {
 		t.Fatalf("v6: %q %+v", e, res)
+	}
+	var evs Events
+	if e := call(t, cs, "blocked_connections", map[string]any{"ip": "203.0.113.1"}, &evs); e != "" || evs.Matched != 1 || evs.Blocked == nil || !*evs.Blocked {
+		t.Fatalf("blocked_connections: %q %+v", e, evs)
+	}
+	var tt Talkers
+	if e := call(t, cs, "top_talkers", nil, &tt); e != "" || tt.BlockState != "" || len(tt.Talkers) != 1 || !tt.Talkers[0].Blocked {
+		t.Fatalf("top_talkers: %q %+v", e, tt)
 	}
 	var st Status
 	if e := call(t, cs, "status", nil, &st); e != "" || st.Table != "inet fwtest" || st.IPv4Blocks != 1 || st.IPv6Blocks != 1 {

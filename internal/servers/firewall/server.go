@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/mcpsoc/mcpsoc/internal/parse"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -64,6 +66,12 @@ type Config struct {
 	MaxElements int `yaml:"max_elements,omitempty"`
 	// Timeout bounds one nft run (10s).
 	Timeout time.Duration `yaml:"timeout,omitempty"`
+	// Logs are firewall log files read by firewall_events, top_talkers and
+	// blocked_connections: kernel LOG lines (iptables, nftables "log
+	// prefix", ufw) or any other firewall format the parsers know.
+	Logs []string `yaml:"logs,omitempty"`
+	// LogFormat is the parser for Logs ("auto" detects per line).
+	LogFormat string `yaml:"log_format,omitempty"`
 }
 
 // Options are the server's collaborators. Nil means defaults.
@@ -127,6 +135,12 @@ func New(cfg Config, opts *Options) (*Server, error) {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.LogFormat == "" {
+		cfg.LogFormat = "auto"
+	}
+	if _, err := parse.New(cfg.LogFormat, &parse.Config{}); err != nil {
+		return nil, fmt.Errorf("log_format %q: %w", cfg.LogFormat, err)
 	}
 	allow, err := parseAllowList(cfg.AllowList)
 	if err != nil {
@@ -251,6 +265,163 @@ func (s *Server) addTools(srv *mcpx.Server) {
 	mcpx.AddTool(srv, mcpx.ToolDef{Name: "unblock_ip", Title: "Unblock an IP address", Hints: mcpx.Destructive,
 		Description: "Lift a block before its TTL ends. Disabled unless the server runs with --enable-actions; dry_run always works and returns the exact nft commands."},
 		s.unblockIP)
+	mcpx.AddTool(srv, mcpx.ToolDef{Name: "firewall_events", Title: "Firewall events", Hints: mcpx.ReadOnly,
+		Description: "Firewall log events (kernel LOG lines from iptables/nftables/ufw and other firewall formats) from the configured log files, newest first, filtered by address, verdict, destination port and time."},
+		s.firewallEvents)
+	mcpx.AddTool(srv, mcpx.ToolDef{Name: "top_talkers", Title: "Top talkers", Hints: mcpx.ReadOnly,
+		Description: "Source addresses with the most firewall log events (or denied events only), with their most targeted ports, first and last seen, and whether they are blocked now."},
+		s.topTalkers)
+	mcpx.AddTool(srv, mcpx.ToolDef{Name: "blocked_connections", Title: "Blocked connections for an address", Hints: mcpx.ReadOnly,
+		Description: "Connections the firewall blocked or rejected to or from one address, newest first, and whether the address is in the managed block list now."},
+		s.blockedConnections)
+}
+
+// EventsIn is the input of firewall_events.
+type EventsIn struct {
+	IP         string `json:"ip,omitempty" jsonschema:"only events with this source or destination address"`
+	DeniedOnly bool   `json:"denied_only,omitempty" jsonschema:"only blocked or rejected packets"`
+	DstPort    int    `json:"destination_port,omitempty" jsonschema:"only this destination port"`
+	Since      string `json:"since,omitempty" jsonschema:"only events after this time: RFC 3339 or a duration back from now (24h)"`
+	Limit      int    `json:"limit,omitempty" jsonschema:"at most this many events, newest first (default 100, at most 1000)"`
+}
+
+// Events is the result of firewall_events and blocked_connections.
+type Events struct {
+	Logs      []string        `json:"logs"`
+	Matched   int             `json:"matched" jsonschema:"events matching the filter (before limit)"`
+	Truncated bool            `json:"truncated" jsonschema:"true when only the end of a large log was read"`
+	Blocked   *bool           `json:"blocked,omitempty" jsonschema:"blocked_connections: the address is in the managed block list now (absent when nft cannot be asked)"`
+	Events    []FirewallEvent `json:"events"`
+}
+
+// TalkersIn is the input of top_talkers.
+type TalkersIn struct {
+	DeniedOnly bool   `json:"denied_only,omitempty" jsonschema:"count only blocked or rejected packets"`
+	Since      string `json:"since,omitempty" jsonschema:"only events after this time: RFC 3339 or a duration back from now (24h)"`
+	Limit      int    `json:"limit,omitempty" jsonschema:"at most this many sources (default 10, at most 100)"`
+}
+
+// Talkers is the result of top_talkers.
+type Talkers struct {
+	Logs       []string `json:"logs"`
+	Events     int      `json:"events" jsonschema:"events counted"`
+	Truncated  bool     `json:"truncated"`
+	BlockState string   `json:"block_state,omitempty" jsonschema:"why blocked is unknown, when nft cannot be asked"`
+	Talkers    []Talker `json:"talkers"`
+}
+
+func limitIn(v, def, most int) (int, error) {
+	if v < 0 || v > most {
+		return 0, fmt.Errorf("limit %d is out of range 0-%d", v, most)
+	}
+	if v == 0 {
+		return def, nil
+	}
+	return v, nil
+}
+
+func (s *Server) query(f eventFilter, limit int) (Events, error) {
+	var evs []FirewallEvent
+	trunc, err := s.readEvents(func(e FirewallEvent) {
+		if f.match(e) {
+			evs = append(evs, e)
+		}
+	})
+	if err != nil {
+		return Events{}, err
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.After(evs[j].Time) })
+	out := Events{Logs: s.cfg.Logs, Matched: len(evs), Truncated: trunc, Events: evs}
+	if len(out.Events) > limit {
+		out.Events = out.Events[:limit]
+	}
+	if out.Events == nil {
+		out.Events = []FirewallEvent{}
+	}
+	return out, nil
+}
+
+func (s *Server) firewallEvents(_ context.Context, _ *mcp.CallToolRequest, in EventsIn) (Events, error) {
+	limit, err := limitIn(in.Limit, 100, 1000)
+	if err != nil {
+		return Events{}, err
+	}
+	f := eventFilter{deniedOnly: in.DeniedOnly, dport: in.DstPort}
+	if in.DstPort < 0 || in.DstPort > 65535 {
+		return Events{}, fmt.Errorf("destination_port %d is out of range 1-65535", in.DstPort)
+	}
+	if in.IP != "" {
+		if f.ip, err = parseIP(in.IP); err != nil {
+			return Events{}, err
+		}
+	}
+	if f.since, err = parseSince(in.Since, s.now()); err != nil {
+		return Events{}, err
+	}
+	return s.query(f, limit)
+}
+
+// BlockedIn is the input of blocked_connections.
+type BlockedIn struct {
+	IP    string `json:"ip" jsonschema:"the address"`
+	Since string `json:"since,omitempty" jsonschema:"only events after this time: RFC 3339 or a duration back from now (24h)"`
+	Limit int    `json:"limit,omitempty" jsonschema:"at most this many events, newest first (default 100, at most 1000)"`
+}
+
+func (s *Server) blockedConnections(ctx context.Context, _ *mcp.CallToolRequest, in BlockedIn) (Events, error) {
+	limit, err := limitIn(in.Limit, 100, 1000)
+	if err != nil {
+		return Events{}, err
+	}
+	a, err := parseIP(in.IP)
+	if err != nil {
+		return Events{}, err
+	}
+	f := eventFilter{ip: a, deniedOnly: true}
+	if f.since, err = parseSince(in.Since, s.now()); err != nil {
+		return Events{}, err
+	}
+	out, err := s.query(f, limit)
+	if err != nil {
+		return Events{}, err
+	}
+	if st, err := s.nft.list(ctx); err == nil {
+		_, blocked := st.find(a)
+		out.Blocked = &blocked
+	}
+	return out, nil
+}
+
+func (s *Server) topTalkers(ctx context.Context, _ *mcp.CallToolRequest, in TalkersIn) (Talkers, error) {
+	limit, err := limitIn(in.Limit, 10, 100)
+	if err != nil {
+		return Talkers{}, err
+	}
+	f := eventFilter{deniedOnly: in.DeniedOnly}
+	if f.since, err = parseSince(in.Since, s.now()); err != nil {
+		return Talkers{}, err
+	}
+	var evs []FirewallEvent
+	trunc, err := s.readEvents(func(e FirewallEvent) {
+		if f.match(e) {
+			evs = append(evs, e)
+		}
+	})
+	if err != nil {
+		return Talkers{}, err
+	}
+	out := Talkers{Logs: s.cfg.Logs, Events: len(evs), Truncated: trunc, Talkers: topTalkers(evs, limit)}
+	st, err := s.nft.list(ctx)
+	if err != nil {
+		out.BlockState = err.Error()
+		return out, nil
+	}
+	for i := range out.Talkers {
+		if a, err := netip.ParseAddr(out.Talkers[i].IP); err == nil {
+			_, out.Talkers[i].Blocked = st.find(a)
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) status(ctx context.Context, _ *mcp.CallToolRequest, _ none) (Status, error) {

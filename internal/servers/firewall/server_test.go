@@ -81,11 +81,11 @@ func TestNoBackend(t *testing.T) {
 	}
 	cs := connect(t, s)
 	tools, err := cs.ListTools(context.Background(), nil)
-	if err != nil || len(tools.Tools) != 4 {
+	if err != nil || len(tools.Tools) != 7 {
 		t.Fatalf("tools: %v %v", tools, err)
 	}
 	for _, tool := range tools.Tools {
-		ro := tool.Name == "status" || tool.Name == "list_blocks"
+		ro := tool.Name != "block_ip" && tool.Name != "unblock_ip"
 		if tool.Annotations.ReadOnlyHint != ro || *tool.Annotations.DestructiveHint == ro {
 			t.Errorf("%s: annotations %+v", tool.Name, tool.Annotations)
 		}
