@@ -1,6 +1,8 @@
 // Package firewall is MCPSoc's firewall MCP server ("mcpsoc mcp firewall")
 // with an nftables backend: block_ip, unblock_ip, list_blocks and status
-// tools over a table this server manages (default "inet mcpsoc").
+// tools over a table this server manages (default "inet mcpsoc"), and
+// firewall_events, top_talkers and blocked_connections over firewall log
+// files read with MCPSoc's parsers (internal/parse).
 //
 // The managed table holds two sets, block4 (ipv4_addr) and block6
 // (ipv6_addr), both with "flags timeout" so that a block's TTL is the set
