@@ -89,11 +89,11 @@ func TestLogQueries(t *testing.T) {
 	}
 
 	// No log configured, and a log that is not there.
-	s2, _ := New(Config{}, nil)
+	s2, _ := New(Config{NFT: filepath.Join(dir, "no-nft")}, nil)
 	if got := call(t, connect(t, s2), "top_talkers", nil, nil); !strings.Contains(got, "no firewall log is configured") {
 		t.Errorf("no log: %q", got)
 	}
-	s3, _ := New(Config{Logs: []string{filepath.Join(dir, "missing.log")}}, nil)
+	s3, _ := New(Config{NFT: filepath.Join(dir, "no-nft"), Logs: []string{filepath.Join(dir, "missing.log")}}, nil)
 	if got := call(t, connect(t, s3), "firewall_events", nil, nil); !strings.Contains(got, "opening firewall log") {
 		t.Errorf("missing log: %q", got)
 	}

@@ -71,3 +71,36 @@ func TestParseState(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBlockScript feeds arbitrary ip and reason arguments through the
+// validation block_ip applies: whatever is accepted yields a script whose
+// element lines hold exactly the canonical address and the reason, and no
+// extra statement.
+func FuzzBlockScript(f *testing.F) {
+	for _, s := range []string{"203.0.113.9", "::ffff:198.51.100.1", "2001:db8::1", "1.2.3.4 }; flush ruleset; {", "fe80::1%eth0"} {
+		f.Add(s, "reason; flush ruleset")
+	}
+	n := &nft{table: "mcpsoc", size: 10}
+	g := guard{allowPrivate: true}
+	f.Fuzz(func(t *testing.T, ip, reason string) {
+		a, err := parseIP(ip)
+		if err != nil || g.check(a) != nil || checkReason(reason) != nil {
+			return
+		}
+		cmds := n.blockScript(a, time.Minute, reason)
+		if len(cmds) != len(n.ensureScript())+3 {
+			t.Fatalf("%d commands", len(cmds))
+		}
+		last := cmds[len(cmds)-1]
+		want := "add element inet mcpsoc " + setFor(a) + " { " + a.String() + " timeout 60s"
+		if reason != "" {
+			want += ` comment "` + reason + `"`
+		}
+		if last != want+" }" || strings.ContainsAny(a.String(), " ;{}\"\n") {
+			t.Fatalf("element line %q for %q/%q", last, ip, reason)
+		}
+		if strings.Count(script(cmds), "\n") != len(cmds) {
+			t.Fatalf("a newline slipped into the script for %q/%q", ip, reason)
+		}
+	})
+}
