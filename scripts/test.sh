@@ -83,6 +83,9 @@ fi
 # files) for the antivirus MCP server's tests; rsyslog for the throughput
 # comparison (benchmarks only).
 apt_install clamav clamav-daemon clamdscan clamav-testfiles
+# nftables and iproute2 for the firewall MCP server's tests, which run the
+# kernel's nftables inside network namespaces they create (root only).
+apt_install nftables iproute2
 
 # modernc.org/sqlite needs exactly the modernc.org/libc its own go.mod names.
 if grep -q 'modernc.org/sqlite ' go.mod; then
