@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/servers/av"
+	"github.com/mcpsoc/mcpsoc/internal/servers/firewall"
 )
 
 // TestAVConfigFromYAML: servers.av fills what the command line leaves
@@ -37,5 +39,24 @@ func TestAVConfigStrict(t *testing.T) {
 	code, _, errs := run(t, context.Background(), "mcp", "av", "--config", f)
 	if code != 2 || !strings.Contains(errs, `:4: servers.av.quarantine: unknown field "quarantine" (did you mean "quarantine_dir"?)`) {
 		t.Errorf("code %d, stderr %q", code, errs)
+	}
+}
+
+// TestFirewallConfigFromYAML: servers.firewall fills unset flags, keeps the
+// defaults for zero values, and flags win.
+func TestFirewallConfigFromYAML(t *testing.T) {
+	cmd := newMCPFirewallCmd()
+	if err := cmd.ParseFlags([]string{"--table", "flagtable"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := firewall.Config{Table: "flagtable", NFT: "nft", DefaultTTL: time.Hour}
+	var auditPath string
+	applyFirewallConfig(cmd, &cfg, &auditPath, config.FirewallServer{
+		Table: "filetable", EnableActions: true, AllowList: []string{"198.51.100.0/24"}, MaxTTL: 48 * time.Hour,
+	})
+	want := firewall.Config{Table: "flagtable", NFT: "nft", DefaultTTL: time.Hour, EnableActions: true,
+		AllowList: []string{"198.51.100.0/24"}, MaxTTL: 48 * time.Hour}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
 	}
 }

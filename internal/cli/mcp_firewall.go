@@ -2,8 +2,10 @@ package cli
 
 import (
 	"os"
+	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
+	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/firewall"
 	"github.com/mcpsoc/mcpsoc/internal/telemetry"
@@ -17,7 +19,7 @@ func init() { registerMCP("firewall", newMCPFirewallCmd) }
 // for when it does).
 func newMCPFirewallCmd() *cobra.Command {
 	var cfg firewall.Config
-	var addr, level, auditPath string
+	var addr, level, auditPath, cfgPath string
 	var stateless bool
 	cmd := &cobra.Command{
 		Use:   "firewall",
@@ -30,6 +32,13 @@ lists its tools and answers dry runs; --enable-actions lets it change the
 ruleset. nft acts in the network namespace the server runs in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath != "" {
+				c, err := config.Load(cfgPath)
+				if err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+				applyFirewallConfig(cmd, &cfg, &auditPath, c.Servers.Firewall)
+			}
 			log, err := telemetry.NewLogger(os.Stderr, level, "text")
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
@@ -51,6 +60,7 @@ ruleset. nft acts in the network namespace the server runs in.`,
 		},
 	}
 	f := cmd.Flags()
+	f.StringVarP(&cfgPath, "config", "c", "", "YAML config `file`; its servers.firewall section configures the server (flags win)")
 	f.StringVar(&cfg.NFT, "nft", "nft", "nft `binary` (name in PATH or path)")
 	f.StringVar(&cfg.Table, "table", firewall.DefaultTable, "`name` of the managed inet table; no other table is touched")
 	f.BoolVar(&cfg.EnableActions, "enable-actions", false, "allow block_ip and unblock_ip to change the ruleset (otherwise dry runs only)")
@@ -68,4 +78,43 @@ ruleset. nft acts in the network namespace the server runs in.`,
 	f.BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")
 	f.StringVar(&level, "log-level", "warn", "log `level` on stderr")
 	return cmd
+}
+
+// applyFirewallConfig fills, from the servers.firewall section, every
+// setting the command line did not give; zero values keep the defaults.
+func applyFirewallConfig(cmd *cobra.Command, cfg *firewall.Config, auditPath *string, c config.FirewallServer) {
+	unset := func(flag string) bool { return !cmd.Flags().Changed(flag) }
+	str := func(flag string, dst *string, v string) {
+		if unset(flag) && v != "" {
+			*dst = v
+		}
+	}
+	dur := func(flag string, dst *time.Duration, v time.Duration) {
+		if unset(flag) && v != 0 {
+			*dst = v
+		}
+	}
+	str("nft", &cfg.NFT, c.NFT)
+	str("table", &cfg.Table, c.Table)
+	str("log-format", &cfg.LogFormat, c.LogFormat)
+	str("audit", auditPath, c.Audit)
+	dur("default-ttl", &cfg.DefaultTTL, c.DefaultTTL)
+	dur("min-ttl", &cfg.MinTTL, c.MinTTL)
+	dur("max-ttl", &cfg.MaxTTL, c.MaxTTL)
+	dur("timeout", &cfg.Timeout, c.Timeout)
+	if unset("enable-actions") && c.EnableActions {
+		cfg.EnableActions = true
+	}
+	if unset("allow-private") && c.AllowPrivate {
+		cfg.AllowPrivate = true
+	}
+	if unset("allow") && len(c.AllowList) > 0 {
+		cfg.AllowList = c.AllowList
+	}
+	if unset("log") && len(c.Logs) > 0 {
+		cfg.Logs = c.Logs
+	}
+	if unset("max-elements") && c.MaxElements != 0 {
+		cfg.MaxElements = c.MaxElements
+	}
 }

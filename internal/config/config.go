@@ -33,7 +33,37 @@ type Config struct {
 
 // Servers holds the built-in MCP servers' settings.
 type Servers struct {
-	AV AVServer `yaml:"av"`
+	AV       AVServer       `yaml:"av"`
+	Firewall FirewallServer `yaml:"firewall"`
+}
+
+// FirewallServer configures 'mcpsoc mcp firewall' (nftables). Zero values
+// keep the command's defaults.
+type FirewallServer struct {
+	// NFT is the nft binary (name in PATH or path).
+	NFT string `yaml:"nft"`
+	// Table is the managed inet table; no other table is touched.
+	Table string `yaml:"table"`
+	// EnableActions lets block_ip and unblock_ip change the ruleset.
+	EnableActions bool `yaml:"enable_actions"`
+	// AllowPrivate permits blocking private (RFC 1918, 100.64/10) and ULA
+	// addresses.
+	AllowPrivate bool `yaml:"allow_private"`
+	// AllowList are CIDRs that are never blocked.
+	AllowList []string `yaml:"allow_list"`
+	// DefaultTTL, MinTTL and MaxTTL bound how long a block lasts.
+	DefaultTTL time.Duration `yaml:"default_ttl"`
+	MinTTL     time.Duration `yaml:"min_ttl"`
+	MaxTTL     time.Duration `yaml:"max_ttl"`
+	// MaxElements caps the addresses per set (IPv4 and IPv6 each).
+	MaxElements int `yaml:"max_elements"`
+	// Timeout limits one nft run.
+	Timeout time.Duration `yaml:"timeout"`
+	// Logs are firewall log files for the query tools; LogFormat their parser.
+	Logs      []string `yaml:"logs"`
+	LogFormat string   `yaml:"log_format"`
+	// Audit is the hash-chained audit log of block and unblock calls.
+	Audit string `yaml:"audit"`
 }
 
 // AVServer configures 'mcpsoc mcp av' (ClamAV over clamd).

@@ -380,6 +380,11 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.Detect.Rules[i])
 	}
 	abs(&c.Detect.Anomaly)
+	fw := &c.Servers.Firewall
+	abs(&fw.Audit)
+	for i := range fw.Logs {
+		abs(&fw.Logs[i])
+	}
 	a := &c.Servers.AV
 	abs(&a.ClamdConfig)
 	abs(&a.QuarantineDir)
