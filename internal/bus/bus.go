@@ -260,10 +260,11 @@ const ackWait = 30 * time.Second
 func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) error {
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.opts.Stream, jetstream.ConsumerConfig{
 		Durable: name,
-		// One consumer loop handles batches in order, so acknowledging a
-		// batch's last message acknowledges the batch: one round trip per
-		// batch instead of one per message.
-		AckPolicy:     jetstream.AckAllPolicy,
+		// Explicit: acknowledging one message must never acknowledge an
+		// earlier one. With ack-all, a batch in flight when the process
+		// died was acknowledged by the first batch after the restart,
+		// unstored (the crash test caught it).
+		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       ackWait,
 		MaxAckPending: max * 4,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -305,10 +306,14 @@ func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) erro
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		// One confirmed acknowledgement per batch; if it is lost anyway the
-		// batch is redelivered, which consumers absorb.
-		if err := msgs[len(msgs)-1].DoubleAck(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("acknowledging", "error", err)
+		// Acknowledgements are sent without waiting for confirmation (waiting
+		// cost a round trip per message); one that is lost means a
+		// redelivery, which consumers absorb.
+		for _, m := range msgs {
+			if err := m.Ack(); err != nil && ctx.Err() == nil {
+				log.Warn("acknowledging", "error", err)
+				break
+			}
 		}
 		b.metrics.consumed.WithLabelValues(name).Add(float64(len(msgs)))
 	}
