@@ -54,43 +54,25 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, base string, vie
 		return
 	}
 	v := r.URL.Query()
-	req := store.SearchRequest{Cursor: v.Get("cursor")}
-	q := v.Get("q")
-	switch {
-	case base != "" && q != "":
-		q = base + " AND (" + q + ")"
-	case base != "":
-		q = base
-	}
-	if q != "" {
-		parsed, err := query.Parse(q)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "bad_query", err.Error())
-			return
-		}
-		req.Query = parsed
-	}
-	now := time.Now()
-	for _, b := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &req.From}, {"to", &req.To}} {
-		if text := v.Get(b.name); text != "" {
-			t, err := query.ParseTime(text, now)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "bad_time", b.name+": "+err.Error())
-				return
-			}
-			*b.dst = t
-		}
-	}
+	limit := 0
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {
 			writeError(w, http.StatusBadRequest, "bad_limit", "limit must be a positive integer")
 			return
 		}
-		req.Limit = n
+		limit = n
+	}
+	req, err := store.ParseSearch(store.SearchText{Query: v.Get("q"), From: v.Get("from"), To: v.Get("to"),
+		Cursor: v.Get("cursor"), Limit: limit}, base, time.Now())
+	if err != nil {
+		var qe *query.Error
+		if errors.As(err, &qe) {
+			writeError(w, http.StatusBadRequest, "bad_query", qe.Error())
+		} else {
+			writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		}
+		return
 	}
 	page, err := s.opts.Events.Search(r.Context(), req)
 	if err != nil {

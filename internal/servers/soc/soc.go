@@ -102,42 +102,13 @@ type GetIn struct {
 }
 
 func (h *handlers) request(in SearchIn, base string) (store.SearchRequest, error) {
-	req := store.SearchRequest{Cursor: in.Cursor, Limit: 20}
-	if in.Limit != 0 {
-		if in.Limit < 1 || in.Limit > maxLimit {
-			return req, fmt.Errorf("limit must be between 1 and %d", maxLimit)
-		}
-		req.Limit = in.Limit
+	if in.Limit < 0 || in.Limit > maxLimit {
+		return store.SearchRequest{}, fmt.Errorf("limit must be between 1 and %d", maxLimit)
 	}
-	q := in.Query
-	switch {
-	case base != "" && q != "":
-		q = base + " AND (" + q + ")"
-	case base != "":
-		q = base
+	if in.Limit == 0 {
+		in.Limit = 20
 	}
-	if q != "" {
-		parsed, err := query.Parse(q)
-		if err != nil {
-			return req, err
-		}
-		req.Query = parsed
-	}
-	now := h.now()
-	for _, b := range []struct {
-		name, text string
-		dst        *time.Time
-	}{{"from", in.From, &req.From}, {"to", in.To, &req.To}} {
-		if b.text == "" {
-			continue
-		}
-		t, err := query.ParseTime(b.text, now)
-		if err != nil {
-			return req, fmt.Errorf("%s: %w", b.name, err)
-		}
-		*b.dst = t
-	}
-	return req, nil
+	return store.ParseSearch(store.SearchText{Query: in.Query, From: in.From, To: in.To, Cursor: in.Cursor, Limit: in.Limit}, base, h.now())
 }
 
 // explain turns store errors into messages a model can act on.
