@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/conformance"
 	"github.com/mcpsoc/mcpsoc/internal/telemetry"
@@ -82,4 +83,17 @@ func newMCPConformanceCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")
 	cmd.Flags().StringVar(&level, "log-level", "warn", "log `level` on stderr")
 	return cmd
+}
+
+// openAudit opens the hash-chained audit log a built-in server records its
+// state-changing calls in. With no path it records nothing (a nil func).
+func openAudit(path string) (record func(audit.Event) error, closeLog func(), err error) {
+	if path == "" {
+		return nil, func() {}, nil
+	}
+	w, err := audit.Open(path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(ev audit.Event) error { _, err := w.Append(ev); return err }, func() { w.Close() }, nil
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/av"
@@ -44,14 +43,12 @@ tool says which flag its backend needs.`,
 				return &ExitError{Code: 2, Err: err}
 			}
 			opts := &av.Options{Logger: log.With("component", "servers.av")}
-			if auditPath != "" {
-				w, err := audit.Open(auditPath, nil)
-				if err != nil {
-					return &ExitError{Code: 2, Err: err}
-				}
-				defer w.Close()
-				opts.Audit = func(ev audit.Event) error { _, err := w.Append(ev); return err }
+			record, closeAudit, err := openAudit(auditPath)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
 			}
+			defer closeAudit()
+			opts.Audit = record
 			s, err := av.New(cfg, opts)
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}

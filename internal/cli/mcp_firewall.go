@@ -4,7 +4,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/firewall"
@@ -44,14 +43,12 @@ ruleset. nft acts in the network namespace the server runs in.`,
 				return &ExitError{Code: 2, Err: err}
 			}
 			opts := &firewall.Options{Logger: log.With("component", "servers.firewall")}
-			if auditPath != "" {
-				w, err := audit.Open(auditPath, nil)
-				if err != nil {
-					return &ExitError{Code: 2, Err: err}
-				}
-				defer w.Close()
-				opts.Audit = func(ev audit.Event) error { _, err := w.Append(ev); return err }
+			record, closeAudit, err := openAudit(auditPath)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
 			}
+			defer closeAudit()
+			opts.Audit = record
 			s, err := firewall.New(cfg, opts)
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
