@@ -144,3 +144,22 @@ func AddResultTool[In any](s *Server, t ToolDef, h ResultFunc[In]) {
 func (s *Server) ServeStdio(ctx context.Context) error {
 	return s.s.Run(ctx, &mcp.StdioTransport{})
 }
+
+// Caller identifies who made a tool call, for audit records: the
+// authenticated user when the transport verified a token, otherwise the
+// client's self-declared name ("client:NAME"); and the MCP session id.
+func Caller(req *mcp.CallToolRequest) (subject, session string) {
+	if req == nil {
+		return "", ""
+	}
+	if req.Session != nil {
+		session = req.Session.ID()
+		if ip := req.Session.InitializeParams(); ip != nil && ip.ClientInfo != nil {
+			subject = "client:" + ip.ClientInfo.Name
+		}
+	}
+	if req.Extra != nil && req.Extra.TokenInfo != nil && req.Extra.TokenInfo.UserID != "" {
+		subject = req.Extra.TokenInfo.UserID
+	}
+	return subject, session
+}

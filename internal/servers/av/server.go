@@ -793,15 +793,7 @@ func (s *Server) record(req *mcp.CallToolRequest, tool string, args any, detail 
 		return callErr
 	}
 	ev := audit.Event{Kind: "av." + strings.TrimSuffix(tool, "_file"), Method: "tools/call", Upstream: Name, Tool: tool, Decision: "allow"}
-	if req != nil && req.Session != nil {
-		ev.Session = req.Session.ID()
-		if ip := req.Session.InitializeParams(); ip != nil && ip.ClientInfo != nil {
-			ev.Subject = "client:" + ip.ClientInfo.Name
-		}
-	}
-	if req != nil && req.Extra != nil && req.Extra.TokenInfo != nil && req.Extra.TokenInfo.UserID != "" {
-		ev.Subject = req.Extra.TokenInfo.UserID
-	}
+	ev.Subject, ev.Session = mcpx.Caller(req)
 	if b, err := json.Marshal(args); err == nil {
 		ev.Args = b
 	}
@@ -810,16 +802,7 @@ func (s *Server) record(req *mcp.CallToolRequest, tool string, args any, detail 
 			ev.Detail = b
 		}
 	}
-	if callErr != nil {
-		ev.Decision, ev.Reason = "error", callErr.Error()
-	}
-	if err := s.audit(ev); err != nil {
-		if callErr != nil {
-			return fmt.Errorf("%w (and writing the audit record failed: %v)", callErr, err)
-		}
-		return fmt.Errorf("the action succeeded but writing its audit record failed: %w", err)
-	}
-	return callErr
+	return audit.RecordOutcome(s.audit, ev, callErr)
 }
 
 func isNilEntry(v any) bool {

@@ -599,15 +599,7 @@ func (s *Server) record(req *mcp.CallToolRequest, tool string, args any, res Cha
 		return callErr
 	}
 	ev := audit.Event{Kind: "firewall." + strings.TrimSuffix(tool, "_ip"), Method: "tools/call", Upstream: Name, Tool: tool, Decision: "allow"}
-	if req != nil && req.Session != nil {
-		ev.Session = req.Session.ID()
-		if ip := req.Session.InitializeParams(); ip != nil && ip.ClientInfo != nil {
-			ev.Subject = "client:" + ip.ClientInfo.Name
-		}
-	}
-	if req != nil && req.Extra != nil && req.Extra.TokenInfo != nil && req.Extra.TokenInfo.UserID != "" {
-		ev.Subject = req.Extra.TokenInfo.UserID
-	}
+	ev.Subject, ev.Session = mcpx.Caller(req)
 	if b, err := json.Marshal(args); err == nil {
 		ev.Args = b
 	}
@@ -624,18 +616,9 @@ func (s *Server) record(req *mcp.CallToolRequest, tool string, args any, res Cha
 	if b, err := json.Marshal(detail); err == nil {
 		ev.Detail = b
 	}
-	if callErr != nil {
-		ev.Decision, ev.Reason = "error", callErr.Error()
-		var re *RefusedError
-		if errors.Is(callErr, errDisabled) || errors.As(callErr, &re) {
-			ev.Decision = "deny"
-		}
+	var re *RefusedError
+	if callErr != nil && (errors.Is(callErr, errDisabled) || errors.As(callErr, &re)) {
+		ev.Decision = "deny"
 	}
-	if err := s.audit(ev); err != nil {
-		if callErr != nil {
-			return fmt.Errorf("%w (and writing the audit record failed: %v)", callErr, err)
-		}
-		return fmt.Errorf("the action succeeded but writing its audit record failed: %w", err)
-	}
-	return callErr
+	return audit.RecordOutcome(s.audit, ev, callErr)
 }
