@@ -11,6 +11,7 @@
 package clamav
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -208,6 +209,20 @@ func cutLast(s string) (before, after string, ok bool) {
 func target(ev *event.Event, path string) {
 	if path == "stream" || strings.HasPrefix(path, "stream(") {
 		ev.PutString("clamav.scan_target", path)
+		return
+	}
+	// clamd names data sent with INSTREAM "instream(local)" (Unix socket)
+	// or "instream(IP@PORT)" (the TCP client that sent it): not a file.
+	if inner, ok := strings.CutPrefix(path, "instream("); ok && strings.HasSuffix(inner, ")") {
+		ev.PutString("clamav.scan_target", path)
+		if ip, port, ok := strings.Cut(strings.TrimSuffix(inner, ")"), "@"); ok {
+			if a, err := netip.ParseAddr(ip); err == nil {
+				ev.Source.IP = a
+				if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 65536 {
+					ev.Source.Port = n
+				}
+			}
+		}
 		return
 	}
 	ev.PutString("file.path", path)

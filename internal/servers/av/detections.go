@@ -80,12 +80,7 @@ func recentDetections(logPath string, f detectionFilter) (out []Detection, lines
 			d.Time = &ts
 		}
 		d.Path, _ = ev.GetString("file.path")
-		d.Target, _ = ev.GetString("clamav.scan_target")
-		// clamd names streamed data "instream(local)" or
-		// "instream(127.0.0.1@40000)", which the parser leaves as a path.
-		if strings.HasPrefix(d.Path, "instream(") {
-			d.Target, d.Path = d.Path, ""
-		}
+		d.Target, _ = ev.GetString("clamav.scan_target") // streamed data: "instream(local)", "instream(IP@PORT)"
 		if !f.since.IsZero() && (d.Time == nil || d.Time.Before(f.since)) {
 			continue
 		}
