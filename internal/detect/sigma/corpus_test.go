@@ -6,16 +6,19 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/mcpsoc/mcpsoc/internal/testenv"
 )
 
-// corpusDir is where the SigmaHQ corpus is checked out on the development
-// machine; MCPSOC_SIGMA_CORPUS overrides it. The corpus is third-party data
-// (DRL 1.1) and never part of this repository.
+// corpusDir is where the SigmaHQ corpus is: the project's shared folder
+// beside the repository (shared/corpus/sigmahq), or MCPSOC_SIGMA_CORPUS.
+// The corpus is third-party data (DRL 1.1) and never part of this
+// repository.
 func corpusDir(tb testing.TB) string {
 	tb.Helper()
 	dir := os.Getenv("MCPSOC_SIGMA_CORPUS")
 	if dir == "" {
-		dir = "/work/shared/corpus/sigmahq"
+		dir = filepath.Join(testenv.RepoRoot(), "..", "shared", "corpus", "sigmahq")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "rules")); err != nil {
 		tb.Skipf("SigmaHQ corpus not found at %s (set MCPSOC_SIGMA_CORPUS to a sigma checkout): %v", dir, err)
