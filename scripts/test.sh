@@ -79,6 +79,39 @@ if ! command -v pg_isready >/dev/null || ! pg_isready -q -h 127.0.0.1 -p 5432; t
   missing "PostgreSQL is not reachable on 127.0.0.1:5432"
 fi
 
+# port_open reports whether something listens on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { for _ in $(seq 1 40); do port_open "$1" && return 0; sleep 0.25; done; return 1; }
+
+# Redis for the gateway's shared rate limits (tests use 127.0.0.1:6379).
+if ! port_open 6379; then
+  command -v redis-server >/dev/null || apt_install redis-server
+  if command -v redis-server >/dev/null; then
+    say "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log >/dev/null || warn "could not start Redis"
+    wait_port 6379 || missing "Redis is not reachable on 127.0.0.1:6379"
+  else
+    missing "Redis is not installed"
+  fi
+fi
+
+# NATS with JetStream for the bus's external mode (tests use 127.0.0.1:4222).
+if ! port_open 4222; then
+  command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server
+  if [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null; then
+    say "starting NATS"
+    nats=$(command -v nats-server || echo /usr/sbin/nats-server)
+    mkdir -p /var/lib/nats-server 2>/dev/null || true
+    start-stop-daemon --start --oknodo --background --exec "$nats" -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log || warn "could not start NATS"
+    wait_port 4222 || missing "NATS is not reachable on 127.0.0.1:4222"
+  else
+    missing "nats-server is not installed"
+  fi
+fi
+
 # Security-tool peers: ClamAV (clamd, sigtool, clamdscan, the harmless test
 # files) for the antivirus MCP server's tests; rsyslog for the throughput
 # comparison (benchmarks only).
