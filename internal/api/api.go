@@ -5,14 +5,11 @@ package api
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -60,7 +57,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	keys    [][sha256.Size]byte
+	keys    config.KeySet
 	ready   atomic.Bool
 	handler http.Handler
 }
@@ -74,7 +71,7 @@ func New(opts Options) *Server {
 		opts.MaxBodyBytes = config.DefaultMaxBodyBytes
 	}
 	s := &Server{opts: opts, log: opts.Logger.With("component", "api")}
-	s.keys = hashKeys(opts.APIKeys)
+	s.keys = config.NewKeySet(opts.APIKeys)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -95,8 +92,7 @@ func New(opts Options) *Server {
 		mux.Handle("POST /api/v1/ingest", opts.Ingest)
 	}
 	if opts.MCPServer != nil {
-		mcpKeys := hashKeys(opts.MCPKeys)
-		mux.Handle("/mcp", requireKey(mcpKeys, opts.MCPServer))
+		mux.Handle("/mcp", requireKey(config.NewKeySet(opts.MCPKeys), opts.MCPServer))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
@@ -124,7 +120,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if len(s.keys) == 0 || validKey(r, s.keys) {
+		if s.keys.Len() == 0 || s.keys.Allows(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -133,39 +129,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-func hashKeys(keys []config.Secret) [][sha256.Size]byte {
-	out := make([][sha256.Size]byte, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, sha256.Sum256([]byte(k.Value())))
-	}
-	return out
-}
-
-// validKey checks the request's "Authorization: Bearer" or "X-API-Key"
-// against keys, comparing SHA-256 digests in constant time.
-func validKey(r *http.Request, keys [][sha256.Size]byte) bool {
-	key := r.Header.Get("X-API-Key")
-	if key == "" {
-		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			key = strings.TrimSpace(v)
-		}
-	}
-	if key == "" {
-		return false
-	}
-	sum := sha256.Sum256([]byte(key))
-	match := 0
-	for _, k := range keys {
-		match |= subtle.ConstantTimeCompare(sum[:], k[:])
-	}
-	return match == 1
-}
-
 // requireKey refuses requests without one of keys; with no keys at all it
 // refuses everything.
-func requireKey(keys [][sha256.Size]byte, next http.Handler) http.Handler {
+func requireKey(keys config.KeySet, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !validKey(r, keys) {
+		if !keys.Allows(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mcpsoc"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "a valid key is required")
 			return

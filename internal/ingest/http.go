@@ -2,8 +2,6 @@ package ingest
 
 import (
 	"compress/gzip"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,10 +40,7 @@ var sourceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 // 200 only after the bus has stored every event of the body. A client that
 // retries with the same Idempotency-Key header never duplicates events.
 func (p *Pipeline) PushHandler(opts PushOptions) http.Handler {
-	keys := make([][sha256.Size]byte, len(opts.Keys))
-	for i, k := range opts.Keys {
-		keys[i] = sha256.Sum256([]byte(k.Value()))
-	}
+	keys := config.NewKeySet(opts.Keys)
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = config.DefaultIngestBody
 	}
@@ -58,7 +53,7 @@ func (p *Pipeline) PushHandler(opts PushOptions) http.Handler {
 			p.reject(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 			return
 		}
-		if !validKey(r, keys) {
+		if !keys.Allows(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mcpsoc-ingest"`)
 			p.reject(w, http.StatusUnauthorized, "unauthorized", "a valid ingest API key is required")
 			return
@@ -133,22 +128,6 @@ func (p *Pipeline) PushHandler(opts PushOptions) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(PushResult{Accepted: st.Events, PipelineErrors: st.PipelineErrors, Truncated: st.Truncated})
 	})
-}
-
-func validKey(r *http.Request, keys [][sha256.Size]byte) bool {
-	key := r.Header.Get("X-API-Key")
-	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && key == "" {
-		key = strings.TrimSpace(v)
-	}
-	if key == "" {
-		return false
-	}
-	sum := sha256.Sum256([]byte(key))
-	match := 0
-	for _, k := range keys {
-		match |= subtle.ConstantTimeCompare(sum[:], k[:])
-	}
-	return match == 1
 }
 
 var errBodyTooLarge = errors.New("decompressed body too large")
