@@ -48,10 +48,11 @@ func newMCPCmd() *cobra.Command {
 }
 
 // serveKit serves a kit server over stdio, or over Streamable HTTP at /mcp
-// when addr is set (loopback only).
-func serveKit(cmd *cobra.Command, srv *mcpx.Server, addr string, stateless bool) error {
+// when addr is set (loopback only). maxBytes bounds one message (0: the
+// defaults) for servers whose tools take large inputs.
+func serveKit(cmd *cobra.Command, srv *mcpx.Server, addr string, stateless bool, maxBytes int64) error {
 	if addr == "" {
-		return srv.ServeStdio(cmd.Context())
+		return srv.ServeStdioLimit(cmd.Context(), maxBytes)
 	}
 	ln, err := mcpx.Listen(addr)
 	if err != nil {
@@ -61,7 +62,7 @@ func serveKit(cmd *cobra.Command, srv *mcpx.Server, addr string, stateless bool)
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "serving MCP on http://%s/mcp\n", ln.Addr())
-	return mcpx.ServeHTTP(cmd.Context(), ln, srv.HTTPHandler(&mcpx.HTTPOptions{StatelessOnly: stateless}))
+	return mcpx.ServeHTTP(cmd.Context(), ln, srv.HTTPHandler(&mcpx.HTTPOptions{StatelessOnly: stateless, MaxBodyBytes: maxBytes}))
 }
 
 func newMCPConformanceCmd() *cobra.Command {
@@ -76,7 +77,7 @@ func newMCPConformanceCmd() *cobra.Command {
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
-			return serveKit(cmd, conformance.New(&mcpx.ServerOptions{Logger: log}), addr, stateless)
+			return serveKit(cmd, conformance.New(&mcpx.ServerOptions{Logger: log}), addr, stateless, 0)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "http", "", "serve Streamable HTTP on this loopback `address` instead of stdio")

@@ -1,16 +1,12 @@
 package cli
 
 import (
-	"errors"
-	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/av"
 	"github.com/mcpsoc/mcpsoc/internal/telemetry"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 )
 
@@ -54,7 +50,10 @@ tool says which flag its backend needs.`,
 				return &ExitError{Code: 2, Err: err}
 			}
 			defer s.Close()
-			return serveAV(cmd, s, log, addr, stateless)
+			// scan_bytes carries uploads up to the stream limit, base64-encoded:
+			// below the SDK's 16 MiB stdio frame the SDK would drop the whole
+			// connection instead of answering with an error.
+			return serveKit(cmd, s.MCP(&mcpx.ServerOptions{Logger: log}), addr, stateless, s.MaxRequestBytes())
 		},
 	}
 	f := cmd.Flags()
@@ -73,26 +72,6 @@ tool says which flag its backend needs.`,
 	f.BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")
 	f.StringVar(&level, "log-level", "warn", "log `level` on stderr")
 	return cmd
-}
-
-// serveAV is serveKit with request size caps raised to fit scan_bytes
-// uploads up to the configured limit (serveKit uses the SDK defaults: a
-// 16 MiB stdio frame, above which the SDK drops the connection, and 4 MiB
-// HTTP bodies). It can fold into serveKit once that takes a size option.
-func serveAV(cmd *cobra.Command, s *av.Server, log *slog.Logger, addr string, stateless bool) error {
-	srv := s.MCP(&mcpx.ServerOptions{Logger: log})
-	if addr == "" {
-		return srv.SDK().Run(cmd.Context(), &mcp.StdioTransport{MaxLineLength: int(s.MaxRequestBytes())})
-	}
-	ln, err := mcpx.Listen(addr)
-	if err != nil {
-		if errors.Is(err, mcpx.ErrNotLoopback) {
-			return &ExitError{Code: 2, Err: err}
-		}
-		return err
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "serving MCP on http://%s/mcp\n", ln.Addr())
-	return mcpx.ServeHTTP(cmd.Context(), ln, srv.HTTPHandler(&mcpx.HTTPOptions{StatelessOnly: stateless, MaxBodyBytes: s.MaxRequestBytes()}))
 }
 
 // applyAVConfig fills every setting the command line did not give from the

@@ -53,7 +53,7 @@ ruleset. nft acts in the network namespace the server runs in.`,
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
-			return serveKit(cmd, s.MCP(&mcpx.ServerOptions{Logger: log}), addr, stateless)
+			return serveKit(cmd, s.MCP(&mcpx.ServerOptions{Logger: log}), addr, stateless, 0)
 		},
 	}
 	f := cmd.Flags()

@@ -40,7 +40,7 @@ behind a key.`,
 				return err
 			}
 			defer st.Close()
-			return serveKit(cmd, soc.New(st, nil, &mcpx.ServerOptions{Logger: log}), addr, stateless)
+			return serveKit(cmd, soc.New(st, nil, &mcpx.ServerOptions{Logger: log}), addr, stateless, 0)
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "YAML config `file` (the store it names)")

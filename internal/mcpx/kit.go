@@ -141,8 +141,12 @@ func AddResultTool[In any](s *Server, t ToolDef, h ResultFunc[In]) {
 
 // ServeStdio serves the server on standard input and output until ctx is
 // done or the client closes the stream.
-func (s *Server) ServeStdio(ctx context.Context) error {
-	return s.s.Run(ctx, &mcp.StdioTransport{})
+func (s *Server) ServeStdio(ctx context.Context) error { return s.ServeStdioLimit(ctx, 0) }
+
+// ServeStdioLimit is ServeStdio accepting messages of up to maxBytes (0:
+// the SDK's default, 16 MiB), for servers whose tools take large inputs.
+func (s *Server) ServeStdioLimit(ctx context.Context, maxBytes int64) error {
+	return s.s.Run(ctx, &mcp.StdioTransport{MaxLineLength: int(maxBytes)})
 }
 
 // Caller identifies who made a tool call, for audit records: the
