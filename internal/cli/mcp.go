@@ -98,3 +98,19 @@ func openAudit(path string) (record func(audit.Event) error, closeLog func(), er
 	}
 	return func(ev audit.Event) error { _, err := w.Append(ev); return err }, func() { w.Close() }, nil
 }
+
+// fill copies a config-file value into a setting the command line did not
+// give (flag unchanged); zero values keep the flag's default.
+func fill[T comparable](cmd *cobra.Command, flag string, dst *T, v T) {
+	var zero T
+	if !cmd.Flags().Changed(flag) && v != zero {
+		*dst = v
+	}
+}
+
+// fillList is fill for repeatable flags; an empty list keeps the default.
+func fillList[T any](cmd *cobra.Command, flag string, dst *[]T, v []T) {
+	if !cmd.Flags().Changed(flag) && len(v) > 0 {
+		*dst = v
+	}
+}

@@ -77,35 +77,14 @@ tool says which flag its backend needs.`,
 // applyAVConfig fills every setting the command line did not give from the
 // servers.av section of the config file.
 func applyAVConfig(cmd *cobra.Command, cfg *av.Config, auditPath *string, c config.AVServer) {
-	set := func(flag string) bool { return !cmd.Flags().Changed(flag) }
-	if set("clamd") {
-		cfg.Clamd = c.Clamd
-	}
-	if set("clamd-config") {
-		cfg.ClamdConfig = c.ClamdConfig
-	}
-	if set("allow-root") {
-		cfg.AllowedRoots = c.AllowedRoots
-	}
-	if set("quarantine") {
-		cfg.QuarantineDir = c.QuarantineDir
-	}
-	if set("enable-quarantine") {
-		cfg.EnableQuarantine = c.EnableQuarantine
-	}
-	if set("max-stream-bytes") {
-		cfg.MaxStreamBytes = c.MaxStreamBytes
-	}
-	if set("log") {
-		cfg.LogFile = c.LogFile
-	}
-	if set("timeout") {
-		cfg.Timeout = c.Timeout
-	}
-	if set("scan-concurrency") {
-		cfg.ScanConcurrency = c.ScanConcurrency
-	}
-	if set("audit") {
-		*auditPath = c.Audit
-	}
+	fill(cmd, "clamd", &cfg.Clamd, c.Clamd)
+	fill(cmd, "clamd-config", &cfg.ClamdConfig, c.ClamdConfig)
+	fillList(cmd, "allow-root", &cfg.AllowedRoots, c.AllowedRoots)
+	fill(cmd, "quarantine", &cfg.QuarantineDir, c.QuarantineDir)
+	fill(cmd, "enable-quarantine", &cfg.EnableQuarantine, c.EnableQuarantine)
+	fill(cmd, "max-stream-bytes", &cfg.MaxStreamBytes, c.MaxStreamBytes)
+	fill(cmd, "log", &cfg.LogFile, c.LogFile)
+	fill(cmd, "timeout", &cfg.Timeout, c.Timeout)
+	fill(cmd, "scan-concurrency", &cfg.ScanConcurrency, c.ScanConcurrency)
+	fill(cmd, "audit", auditPath, c.Audit)
 }

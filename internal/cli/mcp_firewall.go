@@ -2,7 +2,6 @@ package cli
 
 import (
 	"os"
-	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
@@ -80,38 +79,17 @@ ruleset. nft acts in the network namespace the server runs in.`,
 // applyFirewallConfig fills, from the servers.firewall section, every
 // setting the command line did not give; zero values keep the defaults.
 func applyFirewallConfig(cmd *cobra.Command, cfg *firewall.Config, auditPath *string, c config.FirewallServer) {
-	unset := func(flag string) bool { return !cmd.Flags().Changed(flag) }
-	str := func(flag string, dst *string, v string) {
-		if unset(flag) && v != "" {
-			*dst = v
-		}
-	}
-	dur := func(flag string, dst *time.Duration, v time.Duration) {
-		if unset(flag) && v != 0 {
-			*dst = v
-		}
-	}
-	str("nft", &cfg.NFT, c.NFT)
-	str("table", &cfg.Table, c.Table)
-	str("log-format", &cfg.LogFormat, c.LogFormat)
-	str("audit", auditPath, c.Audit)
-	dur("default-ttl", &cfg.DefaultTTL, c.DefaultTTL)
-	dur("min-ttl", &cfg.MinTTL, c.MinTTL)
-	dur("max-ttl", &cfg.MaxTTL, c.MaxTTL)
-	dur("timeout", &cfg.Timeout, c.Timeout)
-	if unset("enable-actions") && c.EnableActions {
-		cfg.EnableActions = true
-	}
-	if unset("allow-private") && c.AllowPrivate {
-		cfg.AllowPrivate = true
-	}
-	if unset("allow") && len(c.AllowList) > 0 {
-		cfg.AllowList = c.AllowList
-	}
-	if unset("log") && len(c.Logs) > 0 {
-		cfg.Logs = c.Logs
-	}
-	if unset("max-elements") && c.MaxElements != 0 {
-		cfg.MaxElements = c.MaxElements
-	}
+	fill(cmd, "nft", &cfg.NFT, c.NFT)
+	fill(cmd, "table", &cfg.Table, c.Table)
+	fill(cmd, "log-format", &cfg.LogFormat, c.LogFormat)
+	fill(cmd, "audit", auditPath, c.Audit)
+	fill(cmd, "default-ttl", &cfg.DefaultTTL, c.DefaultTTL)
+	fill(cmd, "min-ttl", &cfg.MinTTL, c.MinTTL)
+	fill(cmd, "max-ttl", &cfg.MaxTTL, c.MaxTTL)
+	fill(cmd, "timeout", &cfg.Timeout, c.Timeout)
+	fill(cmd, "enable-actions", &cfg.EnableActions, c.EnableActions)
+	fill(cmd, "allow-private", &cfg.AllowPrivate, c.AllowPrivate)
+	fillList(cmd, "allow", &cfg.AllowList, c.AllowList)
+	fillList(cmd, "log", &cfg.Logs, c.Logs)
+	fill(cmd, "max-elements", &cfg.MaxElements, c.MaxElements)
 }
