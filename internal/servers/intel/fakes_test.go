@@ -149,7 +149,7 @@ var otxObjects = map[string]string{
 		"sections":["general","geo","reputation","url_list","passive_dns","malware","nids_list","http_scans"]}`,
 	"hostname/www.example.com": `{"indicator":"www.example.com","type":"hostname","type_title":"Hostname","pulse_info":{"count":0,"pulses":[]},
 		"validation":[{"source":"majestic","message":"Whitelisted domain example.com","name":"Whitelisted domain"}],"sections":["general"]}`,
-	"url/http://evil.example.net/dl": `{"indicator":"http://evil.example.net/dl","type":"url","type_title":"URL","pulse_info":{"count":1,"pulses":[{"id":"1","name":"Dropper URLs","tags":["dropper"]}]},"validation":[]}`,
+	"url/http://evil.example.net/dl":        `{"indicator":"http://evil.example.net/dl","type":"url","type_title":"URL","pulse_info":{"count":1,"pulses":[{"id":"1","name":"Dropper URLs","tags":["dropper"]}]},"validation":[]}`,
 	"file/44d88612fea8a8f36de82e1278abb02f": `{"indicator":"44d88612fea8a8f36de82e1278abb02f","type":"FileHash-MD5","type_title":"FileHash-MD5","pulse_info":{"count":0,"pulses":[]}}`,
 }
 

@@ -18,8 +18,8 @@ import (
 var (
 	cityRows = []struct {
 		cidr, iso, country, continent, city, subdivISO, subdiv, postal, tz, registered string
-		lat, lon                                                                      float64
-		radius                                                                        uint16
+		lat, lon                                                                       float64
+		radius                                                                         uint16
 	}{
 		{"81.2.69.0/24", "GB", "United Kingdom", "EU", "London", "ENG", "England", "EC2V", "Europe/London", "GB", 51.5142, -0.0931, 10},
 		{"89.160.20.112/28", "SE", "Sweden", "EU", "Linköping", "E", "Östergötland County", "", "Europe/Stockholm", "DE", 58.4167, 15.6167, 76},
@@ -36,7 +36,9 @@ var (
 	}
 )
 
-func names(s string) mmdbtype.Map { return mmdbtype.Map{"en": mmdbtype.String(s), "de": mmdbtype.String(s + " (de)")} }
+func names(s string) mmdbtype.Map {
+	return mmdbtype.Map{"en": mmdbtype.String(s), "de": mmdbtype.String(s + " (de)")}
+}
 
 func writeMMDB(t testing.TB, path, dbType string, insert func(w *mmdbwriter.Tree)) {
 	t.Helper()

@@ -56,37 +56,37 @@ type VTDetection struct {
 
 // VTResult is the result of virustotal_lookup.
 type VTResult struct {
-	Found            bool          `json:"found" jsonschema:"false when VirusTotal has no report for the indicator"`
-	Note             string        `json:"note,omitempty"`
-	Type             string        `json:"type" jsonschema:"file, ip_address, domain or url"`
-	ID               string        `json:"id,omitempty" jsonschema:"VirusTotal's object id"`
-	Link             string        `json:"link,omitempty" jsonschema:"the report's web page"`
-	LastAnalysis     *time.Time    `json:"last_analysis_date,omitempty"`
-	Stats            *VTStats      `json:"last_analysis_stats,omitempty" jsonschema:"how many engines said what"`
-	Detections       []VTDetection `json:"detections,omitempty" jsonschema:"engines with a malicious or suspicious verdict (at most 25)"`
-	Reputation       *int          `json:"reputation,omitempty" jsonschema:"community score; negative is bad"`
-	VotesMalicious   int           `json:"votes_malicious,omitempty"`
-	VotesHarmless    int           `json:"votes_harmless,omitempty"`
-	Tags             []string      `json:"tags,omitempty"`
-	ThreatLabel      string        `json:"threat_label,omitempty" jsonschema:"popular threat classification (files)"`
-	MeaningfulName   string        `json:"meaningful_name,omitempty"`
-	Names            []string      `json:"names,omitempty" jsonschema:"file names seen (at most 10)"`
-	Size             int64         `json:"size,omitempty"`
-	TypeDescription  string        `json:"type_description,omitempty"`
-	MD5              string        `json:"md5,omitempty"`
-	SHA1             string        `json:"sha1,omitempty"`
-	SHA256           string        `json:"sha256,omitempty"`
-	FirstSubmission  *time.Time    `json:"first_submission_date,omitempty"`
-	Country          string        `json:"country,omitempty"`
-	ASN              int64         `json:"asn,omitempty"`
-	ASOwner          string        `json:"as_owner,omitempty"`
-	Network          string        `json:"network,omitempty"`
-	Registrar        string        `json:"registrar,omitempty"`
-	Categories       []string      `json:"categories,omitempty" jsonschema:"vendor: category pairs"`
-	URL              string        `json:"url,omitempty"`
-	FinalURL         string        `json:"final_url,omitempty"`
-	Title            string        `json:"title,omitempty"`
-	Cached           bool          `json:"cached" jsonschema:"true when answered from the server's cache"`
+	Found           bool          `json:"found" jsonschema:"false when VirusTotal has no report for the indicator"`
+	Note            string        `json:"note,omitempty"`
+	Type            string        `json:"type" jsonschema:"file, ip_address, domain or url"`
+	ID              string        `json:"id,omitempty" jsonschema:"VirusTotal's object id"`
+	Link            string        `json:"link,omitempty" jsonschema:"the report's web page"`
+	LastAnalysis    *time.Time    `json:"last_analysis_date,omitempty"`
+	Stats           *VTStats      `json:"last_analysis_stats,omitempty" jsonschema:"how many engines said what"`
+	Detections      []VTDetection `json:"detections,omitempty" jsonschema:"engines with a malicious or suspicious verdict (at most 25)"`
+	Reputation      *int          `json:"reputation,omitempty" jsonschema:"community score; negative is bad"`
+	VotesMalicious  int           `json:"votes_malicious,omitempty"`
+	VotesHarmless   int           `json:"votes_harmless,omitempty"`
+	Tags            []string      `json:"tags,omitempty"`
+	ThreatLabel     string        `json:"threat_label,omitempty" jsonschema:"popular threat classification (files)"`
+	MeaningfulName  string        `json:"meaningful_name,omitempty"`
+	Names           []string      `json:"names,omitempty" jsonschema:"file names seen (at most 10)"`
+	Size            int64         `json:"size,omitempty"`
+	TypeDescription string        `json:"type_description,omitempty"`
+	MD5             string        `json:"md5,omitempty"`
+	SHA1            string        `json:"sha1,omitempty"`
+	SHA256          string        `json:"sha256,omitempty"`
+	FirstSubmission *time.Time    `json:"first_submission_date,omitempty"`
+	Country         string        `json:"country,omitempty"`
+	ASN             int64         `json:"asn,omitempty"`
+	ASOwner         string        `json:"as_owner,omitempty"`
+	Network         string        `json:"network,omitempty"`
+	Registrar       string        `json:"registrar,omitempty"`
+	Categories      []string      `json:"categories,omitempty" jsonschema:"vendor: category pairs"`
+	URL             string        `json:"url,omitempty"`
+	FinalURL        string        `json:"final_url,omitempty"`
+	Title           string        `json:"title,omitempty"`
+	Cached          bool          `json:"cached" jsonschema:"true when answered from the server's cache"`
 }
 
 // vtObject is the part of an API v3 object response we read.
@@ -107,15 +107,15 @@ type vtObject struct {
 				Harmless  int `json:"harmless"`
 				Malicious int `json:"malicious"`
 			} `json:"total_votes"`
-			Tags                         []string `json:"tags"`
-			MeaningfulName               string   `json:"meaningful_name"`
-			Names                        []string `json:"names"`
-			Size                         int64    `json:"size"`
-			TypeDescription              string   `json:"type_description"`
-			MD5                          string   `json:"md5"`
-			SHA1                         string   `json:"sha1"`
-			SHA256                       string   `json:"sha256"`
-			FirstSubmissionDate          int64    `json:"first_submission_date"`
+			Tags                        []string `json:"tags"`
+			MeaningfulName              string   `json:"meaningful_name"`
+			Names                       []string `json:"names"`
+			Size                        int64    `json:"size"`
+			TypeDescription             string   `json:"type_description"`
+			MD5                         string   `json:"md5"`
+			SHA1                        string   `json:"sha1"`
+			SHA256                      string   `json:"sha256"`
+			FirstSubmissionDate         int64    `json:"first_submission_date"`
 			PopularThreatClassification struct {
 				SuggestedThreatLabel string `json:"suggested_threat_label"`
 			} `json:"popular_threat_classification"`
