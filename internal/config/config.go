@@ -35,6 +35,37 @@ type Config struct {
 type Servers struct {
 	AV       AVServer       `yaml:"av"`
 	Firewall FirewallServer `yaml:"firewall"`
+	Intel    IntelServer    `yaml:"intel"`
+}
+
+// IntelServer configures 'mcpsoc mcp intel' (threat-intelligence lookups).
+// Everything is optional: a tool whose backend is missing says so.
+type IntelServer struct {
+	// GeoIPCity is a GeoLite2-City (or GeoIP2-City, or -Country) .mmdb file
+	// for enrich_ip.
+	GeoIPCity string `yaml:"geoip_city"`
+	// GeoIPASN is a GeoLite2-ASN .mmdb file for enrich_ip.
+	GeoIPASN string `yaml:"geoip_asn"`
+	// VirusTotal, OTX and AbuseIPDB are the live connectors, each off until
+	// it has an api_key (write it as ${ENV_VAR}).
+	VirusTotal IntelAPI `yaml:"virustotal"`
+	OTX        IntelAPI `yaml:"otx"`
+	AbuseIPDB  IntelAPI `yaml:"abuseipdb"`
+}
+
+// IntelAPI configures one live intel connector.
+type IntelAPI struct {
+	// APIKey is the service's key; never logged or returned.
+	APIKey Secret `yaml:"api_key"`
+	// BaseURL replaces the service's address (a proxy); https unless the
+	// host is a loopback address.
+	BaseURL string `yaml:"base_url"`
+	// Timeout bounds one request (0: 15s).
+	Timeout time.Duration `yaml:"timeout"`
+	// CacheTTL is how long answers are reused (0: 10m; negative: no cache).
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// MaxResponseBytes caps one response body (0: 4 MiB).
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 }
 
 // FirewallServer configures 'mcpsoc mcp firewall' (nftables). Zero values
@@ -481,10 +512,36 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateIngest(add)
+	c.validateIntel(add)
 	if len(errs) == 0 {
 		return nil
 	}
 	return errs
+}
+
+func (c *Config) validateIntel(add func(path, format string, args ...any)) {
+	in := &c.Servers.Intel
+	for _, e := range []struct {
+		name string
+		a    IntelAPI
+	}{{"virustotal", in.VirusTotal}, {"otx", in.OTX}, {"abuseipdb", in.AbuseIPDB}} {
+		p, a := "servers.intel."+e.name, e.a
+		if a.BaseURL != "" {
+			u, err := url.Parse(a.BaseURL)
+			switch {
+			case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+				add(p+".base_url", "must be an absolute https URL; got %q", a.BaseURL)
+			case u.Scheme == "http" && !IsLoopbackHost(u.Hostname()):
+				add(p+".base_url", "must use https (the API key would travel in clear); http is allowed only on loopback")
+			}
+		}
+		if a.Timeout < 0 {
+			add(p+".timeout", "must not be negative")
+		}
+		if a.MaxResponseBytes < 0 {
+			add(p+".max_response_bytes", "must not be negative")
+		}
+	}
 }
 
 var sourceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)

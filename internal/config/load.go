@@ -385,6 +385,8 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range fw.Logs {
 		abs(&fw.Logs[i])
 	}
+	abs(&c.Servers.Intel.GeoIPCity)
+	abs(&c.Servers.Intel.GeoIPASN)
 	a := &c.Servers.AV
 	abs(&a.ClamdConfig)
 	abs(&a.QuarantineDir)
