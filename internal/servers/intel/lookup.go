@@ -13,8 +13,7 @@ import (
 
 // ErrNoStore is the error of lookup_indicator when no intel store is
 // configured.
-var ErrNoStore = errors.New("the intel store is not configured: this server has no local threat intelligence to look up " +
-	"(import indicators with 'mcpsoc intel import' and run the server with the same config)")
+var ErrNoStore = errors.New("the intel store is not configured: this server has no local threat intelligence to look up")
 
 // LookupIn is the input of lookup_indicator.
 type LookupIn struct {

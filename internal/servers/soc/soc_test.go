@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/event"
+	"github.com/mcpsoc/mcpsoc/internal/servers/intel"
 	"github.com/mcpsoc/mcpsoc/internal/servers/soc"
 	"github.com/mcpsoc/mcpsoc/internal/store/sqlite"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -87,5 +88,43 @@ func TestTools(t *testing.T) {
 		if out, isErr := call(t, cs, name, args); !isErr || strings.TrimSpace(out["error"].(string)) == "" {
 			t.Errorf("%s(%v) should fail with a message: %v", name, args, out)
 		}
+	}
+}
+
+// indicators is an in-memory intel store for the test: exact values only.
+type indicators map[string][]intel.Record
+
+func (m indicators) Lookup(_ context.Context, v string) ([]intel.Record, error) { return m[v], nil }
+
+// TestLookupIndicator: the SOC server answers lookup_indicator from the
+// intel store it is given, and says so when it has none.
+func TestLookupIndicator(t *testing.T) {
+	ctx := context.Background()
+	connect := func(ind intel.Indicators) *mcp.ClientSession {
+		ct, sst := mcp.NewInMemoryTransports()
+		if _, err := soc.NewWithIndicators(nil, ind, nil, nil).SDK().Connect(ctx, sst, nil); err != nil {
+			t.Fatal(err)
+		}
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil).Connect(ctx, ct, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cs.Close() })
+		return cs
+	}
+	cs := connect(indicators{"bad.example.com": {{Type: "domain", Value: "bad.example.com", Sources: []intel.Source{{Name: "feed", Confidence: 85}}}}})
+	out, isErr := call(t, cs, "lookup_indicator", map[string]any{"value": "hxxps://cdn.bad[.]example[.]com/x.js"})
+	if isErr || out["found"] != true || out["max_confidence"] != 85.0 {
+		t.Fatalf("lookup: %v", out)
+	}
+	m := out["matches"].([]any)[0].(map[string]any)
+	if m["relation"] != "parent_domain" || m["value"] != "bad.example.com" {
+		t.Errorf("match: %v", m)
+	}
+	if out, isErr := call(t, cs, "lookup_indicator", map[string]any{"value": "198.51.100.1"}); isErr || out["found"] != false {
+		t.Errorf("not found is a normal result: %v", out)
+	}
+	if out, isErr := call(t, connect(nil), "lookup_indicator", map[string]any{"value": "198.51.100.1"}); !isErr || !strings.Contains(out["error"].(string), "the intel store is not configured") {
+		t.Errorf("no store: %v", out)
 	}
 }
