@@ -184,17 +184,25 @@ func (in Indicator) Candidates() []Candidate {
 	return out
 }
 
+// maxParents bounds the parent domains looked up for one value (a name may
+// have 126 labels): the nearest and the shortest ones are kept.
+const maxParents = 16
+
 // parents returns d's parent domains down to two labels, nearest first.
 func parents(d string) []string {
 	var out []string
 	for {
 		i := strings.IndexByte(d, '.')
 		if i < 0 || !strings.Contains(d[i+1:], ".") {
-			return out
+			break
 		}
 		d = d[i+1:]
 		out = append(out, d)
 	}
+	if len(out) > maxParents {
+		out = append(out[:maxParents/2], out[len(out)-maxParents/2:]...)
+	}
+	return out
 }
 
 // scope classifies an address: "public" or why it is not (loopback,

@@ -539,3 +539,32 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestCandidates(t *testing.T) {
+	for _, c := range []struct{ v, want string }{
+		{"a.b.example.com", "a.b.example.com b.example.com example.com"},
+		{"example.com", "example.com"},
+		{"http://x.example.com:8080/p", "http://x.example.com:8080/p x.example.com example.com"},
+		{"https://[2001:db8::1]/p", "https://[2001:db8::1]/p 2001:db8::1"},
+		{"u@mail.example.org", "u@mail.example.org mail.example.org example.org"},
+		{"81.2.69.142", "81.2.69.142"},
+	} {
+		in, err := Parse(c.v, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, x := range in.Candidates() {
+			got = append(got, x.Value)
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("%s: %v, want %s", c.v, got, c.want)
+		}
+	}
+	long := strings.Repeat("a.", 60) + "example.com"
+	in, _ := Parse(long, "")
+	cs := in.Candidates()
+	if len(cs) != 1+maxParents || cs[len(cs)-1].Value != "example.com" || cs[1].Value != long[2:] {
+		t.Errorf("long name: %d candidates, last %v", len(cs), cs[len(cs)-1])
+	}
+}
