@@ -107,6 +107,7 @@ type response struct {
 	Status int // 200 or 404
 	Body   []byte
 	Cached bool
+	key    string // cache key
 }
 
 func newConnector(service, defaultBase, keyHeader string, c API, now func() time.Time) (*connector, error) {
@@ -148,7 +149,9 @@ func newConnector(service, defaultBase, keyHeader string, c API, now func() time
 }
 
 // get fetches base+path?query. path is already escaped. A 200 or 404
-// answer is returned (and cached); every other status is an *APIError.
+// answer is returned; every other status is an *APIError. 404 answers are
+// cached here, 200 answers by keep once the caller has decoded them, so a
+// malformed answer is not served again from the cache.
 func (k *connector) get(ctx context.Context, path string, query url.Values) (response, error) {
 	target := k.base.String() + path
 	if len(query) > 0 {
@@ -178,8 +181,10 @@ func (k *connector) get(ctx context.Context, path string, query url.Values) (res
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusNotFound:
-		r := response{Status: resp.StatusCode, Body: body}
-		k.store(target, r)
+		r := response{Status: resp.StatusCode, Body: body, key: target}
+		if r.Status == http.StatusNotFound {
+			k.store(target, r)
+		}
 		return r, nil
 	}
 	e := &APIError{Service: k.service, Status: resp.StatusCode, Detail: k.redact(vendorDetail(body))}
@@ -224,6 +229,13 @@ func (k *connector) lookupCache(key string) (response, bool) {
 		return response{}, false
 	}
 	return response{Status: c.status, Body: c.body, Cached: true}, true
+}
+
+// keep caches a 200 answer the caller decoded.
+func (k *connector) keep(r response) {
+	if !r.Cached && r.key != "" {
+		k.store(r.key, r)
+	}
 }
 
 func (k *connector) store(key string, r response) {

@@ -88,6 +88,7 @@ var vtObjects = map[string]string{
 	"/domains/evil.example.net": `{"data":{"id":"evil.example.net","type":"domain","attributes":{"registrar":"Example Registrar, Inc.",
 		"categories":{"Forcepoint ThreatSeeker":"malicious web sites","Sophos":"phishing"},"reputation":-12,
 		"last_analysis_stats":{"harmless":50,"malicious":7,"suspicious":1,"undetected":30,"timeout":0},"last_analysis_results":{}}}}`,
+	"/domains/broken.example.net": `{"data":{"id":"broken.example.net","type":"domain","attributes":{"reputation":"high"}}}`,
 	"/urls/" + base64.RawURLEncoding.EncodeToString([]byte("http://evil.example.net/dl?id=7")): `{"data":{"id":"0a1b","type":"url",
 		"attributes":{"url":"http://evil.example.net/dl?id=7","last_final_url":"http://evil.example.net/payload.bin","title":"Download",
 		"last_analysis_stats":{"harmless":40,"malicious":9,"suspicious":0,"undetected":20,"timeout":0},"last_analysis_results":{}}}}`,

@@ -290,8 +290,12 @@ func (s *Server) virusTotal(ctx context.Context, _ *mcp.CallToolRequest, in Valu
 		return VTResult{Type: kind, Note: "VirusTotal has no report on " + ind.Value, Cached: resp.Cached}, nil
 	}
 	r, err := decodeVT(resp.Body, kind)
+	if err != nil {
+		return VTResult{}, err
+	}
+	s.vt.keep(resp)
 	r.Cached = resp.Cached
-	return r, err
+	return r, nil
 }
 
 func (s *Server) otxLookup(ctx context.Context, _ *mcp.CallToolRequest, in ValueIn) (OTXResult, error) {
@@ -314,8 +318,12 @@ func (s *Server) otxLookup(ctx context.Context, _ *mcp.CallToolRequest, in Value
 		return OTXResult{Type: typ, Indicator: ind.Value, Note: "OTX does not know " + ind.Value, Link: otxLink(typ, ind.Value), Cached: resp.Cached}, nil
 	}
 	r, err := decodeOTX(resp.Body, typ, ind.Value)
+	if err != nil {
+		return OTXResult{}, err
+	}
+	s.otx.keep(resp)
 	r.Cached = resp.Cached
-	return r, err
+	return r, nil
 }
 
 func (s *Server) abuseCheck(ctx context.Context, _ *mcp.CallToolRequest, in AbuseIn) (AbuseResult, error) {
@@ -345,6 +353,10 @@ func (s *Server) abuseCheck(ctx context.Context, _ *mcp.CallToolRequest, in Abus
 		return AbuseResult{}, &APIError{Service: "AbuseIPDB", Status: 404, Detail: "the check endpoint was not found: is base_url the API v2 root?"}
 	}
 	r, err := decodeAbuseIPDB(resp.Body, a.String(), maxAge)
+	if err != nil {
+		return AbuseResult{}, err
+	}
+	s.abuse.keep(resp)
 	r.Cached = resp.Cached
-	return r, err
+	return r, nil
 }

@@ -324,6 +324,17 @@ func TestConnectors(t *testing.T) {
 		}
 		b, _ := json.Marshal(r)
 		all = append(all, string(b))
+
+		// A malformed answer is an error and is not cached.
+		n = vt.count()
+		for range 2 {
+			if got := call(t, cs, "virustotal_lookup", map[string]any{"value": "broken.example.net"}, nil); !strings.Contains(got, "decoding VirusTotal's response") {
+				t.Errorf("malformed answer: %q", got)
+			}
+		}
+		if vt.count() != n+2 {
+			t.Errorf("a malformed answer was cached: %d requests for 2 calls", vt.count()-n)
+		}
 	})
 
 	t.Run("otx", func(t *testing.T) {
