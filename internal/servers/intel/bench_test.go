@@ -30,12 +30,19 @@ func benchCall(b *testing.B, cs *mcp.ClientSession, tool string, args map[string
 
 // BenchmarkLookupIndicator compares lookup_indicator through an in-process
 // MCP session (JSON-RPC, schema validation, structured output) with the
-// same lookup called directly, over a 200k-record in-memory store: the
-// difference is the server's per-call overhead, not the store's speed.
+// same lookup called directly, over a 200k-record in-memory store, and
+// with the trivial status tool as the session's floor: the difference is
+// the server's per-call overhead, not the store's speed.
 func BenchmarkLookupIndicator(b *testing.B) {
 	store := benchStore(100_000)
 	s := newServer(b, Config{}, &Options{Indicators: store})
 	cs := connect(b, s)
+	// The floor: a trivial tool through the same session.
+	b.Run("mcp/status_baseline", func(b *testing.B) {
+		for b.Loop() {
+			benchCall(b, cs, "status", nil)
+		}
+	})
 	for _, c := range []struct{ name, value string }{
 		{"ip_hit", "45.1.2.3"},
 		{"ip_miss", "8.8.8.8"},
