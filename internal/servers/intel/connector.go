@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -91,6 +92,7 @@ type connector struct {
 	maxBytes  int64
 	ttl       time.Duration
 	now       func() time.Time
+	log       *slog.Logger
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -110,7 +112,7 @@ type response struct {
 	key    string // cache key
 }
 
-func newConnector(service, defaultBase, keyHeader string, c API, now func() time.Time) (*connector, error) {
+func newConnector(service, defaultBase, keyHeader string, c API, now func() time.Time, log *slog.Logger) (*connector, error) {
 	if !c.APIKey.IsSet() {
 		return nil, nil
 	}
@@ -131,7 +133,8 @@ func newConnector(service, defaultBase, keyHeader string, c API, now func() time
 	if strings.ContainsAny(c.APIKey.Value(), "\r\n") {
 		return nil, fmt.Errorf("%s api_key contains a line break", service)
 	}
-	k := &connector{service: service, base: u, key: c.APIKey, keyHeader: keyHeader, maxBytes: c.MaxResponseBytes, ttl: c.CacheTTL, now: now, cache: map[string]cached{}}
+	k := &connector{service: service, base: u, key: c.APIKey, keyHeader: keyHeader, maxBytes: c.MaxResponseBytes, ttl: c.CacheTTL, now: now, cache: map[string]cached{},
+		log: log.With("service", service)}
 	if k.maxBytes == 0 {
 		k.maxBytes = DefaultMaxResponseBytes
 	}
@@ -167,11 +170,17 @@ func (k *connector) get(ctx context.Context, path string, query url.Values) (res
 	req.Header.Set(k.keyHeader, k.key.Value())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "mcpsoc-intel/"+Version)
+	start := time.Now()
 	resp, err := k.hc.Do(req)
 	if err != nil {
-		return response{}, k.transportError(err)
+		err = k.transportError(err)
+		k.log.Debug("intel connector request failed", "path", path, "error", err)
+		return response{}, err
 	}
 	defer resp.Body.Close()
+	// The path names the indicator, so this stays at debug level; the key
+	// is in a header and never logged.
+	k.log.Debug("intel connector request", "path", path, "status", resp.StatusCode, "duration_ms", time.Since(start).Milliseconds())
 	body, err := io.ReadAll(io.LimitReader(resp.Body, k.maxBytes+1))
 	if err != nil {
 		return response{}, k.transportError(err)

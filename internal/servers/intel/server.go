@@ -93,7 +93,7 @@ func New(cfg Config, opts *Options) (*Server, error) {
 		{&s.otx, "OTX", DefaultOTXURL, "X-OTX-API-KEY", cfg.OTX},
 		{&s.abuse, "AbuseIPDB", DefaultAbuseIPDBURL, "Key", cfg.AbuseIPDB},
 	} {
-		if *c.dst, err = newConnector(c.name, c.base, c.head, c.api, s.now); err != nil {
+		if *c.dst, err = newConnector(c.name, c.base, c.head, c.api, s.now, s.log); err != nil {
 			s.Close()
 			return nil, err
 		}

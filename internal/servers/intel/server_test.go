@@ -1,10 +1,12 @@
 package intel
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -577,5 +579,26 @@ func TestCandidates(t *testing.T) {
 	cs := in.Candidates()
 	if len(cs) != 1+maxParents || cs[len(cs)-1].Value != "example.com" || cs[1].Value != long[2:] {
 		t.Errorf("long name: %d candidates, last %v", len(cs), cs[len(cs)-1])
+	}
+}
+
+// TestKeysNotLogged: debug logs of connector requests never carry a key.
+func TestKeysNotLogged(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	vt, otx, abuse := newVTFake(t), newOTXFake(t), newAbuseFake(t)
+	cfg := connectorConfig(vt, otx, abuse)
+	cs := connect(t, newServer(t, cfg, &Options{Logger: log}))
+	call(t, cs, "virustotal_lookup", map[string]any{"value": "81.2.69.142"}, nil)
+	call(t, cs, "otx_lookup", map[string]any{"value": "81.2.69.142"}, nil)
+	call(t, cs, "abuseipdb_check", map[string]any{"ip": "81.2.69.142"}, nil)
+	logs := buf.String()
+	if !strings.Contains(logs, "service=AbuseIPDB") || !strings.Contains(logs, "status=200") {
+		t.Errorf("no request logs at debug level:\n%s", logs)
+	}
+	for _, k := range []string{vtKey, otxKey, abuseKey} {
+		if strings.Contains(logs, k) {
+			t.Errorf("a key is in the logs:\n%s", logs)
+		}
 	}
 }
