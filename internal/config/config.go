@@ -35,6 +35,34 @@ type Config struct {
 type Servers struct {
 	AV       AVServer       `yaml:"av"`
 	Firewall FirewallServer `yaml:"firewall"`
+	WAF      WAFServer      `yaml:"waf"`
+}
+
+// WAFServer configures 'mcpsoc mcp waf' (ModSecurity v3 or Coraza with the
+// OWASP CRS). Zero values keep the command's defaults.
+type WAFServer struct {
+	// AuditLogs are the WAF's audit log files (libmodsecurity JSON, native
+	// serial, Coraza JSON).
+	AuditLogs []string `yaml:"audit_logs"`
+	// RuleFiles are globs of the installed rule files explain_rule reads
+	// (default: Debian's modsecurity-crs locations).
+	RuleFiles []string `yaml:"rule_files"`
+	// ExclusionsDir receives the exclusion snippets; the WAF must include
+	// its *.conf before the CRS rules.
+	ExclusionsDir string `yaml:"exclusions_dir"`
+	// EnableApply lets apply_exclusion and remove_exclusion change files
+	// and reload the WAF.
+	EnableApply bool `yaml:"enable_apply"`
+	// ValidateCommand and ReloadCommand are argv lists run after a change
+	// (["nginx", "-t"] and ["nginx", "-s", "reload"]); no shell.
+	ValidateCommand []string `yaml:"validate_command"`
+	ReloadCommand   []string `yaml:"reload_command"`
+	// RuleIDBase is the first id of the rules exclusions create (10000).
+	RuleIDBase int `yaml:"rule_id_base"`
+	// Timeout bounds each validate and reload command.
+	Timeout time.Duration `yaml:"timeout"`
+	// Audit is the hash-chained audit log of exclusion changes.
+	Audit string `yaml:"audit"`
 }
 
 // FirewallServer configures 'mcpsoc mcp firewall' (nftables). Zero values

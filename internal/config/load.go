@@ -385,6 +385,15 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range fw.Logs {
 		abs(&fw.Logs[i])
 	}
+	wf := &c.Servers.WAF
+	abs(&wf.ExclusionsDir)
+	abs(&wf.Audit)
+	for i := range wf.AuditLogs {
+		abs(&wf.AuditLogs[i])
+	}
+	for i := range wf.RuleFiles {
+		abs(&wf.RuleFiles[i])
+	}
 	a := &c.Servers.AV
 	abs(&a.ClamdConfig)
 	abs(&a.QuarantineDir)
