@@ -92,6 +92,26 @@ type FirewallServer struct {
 	LogFormat string   `yaml:"log_format"`
 	// Audit is the hash-chained audit log of block and unblock calls.
 	Audit string `yaml:"audit"`
+	// Backend is nftables (default), iptables (iptables+ipset), opnsense
+	// or pfsense.
+	Backend string `yaml:"backend"`
+	// IPSet, IPTables and IP6Tables are the iptables backend's binaries.
+	IPSet     string `yaml:"ipset"`
+	IPTables  string `yaml:"iptables"`
+	IP6Tables string `yaml:"ip6tables"`
+	// URL, Alias, APIKey, APISecret (OPNsense), CAFile and AllowHTTP
+	// reach the appliance of the REST backends.
+	URL       string `yaml:"url"`
+	Alias     string `yaml:"alias"`
+	APIKey    Secret `yaml:"api_key"`
+	APISecret Secret `yaml:"api_secret"`
+	CAFile    string `yaml:"ca_file"`
+	AllowHTTP bool   `yaml:"allow_http"`
+	// DataDir keeps the REST backends' TTL book (default: the top-level
+	// data_dir).
+	DataDir string `yaml:"data_dir"`
+	// SweepInterval is how often expired REST blocks are removed.
+	SweepInterval time.Duration `yaml:"sweep_interval"`
 }
 
 // AVServer configures 'mcpsoc mcp av' (ClamAV over clamd).

@@ -382,6 +382,8 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.Detect.Anomaly)
 	fw := &c.Servers.Firewall
 	abs(&fw.Audit)
+	abs(&fw.CAFile)
+	abs(&fw.DataDir)
 	for i := range fw.Logs {
 		abs(&fw.Logs[i])
 	}
