@@ -14,14 +14,14 @@ func init() { registerMCP("waf", newMCPWAFCmd) }
 
 func newMCPWAFCmd() *cobra.Command {
 	var cfg waf.Config
-	var addr, level, auditPath, cfgPath string
-	var stateless bool
+	var addr, level, auditPath, cfgPath, dataDir string
+	var stateless, fromStore bool
 	cmd := &cobra.Command{
 		Use:   "waf",
 		Short: "Serve a ModSecurity/Coraza WAF with the OWASP CRS as MCP tools: audit events, rule stats, explain rules, exclusions",
 		Long: `Serve a web application firewall (ModSecurity v3 or Coraza running the OWASP
 CRS) as MCP tools: waf_events, top_attacked_uris and rule_stats over the audit
-logs (--audit-log), explain_rule over the installed rule files, and
+logs (--audit-log) or the events 'serve' stored (--store), explain_rule over the installed rule files, and
 propose_exclusion / apply_exclusion / remove_exclusion / list_exclusions for
 false positives. With no flags the server starts, lists its tools and each
 tool says what it needs. --enable-apply lets apply_exclusion write into
@@ -47,6 +47,22 @@ The WAF must include the exclusions directory's *.conf before the CRS rules.`,
 			}
 			defer closeAudit()
 			opts.Audit = record
+			if fromStore {
+				// The query tools read the events 'serve' stored.
+				c, err := config.Load(cfgPath)
+				if err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+				if dataDir != "" {
+					c.DataDir = dataDir
+				}
+				st, err := openStore(cmd.Context(), c, log)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				opts.Events = st
+			}
 			s, err := waf.New(cfg, opts)
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
@@ -64,6 +80,8 @@ The WAF must include the exclusions directory's *.conf before the CRS rules.`,
 	f.StringArrayVar(&cfg.ReloadCommand, "reload-cmd", nil, "reload command, one `word` per flag (--reload-cmd nginx --reload-cmd -s --reload-cmd reload)")
 	f.IntVar(&cfg.RuleIDBase, "rule-id-base", waf.DefaultRuleIDBase, "first `id` of the rules exclusions create")
 	f.DurationVar(&cfg.Timeout, "timeout", waf.DefaultTimeout, "limit for each validate and reload command")
+	f.BoolVar(&fromStore, "store", false, "read WAF events from the MCPSoc store (--config, --data) instead of --audit-log files")
+	f.StringVar(&dataDir, "data", "", "data `directory` of the store (overrides data_dir)")
 	f.StringVar(&auditPath, "audit", "", "append apply_exclusion and remove_exclusion calls to this audit log `file`")
 	f.StringVar(&addr, "http", "", "serve Streamable HTTP on this loopback `address` instead of stdio")
 	f.BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")

@@ -15,6 +15,8 @@ import (
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/mcpsoc/mcpsoc/internal/query"
+	"github.com/mcpsoc/mcpsoc/internal/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -79,16 +81,26 @@ type Options struct {
 	Audit func(audit.Event) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Events is the MCPSoc event store. When set, the query tools read
+	// ModSecurity/Coraza events from it (event.module:modsecurity, last
+	// 24h unless since says otherwise) instead of the audit log files.
+	Events EventStore
+}
+
+// EventStore is what the server reads of the MCPSoc store.
+type EventStore interface {
+	Search(ctx context.Context, req store.SearchRequest) (store.Page, error)
 }
 
 // Server is the WAF server's state behind its tools; safe for concurrent
 // use.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	audit func(audit.Event) error
-	now   func() time.Time
-	mu    sync.Mutex // serializes configuration changes
+	cfg    Config
+	events EventStore
+	log    *slog.Logger
+	audit  func(audit.Event) error
+	now    func() time.Time
+	mu     sync.Mutex // serializes configuration changes
 }
 
 // New validates cfg and builds the server.
@@ -133,7 +145,7 @@ func New(cfg Config, opts *Options) (*Server, error) {
 			return nil, errors.New("enable_apply needs reload_command (e.g. nginx -s reload)")
 		}
 	}
-	s := &Server{cfg: cfg, log: opts.Logger, audit: opts.Audit, now: opts.Now}
+	s := &Server{cfg: cfg, log: opts.Logger, audit: opts.Audit, now: opts.Now, events: opts.Events}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -175,7 +187,7 @@ type EventsIn struct {
 
 // Events is the result of waf_events.
 type Events struct {
-	Logs      []string `json:"logs"`
+	Logs      []string `json:"logs" jsonschema:"where the events were read: audit log files or the MCPSoc store"`
 	Matched   int      `json:"matched" jsonschema:"events matching the filter (before limit)"`
 	Truncated bool     `json:"truncated" jsonschema:"true when only the end of a large log was read"`
 	Events    []Event  `json:"events"`
@@ -278,7 +290,7 @@ func (s *Server) addTools(srv *mcpx.Server) {
 		s.status)
 	mcpx.AddTool(srv, mcpx.ToolDef{Name: "waf_events", Title: "WAF audit events", Hints: mcpx.ReadOnly,
 		Description: "ModSecurity/Coraza audit records from the configured audit logs, newest first, with the matched rule ids, messages, matched data and inbound anomaly score; filtered by path, URI text, client address, rule id, minimum anomaly score, blocked or not, and time range."},
-		s.events)
+		s.queryEvents)
 	mcpx.AddTool(srv, mcpx.ToolDef{Name: "top_attacked_uris", Title: "Top attacked URIs", Hints: mcpx.ReadOnly,
 		Description: "Request paths ranked by transactions with WAF rule matches, with blocked counts, distinct clients, highest anomaly score and the most frequent rule ids."},
 		s.topURIs)
@@ -354,17 +366,70 @@ func (s *Server) timeRange(since, until string) (filter, error) {
 	return f, nil
 }
 
-func (s *Server) collect(f filter) ([]Event, bool, error) {
+func (s *Server) collect(ctx context.Context, f filter) ([]Event, bool, error) {
 	var evs []Event
-	trunc, err := readLogs(s.cfg.AuditLogs, func(e Event) {
+	keep := func(e Event) {
 		if f.match(e) {
 			evs = append(evs, e)
 		}
-	})
+	}
+	if s.events != nil {
+		trunc, err := s.readStore(ctx, f, keep)
+		return evs, trunc, err
+	}
+	trunc, err := readLogs(s.cfg.AuditLogs, keep)
 	return evs, trunc, err
 }
 
-func (s *Server) events(_ context.Context, _ *mcp.CallToolRequest, in EventsIn) (Events, error) {
+// maxStoreEvents bounds the events one call reads from the store.
+const maxStoreEvents = 100000
+
+// sources names where the events come from.
+func (s *Server) sources() []string {
+	if s.events != nil {
+		return []string{"mcpsoc store (event.module:modsecurity)"}
+	}
+	return s.cfg.AuditLogs
+}
+
+// readStore pages through the store's ModSecurity events in the filter's
+// time range (the last 24h when it has no start); it reports truncation
+// past maxStoreEvents.
+func (s *Server) readStore(ctx context.Context, f filter, fn func(Event)) (bool, error) {
+	q := "event.module:modsecurity"
+	if f.client != "" {
+		q += " AND source.ip:" + f.client
+	}
+	parsed, err := query.Parse(q)
+	if err != nil {
+		return false, err
+	}
+	req := store.SearchRequest{Query: parsed, From: f.since, To: f.until, Limit: 1000}
+	if req.From.IsZero() {
+		req.From = s.now().Add(-24 * time.Hour)
+	}
+	n := 0
+	for {
+		page, err := s.events.Search(ctx, req)
+		if err != nil {
+			return false, fmt.Errorf("searching the MCPSoc store: %w", err)
+		}
+		for _, r := range page.Records {
+			if e, ok := fromEvent(r.Event, "store:"+r.ID); ok {
+				fn(e)
+			}
+			if n++; n >= maxStoreEvents {
+				return page.Next != "", nil
+			}
+		}
+		if page.Next == "" {
+			return false, nil
+		}
+		req.Cursor = page.Next
+	}
+}
+
+func (s *Server) queryEvents(ctx context.Context, _ *mcp.CallToolRequest, in EventsIn) (Events, error) {
 	limit, err := limitIn(in.Limit, 50, 500)
 	if err != nil {
 		return Events{}, err
@@ -390,12 +455,12 @@ func (s *Server) events(_ context.Context, _ *mcp.CallToolRequest, in EventsIn) 
 		f.client = a
 	}
 	f.pathPrefix, f.uriContains, f.ruleID, f.minScore, f.blockedOnly = in.Path, in.URIContains, in.RuleID, in.MinScore, in.BlockedOnly
-	evs, trunc, err := s.collect(f)
+	evs, trunc, err := s.collect(ctx, f)
 	if err != nil {
 		return Events{}, err
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.After(evs[j].Time) })
-	out := Events{Logs: s.cfg.AuditLogs, Matched: len(evs), Truncated: trunc, Events: evs}
+	out := Events{Logs: s.sources(), Matched: len(evs), Truncated: trunc, Events: evs}
 	if len(out.Events) > limit {
 		out.Events = out.Events[:limit]
 	}
@@ -418,28 +483,28 @@ func (s *Server) rangeFilter(in RangeIn) (filter, int, error) {
 	return f, limit, nil
 }
 
-func (s *Server) topURIs(_ context.Context, _ *mcp.CallToolRequest, in RangeIn) (TopURIs, error) {
+func (s *Server) topURIs(ctx context.Context, _ *mcp.CallToolRequest, in RangeIn) (TopURIs, error) {
 	f, limit, err := s.rangeFilter(in)
 	if err != nil {
 		return TopURIs{}, err
 	}
-	evs, trunc, err := s.collect(f)
+	evs, trunc, err := s.collect(ctx, f)
 	if err != nil {
 		return TopURIs{}, err
 	}
-	return TopURIs{Logs: s.cfg.AuditLogs, Events: len(evs), Truncated: trunc, URIs: topURIs(evs, limit)}, nil
+	return TopURIs{Logs: s.sources(), Events: len(evs), Truncated: trunc, URIs: topURIs(evs, limit)}, nil
 }
 
-func (s *Server) ruleStats(_ context.Context, _ *mcp.CallToolRequest, in RangeIn) (RuleStats, error) {
+func (s *Server) ruleStats(ctx context.Context, _ *mcp.CallToolRequest, in RangeIn) (RuleStats, error) {
 	f, limit, err := s.rangeFilter(in)
 	if err != nil {
 		return RuleStats{}, err
 	}
-	evs, trunc, err := s.collect(f)
+	evs, trunc, err := s.collect(ctx, f)
 	if err != nil {
 		return RuleStats{}, err
 	}
-	return RuleStats{Logs: s.cfg.AuditLogs, Events: len(evs), Truncated: trunc, Rules: ruleStats(evs, in.IncludeVerdict, limit)}, nil
+	return RuleStats{Logs: s.sources(), Events: len(evs), Truncated: trunc, Rules: ruleStats(evs, in.IncludeVerdict, limit)}, nil
 }
 
 // rules reads the installed rule files; none found is an error naming the
