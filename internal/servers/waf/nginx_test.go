@@ -1,7 +1,6 @@
 package waf
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -149,8 +148,8 @@ http {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		// SIGQUIT is nginx's graceful stop; the master waits for its
-		// workers. Only the master we started is signalled.
+		// SIGINT is nginx's fast shutdown: the master stops its workers
+		// and exits. Only the master we started is signalled.
 		cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-done:
@@ -243,11 +242,4 @@ func waitAudit(t *testing.T, path string, n int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// ctx is a per-call context for the tests.
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return c
 }
