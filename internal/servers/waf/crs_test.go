@@ -193,6 +193,17 @@ func TestNginxCRS(t *testing.T) {
 	if e := call(t, cs, "remove_exclusion", map[string]any{"file": "/etc/passwd"}, nil); !strings.Contains(e, "not in the exclusions directory") {
 		t.Errorf("remove outside: %q", e)
 	}
+
+	// nginx down: the configuration validates but the reload fails, and
+	// the file is rolled back.
+	w.stop()
+	e = call(t, cs, "apply_exclusion", excl, nil)
+	if !strings.Contains(e, "reloading the WAF failed") || !strings.Contains(e, "put back") {
+		t.Fatalf("nginx down: %q", e)
+	}
+	if fs, _ := filepath.Glob(filepath.Join(w.excl, "mcpsoc-exclusion-*")); len(fs) != 0 {
+		t.Fatalf("file kept while nginx is down: %v", fs)
+	}
 }
 
 func itoa(n int) string {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ const (
 type wafEnv struct {
 	dir, conf, audit, excl string
 	base                   string // http://127.0.0.1:PORT
+	stop                   func() // stops nginx and waits for it
 }
 
 func (w *wafEnv) nginx(args ...string) []string {
@@ -147,17 +149,21 @@ http {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		// SIGINT is nginx's fast shutdown: the master stops its workers
-		// and exits. Only the master we started is signalled.
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			// SIGINT is nginx's fast shutdown: the master stops its
+			// workers and exits. Only the master we started is signalled.
+			cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		})
+	}
+	t.Cleanup(stop)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		select {
@@ -167,6 +173,7 @@ http {
 		default:
 		}
 		if code, err := get(w.base + "/"); err == nil && code == 200 {
+			w.stop = stop
 			return w
 		}
 		if time.Now().After(deadline) {
