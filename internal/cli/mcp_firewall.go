@@ -17,14 +17,14 @@ func init() { registerMCP("firewall", newMCPFirewallCmd) }
 // config file only, never from the command line.
 func newMCPFirewallCmd() *cobra.Command {
 	var cfg firewall.Config
-	var addr, level, auditPath, cfgPath string
-	var stateless bool
+	var addr, level, auditPath, cfgPath, dataDir string
+	var stateless, fromStore bool
 	cmd := &cobra.Command{
 		Use:   "firewall",
 		Short: "Serve a firewall (nftables, iptables+ipset, OPNsense, pfSense) as MCP tools: block_ip, unblock_ip, list_blocks, status, log queries",
 		Long: `Serve a firewall as MCP tools: status, list_blocks, block_ip and unblock_ip,
 plus firewall_events, top_talkers and blocked_connections over firewall logs
-(--log). Backends (--backend): nftables (default; one managed table, default
+(--log) or the events 'serve' stored (--store). Backends (--backend): nftables (default; one managed table, default
 inet mcpsoc, with a set per address family whose element timeouts are the
 blocks' TTLs), iptables (an ipset per family with element timeouts and a
 managed chain jumped to from INPUT and FORWARD), opnsense and pfsense (an alias
@@ -56,6 +56,22 @@ network namespace the server runs in.`,
 			}
 			defer closeAudit()
 			opts.Audit = record
+			if fromStore {
+				// The log tools read the events 'serve' stored.
+				c, err := config.Load(cfgPath)
+				if err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+				if dataDir != "" {
+					c.DataDir = dataDir
+				}
+				st, err := openStore(cmd.Context(), c, log)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				opts.Events = st
+			}
 			s, err := firewall.New(cfg, opts)
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
@@ -88,6 +104,8 @@ network namespace the server runs in.`,
 	f.BoolVar(&cfg.AllowHTTP, "allow-http", false, "permit a plain-http appliance URL (lab only: the API key travels in clear)")
 	f.StringVar(&cfg.DataDir, "data-dir", "", "`directory` of the REST backends' TTL book (default: the config's data_dir)")
 	f.DurationVar(&cfg.SweepInterval, "sweep-interval", firewall.DefaultSweep, "how often expired REST blocks are removed")
+	f.BoolVar(&fromStore, "store", false, "read firewall events from the MCPSoc store (--config, --data) instead of --log files")
+	f.StringVar(&dataDir, "data", "", "data `directory` of the store (overrides data_dir)")
 	f.StringVar(&auditPath, "audit", "", "append block_ip and unblock_ip calls to this audit log `file`")
 	f.StringVar(&addr, "http", "", "serve Streamable HTTP on this loopback `address` instead of stdio")
 	f.BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")

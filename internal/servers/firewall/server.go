@@ -17,6 +17,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
+	"github.com/mcpsoc/mcpsoc/internal/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -113,19 +114,29 @@ type Options struct {
 	Audit func(audit.Event) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Events is the MCPSoc event store. When set, the log tools read
+	// network events from it (the last 24h unless since says otherwise)
+	// instead of the log files.
+	Events EventStore
+}
+
+// EventStore is what the server reads of the MCPSoc store.
+type EventStore interface {
+	Search(ctx context.Context, req store.SearchRequest) (store.Page, error)
 }
 
 // Server is the firewall server's state behind its tools. Its methods are
 // safe for concurrent use.
 type Server struct {
-	cfg   Config
-	be    backend
-	guard guard
-	ttl   ttlBounds
-	log   *slog.Logger
-	audit func(audit.Event) error
-	now   func() time.Time
-	mu    sync.Mutex // serializes read-modify-write of the sets
+	cfg    Config
+	be     backend
+	events EventStore
+	guard  guard
+	ttl    ttlBounds
+	log    *slog.Logger
+	audit  func(audit.Event) error
+	now    func() time.Time
+	mu     sync.Mutex // serializes read-modify-write of the sets
 }
 
 // New validates cfg and builds the server. Errors are configuration
@@ -181,7 +192,7 @@ func New(cfg Config, opts *Options) (*Server, error) {
 		cfg:   cfg,
 		guard: guard{allowPrivate: cfg.AllowPrivate, allowList: allow},
 		ttl:   ttlBounds{def: cfg.DefaultTTL, min: cfg.MinTTL, max: cfg.MaxTTL},
-		log:   opts.Logger, audit: opts.Audit, now: opts.Now,
+		log:   opts.Logger, audit: opts.Audit, now: opts.Now, events: opts.Events,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -393,9 +404,9 @@ func limitIn(v, def, most int) (int, error) {
 	return v, nil
 }
 
-func (s *Server) query(f eventFilter, limit int) (Events, error) {
+func (s *Server) query(ctx context.Context, f eventFilter, limit int) (Events, error) {
 	var evs []FirewallEvent
-	trunc, err := s.readEvents(func(e FirewallEvent) {
+	trunc, err := s.readEvents(ctx, f, func(e FirewallEvent) {
 		if f.match(e) {
 			evs = append(evs, e)
 		}
@@ -404,7 +415,7 @@ func (s *Server) query(f eventFilter, limit int) (Events, error) {
 		return Events{}, err
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.After(evs[j].Time) })
-	out := Events{Logs: s.cfg.Logs, Matched: len(evs), Truncated: trunc, Events: evs}
+	out := Events{Logs: s.sources(), Matched: len(evs), Truncated: trunc, Events: evs}
 	if len(out.Events) > limit {
 		out.Events = out.Events[:limit]
 	}
@@ -414,7 +425,7 @@ func (s *Server) query(f eventFilter, limit int) (Events, error) {
 	return out, nil
 }
 
-func (s *Server) firewallEvents(_ context.Context, _ *mcp.CallToolRequest, in EventsIn) (Events, error) {
+func (s *Server) firewallEvents(ctx context.Context, _ *mcp.CallToolRequest, in EventsIn) (Events, error) {
 	limit, err := limitIn(in.Limit, 100, 1000)
 	if err != nil {
 		return Events{}, err
@@ -431,7 +442,7 @@ func (s *Server) firewallEvents(_ context.Context, _ *mcp.CallToolRequest, in Ev
 	if f.since, err = parseSince(in.Since, s.now()); err != nil {
 		return Events{}, err
 	}
-	return s.query(f, limit)
+	return s.query(ctx, f, limit)
 }
 
 // BlockedIn is the input of blocked_connections.
@@ -454,7 +465,7 @@ func (s *Server) blockedConnections(ctx context.Context, _ *mcp.CallToolRequest,
 	if f.since, err = parseSince(in.Since, s.now()); err != nil {
 		return Events{}, err
 	}
-	out, err := s.query(f, limit)
+	out, err := s.query(ctx, f, limit)
 	if err != nil {
 		return Events{}, err
 	}
@@ -475,7 +486,7 @@ func (s *Server) topTalkers(ctx context.Context, _ *mcp.CallToolRequest, in Talk
 		return Talkers{}, err
 	}
 	var evs []FirewallEvent
-	trunc, err := s.readEvents(func(e FirewallEvent) {
+	trunc, err := s.readEvents(ctx, f, func(e FirewallEvent) {
 		if f.match(e) {
 			evs = append(evs, e)
 		}
@@ -483,7 +494,7 @@ func (s *Server) topTalkers(ctx context.Context, _ *mcp.CallToolRequest, in Talk
 	if err != nil {
 		return Talkers{}, err
 	}
-	out := Talkers{Logs: s.cfg.Logs, Events: len(evs), Truncated: trunc, Talkers: topTalkers(evs, limit)}
+	out := Talkers{Logs: s.sources(), Events: len(evs), Truncated: trunc, Talkers: topTalkers(evs, limit)}
 	st, err := s.be.list(ctx)
 	if err != nil {
 		out.BlockState = err.Error()
