@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 )
@@ -213,4 +214,49 @@ func itoa(n int) string {
 		n /= 10
 	}
 	return string(b)
+}
+
+// TestNginxNativeAuditLog reads libmodsecurity's native serial audit log
+// (SecAuditLogFormat Native, sections A to Z) of a real nginx.
+func TestNginxNativeAuditLog(t *testing.T) {
+	w := startNginxFormat(t, "Native")
+	mustGet(t, w.base+benign, 200)
+	mustGet(t, w.base+sqli, 403)
+	mustGet(t, w.base+traversal, 403)
+	s, err := New(Config{AuditLogs: []string{w.audit}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := connect(t, s)
+	var evs Events
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if e := call(t, cs, "waf_events", map[string]any{"blocked_only": true}, &evs); e != "" {
+			t.Fatal(e)
+		}
+		if evs.Matched >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if evs.Matched != 2 {
+		t.Fatalf("blocked: %+v", evs)
+	}
+	byRule := func(id string) Event {
+		for _, e := range evs.Events {
+			if slices.Contains(ids(e), id) {
+				return e
+			}
+		}
+		t.Fatalf("no event with rule %s: %+v", id, evs.Events)
+		return Event{}
+	}
+	if e := byRule("942100"); e.AnomalyScore != 5 || e.Status != 403 || e.Client != "127.0.0.1" || e.Path != "/index.html" ||
+		e.Rules[0].Message != "SQL Injection Attack Detected via libinjection" || e.Rules[0].Line != "46" {
+		t.Errorf("sqli: %+v", e)
+	}
+	if e := byRule("930100"); e.AnomalyScore != 30 || !slices.Contains(ids(e), "930120") {
+		t.Errorf("traversal: %+v", e)
+	}
+	t.Logf("native format: rules %v and %v", ids(byRule("942100")), ids(byRule("930100")))
 }

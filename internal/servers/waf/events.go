@@ -54,9 +54,14 @@ type Event struct {
 // verdict rules report the anomaly-score decision, not an attack.
 var verdictRules = map[string]bool{"949110": true, "949111": true, "959100": true, "959101": true, "980130": true, "980140": true, "980170": true}
 
-// scoreRe finds the total in CRS verdict messages: "Inbound Anomaly Score
-// Exceeded (Total Score: 5)", "(Total Inbound Score: 5 - SQLI=5,...)".
-var scoreRe = regexp.MustCompile(`Total (?:Inbound )?Score: (\d+)`)
+// scoreRes find the total in CRS verdict messages: the msg "Inbound
+// Anomaly Score Exceeded (Total Score: 5)" or "(Total Inbound Score: 5 -
+// SQLI=5,...)", and the match text of the native format "against variable
+// `TX:ANOMALY_SCORE' (Value: `30' )".
+var scoreRes = []*regexp.Regexp{
+	regexp.MustCompile(`Total (?:Inbound )?Score: (\d+)`),
+	regexp.MustCompile("variable `TX:(?:INBOUND_)?ANOMALY_SCORE' \\(Value: `(\\d+)'"),
+}
 
 // severityName maps ModSecurity's numeric severities to the CRS names.
 func severityName(s string) string {
@@ -131,15 +136,22 @@ func fromEvent(ev *event.Event, log string) (Event, bool) {
 		if !ok {
 			continue
 		}
-		h := RuleHit{ID: anyString(mm["id"]), Message: anyString(mm["message"]), Severity: severityName(anyString(mm["severity"])),
+		// The rule's msg when the record has it apart (native format),
+		// else the message (libmodsecurity JSON puts the msg there).
+		text := anyString(mm["message"])
+		h := RuleHit{ID: anyString(mm["id"]), Message: anyString(mm["msg"]), Severity: severityName(anyString(mm["severity"])),
 			Data: anyString(mm["data"]), File: anyString(mm["file"]), Line: anyString(mm["line"]), Tags: anyStrings(mm["tag"])}
 		if h.Message == "" {
-			h.Message = anyString(mm["msg"])
+			h.Message = text
 		}
 		if verdictRules[h.ID] {
-			if sm := scoreRe.FindStringSubmatch(h.Message); sm != nil {
-				if n, err := strconv.Atoi(sm[1]); err == nil && n > score {
-					score = n
+			for _, re := range scoreRes {
+				for _, t := range []string{h.Message, text} {
+					if sm := re.FindStringSubmatch(t); sm != nil {
+						if n, err := strconv.Atoi(sm[1]); err == nil && n > score {
+							score = n
+						}
+					}
 				}
 			}
 		} else {

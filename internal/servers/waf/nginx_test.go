@@ -68,7 +68,11 @@ func freePort(t *testing.T) int {
 // every transaction, the CRS listed explicitly since libmodsecurity
 // rejects IncludeOptional, and the exclusions directory included before
 // the CRS) and starts nginx in the foreground.
-func startNginx(t *testing.T) *wafEnv {
+func startNginx(t *testing.T) *wafEnv { return startNginxFormat(t, "JSON") }
+
+// startNginxFormat is startNginx with the audit log in format (JSON or
+// Native, the serial multi-part format).
+func startNginxFormat(t *testing.T, format string) *wafEnv {
 	t.Helper()
 	requireNginx(t)
 	dir := t.TempDir()
@@ -95,7 +99,7 @@ func startNginx(t *testing.T) *wafEnv {
 		case f[0] == "SecAuditLog":
 			l = "SecAuditLog " + w.audit
 		case f[0] == "SecAuditLogType":
-			l = "SecAuditLogType Serial\nSecAuditLogFormat JSON"
+			l = "SecAuditLogType Serial\nSecAuditLogFormat " + format
 		case f[0] == "SecTmpDir", f[0] == "SecDataDir":
 			l = f[0] + " " + filepath.Join(dir, "tmp")
 		case f[0] == "SecStatusEngine":
