@@ -151,6 +151,15 @@ func TestNginxCRS(t *testing.T) {
 	if _, err := os.Stat(prop.File); !os.IsNotExist(err) {
 		t.Fatal("propose wrote the file")
 	}
+	// The same, derived from the blocked transaction itself.
+	if e := call(t, cs, "waf_events", map[string]any{"path": "/notes/"}, &evs); e != "" || evs.Matched != 1 {
+		t.Fatalf("notes: %q %+v", e, evs)
+	}
+	var derived ExclusionResult
+	if e := call(t, cs, "propose_exclusion", map[string]any{"transaction_id": evs.Events[0].ID, "path": "/notes/", "reason": "notes quote SQL"}, &derived); e != "" ||
+		derived.File != prop.File || !strings.Contains(derived.Snippet, "ctl:ruleRemoveTargetById=942100;ARGS:body") {
+		t.Fatalf("from the transaction: %q %+v", e, derived)
+	}
 	mustGet(t, w.base+notesFP, 403)
 	var app ExclusionResult
 	if e := call(t, cs, "apply_exclusion", excl, &app); e != "" || !app.Applied || app.File != prop.File || !app.Validate.OK || !app.Reload.OK {

@@ -20,10 +20,14 @@ import (
 // Exclusion is a rule exclusion for a false positive: remove a rule, or
 // one target of a rule, everywhere or for request URIs under a path.
 type Exclusion struct {
-	RuleID string `json:"rule_id" jsonschema:"the rule to exclude (digits, e.g. 942100)"`
-	Path   string `json:"path,omitempty" jsonschema:"only for request URIs starting with this path (e.g. /api/search); empty: everywhere"`
-	Target string `json:"target,omitempty" jsonschema:"only this variable of the rule (e.g. ARGS:q, REQUEST_COOKIES:session, REQUEST_HEADERS:User-Agent); empty: the whole rule"`
-	Reason string `json:"reason,omitempty" jsonschema:"why this is a false positive; kept as a comment in the snippet and in the audit log (printable ASCII, at most 200 bytes)"`
+	RuleID string `json:"rule_id,omitempty" jsonschema:"the rule to exclude (digits, e.g. 942100); may be left out with transaction_id when that transaction matched one rule"`
+	// TransactionID derives what is left out from one audit record: the
+	// rule (when it matched only one besides the CRS verdicts), the path
+	// and the variable the rule matched in.
+	TransactionID string `json:"transaction_id,omitempty" jsonschema:"a false-positive transaction (waf_events transaction_id): rule_id, path and target default to what matched in it"`
+	Path          string `json:"path,omitempty" jsonschema:"only for request URIs starting with this path (e.g. /api/search); empty: everywhere"`
+	Target        string `json:"target,omitempty" jsonschema:"only this variable of the rule (e.g. ARGS:q, REQUEST_COOKIES:session, REQUEST_HEADERS:User-Agent); empty: the whole rule"`
+	Reason        string `json:"reason,omitempty" jsonschema:"why this is a false positive; kept as a comment in the snippet and in the audit log (printable ASCII, at most 200 bytes)"`
 }
 
 var (

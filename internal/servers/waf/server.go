@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -601,6 +602,11 @@ var (
 
 func (s *Server) exclusion(ctx context.Context, req *mcp.CallToolRequest, in ExclusionIn) (ExclusionResult, error) {
 	x := in.Exclusion
+	if x.TransactionID != "" {
+		if err := s.fromTransaction(ctx, &x); err != nil {
+			return ExclusionResult{}, err
+		}
+	}
 	if err := x.check(); err != nil {
 		return ExclusionResult{}, err
 	}
@@ -639,6 +645,77 @@ func (s *Server) exclusion(ctx context.Context, req *mcp.CallToolRequest, in Exc
 		return res, nil
 	}
 	return s.change(ctx, res, old, []byte(res.Snippet))
+}
+
+// withinRe finds the variable in CRS logdata: "Matched Data: s&1c found
+// within ARGS:id: 1' OR 1=1--".
+var withinRe = regexp.MustCompile(`found within ([A-Z_]+(?::[A-Za-z0-9_.\-/\[\]]+)?): `)
+
+// fromTransaction fills x from the audit record of x.TransactionID: the
+// rule if not given (the record must have matched exactly one rule besides
+// the CRS verdicts), the record's path and the variable the rule matched.
+// Fields the caller gave win.
+func (s *Server) fromTransaction(ctx context.Context, x *Exclusion) error {
+	id := strings.TrimSpace(x.TransactionID)
+	if len(id) > 128 || strings.ContainsAny(id, " \t\n") {
+		return fmt.Errorf("transaction_id %q is not a transaction id", x.TransactionID)
+	}
+	evs, _, err := s.collect(ctx, filter{})
+	if err != nil {
+		return err
+	}
+	var ev *Event
+	for i := range evs {
+		if evs[i].ID == id {
+			ev = &evs[i]
+			break
+		}
+	}
+	if ev == nil {
+		return fmt.Errorf("transaction %s is not in %s", id, strings.Join(s.sources(), ", "))
+	}
+	var hits []RuleHit
+	for _, h := range ev.Rules {
+		if !verdictRules[h.ID] && (x.RuleID == "" || h.ID == x.RuleID) {
+			hits = append(hits, h)
+		}
+	}
+	switch {
+	case len(hits) == 0 && x.RuleID != "":
+		return fmt.Errorf("rule %s did not match in transaction %s", x.RuleID, id)
+	case len(hits) == 0:
+		return fmt.Errorf("transaction %s matched no rule besides the CRS verdicts", id)
+	}
+	if x.RuleID == "" {
+		rules := map[string]bool{}
+		for _, h := range hits {
+			rules[h.ID] = true
+		}
+		if len(rules) > 1 {
+			var list []string
+			for r := range rules {
+				list = append(list, r)
+			}
+			sort.Strings(list)
+			return fmt.Errorf("transaction %s matched rules %s: give rule_id, one exclusion per rule", id, strings.Join(list, ", "))
+		}
+		x.RuleID = hits[0].ID
+	}
+	if x.Path == "" {
+		x.Path = ev.Path
+	}
+	if x.Target == "" {
+		// Only when every match of the rule was in the same variable.
+		for i, h := range hits {
+			m := withinRe.FindStringSubmatch(h.Data)
+			if m == nil || (i > 0 && m[1] != x.Target) {
+				x.Target = ""
+				break
+			}
+			x.Target = m[1]
+		}
+	}
+	return nil
 }
 
 // readOld returns a file's content, nil when it does not exist.

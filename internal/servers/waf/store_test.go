@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,5 +89,47 @@ func TestFixtureFromFile(t *testing.T) {
 	if e := call(t, connect(t, s), "top_attacked_uris", nil, &top); e != "" || top.Events != 4 || len(top.URIs) != 1 ||
 		top.URIs[0].Path != "/index.html" || top.URIs[0].Blocked != 4 || top.URIs[0].MaxScore != 30 || !slices.Contains(top.URIs[0].TopRules, "942100") {
 		t.Fatalf("top: %q %+v", e, top)
+	}
+}
+
+// TestProposeFromTransaction derives the exclusion from a recorded false
+// positive: the rule, the path and the variable it matched.
+func TestProposeFromTransaction(t *testing.T) {
+	s, err := New(Config{AuditLogs: []string{fixture}, ExclusionsDir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := connect(t, s)
+	var evs Events
+	if e := call(t, cs, "waf_events", map[string]any{"uri_contains": "xid="}, &evs); e != "" || evs.Matched != 1 {
+		t.Fatalf("events: %q %+v", e, evs)
+	}
+	var res ExclusionResult
+	if e := call(t, cs, "propose_exclusion", map[string]any{"transaction_id": evs.Events[0].ID, "reason": "xid is free text"}, &res); e != "" ||
+		!strings.Contains(res.Snippet, `SecRule REQUEST_URI "@beginsWith /index.html" "id:10000,phase:1,pass,nolog,ctl:ruleRemoveTargetById=942100;ARGS:xid"`) {
+		t.Fatalf("derived: %q %+v", e, res)
+	}
+	// A caller's field wins over the derived one.
+	if e := call(t, cs, "propose_exclusion", map[string]any{"transaction_id": evs.Events[0].ID, "path": "/"}, &res); e != "" ||
+		!strings.Contains(res.Snippet, `"@beginsWith /" `) {
+		t.Fatalf("path given: %q %+v", e, res)
+	}
+	if e := call(t, cs, "waf_events", map[string]any{"rule_id": "941100"}, &evs); e != "" || evs.Matched != 1 {
+		t.Fatalf("xss: %q", e)
+	}
+	if e := call(t, cs, "propose_exclusion", map[string]any{"transaction_id": evs.Events[0].ID}, nil); !strings.Contains(e, "matched rules 941100, 941110, 941160: give rule_id") {
+		t.Fatalf("several rules: %q", e)
+	}
+	if e := call(t, cs, "propose_exclusion", map[string]any{"transaction_id": evs.Events[0].ID, "rule_id": "941110"}, &res); e != "" || !strings.Contains(res.Snippet, "ruleRemoveTargetById=941110;ARGS:q") {
+		t.Fatalf("one of several: %q %+v", e, res)
+	}
+	for _, tc := range []struct{ id, rule, want string }{
+		{"nope", "", "is not in"},
+		{evs.Events[0].ID, "942100", "did not match in transaction"},
+		{"a b", "", "not a transaction id"},
+	} {
+		if e := call(t, cs, "propose_exclusion", map[string]any{"transaction_id": tc.id, "rule_id": tc.rule}, nil); !strings.Contains(e, tc.want) {
+			t.Errorf("%s %s: %q", tc.id, tc.rule, e)
+		}
 	}
 }
