@@ -28,7 +28,8 @@ import (
 // expired entries are removed from the alias by a sweep (every
 // sweep_interval, and before every read and change).
 //
-// OPNsense: GET /api/firewall/alias_util/list/{alias}, POST
+// OPNsense: GET /api/firewall/alias/getAliasUUID/{alias} (status only),
+// GET /api/firewall/alias_util/list/{alias}, POST
 // /api/firewall/alias_util/add/{alias} and .../delete/{alias} with
 // {"address": ip}, then POST /api/firewall/alias/reconfigure; HTTP basic
 // auth with the API key and secret. The alias should be of type "External
@@ -388,7 +389,19 @@ func (b *restBackend) version(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if b.flavor == BackendOPNsense {
-		return "OPNsense REST API (alias_util)", nil
+		// alias_util lists an unknown alias as empty; ask for its uuid.
+		var raw json.RawMessage
+		if err := b.do(ctx, http.MethodGet, "/api/firewall/alias/getAliasUUID/"+url.PathEscape(b.alias), nil, &raw); err != nil {
+			return "", fmt.Errorf("looking up alias %s: %w", b.alias, err)
+		}
+		var u struct {
+			UUID string `json:"uuid"`
+		}
+		json.Unmarshal(raw, &u) // an unknown name is answered with [] (PHP's empty array)
+		if u.UUID == "" {
+			return "", fmt.Errorf("alias %s does not exist on the OPNsense appliance: create it (type External (advanced)) and a block rule using it", b.alias)
+		}
+		return "OPNsense REST API (alias_util), alias uuid " + u.UUID, nil
 	}
 	return "pfSense-API v2", nil
 }

@@ -58,10 +58,12 @@ func (f *fakeAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.log = append(f.log, r.Method+" "+r.URL.Path)
 		switch {
-		case r.Method == http.MethodGet && r.URL.Path == "/api/firewall/alias_util/list/"+fakeAlias:
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/firewall/alias_util/list/"):
 			rows := []map[string]string{}
-			for _, a := range f.addrs {
-				rows = append(rows, map[string]string{"ip": a})
+			if strings.TrimPrefix(r.URL.Path, "/api/firewall/alias_util/list/") == fakeAlias {
+				for _, a := range f.addrs {
+					rows = append(rows, map[string]string{"ip": a})
+				}
 			}
 			reply(200, map[string]any{"total": len(rows), "rowCount": len(rows), "current": 1, "rows": rows})
 		case r.Method == http.MethodPost && r.URL.Path == "/api/firewall/alias_util/add/"+fakeAlias:
@@ -74,6 +76,12 @@ func (f *fakeAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a, _ := body["address"].(string)
 			f.addrs = slices.DeleteFunc(f.addrs, func(s string) bool { return s == a })
 			reply(200, map[string]string{"status": "done"})
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/firewall/alias/getAliasUUID/"):
+			if strings.TrimPrefix(r.URL.Path, "/api/firewall/alias/getAliasUUID/") == fakeAlias {
+				reply(200, map[string]string{"uuid": "2b5c4a3e-8d1f-4c61-9a37-0e5f2d7c9b14"})
+			} else {
+				reply(200, []any{}) // OPNsense answers an empty list for an unknown name
+			}
 		case r.Method == http.MethodPost && r.URL.Path == "/api/firewall/alias/reconfigure":
 			f.applied++
 			reply(200, map[string]string{"status": "ok"})
@@ -282,6 +290,16 @@ func TestRESTErrors(t *testing.T) {
 	defer s.Close()
 	if e := call(t, connect(t, s), "status", nil, nil); !strings.Contains(e, "the opnsense backend is not available") || !strings.Contains(e, "did not answer") {
 		t.Errorf("down: %q", e)
+	}
+	// An alias that does not exist on the appliance.
+	_, url2, ca2 := startFake(t, BackendOPNsense)
+	s, err = New(Config{Backend: BackendOPNsense, URL: url2, CAFile: ca2, Alias: "other", APIKey: config.NewSecret(fakeKey), APISecret: config.NewSecret(fakeSecret), DataDir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if e := call(t, connect(t, s), "status", nil, nil); !strings.Contains(e, "alias other does not exist") {
+		t.Errorf("missing alias: %q", e)
 	}
 	for _, tc := range []struct {
 		cfg  Config
