@@ -497,8 +497,14 @@ func (b *restBackend) pfPatch(st state, keep func(element) bool, add *element) [
 	id, _ := strconv.Atoi(st.ref)
 	addrs, details := []string{}, []string{}
 	for _, e := range st.blocks() {
-		if keep(e) {
-			addrs = append(addrs, e.Addr.String())
+		if !keep(e) {
+			continue
+		}
+		addrs = append(addrs, e.Addr.String())
+		// Our entries carry their TTL in the detail; others keep theirs.
+		if t, ok := b.track.get(e.Addr.String()); ok {
+			details = append(details, b.detail(time.Duration(t.TTLSeconds)*time.Second, t.Reason))
+		} else {
 			details = append(details, e.Comment)
 		}
 	}

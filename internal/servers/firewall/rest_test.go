@@ -206,6 +206,9 @@ func TestRESTBackends(t *testing.T) {
 			if e := call(t, cs, "block_ip", map[string]any{"ip": "2001:db8::7", "ttl": "2h"}, &res); e != "" || len(res.Blocks) != 2 {
 				t.Fatalf("v6: %q %+v", e, res)
 			}
+			if flavor == BackendPFSense && !slices.Equal(fake.detail, []string{"mcpsoc ttl=3600 brute force", "mcpsoc ttl=7200"}) {
+				t.Fatalf("pfSense details after a second block: %q", fake.detail)
+			}
 
 			// The TTL book survives a restart.
 			s.Close()
