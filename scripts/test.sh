@@ -119,6 +119,10 @@ apt_install clamav clamav-daemon clamdscan clamav-testfiles
 # nftables and iproute2 for the firewall MCP server's tests, which run the
 # kernel's nftables inside network namespaces they create (root only).
 apt_install nftables iproute2
+# nginx with ModSecurity v3 and the OWASP CRS for the waf MCP server's tests
+# (they start nginx as root in a temporary prefix on a loopback port), and
+# iptables + ipset for the firewall server's iptables backend (namespaces).
+apt_install nginx libnginx-mod-http-modsecurity modsecurity-crs iptables ipset
 
 # modernc.org/sqlite needs exactly the modernc.org/libc its own go.mod names.
 if grep -q 'modernc.org/sqlite ' go.mod; then

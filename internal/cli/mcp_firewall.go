@@ -12,22 +12,27 @@ import (
 
 func init() { registerMCP("firewall", newMCPFirewallCmd) }
 
-// newMCPFirewallCmd takes its settings from flags only: the YAML tree has
-// no servers.firewall section yet (firewall.Config carries its yaml keys
-// for when it does).
+// newMCPFirewallCmd takes its settings from flags and the servers.firewall
+// section of --config; the REST backends' API key and secret come from the
+// config file only, never from the command line.
 func newMCPFirewallCmd() *cobra.Command {
 	var cfg firewall.Config
-	var addr, level, auditPath, cfgPath string
-	var stateless bool
+	var addr, level, auditPath, cfgPath, dataDir string
+	var stateless, fromStore bool
 	cmd := &cobra.Command{
 		Use:   "firewall",
-		Short: "Serve the host firewall (nftables) as MCP tools: block_ip, unblock_ip, list_blocks, status, log queries",
-		Long: `Serve nftables as MCP tools: status, list_blocks, block_ip and unblock_ip,
+		Short: "Serve a firewall (nftables, iptables+ipset, OPNsense, pfSense) as MCP tools: block_ip, unblock_ip, list_blocks, status, log queries",
+		Long: `Serve a firewall as MCP tools: status, list_blocks, block_ip and unblock_ip,
 plus firewall_events, top_talkers and blocked_connections over firewall logs
-(--log), over one managed table (default inet mcpsoc) with a set per address family
-whose element timeouts are the blocks' TTLs. With no flags the server starts,
-lists its tools and answers dry runs; --enable-actions lets it change the
-ruleset. nft acts in the network namespace the server runs in.`,
+(--log) or the events 'serve' stored (--store). Backends (--backend): nftables (default; one managed table, default
+inet mcpsoc, with a set per address family whose element timeouts are the
+blocks' TTLs), iptables (an ipset per family with element timeouts and a
+managed chain jumped to from INPUT and FORWARD), opnsense and pfsense (an alias
+updated over the appliance's REST API; TTLs tracked under --data-dir; the API
+key and secret come from servers.firewall.api_key/api_secret in --config).
+With no flags the server starts, lists its tools and answers dry runs;
+--enable-actions lets it change the firewall. nft and iptables act in the
+network namespace the server runs in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfgPath != "" {
@@ -36,6 +41,9 @@ ruleset. nft acts in the network namespace the server runs in.`,
 					return &ExitError{Code: 2, Err: err}
 				}
 				applyFirewallConfig(cmd, &cfg, &auditPath, c.Servers.Firewall)
+				if cfg.DataDir == "" {
+					cfg.DataDir = c.DataDir // the REST backends' TTL book
+				}
 			}
 			log, err := telemetry.NewLogger(os.Stderr, level, "text")
 			if err != nil {
@@ -48,10 +56,27 @@ ruleset. nft acts in the network namespace the server runs in.`,
 			}
 			defer closeAudit()
 			opts.Audit = record
+			if fromStore {
+				// The log tools read the events 'serve' stored.
+				c, err := config.Load(cfgPath)
+				if err != nil {
+					return &ExitError{Code: 2, Err: err}
+				}
+				if dataDir != "" {
+					c.DataDir = dataDir
+				}
+				st, err := openStore(cmd.Context(), c, log)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				opts.Events = st
+			}
 			s, err := firewall.New(cfg, opts)
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
+			defer s.Close()
 			return serveKit(cmd, s.MCP(&mcpx.ServerOptions{Logger: log}), addr, stateless, 0)
 		},
 	}
@@ -69,6 +94,18 @@ ruleset. nft acts in the network namespace the server runs in.`,
 	f.DurationVar(&cfg.Timeout, "timeout", firewall.DefaultTimeout, "limit for one nft run")
 	f.StringArrayVar(&cfg.Logs, "log", nil, "firewall log `file` for firewall_events, top_talkers and blocked_connections (repeatable)")
 	f.StringVar(&cfg.LogFormat, "log-format", "auto", "parser `format` of the firewall logs (netfilter, filterlog, ... or auto)")
+	f.StringVar(&cfg.Backend, "backend", firewall.BackendNFT, "where blocks go: nftables, iptables, opnsense or pfsense")
+	f.StringVar(&cfg.IPSet, "ipset", "ipset", "ipset `binary` (iptables backend)")
+	f.StringVar(&cfg.IPTables, "iptables", "iptables", "iptables `binary` (iptables backend)")
+	f.StringVar(&cfg.IP6Tables, "ip6tables", "ip6tables", "ip6tables `binary` (iptables backend)")
+	f.StringVar(&cfg.URL, "url", "", "appliance base `URL` (opnsense and pfsense backends)")
+	f.StringVar(&cfg.Alias, "alias", firewall.DefaultAlias, "appliance alias `name` blocks are added to")
+	f.StringVar(&cfg.CAFile, "ca-file", "", "PEM `file` of the CA that signed the appliance's certificate")
+	f.BoolVar(&cfg.AllowHTTP, "allow-http", false, "permit a plain-http appliance URL (lab only: the API key travels in clear)")
+	f.StringVar(&cfg.DataDir, "data-dir", "", "`directory` of the REST backends' TTL book (default: the config's data_dir)")
+	f.DurationVar(&cfg.SweepInterval, "sweep-interval", firewall.DefaultSweep, "how often expired REST blocks are removed")
+	f.BoolVar(&fromStore, "store", false, "read firewall events from the MCPSoc store (--config, --data) instead of --log files")
+	f.StringVar(&dataDir, "data", "", "data `directory` of the store (overrides data_dir)")
 	f.StringVar(&auditPath, "audit", "", "append block_ip and unblock_ip calls to this audit log `file`")
 	f.StringVar(&addr, "http", "", "serve Streamable HTTP on this loopback `address` instead of stdio")
 	f.BoolVar(&stateless, "stateless", false, "serve HTTP without sessions for every protocol revision")
@@ -92,4 +129,15 @@ func applyFirewallConfig(cmd *cobra.Command, cfg *firewall.Config, auditPath *st
 	fillList(cmd, "allow", &cfg.AllowList, c.AllowList)
 	fillList(cmd, "log", &cfg.Logs, c.Logs)
 	fill(cmd, "max-elements", &cfg.MaxElements, c.MaxElements)
+	fill(cmd, "backend", &cfg.Backend, c.Backend)
+	fill(cmd, "ipset", &cfg.IPSet, c.IPSet)
+	fill(cmd, "iptables", &cfg.IPTables, c.IPTables)
+	fill(cmd, "ip6tables", &cfg.IP6Tables, c.IP6Tables)
+	fill(cmd, "url", &cfg.URL, c.URL)
+	fill(cmd, "alias", &cfg.Alias, c.Alias)
+	fill(cmd, "ca-file", &cfg.CAFile, c.CAFile)
+	fill(cmd, "allow-http", &cfg.AllowHTTP, c.AllowHTTP)
+	fill(cmd, "data-dir", &cfg.DataDir, c.DataDir)
+	fill(cmd, "sweep-interval", &cfg.SweepInterval, c.SweepInterval)
+	cfg.APIKey, cfg.APISecret = c.APIKey, c.APISecret
 }

@@ -36,6 +36,7 @@ type Servers struct {
 	AV       AVServer       `yaml:"av"`
 	Firewall FirewallServer `yaml:"firewall"`
 	Intel    IntelServer    `yaml:"intel"`
+	WAF      WAFServer      `yaml:"waf"`
 }
 
 // IntelServer configures 'mcpsoc mcp intel' (threat-intelligence lookups).
@@ -68,6 +69,33 @@ type IntelAPI struct {
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 }
 
+// WAFServer configures 'mcpsoc mcp waf' (ModSecurity v3 or Coraza with the
+// OWASP CRS). Zero values keep the command's defaults.
+type WAFServer struct {
+	// AuditLogs are the WAF's audit log files (libmodsecurity JSON, native
+	// serial, Coraza JSON).
+	AuditLogs []string `yaml:"audit_logs"`
+	// RuleFiles are globs of the installed rule files explain_rule reads
+	// (default: Debian's modsecurity-crs locations).
+	RuleFiles []string `yaml:"rule_files"`
+	// ExclusionsDir receives the exclusion snippets; the WAF must include
+	// its *.conf before the CRS rules.
+	ExclusionsDir string `yaml:"exclusions_dir"`
+	// EnableApply lets apply_exclusion and remove_exclusion change files
+	// and reload the WAF.
+	EnableApply bool `yaml:"enable_apply"`
+	// ValidateCommand and ReloadCommand are argv lists run after a change
+	// (["nginx", "-t"] and ["nginx", "-s", "reload"]); no shell.
+	ValidateCommand []string `yaml:"validate_command"`
+	ReloadCommand   []string `yaml:"reload_command"`
+	// RuleIDBase is the first id of the rules exclusions create (10000).
+	RuleIDBase int `yaml:"rule_id_base"`
+	// Timeout bounds each validate and reload command.
+	Timeout time.Duration `yaml:"timeout"`
+	// Audit is the hash-chained audit log of exclusion changes.
+	Audit string `yaml:"audit"`
+}
+
 // FirewallServer configures 'mcpsoc mcp firewall' (nftables). Zero values
 // keep the command's defaults.
 type FirewallServer struct {
@@ -95,6 +123,26 @@ type FirewallServer struct {
 	LogFormat string   `yaml:"log_format"`
 	// Audit is the hash-chained audit log of block and unblock calls.
 	Audit string `yaml:"audit"`
+	// Backend is nftables (default), iptables (iptables+ipset), opnsense
+	// or pfsense.
+	Backend string `yaml:"backend"`
+	// IPSet, IPTables and IP6Tables are the iptables backend's binaries.
+	IPSet     string `yaml:"ipset"`
+	IPTables  string `yaml:"iptables"`
+	IP6Tables string `yaml:"ip6tables"`
+	// URL, Alias, APIKey, APISecret (OPNsense), CAFile and AllowHTTP
+	// reach the appliance of the REST backends.
+	URL       string `yaml:"url"`
+	Alias     string `yaml:"alias"`
+	APIKey    Secret `yaml:"api_key"`
+	APISecret Secret `yaml:"api_secret"`
+	CAFile    string `yaml:"ca_file"`
+	AllowHTTP bool   `yaml:"allow_http"`
+	// DataDir keeps the REST backends' TTL book (default: the top-level
+	// data_dir).
+	DataDir string `yaml:"data_dir"`
+	// SweepInterval is how often expired REST blocks are removed.
+	SweepInterval time.Duration `yaml:"sweep_interval"`
 }
 
 // AVServer configures 'mcpsoc mcp av' (ClamAV over clamd).

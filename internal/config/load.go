@@ -382,11 +382,22 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.Detect.Anomaly)
 	fw := &c.Servers.Firewall
 	abs(&fw.Audit)
+	abs(&fw.CAFile)
+	abs(&fw.DataDir)
 	for i := range fw.Logs {
 		abs(&fw.Logs[i])
 	}
 	abs(&c.Servers.Intel.GeoIPCity)
 	abs(&c.Servers.Intel.GeoIPASN)
+	wf := &c.Servers.WAF
+	abs(&wf.ExclusionsDir)
+	abs(&wf.Audit)
+	for i := range wf.AuditLogs {
+		abs(&wf.AuditLogs[i])
+	}
+	for i := range wf.RuleFiles {
+		abs(&wf.RuleFiles[i])
+	}
 	a := &c.Servers.AV
 	abs(&a.ClamdConfig)
 	abs(&a.QuarantineDir)

@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/builtin" // every log format, for "auto"
+	"github.com/mcpsoc/mcpsoc/internal/query"
+	"github.com/mcpsoc/mcpsoc/internal/store"
 )
 
 // maxLogTail bounds how much of the end of each firewall log the query
@@ -60,10 +63,13 @@ func (f eventFilter) match(e FirewallEvent) bool {
 	return true
 }
 
-// readEvents parses the end of each log and calls fn for every network
-// event in it, oldest first per file. It reports whether any file was
-// longer than what was read.
-func (s *Server) readEvents(fn func(FirewallEvent)) (truncated bool, err error) {
+// readEvents calls fn for every network event: from the store when the
+// server has one, else from the end of each log file (oldest first per
+// file). It reports whether only part of the input was read.
+func (s *Server) readEvents(ctx context.Context, f eventFilter, fn func(FirewallEvent)) (truncated bool, err error) {
+	if s.events != nil {
+		return s.readStore(ctx, f, fn)
+	}
 	if len(s.cfg.Logs) == 0 {
 		return false, errors.New("no firewall log is configured: start the server with --log /var/log/kern.log (servers.firewall.logs)")
 	}
@@ -107,22 +113,79 @@ func (s *Server) readLog(path string, fn func(FirewallEvent)) (truncated bool, e
 	}
 	sc := parse.NewScanner(r, n)
 	for sc.Scan() {
-		ev := sc.Event()
-		if ev.Kind == event.KindPipelineError || !slices.Contains(ev.Category, "network") || !ev.Source.IP.IsValid() {
-			continue
+		if fe, ok := toFirewallEvent(sc.Event(), path); ok {
+			fn(fe)
 		}
-		fe := FirewallEvent{Time: ev.Timestamp.UTC(), Action: ev.Action, Denied: slices.Contains(ev.Type, "denied"),
-			Source: ev.Source.IP.String(), SrcPort: ev.Source.Port, DstPort: ev.Destination.Port,
-			Protocol: ev.Network.Transport, Rule: ev.Rule.Name, Log: path, Line: ev.Original}
-		if ev.Destination.IP.IsValid() {
-			fe.Dest = ev.Destination.IP.String()
-		}
-		fn(fe)
 	}
 	if err := sc.Err(); err != nil {
 		return truncated, fmt.Errorf("reading firewall log %s: %w", path, err)
 	}
 	return truncated, nil
+}
+
+// toFirewallEvent keeps network events with a source address.
+func toFirewallEvent(ev *event.Event, from string) (FirewallEvent, bool) {
+	if ev.Kind == event.KindPipelineError || !slices.Contains(ev.Category, "network") || !ev.Source.IP.IsValid() {
+		return FirewallEvent{}, false
+	}
+	fe := FirewallEvent{Time: ev.Timestamp.UTC(), Action: ev.Action, Denied: slices.Contains(ev.Type, "denied"),
+		Source: ev.Source.IP.String(), SrcPort: ev.Source.Port, DstPort: ev.Destination.Port,
+		Protocol: ev.Network.Transport, Rule: ev.Rule.Name, Log: from, Line: ev.Original}
+	if ev.Destination.IP.IsValid() {
+		fe.Dest = ev.Destination.IP.String()
+	}
+	return fe, true
+}
+
+// maxStoreEvents bounds the events one call reads from the store.
+const maxStoreEvents = 100000
+
+// sources names where the log tools read.
+func (s *Server) sources() []string {
+	if s.events != nil {
+		return []string{"mcpsoc store (event.category:network)"}
+	}
+	return s.cfg.Logs
+}
+
+// readStore pages through the store's network events in the filter's
+// time range (the last 24h when it has no start), narrowed by the indexed
+// address and port fields; it reports truncation past maxStoreEvents.
+func (s *Server) readStore(ctx context.Context, f eventFilter, fn func(FirewallEvent)) (bool, error) {
+	q := "event.category:network"
+	if f.ip.IsValid() {
+		q += fmt.Sprintf(" AND (source.ip:%s OR destination.ip:%s)", f.ip, f.ip)
+	}
+	if f.dport != 0 {
+		q += fmt.Sprintf(" AND destination.port:%d", f.dport)
+	}
+	parsed, err := query.Parse(q)
+	if err != nil {
+		return false, err
+	}
+	req := store.SearchRequest{Query: parsed, From: f.since, Limit: 1000}
+	if req.From.IsZero() {
+		req.From = s.now().Add(-24 * time.Hour)
+	}
+	n := 0
+	for {
+		page, err := s.events.Search(ctx, req)
+		if err != nil {
+			return false, fmt.Errorf("searching the MCPSoc store: %w", err)
+		}
+		for _, r := range page.Records {
+			if fe, ok := toFirewallEvent(r.Event, "store:"+r.ID); ok {
+				fn(fe)
+			}
+			if n++; n >= maxStoreEvents {
+				return page.Next != "", nil
+			}
+		}
+		if page.Next == "" {
+			return false, nil
+		}
+		req.Cursor = page.Next
+	}
 }
 
 // parseSince reads an RFC 3339 time or a duration back from now.

@@ -20,15 +20,21 @@ const (
 	set6 = "block6"
 )
 
-// UnavailableError reports that nft cannot be run or cannot reach the
-// kernel: not installed, or lacking CAP_NET_ADMIN.
+// UnavailableError reports that a backend cannot be reached: a binary not
+// installed, lacking CAP_NET_ADMIN, an appliance not answering.
 type UnavailableError struct {
-	Reason string
-	Err    error
+	// Backend names it; "" means nftables.
+	Backend string
+	Reason  string
+	Err     error
 }
 
 func (e *UnavailableError) Error() string {
-	return "the nftables backend is not available: " + e.Reason
+	b := e.Backend
+	if b == "" {
+		b = BackendNFT
+	}
+	return "the " + b + " backend is not available: " + e.Reason
 }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
@@ -112,6 +118,9 @@ type state struct {
 	Present bool
 	Chains  []string
 	Sets    map[string]setState
+	// ref is a backend's handle on its managed object (the pfSense
+	// alias id).
+	ref string
 }
 
 type setState struct {

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
+	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
+	"github.com/mcpsoc/mcpsoc/internal/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -33,6 +35,8 @@ const (
 	DefaultMaxTTL      = 30 * 24 * time.Hour
 	DefaultMaxElements = 65536
 	DefaultTimeout     = 10 * time.Second
+	DefaultAlias       = "mcpsoc_block"
+	DefaultSweep       = 10 * time.Second
 )
 
 // Config is the firewall server's configuration, meant as the
@@ -72,6 +76,34 @@ type Config struct {
 	Logs []string `yaml:"logs,omitempty"`
 	// LogFormat is the parser for Logs ("auto" detects per line).
 	LogFormat string `yaml:"log_format,omitempty"`
+
+	// Backend is where blocks go: "nftables" (default), "iptables"
+	// (iptables+ipset), "opnsense" or "pfsense" (an alias over the
+	// appliance's REST API).
+	Backend string `yaml:"backend,omitempty" json:"backend,omitempty"`
+	// IPSet, IPTables and IP6Tables are the iptables backend's binaries
+	// ("ipset", "iptables", "ip6tables"). Its sets are Table+"4" and
+	// Table+"6", its chain the upper-cased Table.
+	IPSet     string `yaml:"ipset,omitempty" json:"ipset,omitempty"`
+	IPTables  string `yaml:"iptables,omitempty" json:"iptables,omitempty"`
+	IP6Tables string `yaml:"ip6tables,omitempty" json:"ip6tables,omitempty"`
+	// URL is the REST backends' base address (https://fw.example.net).
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
+	// Alias is the appliance alias blocks are added to ("mcpsoc_block");
+	// a firewall rule on the appliance must drop traffic from it.
+	Alias string `yaml:"alias,omitempty" json:"alias,omitempty"`
+	// APIKey (and APISecret for OPNsense) authenticate to the appliance.
+	APIKey    config.Secret `yaml:"api_key,omitempty" json:"-"`
+	APISecret config.Secret `yaml:"api_secret,omitempty" json:"-"`
+	// CAFile verifies the appliance's certificate (system roots when empty).
+	CAFile string `yaml:"ca_file,omitempty" json:"ca_file,omitempty"`
+	// AllowHTTP permits a plain-http URL (a lab appliance).
+	AllowHTTP bool `yaml:"allow_http,omitempty" json:"allow_http,omitempty"`
+	// DataDir holds the REST backends' TTL book
+	// (firewall-BACKEND-ALIAS.json); required for them.
+	DataDir string `yaml:"data_dir,omitempty" json:"data_dir,omitempty"`
+	// SweepInterval is how often expired REST blocks are removed (10s).
+	SweepInterval time.Duration `yaml:"sweep_interval,omitempty" json:"sweep_interval,omitempty"`
 }
 
 // Options are the server's collaborators. Nil means defaults.
@@ -82,19 +114,29 @@ type Options struct {
 	Audit func(audit.Event) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Events is the MCPSoc event store. When set, the log tools read
+	// network events from it (the last 24h unless since says otherwise)
+	// instead of the log files.
+	Events EventStore
+}
+
+// EventStore is what the server reads of the MCPSoc store.
+type EventStore interface {
+	Search(ctx context.Context, req store.SearchRequest) (store.Page, error)
 }
 
 // Server is the firewall server's state behind its tools. Its methods are
 // safe for concurrent use.
 type Server struct {
-	cfg   Config
-	nft   *nft
-	guard guard
-	ttl   ttlBounds
-	log   *slog.Logger
-	audit func(audit.Event) error
-	now   func() time.Time
-	mu    sync.Mutex // serializes read-modify-write of the sets
+	cfg    Config
+	be     backend
+	events EventStore
+	guard  guard
+	ttl    ttlBounds
+	log    *slog.Logger
+	audit  func(audit.Event) error
+	now    func() time.Time
+	mu     sync.Mutex // serializes read-modify-write of the sets
 }
 
 // New validates cfg and builds the server. Errors are configuration
@@ -148,10 +190,9 @@ func New(cfg Config, opts *Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg:   cfg,
-		nft:   &nft{bin: cfg.NFT, table: cfg.Table, size: cfg.MaxElements, timeout: cfg.Timeout},
 		guard: guard{allowPrivate: cfg.AllowPrivate, allowList: allow},
 		ttl:   ttlBounds{def: cfg.DefaultTTL, min: cfg.MinTTL, max: cfg.MaxTTL},
-		log:   opts.Logger, audit: opts.Audit, now: opts.Now,
+		log:   opts.Logger, audit: opts.Audit, now: opts.Now, events: opts.Events,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -159,8 +200,49 @@ func New(cfg Config, opts *Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	switch cfg.Backend {
+	case "", BackendNFT:
+		s.cfg.Backend = BackendNFT
+		s.be = nftBackend{&nft{bin: cfg.NFT, table: cfg.Table, size: cfg.MaxElements, timeout: cfg.Timeout}}
+	case BackendIPTables:
+		if len(cfg.Table) > 28 {
+			return nil, fmt.Errorf("table name %q: the iptables backend needs at most 28 characters (ipset and chain names)", cfg.Table)
+		}
+		if s.cfg.IPSet == "" {
+			s.cfg.IPSet = "ipset"
+		}
+		if s.cfg.IPTables == "" {
+			s.cfg.IPTables = "iptables"
+		}
+		if s.cfg.IP6Tables == "" {
+			s.cfg.IP6Tables = "ip6tables"
+		}
+		s.be = newIPT(s.cfg)
+	case BackendOPNsense, BackendPFSense:
+		if s.cfg.Alias == "" {
+			s.cfg.Alias = DefaultAlias
+		}
+		if s.cfg.SweepInterval == 0 {
+			s.cfg.SweepInterval = DefaultSweep
+		}
+		if s.cfg.SweepInterval < 100*time.Millisecond {
+			return nil, fmt.Errorf("sweep_interval %s is below 100ms", s.cfg.SweepInterval)
+		}
+		rb, err := newREST(s.cfg, s.now)
+		if err != nil {
+			return nil, err
+		}
+		rb.startSweeper(s.cfg.SweepInterval)
+		s.be = rb
+	default:
+		return nil, fmt.Errorf("backend %q is not one of nftables, iptables, opnsense, pfsense", cfg.Backend)
+	}
 	return s, nil
 }
+
+// Close stops the server's background work (the REST backends' expiry
+// sweep). Blocks stay in place.
+func (s *Server) Close() { s.be.close() }
 
 // MCP builds the MCP server exposing s's tools.
 func (s *Server) MCP(opts *mcpx.ServerOptions) *mcpx.Server {
@@ -168,7 +250,7 @@ func (s *Server) MCP(opts *mcpx.ServerOptions) *mcpx.Server {
 		opts = &mcpx.ServerOptions{Logger: s.log}
 	}
 	if opts.Instructions == "" {
-		opts.Instructions = "Host firewall (nftables) response actions. Call status first. " +
+		opts.Instructions = "Firewall response actions (backend: " + s.cfg.Backend + ", " + s.be.where() + "). Call status first. " +
 			"block_ip drops all traffic from an address for a TTL; call it with dry_run first, give a reason, " +
 			"and prefer short TTLs. Loopback, link-local, multicast, private (unless permitted) and allow-listed addresses are refused."
 	}
@@ -209,11 +291,11 @@ type ChangeResult struct {
 	IP         string   `json:"ip"`
 	Table      string   `json:"table"`
 	Set        string   `json:"set"`
-	Commands   []string `json:"commands" jsonschema:"the nft commands, run as one transaction with nft -f -"`
+	Commands   []string `json:"commands" jsonschema:"exactly what the backend runs: nft commands (one transaction with nft -f -), ipset/iptables commands in order, or REST requests"`
 	Replaced   *Block   `json:"replaced,omitempty" jsonschema:"the block this call replaced or removed"`
 	Block      *Block   `json:"block,omitempty" jsonschema:"the block after this call (block_ip)"`
 	Blocks     []Block  `json:"blocks" jsonschema:"every block after this call (predicted in a dry run)"`
-	DurationMS float64  `json:"duration_ms" jsonschema:"time nft took to apply the change"`
+	DurationMS float64  `json:"duration_ms" jsonschema:"time the backend took to apply the change"`
 }
 
 // ListBlocks is the result of list_blocks.
@@ -226,12 +308,14 @@ type ListBlocks struct {
 
 // Status is the result of status.
 type Status struct {
-	NFT            string   `json:"nft" jsonschema:"the nft binary"`
-	NFTVersion     string   `json:"nft_version"`
-	Reachable      bool     `json:"reachable" jsonschema:"nft ran and could read the ruleset"`
+	Backend        string   `json:"backend" jsonschema:"nftables, iptables, opnsense or pfsense"`
+	BackendVersion string   `json:"backend_version"`
+	NFT            string   `json:"nft,omitempty" jsonschema:"the nft binary (nftables backend)"`
+	NFTVersion     string   `json:"nft_version,omitempty"`
+	Reachable      bool     `json:"reachable" jsonschema:"the backend answered and its block list could be read"`
 	Table          string   `json:"table"`
 	TablePresent   bool     `json:"table_present"`
-	TableComplete  bool     `json:"table_complete" jsonschema:"both sets and both chains exist"`
+	TableComplete  bool     `json:"table_complete" jsonschema:"every managed object exists (sets, chains and jumps; the alias)"`
 	IPv4Blocks     int      `json:"ipv4_blocks"`
 	IPv6Blocks     int      `json:"ipv6_blocks"`
 	MaxElements    int      `json:"max_elements" jsonschema:"cap per set"`
@@ -247,23 +331,23 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func (s *Server) addTools(srv *mcpx.Server) {
 	mcpx.AddTool(srv, mcpx.ToolDef{Name: "status", Title: "Firewall status", Hints: mcpx.ReadOnly,
-		Description: "Whether nft runs and can read the ruleset, whether the managed table exists, how many addresses are blocked, and the server's guards (actions enabled, allow-list, TTL bounds)."},
+		Description: "Which backend is used (nftables, iptables+ipset, OPNsense or pfSense alias), whether it answers and its block list can be read, whether the managed objects exist, how many addresses are blocked, and the server's guards (actions enabled, allow-list, TTL bounds)."},
 		s.status)
 	mcpx.AddTool(srv, mcpx.ToolDef{Name: "list_blocks", Title: "List blocked addresses", Hints: mcpx.ReadOnly,
-		Description: "Addresses blocked in the managed nftables table with their TTL, remaining time and reason."},
+		Description: "Addresses blocked by the managed block list (nftables set, ipset or appliance alias) with their TTL, remaining time and reason."},
 		func(ctx context.Context, _ *mcp.CallToolRequest, _ none) (ListBlocks, error) {
-			st, err := s.nft.list(ctx)
+			st, err := s.be.list(ctx)
 			if err != nil {
 				return ListBlocks{}, err
 			}
 			bs := s.toBlocks(st.blocks())
-			return ListBlocks{Table: "inet " + s.cfg.Table, TablePresent: st.Present, Count: len(bs), Blocks: bs}, nil
+			return ListBlocks{Table: s.be.where(), TablePresent: st.Present, Count: len(bs), Blocks: bs}, nil
 		})
 	mcpx.AddTool(srv, mcpx.ToolDef{Name: "block_ip", Title: "Block an IP address", Hints: mcpx.Destructive,
-		Description: "Drop all inbound and forwarded traffic from one address for a TTL (an nftables set element timeout: the kernel lifts the block on time). Blocking an address again replaces its TTL and reason. Refuses loopback, link-local, multicast, unspecified, allow-listed and (unless permitted) private addresses. Disabled unless the server runs with --enable-actions; dry_run always works and returns the exact nft commands."},
+		Description: "Drop all inbound and forwarded traffic from one address for a TTL (nftables and ipset: an element timeout, the kernel lifts the block on time; OPNsense/pfSense: an alias entry the server removes when its TTL, kept under data_dir, ends). Blocking an address again replaces its TTL and reason. Refuses loopback, link-local, multicast, unspecified, allow-listed and (unless permitted) private addresses. Disabled unless the server runs with --enable-actions; dry_run always works and returns the exact commands or API requests."},
 		s.blockIP)
 	mcpx.AddTool(srv, mcpx.ToolDef{Name: "unblock_ip", Title: "Unblock an IP address", Hints: mcpx.Destructive,
-		Description: "Lift a block before its TTL ends. Disabled unless the server runs with --enable-actions; dry_run always works and returns the exact nft commands."},
+		Description: "Lift a block before its TTL ends. Disabled unless the server runs with --enable-actions; dry_run always works and returns the exact commands or API requests."},
 		s.unblockIP)
 	mcpx.AddTool(srv, mcpx.ToolDef{Name: "firewall_events", Title: "Firewall events", Hints: mcpx.ReadOnly,
 		Description: "Firewall log events (kernel LOG lines from iptables/nftables/ufw and other firewall formats) from the configured log files, newest first, filtered by address, verdict, destination port and time."},
@@ -320,9 +404,9 @@ func limitIn(v, def, most int) (int, error) {
 	return v, nil
 }
 
-func (s *Server) query(f eventFilter, limit int) (Events, error) {
+func (s *Server) query(ctx context.Context, f eventFilter, limit int) (Events, error) {
 	var evs []FirewallEvent
-	trunc, err := s.readEvents(func(e FirewallEvent) {
+	trunc, err := s.readEvents(ctx, f, func(e FirewallEvent) {
 		if f.match(e) {
 			evs = append(evs, e)
 		}
@@ -331,7 +415,7 @@ func (s *Server) query(f eventFilter, limit int) (Events, error) {
 		return Events{}, err
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.After(evs[j].Time) })
-	out := Events{Logs: s.cfg.Logs, Matched: len(evs), Truncated: trunc, Events: evs}
+	out := Events{Logs: s.sources(), Matched: len(evs), Truncated: trunc, Events: evs}
 	if len(out.Events) > limit {
 		out.Events = out.Events[:limit]
 	}
@@ -341,7 +425,7 @@ func (s *Server) query(f eventFilter, limit int) (Events, error) {
 	return out, nil
 }
 
-func (s *Server) firewallEvents(_ context.Context, _ *mcp.CallToolRequest, in EventsIn) (Events, error) {
+func (s *Server) firewallEvents(ctx context.Context, _ *mcp.CallToolRequest, in EventsIn) (Events, error) {
 	limit, err := limitIn(in.Limit, 100, 1000)
 	if err != nil {
 		return Events{}, err
@@ -358,7 +442,7 @@ func (s *Server) firewallEvents(_ context.Context, _ *mcp.CallToolRequest, in Ev
 	if f.since, err = parseSince(in.Since, s.now()); err != nil {
 		return Events{}, err
 	}
-	return s.query(f, limit)
+	return s.query(ctx, f, limit)
 }
 
 // BlockedIn is the input of blocked_connections.
@@ -381,11 +465,11 @@ func (s *Server) blockedConnections(ctx context.Context, _ *mcp.CallToolRequest,
 	if f.since, err = parseSince(in.Since, s.now()); err != nil {
 		return Events{}, err
 	}
-	out, err := s.query(f, limit)
+	out, err := s.query(ctx, f, limit)
 	if err != nil {
 		return Events{}, err
 	}
-	if st, err := s.nft.list(ctx); err == nil {
+	if st, err := s.be.list(ctx); err == nil {
 		_, blocked := st.find(a)
 		out.Blocked = &blocked
 	}
@@ -402,7 +486,7 @@ func (s *Server) topTalkers(ctx context.Context, _ *mcp.CallToolRequest, in Talk
 		return Talkers{}, err
 	}
 	var evs []FirewallEvent
-	trunc, err := s.readEvents(func(e FirewallEvent) {
+	trunc, err := s.readEvents(ctx, f, func(e FirewallEvent) {
 		if f.match(e) {
 			evs = append(evs, e)
 		}
@@ -410,8 +494,8 @@ func (s *Server) topTalkers(ctx context.Context, _ *mcp.CallToolRequest, in Talk
 	if err != nil {
 		return Talkers{}, err
 	}
-	out := Talkers{Logs: s.cfg.Logs, Events: len(evs), Truncated: trunc, Talkers: topTalkers(evs, limit)}
-	st, err := s.nft.list(ctx)
+	out := Talkers{Logs: s.sources(), Events: len(evs), Truncated: trunc, Talkers: topTalkers(evs, limit)}
+	st, err := s.be.list(ctx)
 	if err != nil {
 		out.BlockState = err.Error()
 		return out, nil
@@ -425,22 +509,28 @@ func (s *Server) topTalkers(ctx context.Context, _ *mcp.CallToolRequest, in Talk
 }
 
 func (s *Server) status(ctx context.Context, _ *mcp.CallToolRequest, _ none) (Status, error) {
-	out := Status{NFT: s.cfg.NFT, Table: "inet " + s.cfg.Table, MaxElements: s.cfg.MaxElements,
+	out := Status{Backend: s.cfg.Backend, Table: s.be.where(), MaxElements: s.cfg.MaxElements,
 		ActionsEnabled: s.cfg.EnableActions, AllowPrivate: s.cfg.AllowPrivate, AllowList: []string{},
 		MinTTL: s.cfg.MinTTL.String(), MaxTTL: s.cfg.MaxTTL.String(), DefaultTTL: s.cfg.DefaultTTL.String()}
 	for _, p := range s.guard.allowList {
 		out.AllowList = append(out.AllowList, p.String())
 	}
-	v, err := s.nft.version(ctx)
+	if s.cfg.Backend == BackendNFT {
+		out.NFT = s.cfg.NFT
+	}
+	v, err := s.be.version(ctx)
 	if err != nil {
 		return out, err
 	}
-	out.NFTVersion = v
-	st, err := s.nft.list(ctx)
+	out.BackendVersion = v
+	if s.cfg.Backend == BackendNFT {
+		out.NFTVersion = v
+	}
+	st, err := s.be.list(ctx)
 	if err != nil {
 		return out, err
 	}
-	out.Reachable, out.TablePresent, out.TableComplete = true, st.Present, st.complete()
+	out.Reachable, out.TablePresent, out.TableComplete = true, st.Present, s.be.complete(st)
 	out.IPv4Blocks, out.IPv6Blocks = len(st.Sets[set4].Elems), len(st.Sets[set6].Elems)
 	return out, nil
 }
@@ -492,12 +582,12 @@ func (s *Server) blockIP(ctx context.Context, req *mcp.CallToolRequest, in Block
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := s.nft.list(ctx)
+	st, err := s.be.list(ctx)
 	if err != nil {
 		return ChangeResult{}, err
 	}
-	res = ChangeResult{DryRun: in.DryRun, IP: a.String(), Table: "inet " + s.cfg.Table, Set: setFor(a),
-		Commands: s.nft.blockScript(a, ttl, reason)}
+	res = ChangeResult{DryRun: in.DryRun, IP: a.String(), Table: s.be.where(), Set: s.be.setName(a),
+		Commands: s.be.blockCommands(st, a, ttl, reason)}
 	now := s.now()
 	old, had := st.find(a)
 	if had {
@@ -514,12 +604,12 @@ func (s *Server) blockIP(ctx context.Context, req *mcp.CallToolRequest, in Block
 		return res, nil
 	}
 	start := time.Now()
-	if err := s.nft.run(ctx, script(res.Commands)); err != nil {
+	if err := s.be.block(ctx, st, a, ttl, reason); err != nil {
 		return res, fmt.Errorf("blocking %s: %w", a, err)
 	}
 	res.DurationMS = ms(time.Since(start))
 	s.log.Info("address blocked", "ip", a.String(), "ttl", ttl.String(), "reason", reason)
-	if st, err = s.nft.list(ctx); err != nil {
+	if st, err = s.be.list(ctx); err != nil {
 		return res, fmt.Errorf("the block of %s is applied but reading it back failed: %w", a, err)
 	}
 	res.Blocks = s.toBlocks(st.blocks())
@@ -543,15 +633,15 @@ func (s *Server) unblockIP(ctx context.Context, req *mcp.CallToolRequest, in Unb
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := s.nft.list(ctx)
+	st, err := s.be.list(ctx)
 	if err != nil {
 		return ChangeResult{}, err
 	}
-	res = ChangeResult{DryRun: in.DryRun, IP: a.String(), Table: "inet " + s.cfg.Table, Set: setFor(a),
-		Commands: s.nft.unblockScript(a)}
+	res = ChangeResult{DryRun: in.DryRun, IP: a.String(), Table: s.be.where(), Set: s.be.setName(a),
+		Commands: s.be.unblockCommands(st, a)}
 	old, had := st.find(a)
 	if !had {
-		return res, fmt.Errorf("%s is not blocked in table inet %s", a, s.cfg.Table)
+		return res, fmt.Errorf("%s is not blocked in %s", a, s.be.where())
 	}
 	b := s.toBlock(old, s.now())
 	res.Replaced = &b
@@ -561,13 +651,13 @@ func (s *Server) unblockIP(ctx context.Context, req *mcp.CallToolRequest, in Unb
 		return res, nil
 	}
 	start := time.Now()
-	if err := s.nft.run(ctx, script(res.Commands)); err != nil {
+	if err := s.be.unblock(ctx, st, a); err != nil {
 		return res, fmt.Errorf("unblocking %s: %w", a, err)
 	}
 	res.DurationMS = ms(time.Since(start))
 	s.log.Info("address unblocked", "ip", a.String())
-	if st, err = s.nft.list(ctx); err != nil {
-		return res, fmt.Errorf("%s is unblocked but reading the table back failed: %w", a, err)
+	if st, err = s.be.list(ctx); err != nil {
+		return res, fmt.Errorf("%s is unblocked but reading the block list back failed: %w", a, err)
 	}
 	res.Blocks = s.toBlocks(st.blocks())
 	return res, nil
@@ -603,7 +693,7 @@ func (s *Server) record(req *mcp.CallToolRequest, tool string, args any, res Cha
 	if b, err := json.Marshal(args); err == nil {
 		ev.Args = b
 	}
-	detail := map[string]any{"table": "inet " + s.cfg.Table}
+	detail := map[string]any{"backend": s.cfg.Backend, "table": s.be.where()}
 	if len(res.Commands) > 0 {
 		detail["commands"] = res.Commands
 	}
