@@ -270,7 +270,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		}
 		if param && (sc.has(sigHarvestTarget) || sc.has(sigReadSensitive) || (sc.has(sigAmbient) || sc.has(sigPII)) && (sc.has(sigAI) || sc.has(sigFromContext))) && v.hard == "" {
 			f := newFinding(RuleParamHarvest, l.loc, evidence(sc, RuleParamHarvest), sc.names())
-			if !sc.has(sigHarvestTarget) && themedFn() {
+			if (!sc.has(sigHarvestTarget) || !contextHarvest(sc)) && themedFn() {
 				f.Tier = TierReview
 			}
 			emit(f)
@@ -440,11 +440,26 @@ func maskNames(m uint64) []string {
 	return out
 }
 
+// contextHarvest reports a harvest target drawn from the model's context
+// (the conversation, its instructions, the environment, other tools, many
+// items at once) rather than one credential the user types into a login
+// form ("one-time code").
+func contextHarvest(sc *scan) bool {
+	for _, sp := range sc.spans[sigHarvestTarget] {
+		t := sc.text[sp.start:sp.end]
+		if !containsAny(t, []string{"one-time", "verification", "2fa", "mfa", "otp", "recovery code", "backup code", "security code"}) ||
+			containsAny(t, []string{"conversation", "chat", "context", "history", "earlier", "previous", "every", "all ", "other"}) {
+			return true
+		}
+	}
+	return false
+}
+
 // sensitiveName reports tools whose name says they handle secrets or keys, so
 // mentioning them is their declared capability rather than a mismatch.
 func sensitiveName(name string) bool {
 	n := strings.ToLower(name)
-	for _, w := range []string{"ssh", "key", "secret", "credential", "vault", "env", "password", "token", "kube", "cert", "wallet", "dotenv", "keychain", "gpg", "pgp"} {
+	for _, w := range []string{"ssh", "key", "secret", "credential", "vault", "env", "password", "token", "kube", "cert", "wallet", "dotenv", "keychain", "gpg", "pgp", "login", "auth", "otp", "2fa", "mfa", "signin", "sign_in"} {
 		if strings.Contains(n, w) {
 			return true
 		}
