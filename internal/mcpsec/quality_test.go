@@ -275,7 +275,12 @@ func ratio(a, b int) float64 {
 }
 
 // check applies the quality gate and returns the failures.
-func (r qualityReport) check() []string {
+//
+// whole is set for the union of all gated sets: there the literal
+// reading applies too, hard-tier recall ≥ 0.95 over every malicious case of
+// every category. Single sets are small (10–94 cases), so per set only the
+// structural categories carry the 0.95 hard-tier bar.
+func (r qualityReport) check(whole bool) []string {
 	var bad []string
 	var n, h, a int
 	for c, s := range r.cats {
@@ -286,6 +291,9 @@ func (r qualityReport) check() []string {
 		if ratio(s.any, s.n) < 0.60 {
 			bad = append(bad, fmt.Sprintf("%s: overall recall %.2f < 0.60", c, ratio(s.any, s.n)))
 		}
+	}
+	if whole && n > 0 && ratio(h, n) < 0.95 {
+		bad = append(bad, fmt.Sprintf("hard recall over all malicious cases %.2f < 0.95", ratio(h, n)))
 	}
 	if n > 0 && ratio(a, n) < 0.80 {
 		bad = append(bad, fmt.Sprintf("overall recall %.2f < 0.80", ratio(a, n)))
@@ -354,7 +362,7 @@ func TestQuality(t *testing.T) {
 				}
 			}
 		}
-		for _, b := range r.check() {
+		for _, b := range r.check(half == "all") {
 			t.Errorf("half %s: %s", half, b)
 		}
 	}
