@@ -125,6 +125,7 @@ type serverScan struct {
 	server   *Server
 	objects  []*objectScan
 	findings []Finding
+	judge    []judgeCandidate // borderline objects for the optional judge
 }
 
 func (a *Analyzer) scanServer(ctx context.Context, name string, s *Server) (*serverScan, error) {
@@ -164,6 +165,9 @@ func (a *Analyzer) scanServer(ctx context.Context, name string, s *Server) (*ser
 		}
 	}
 	ss.findings = append(ss.findings, splitCheck(ss)...)
+	if err := a.runJudge(ctx, ss, ss.judge); err != nil {
+		errs = append(errs, err)
+	}
 	return ss, errors.Join(errs...)
 }
 
@@ -327,13 +331,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		return nil
 	}
 	l := o.leaves[bestLeaf]
-	jv, err := a.opts.Judge.Judge(ctx, JudgeRequest{Location: l.loc, Text: l.raw, Signals: names})
-	if err != nil {
-		return fmt.Errorf("judge %s: %w", l.loc, err)
-	}
-	if jv.Malicious {
-		emit(newFinding(RuleJudge, l.loc, clip(redact(jv.Reason), 160), names))
-	}
+	ss.judge = append(ss.judge, judgeCandidate{req: JudgeRequest{Location: l.loc, Text: l.raw, Signals: names}, mask: o.mask})
 	return nil
 }
 
