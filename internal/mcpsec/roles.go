@@ -243,8 +243,10 @@ func (s *sentence) directive() (int, bool) {
 		if modelWords[w] && i+1 < len(s.words) && (modalWords[s.words[i+1]] || i+2 < len(s.words) && s.words[i+1] == "now" && modalWords[s.words[i+2]]) {
 			return i + 1, true
 		}
-		// Passive obligation: "should be rewritten", "must be posted".
-		if (w == "should" || w == "must") && i+2 < len(s.words) && s.words[i+1] == "be" || (w == "should" || w == "must") && i+3 < len(s.words) && s.words[i+1] == "also" && s.words[i+2] == "be" {
+		// Passive obligation: "should be rewritten", "must also be posted",
+		// "has to be invoked".
+		if (w == "should" || w == "must") && i+2 < len(s.words) && s.words[i+1] == "be" || (w == "should" || w == "must") && i+3 < len(s.words) && s.words[i+1] == "also" && s.words[i+2] == "be" ||
+			(w == "has" || w == "have" || w == "needs" || w == "need") && i+3 < len(s.words) && s.words[i+1] == "to" && s.words[i+2] == "be" {
 			return i, true
 		}
 	}
@@ -329,7 +331,7 @@ func roleSignals(s *scan) {
 		if st.mentioned() {
 			continue
 		}
-		v, dir := st.directive()
+		_, dir := st.directive()
 		// Model context as an object: "your hidden instructions", "the tool
 		// list you were given", "every file in the user's workspace".
 		for i, w := range st.words {
@@ -412,26 +414,36 @@ func roleSignals(s *scan) {
 				}
 			}
 		}
-		// Hijacking: every turn, or other tools excluded.
-		if dir && v >= 0 && (st.words[v] == "call" || st.words[v] == "use" || st.words[v] == "run" || st.words[v] == "invoke") {
+		// Hijacking: a call on every turn, another tool ruled out, or one
+		// tool made the only one.
+		if dir && !st.conditional() {
+			if c := st.has(callWords); c >= 0 && st.everyTurn() {
+				s.set(sigHijackStrong, st.span(c))
+			}
+		}
+		// "for every database question use fast_query only".
+		if !st.conditional() && st.has(map[string]bool{"every": true, "all": true, "any": true}) >= 0 {
 			for i, w := range st.words {
-				if (w == "every" || w == "each") && i+1 < len(st.words) && (st.words[i+1] == "user" || st.words[i+1] == "message" || st.words[i+1] == "conversation" || st.words[i+1] == "turn" || st.words[i+1] == "session" || st.words[i+1] == "request") {
-					s.set(sigHijackStrong, st.span(i))
-				}
-				if w == "anything" && i+1 < len(st.words) && st.words[i+1] == "else" && i > 0 && (st.words[i-1] == "doing" || st.words[i-1] == "before") {
-					s.set(sigHijackStrong, st.span(i))
+				if w == "use" && !st.negAt(i) && i+3 < len(st.words)+1 {
+					for _, x := range st.words[i+1 : min(len(st.words), i+4)] {
+						if x == "only" {
+							s.set(sigHijackStrong, st.span(i))
+						}
+					}
 				}
 			}
 		}
 		for i, w := range st.words {
-			if w == "use" && st.negAt(i) {
+			if (w == "use" || w == "call" || w == "invoke") && st.negAt(i) && !st.conditional() {
 				rest := st.words[i+1 : min(len(st.words), i+9)]
 				tools, other := false, false
-				for _, x := range rest {
+				this := len(rest) > 0 && (rest[0] == "this" || rest[0] == "it")
+				for k, x := range rest {
 					tools = tools || x == "tools" || x == "tool" || x == "server" || x == "servers"
-					other = other || x == "other" || x == "those"
+					other = other || x == "other" || x == "those" || x == "the" || x == "any"
+					this = this || x == "this" && k+1 < len(rest) && (rest[k+1] == "tool" || rest[k+1] == "server")
 				}
-				if tools && other {
+				if tools && other && !this {
 					s.set(sigHijackStrong, st.span(i))
 				}
 			}
@@ -462,6 +474,31 @@ func roleSignals(s *scan) {
 			}
 		}
 	}
+}
+
+var callWords = wordSet(`call called calling invoke invoked use used run`)
+
+var turnNouns = wordSet(`user message messages response responses reply replies answer answers conversation conversations
+turn turns session sessions request requests question questions prompt prompts`)
+
+// everyTurn: "before every response", "at the start of every conversation",
+// "after each user message", "before doing anything else".
+func (s *sentence) everyTurn() bool {
+	for i, w := range s.words {
+		if (w == "every" || w == "each") && i+1 < len(s.words) && turnNouns[s.words[i+1]] {
+			return true
+		}
+		if w == "anything" && i+1 < len(s.words) && s.words[i+1] == "else" && i > 0 && (s.words[i-1] == "doing" || s.words[i-1] == "before") {
+			return true
+		}
+	}
+	return false
+}
+
+// conditional: a rule with a condition or exception ("without confirmation",
+// "unless", "for large files") is usage advice, not a takeover.
+func (s *sentence) conditional() bool {
+	return s.has(map[string]bool{"without": true, "unless": true, "until": true, "except": true, "large": true}) >= 0
 }
 
 // skipConfirm finds a skipped confirmation: "without asking", "no need to
