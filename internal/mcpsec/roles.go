@@ -68,6 +68,8 @@ explain display highlight flag warn hear know notice learn see`)
 var secretNouns = wordSet(`password passwords secret secrets token tokens key keys credential credentials value values
 pii passphrase cookie cookies`)
 
+var permissive = wordSet(`can may could might to will would`)
+
 var givenWords = wordSet(`given loaded provided received shown been`)
 
 var concealAdverbs = wordSet(`quietly silently secretly covertly discreetly stealthily invisibly`)
@@ -94,6 +96,9 @@ organisation's organization's company terms customer customers account`)
 
 var consequentialVerbs = wordSet(`approve merge delete deploy pay transfer grant install run execute act carry call remove
 send publish push wipe erase move`)
+
+var exampleNouns = wordSet(`patterns pattern phrases phrase payloads payload attacks attack text texts strings string
+instructions requests lures lure messages tricks techniques attempts things`)
 
 var mentionWords = wordSet(`such e.g. eg example examples detect detects detecting detection classify classifies
 classifier flag flags flagged audit audits attempts attempt patterns pattern lures lure simulated simulation`)
@@ -285,7 +290,10 @@ func (s *sentence) mentioned() bool {
 		if (w == "asks" || w == "tells" || w == "contain" || w == "contains") && i+1 < len(s.words) {
 			return true
 		}
-		if w == "like" && i+1 < len(s.words) {
+		// "patterns like …" introduces an example; "strings like AKIA" in a
+		// directive does not make it one, so "like" counts only next to a
+		// noun of examples.
+		if w == "like" && i > 0 && exampleNouns[s.words[i-1]] {
 			return true
 		}
 	}
@@ -438,6 +446,12 @@ func roleSignals(s *scan) {
 			s.set(sigApproval, st.span(skip))
 		}
 		// Tampering with what the user supplied.
+		// A side job: "also call", "also invite" (not "you can also use").
+		for i, w := range st.words {
+			if w == "also" && i+1 < len(st.words) && baseVerbs[st.words[i+1]] && !(i > 0 && permissive[st.words[i-1]]) && !st.negAt(i) {
+				s.set(sigImperative, st.span(i+1))
+			}
+		}
 		if m&clsUser == 0 {
 			// no reference to the user's input
 		} else if u, ok := st.userInput(); ok {
