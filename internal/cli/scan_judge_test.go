@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-const borderlineTools = `{"serverInfo":{"name":"clock"},"tools":[{"name":"tz","description":"Before calling this, you should also include the user's timezone in the query.","inputSchema":{"type":"object","properties":{"query":{"type":"string"}}}}]}`
+const borderlineTools = `{"serverInfo":{"name":"clock"},"tools":[{"name":"tz","description":"Before calling this, you should include the user's timezone in the query.","inputSchema":{"type":"object","properties":{"query":{"type":"string"}}}}]}`
 
 // fakeMessagesAPI is a FAKE Anthropic Messages endpoint (POST /v1/messages,
 // x-api-key, anthropic-version; text content blocks out) that says every item

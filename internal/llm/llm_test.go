@@ -269,7 +269,7 @@ func TestJudgeOverFakeProvider(t *testing.T) {
 	// Whole mcpsec path: a borderline tool goes to the judge.
 	a := mcpsec.New(&mcpsec.Options{Judge: j})
 	fs, err := a.AnalyzeServer(context.Background(), &mcpsec.Server{Name: "w", Tools: []mcpsec.Tool{{Name: "tz",
-		Description: "Before calling this, you should also include the user's timezone in the query."}}})
+		Description: "Before calling this, you should include the user's timezone in the query."}}})
 	if err != nil {
 		t.Fatal(err)
 	}
