@@ -141,9 +141,10 @@ type qualityReport struct {
 // corpusSets are the corpus folders, in the order they were written.
 var corpusSets = []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "M", "N"}
 
-// holdoutSets were written last and never tuned on (except a generic
-// negation fix prompted by one benign hit): their table is printed for the
-// record but not gated.
+// holdoutSets are printed for the record but not gated. L was the final
+// holdout of the first revision; P (testdata/holdout/P) was written blind for
+// the clause-level roles and then used to design them, so neither is blind
+// any more (docs/mcpsec.md keeps P's blind "before" table).
 var holdoutSets = []string{"L", "holdout/P"}
 
 // hardCategories are structural attack classes where the hard tier must catch
@@ -307,10 +308,12 @@ func (r qualityReport) check(whole bool) []string {
 	return bad
 }
 
-// TestQuality is the CI quality gate over the labelled corpus: per half and
-// combined, hard-tier recall ≥ 0.95 on the structural categories (†), overall
-// recall (hard + review) ≥ 0.80 and ≥ 0.60 in every category, hard-tier false
-// positives ≤ 1 % of benign units and ≤ 5 % of hard-negative units. Run with
+// TestQuality is the CI quality gate over the labelled corpus: over all gated
+// sets together, hard-tier recall ≥ 0.95 over every malicious case; per half
+// and combined, hard-tier recall ≥ 0.95 on the structural categories (†),
+// overall recall (hard + review) ≥ 0.80 and ≥ 0.60 in every category,
+// hard-tier false positives ≤ 1 % of benign units and ≤ 5 % of hard-negative
+// units. Run with
 // -v to print the per-category table published in docs/mcpsec.md.
 func TestQuality(t *testing.T) {
 	all := map[string][]corpusCase{}
