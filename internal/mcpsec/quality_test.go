@@ -145,7 +145,7 @@ var corpusSets = []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K",
 // holdout of the first revision; P (testdata/holdout/P) was written blind for
 // the clause-level roles and then used to design them, so neither is blind
 // any more (docs/mcpsec.md keeps P's blind "before" table).
-var holdoutSets = []string{"L", "holdout/P"}
+var holdoutSets = []string{"L", "holdout/P", "holdout/Q"}
 
 // hardCategories are structural attack classes where the hard tier must catch
 // almost everything.
