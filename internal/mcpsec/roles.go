@@ -333,6 +333,24 @@ func (s *sentence) nearIdx(set map[string]bool, j, gap int) (int, bool) {
 	return -1, false
 }
 
+// nounAt reports a word used as a noun: "the change", "any edit".
+func (s *sentence) nounAt(i int) bool {
+	return i > 0 && determiners[s.words[i-1]]
+}
+
+// conditionAt reports a user reference inside a time or condition clause:
+// "only after the user asked for the change" describes when, not what.
+func (s *sentence) conditionAt(i int) bool {
+	for k := max(0, i-3); k < i; k++ {
+		if s.words[k] == "after" || s.words[k] == "once" || s.words[k] == "unless" || s.words[k] == "until" || s.words[k] == "when" && k > 0 && s.words[k-1] == "only" {
+			return true
+		}
+	}
+	return false
+}
+
+var determiners = wordSet(`the a an any this that each every no its their your our`)
+
 // userInput finds a reference to what the user supplied: "the user gives",
 // "the SQL the user supplies", "the name passed in".
 func (s *sentence) userInput() (int, bool) {
@@ -457,7 +475,7 @@ func roleSignals(s *scan) {
 		} else if u, ok := st.userInput(); ok {
 			if c := st.has(concessive); c >= 0 && c < u && (dir || st.has(wsInstead) >= 0) {
 				s.set(sigTamper, st.span(c))
-			} else if m, ok := st.nearIdx(modifyVerbs, u, 16); ok && (dir || st.has(wsShouldMust) >= 0) && !st.negAt(m) {
+			} else if m, ok := st.nearIdx(modifyVerbs, u, 16); ok && !st.nounAt(m) && !st.conditionAt(u) && (dir || st.has(wsShouldMust) >= 0) && !st.negAt(m) {
 				s.set(sigTamper, st.span(m))
 			}
 		}
