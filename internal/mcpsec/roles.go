@@ -45,13 +45,14 @@ take hand give push move unlock disable enable transfer route submit make use ap
 save stage commit leave keep paste treat carry act consider invite set describe say rely skip go write create rewrite fill
 provide export print list check query select store sync pay grant start answer respond reply apply update edit modify
 encode notify inform show display return output mention hide remember note log record ask request confirm prefer choose
-pick switch adjust alter swap substitute shift convert summarize summarise translate schedule deploy publish resolve look find`)
+pick switch point adjust alter swap substitute shift convert summarize summarise translate schedule deploy publish resolve look find`)
 
 // leadWords may precede the verb of an imperative clause.
 var leadWords = wordSet(`also then just please first always now and finally next additionally immediately quietly silently
 secretly simply kindly afterwards subsequently`)
 
-var introWords = wordSet(`when whenever if before after once to for as while prior during upon in on`)
+var introWords = wordSet(`when whenever if before after once to for as while prior during upon in on regardless whatever
+whichever no`)
 
 var modelWords = wordSet(`you assistant model agent ai llm`)
 
@@ -67,6 +68,10 @@ explain display highlight flag warn hear know notice learn see`)
 // reveal the password"), not concealment.
 var secretNouns = wordSet(`password passwords secret secrets token tokens key keys credential credentials value values
 pii passphrase cookie cookies`)
+
+// tagAddressees are parts of a tag name that address the model or claim
+// authority over it.
+var tagAddressees = []string{"assistant", "model", "agent", "system", "admin", "directive", "instruction", "override", "hidden", "secret", "internal", "llm", "ai_", "_ai"}
 
 var permissive = wordSet(`can may could might to will would`)
 
@@ -90,9 +95,10 @@ var outputNouns = wordSet(`output outputs result results returned returns respon
 var invalidWords = wordSet(`ignore disregard forget outdated obsolete unreliable untrustworthy invalid void stale wrong`)
 
 var consentWords = wordSet(`pre-authorised pre-authorized preauthorised preauthorized authorised authorized consented
-agreed approved pre-approved permitted opted`)
+agreed approved pre-approved permitted opted signed reviewed vetted cleared sanctioned okayed`)
 var partyWords = wordSet(`user users owner owners administrator administrators admin admins organisation organization
-organisation's organization's company terms customer customers account`)
+organisation's organization's company terms customer customers account team maintainers maintainer
+security legal compliance management`)
 
 var consequentialVerbs = wordSet(`approve merge delete deploy pay transfer grant install run execute act carry call remove
 send publish push wipe erase move`)
@@ -258,6 +264,14 @@ func (s *sentence) directive() (int, bool) {
 					return v, true
 				}
 				break
+			}
+		}
+	}
+	// "…, so publish right away": a consequence clause.
+	for i, c := range s.comma {
+		if c && i+2 < len(s.words) && (s.words[i+1] == "so" || s.words[i+1] == "then") {
+			if v, ok := s.imperativeAt(i + 2); ok && !s.negAt(v) {
+				return v, true
 			}
 		}
 	}
@@ -440,6 +454,16 @@ func roleSignals(s *scan) {
 				s.set(sigOverride, st.span(inv))
 			}
 		}
+		// "previous guidance … does not apply anymore".
+		if m&clsOverride != 0 {
+			for i, w := range st.words {
+				if (w == "apply" || w == "applies") && (st.negAt(i) || i > 1 && st.words[i-1] == "longer") {
+					if p, ok := st.within(priorWords, instrNouns, 3); ok && p < i {
+						s.set(sigOverride, st.span(i))
+					}
+				}
+			}
+		}
 		if m&clsOverride == 0 {
 			// no precedence word
 		} else if i, ok := st.within(wsPriorityPrecedence, wsDeveloperSystem, 5); ok {
@@ -542,13 +566,25 @@ func roleSignals(s *scan) {
 						s.set(sigHijackStrong, st.span(i))
 					}
 				}
-				if w == "route" && i+3 < len(st.words) && (st.words[i+1] == "every" || st.words[i+1] == "all") {
+				if (w == "route" || w == "send" || w == "direct" || w == "funnel") && i+3 < len(st.words) && (st.words[i+1] == "every" || st.words[i+1] == "all") {
 					for _, x := range st.words[i+2 : min(len(st.words), i+6)] {
 						if x == "this" {
 							s.set(sigHijackStrong, st.span(i))
 						}
 					}
 				}
+			}
+		}
+	}
+	// An XML-like tag pair whose name addresses the model or claims
+	// authority: "<assistant_directives> … </assistant_directives>".
+	// Ordinary documentation tags (<example>, <usage>) are left alone.
+	if i := strings.Index(text, "</"); i >= 0 {
+		if j := strings.IndexByte(text[i:], '>'); j > 2 && j < 40 {
+			name := text[i+2 : i+j]
+			if k := strings.Index(text, "<"+name+">"); k >= 0 && k < i && containsAny(name, tagAddressees) {
+				s.set(sigTag, span{k, k + len(name) + 2})
+				s.set(sigTagPair, span{k, k + len(name) + 2})
 			}
 		}
 	}
@@ -605,7 +641,7 @@ var wsEveryAll = wordSet(`every all any`)
 var wsHandledCovered = wordSet(`handled covered taken done`)
 var wsInstead = wordSet(`instead`)
 var wsNo = wordSet(`no`)
-var wsPriorityPrecedence = wordSet(`priority precedence`)
+var wsPriorityPrecedence = wordSet(`priority precedence outranks outrank trumps overrides supersedes`)
 var wsShouldMust = wordSet(`should must`)
 var wsToldEverything = wordSet(`told everything`)
 var wsUser = wordSet(`user`)
@@ -632,12 +668,12 @@ var wordClass = func() map[string]uint8 {
 		}
 	}
 	add(clsHarvest, wordSet(`your you every all`))
-	add(clsOverride, invalidWords, wsToldEverything, wsPriorityPrecedence)
+	add(clsOverride, invalidWords, wsToldEverything, wsPriorityPrecedence, wordSet(`apply applies`))
 	add(clsConsent, consentWords)
 	add(clsSkip, wordSet(`without need skip go`), wsAskAsking, wsConfirmationConfirmations)
 	add(clsUser, wordSet(`user user's caller they passed matter`))
 	add(clsConceal, wordSet(`leave keep looking describe present label frame say`), discloseVerbs, concealAdverbs)
-	add(clsHijack, callWords, wordSet(`every each only use invoke route anything`))
+	add(clsHijack, callWords, wordSet(`every each only use invoke route send direct funnel anything`))
 	return m
 }()
 
@@ -653,7 +689,7 @@ func (s *sentence) skipConfirm() int {
 					return i
 				}
 			}
-		case w == "need" && i > 0 && s.words[i-1] == "no" && i+2 < len(s.words) && ask[s.words[i+2]]:
+		case w == "need" && i > 0 && (s.words[i-1] == "no" || s.negAt(i)) && i+2 < len(s.words) && (ask[s.words[i+2]] || i+3 < len(s.words) && ask[s.words[i+3]]):
 			return i
 		case w == "skip" && i+2 < len(s.words) && (ask[s.words[i+1]] || ask[s.words[i+2]]):
 			return i
