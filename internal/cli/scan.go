@@ -20,6 +20,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mcpsoc/mcpsoc/internal/config"
+	"github.com/mcpsoc/mcpsoc/internal/llm"
 	"github.com/mcpsoc/mcpsoc/internal/mcpsec"
 	"github.com/mcpsoc/mcpsoc/internal/pin"
 	"github.com/mcpsoc/mcpsoc/internal/scan"
@@ -77,6 +79,7 @@ Subcommands:
 	cmd.Flags().StringVar(&f.lock, "lock", "", "with --connect: compare servers with this lockfile (see 'mcpsoc pin')")
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or sarif")
 	cmd.Flags().StringVar(&f.failOn, "fail-on", "hard", "exit 1 when a finding reaches this level: hard, review, none, or a severity (info, low, medium, high, critical)")
+	f.judge.flags(cmd)
 	f.soc.flags(cmd)
 	cmd.Flags().Lookup("server").Usage = "also send the findings as events to the running mcpsoc serve at this `URL`"
 	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "never color the table (colors are used only on a terminal and without NO_COLOR)")
@@ -94,7 +97,46 @@ type scanFlags struct {
 	format  string
 	failOn  string
 	noColor bool
+	judge   judgeFlags
 	soc     apiClient
+}
+
+// judgeFlags enable the optional LLM judge. Nothing is sent to a provider
+// unless --judge is given and --llm-config names a file with an llm section.
+type judgeFlags struct {
+	on   bool
+	conf string
+}
+
+func (j *judgeFlags) flags(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&j.on, "judge", false, "ask the configured LLM about borderline texts (sends those texts to the provider; off by default)")
+	cmd.Flags().StringVar(&j.conf, "llm-config", "", "with --judge: mcpsoc YAML config `file` whose llm section names the provider")
+}
+
+// analyzer returns the content analyzer: offline unless --judge.
+func (j *judgeFlags) analyzer(stderr io.Writer) (*mcpsec.Analyzer, error) {
+	if !j.on {
+		if j.conf != "" {
+			return nil, errors.New("--llm-config is only used with --judge")
+		}
+		return mcpsec.New(nil), nil
+	}
+	if j.conf == "" {
+		return nil, errors.New("--judge needs --llm-config FILE with an llm section (provider, base_url, model, api_key)")
+	}
+	cfg, err := config.Load(j.conf)
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.LLM.Enabled() {
+		return nil, fmt.Errorf("--judge: %s has no llm.provider", j.conf)
+	}
+	p, err := llm.New(cfg.LLM, nil)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "mcpsoc: --judge: borderline texts are sent to %s at %s\n", p.Name(), cfg.LLM.BaseURL)
+	return mcpsec.New(&mcpsec.Options{Judge: llm.NewJudge(p, cfg.LLM.MaxToolsPerRequest)}), nil
 }
 
 // scanSources turns --config files into sources, or returns nil to discover.
@@ -134,16 +176,21 @@ func runScan(cmd *cobra.Command, f scanFlags) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
+	an, err := f.judge.analyzer(cmd.ErrOrStderr())
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
 	env := scan.HostEnv(runtime.GOOS)
 	if f.project != "" {
 		env.Workdir = f.project
 	}
 	v, _ := buildVersion()
 	opts := &scan.Options{
-		Sources: sources,
-		Env:     env,
-		Static:  scan.StaticOptions{LookPath: exec.LookPath},
-		Connect: f.connect,
+		Sources:  sources,
+		Env:      env,
+		Static:   scan.StaticOptions{LookPath: exec.LookPath},
+		Connect:  f.connect,
+		Analyzer: an,
 		ConnectOptions: scan.ConnectOptions{
 			Timeout: f.timeout, ClientName: "mcpsoc-scan", ClientVersion: v,
 		},
@@ -190,6 +237,12 @@ func runScan(cmd *cobra.Command, f scanFlags) error {
 		if err := sendScanEvents(cmd, &f.soc, rep); err != nil {
 			return &ExitError{Code: 2, Err: err}
 		}
+	}
+	if len(rep.JudgeErrors) > 0 {
+		for _, e := range rep.JudgeErrors {
+			fmt.Fprintf(cmd.ErrOrStderr(), "mcpsoc: %s\n", e)
+		}
+		return &ExitError{Code: 2, Err: errors.New("the judge did not answer for every server (deterministic findings are reported)")}
 	}
 	if len(sources) > 0 {
 		var bad []string
@@ -251,6 +304,7 @@ func isTerminal(w io.Writer) bool {
 type scanToolsFlags struct {
 	format string
 	failOn string
+	judge  judgeFlags
 }
 
 func newScanToolsCmd() *cobra.Command {
@@ -276,6 +330,7 @@ reported).`,
 	}
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or sarif")
 	cmd.Flags().StringVar(&f.failOn, "fail-on", "hard", "exit 1 when a finding reaches this level: hard, review, none, or a severity (info, low, medium, high, critical)")
+	f.judge.flags(cmd)
 	return cmd
 }
 
@@ -309,7 +364,7 @@ func parseFailOn(s string) (failPolicy, error) {
 	return func(f mcpsec.Finding) bool { return f.Severity.Rank() >= sev.Rank() }, nil
 }
 
-func runScanTools(cmd *cobra.Command, args []string, f scanToolsFlags) error {
+func runScanTools(cmd *cobra.Command, args []string, f scanToolsFlags) (retErr error) {
 	fail, err := parseFailOn(f.failOn)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
@@ -320,6 +375,10 @@ func runScanTools(cmd *cobra.Command, args []string, f scanToolsFlags) error {
 		return &ExitError{Code: 2, Err: fmt.Errorf("--format %q: want table, json or sarif", f.format)}
 	}
 	stderr := cmd.ErrOrStderr()
+	an, err := f.judge.analyzer(stderr)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
 	files, errs := expandToolsArgs(args)
 	var inputs []scanInput
 	for _, file := range files {
@@ -337,9 +396,21 @@ func runScanTools(cmd *cobra.Command, args []string, f scanToolsFlags) error {
 		servers[i] = in.Server
 		fileOf[in.Server.Name] = filepath.ToSlash(in.File)
 	}
-	findings, err := mcpsec.New(nil).AnalyzeServers(cmd.Context(), servers)
-	if err != nil {
+	findings, err := an.AnalyzeServers(cmd.Context(), servers)
+	var judgeErr *mcpsec.JudgeError
+	if err != nil && !errors.As(err, &judgeErr) {
 		return &ExitError{Code: 2, Err: fmt.Errorf("analyzing: %w", err)}
+	}
+	if judgeErr != nil {
+		// Report what the deterministic analysis found, then fail as
+		// incomplete.
+		jerr := err
+		defer func() {
+			if retErr == nil || errors.As(retErr, new(*ExitError)) {
+				fmt.Fprintf(stderr, "mcpsoc: %v\n", jerr)
+				retErr = &ExitError{Code: 2, Err: errors.New("the judge did not answer (deterministic findings are reported)")}
+			}
+		}()
 	}
 	for _, e := range errs {
 		fmt.Fprintf(stderr, "mcpsoc: %s: %s\n", e.File, e.Error)

@@ -29,6 +29,8 @@ type Config struct {
 	// Servers configures MCPSoc's built-in MCP servers ('mcpsoc mcp NAME
 	// --config F').
 	Servers Servers `yaml:"servers"`
+	// LLM is the optional language-model provider (off when empty).
+	LLM LLM `yaml:"llm"`
 }
 
 // Servers holds the built-in MCP servers' settings.
@@ -470,6 +472,7 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		add("data_dir", "must not be empty")
 	}
+	c.LLM.validate(add)
 	if host, port, err := net.SplitHostPort(c.API.Listen); err != nil {
 		add("api.listen", "must be host:port: %v", err)
 	} else {

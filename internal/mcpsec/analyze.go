@@ -125,6 +125,7 @@ type serverScan struct {
 	server   *Server
 	objects  []*objectScan
 	findings []Finding
+	judge    []judgeCandidate // borderline objects for the optional judge
 }
 
 func (a *Analyzer) scanServer(ctx context.Context, name string, s *Server) (*serverScan, error) {
@@ -164,6 +165,9 @@ func (a *Analyzer) scanServer(ctx context.Context, name string, s *Server) (*ser
 		}
 	}
 	ss.findings = append(ss.findings, splitCheck(ss)...)
+	if err := a.runJudge(ctx, ss, ss.judge); err != nil {
+		errs = append(errs, err)
+	}
 	return ss, errors.Join(errs...)
 }
 
@@ -270,7 +274,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		}
 		if param && (sc.has(sigHarvestTarget) || sc.has(sigReadSensitive) || (sc.has(sigAmbient) || sc.has(sigPII)) && (sc.has(sigAI) || sc.has(sigFromContext))) && v.hard == "" {
 			f := newFinding(RuleParamHarvest, l.loc, evidence(sc, RuleParamHarvest), sc.names())
-			if !sc.has(sigHarvestTarget) && themedFn() {
+			if (!sc.has(sigHarvestTarget) || !contextHarvest(sc)) && themedFn() {
 				f.Tier = TierReview
 			}
 			emit(f)
@@ -327,13 +331,7 @@ func (a *Analyzer) scanObject(ctx context.Context, ss *serverScan, o *objectScan
 		return nil
 	}
 	l := o.leaves[bestLeaf]
-	jv, err := a.opts.Judge.Judge(ctx, JudgeRequest{Location: l.loc, Text: l.raw, Signals: names})
-	if err != nil {
-		return fmt.Errorf("judge %s: %w", l.loc, err)
-	}
-	if jv.Malicious {
-		emit(newFinding(RuleJudge, l.loc, clip(redact(jv.Reason), 160), names))
-	}
+	ss.judge = append(ss.judge, judgeCandidate{req: JudgeRequest{Location: l.loc, Text: l.raw, Signals: names}, mask: o.mask})
 	return nil
 }
 
@@ -440,11 +438,26 @@ func maskNames(m uint64) []string {
 	return out
 }
 
+// contextHarvest reports a harvest target drawn from the model's context
+// (the conversation, its instructions, the environment, other tools, many
+// items at once) rather than one credential the user types into a login
+// form ("one-time code").
+func contextHarvest(sc *scan) bool {
+	for _, sp := range sc.spans[sigHarvestTarget] {
+		t := sc.text[sp.start:sp.end]
+		if !containsAny(t, []string{"one-time", "verification", "2fa", "mfa", "otp", "recovery code", "backup code", "security code"}) ||
+			containsAny(t, []string{"conversation", "chat", "context", "history", "earlier", "previous", "every", "all ", "other"}) {
+			return true
+		}
+	}
+	return false
+}
+
 // sensitiveName reports tools whose name says they handle secrets or keys, so
 // mentioning them is their declared capability rather than a mismatch.
 func sensitiveName(name string) bool {
 	n := strings.ToLower(name)
-	for _, w := range []string{"ssh", "key", "secret", "credential", "vault", "env", "password", "token", "kube", "cert", "wallet", "dotenv", "keychain", "gpg", "pgp"} {
+	for _, w := range []string{"ssh", "key", "secret", "credential", "vault", "env", "password", "token", "kube", "cert", "wallet", "dotenv", "keychain", "gpg", "pgp", "login", "auth", "otp", "2fa", "mfa", "signin", "sign_in"} {
 		if strings.Contains(n, w) {
 			return true
 		}

@@ -12,7 +12,7 @@ import (
 var (
 	base64RE = regexp.MustCompile(`[A-Za-z0-9+/_-]{20,}={0,2}`)
 	hexRE    = regexp.MustCompile(`(?i)(?:\\x[0-9a-f]{2}){8,}|\b(?:0x)?(?:[0-9a-f]{2}){12,}\b|(?:[0-9a-f]{2}[ :]){11,}[0-9a-f]{2}\b`)
-	pctRE    = regexp.MustCompile(`(?:%[0-9A-Fa-f]{2}[^%\s"']{0,3}){6,}`)
+	pctRE    = regexp.MustCompile(`[^%\s"']{0,24}(?:%[0-9A-Fa-f]{2}[^%\s"']{0,24}){6,}`)
 	// decodedShellRE: a decoded blob that is a command or a URL is a payload
 	// even without directive words.
 	decodedURLRE = regexp.MustCompile(`https?://|[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`)

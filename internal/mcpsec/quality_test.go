@@ -70,7 +70,11 @@ func (c corpusSrv) server() *Server {
 
 func loadCorpus(t testing.TB, half string) []corpusCase {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "corpus", half, "*.jsonl"))
+	dir := filepath.Join("testdata", "corpus", half)
+	if strings.Contains(half, "/") { // a set outside corpus/, e.g. holdout/P
+		dir = filepath.Join("testdata", filepath.FromSlash(half))
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no corpus files for half %s: %v", half, err)
 	}
@@ -137,10 +141,11 @@ type qualityReport struct {
 // corpusSets are the corpus folders, in the order they were written.
 var corpusSets = []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "M", "N"}
 
-// holdoutSets were written last and never tuned on (except a generic
-// negation fix prompted by one benign hit): their table is printed for the
-// record but not gated.
-var holdoutSets = []string{"L"}
+// holdoutSets are printed for the record but not gated. L was the final
+// holdout of the first revision; P (testdata/holdout/P) was written blind for
+// the clause-level roles and then used to design them, so neither is blind
+// any more (docs/mcpsec.md keeps P's blind "before" table).
+var holdoutSets = []string{"L", "holdout/P", "holdout/Q"}
 
 // hardCategories are structural attack classes where the hard tier must catch
 // almost everything.
@@ -271,7 +276,12 @@ func ratio(a, b int) float64 {
 }
 
 // check applies the quality gate and returns the failures.
-func (r qualityReport) check() []string {
+//
+// whole is set for the union of all gated sets: there the literal
+// reading applies too, hard-tier recall ≥ 0.95 over every malicious case of
+// every category. Single sets are small (10–94 cases), so per set only the
+// structural categories carry the 0.95 hard-tier bar.
+func (r qualityReport) check(whole bool) []string {
 	var bad []string
 	var n, h, a int
 	for c, s := range r.cats {
@@ -282,6 +292,9 @@ func (r qualityReport) check() []string {
 		if ratio(s.any, s.n) < 0.60 {
 			bad = append(bad, fmt.Sprintf("%s: overall recall %.2f < 0.60", c, ratio(s.any, s.n)))
 		}
+	}
+	if whole && n > 0 && ratio(h, n) < 0.95 {
+		bad = append(bad, fmt.Sprintf("hard recall over all malicious cases %.2f < 0.95", ratio(h, n)))
 	}
 	if n > 0 && ratio(a, n) < 0.80 {
 		bad = append(bad, fmt.Sprintf("overall recall %.2f < 0.80", ratio(a, n)))
@@ -295,10 +308,12 @@ func (r qualityReport) check() []string {
 	return bad
 }
 
-// TestQuality is the CI quality gate over the labelled corpus: per half and
-// combined, hard-tier recall ≥ 0.95 on the structural categories (†), overall
-// recall (hard + review) ≥ 0.80 and ≥ 0.60 in every category, hard-tier false
-// positives ≤ 1 % of benign units and ≤ 5 % of hard-negative units. Run with
+// TestQuality is the CI quality gate over the labelled corpus: over all gated
+// sets together, hard-tier recall ≥ 0.95 over every malicious case; per half
+// and combined, hard-tier recall ≥ 0.95 on the structural categories (†),
+// overall recall (hard + review) ≥ 0.80 and ≥ 0.60 in every category,
+// hard-tier false positives ≤ 1 % of benign units and ≤ 5 % of hard-negative
+// units. Run with
 // -v to print the per-category table published in docs/mcpsec.md.
 func TestQuality(t *testing.T) {
 	all := map[string][]corpusCase{}
@@ -322,6 +337,18 @@ func TestQuality(t *testing.T) {
 	for _, half := range holdoutSets {
 		r := evaluateCorpus(t, loadCorpus(t, half))
 		t.Logf("holdout, not gated:\n%s", r.table(half))
+		if testing.Verbose() {
+			for c, s := range r.cats {
+				if len(s.missed) > 0 {
+					t.Logf("%s %s not hard: %v", half, c, s.missed)
+				}
+			}
+			for l, s := range r.fp {
+				for _, h := range s.hits {
+					t.Logf("%s %s hit: %s", half, l, h)
+				}
+			}
+		}
 	}
 	for _, half := range append(append([]string(nil), corpusSets...), "all") {
 		r := evaluateCorpus(t, all[half])
@@ -338,7 +365,7 @@ func TestQuality(t *testing.T) {
 				}
 			}
 		}
-		for _, b := range r.check() {
+		for _, b := range r.check(half == "all") {
 			t.Errorf("half %s: %s", half, b)
 		}
 	}

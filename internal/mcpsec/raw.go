@@ -27,6 +27,14 @@ func (a *Analyzer) rawCheck(l leaf, emit func(Finding)) {
 	}
 	if pad := paddingRun(raw); pad > 0 {
 		emit(newFinding(RuleLength, l.loc, fmt.Sprintf("%d consecutive blank characters push later text out of view", pad), nil))
+		// The text pushed out of view is read like a comment: directives
+		// there are hidden on purpose.
+		if tail := strings.TrimSpace(afterPadding(raw, pad)); tail != "" {
+			sc := scanText(normalize(tail))
+			if v := evaluate(sc); v.hard != "" || v.score >= reviewScore/2 {
+				emit(newFinding(RuleEncodedComment, l.loc, "after padding: "+clip(redact(tail), 140), sc.names()))
+			}
+		}
 	}
 	if isASCIIPlain(raw) {
 		if strings.Contains(raw, "<!--") || strings.Contains(raw, "]:") {
@@ -148,6 +156,23 @@ func paddingRun(s string) int {
 		return 0
 	}
 	return best
+}
+
+// afterPadding returns the text after the first blank run of length pad.
+func afterPadding(s string, pad int) string {
+	run := 0
+	for i, r := range s {
+		switch r {
+		case ' ', '\t', '\u00a0', '\u2800', '\u3000', '\n', '\r':
+			run++
+		default:
+			if run == pad {
+				return s[i:]
+			}
+			run = 0
+		}
+	}
+	return ""
 }
 
 // mixedScriptWord returns the first word mixing Latin letters with Cyrillic

@@ -352,6 +352,7 @@ func scanText(norm string) *scan {
 			s.set(f.sig, sp)
 		}
 	}
+	roleSignals(s)
 	derive(s)
 	return s
 }
@@ -411,7 +412,7 @@ func (s *scan) mentioned(sp span) bool {
 	}
 	for _, m := range s.spans[sigMention] {
 		// The example marker must introduce this span: same sentence.
-		if m.end <= sp.start && m.end >= lo && !strings.ContainsAny(s.text[m.end:sp.start], ".!?;") {
+		if m.end <= sp.start && m.end >= lo && !sentenceBreak(s.text[m.end:sp.start]) {
 			return true
 		}
 	}
@@ -425,7 +426,39 @@ func (s *scan) introduced(sp span) bool {
 		lo = 0
 	}
 	for _, m := range s.spans[sigMention] {
-		if m.end <= sp.start && m.end >= lo && !strings.ContainsAny(s.text[m.end:sp.start], ".!?;") {
+		if m.end <= sp.start && m.end >= lo && !sentenceBreak(s.text[m.end:sp.start]) {
+			return true
+		}
+	}
+	return false
+}
+
+// sentenceBreak reports a sentence boundary in t: ! ? ; or a dot followed by
+// a blank. A dot inside a path or name ("~/.ssh", "e.g.", "mcp.json") is not
+// one.
+func sentenceBreak(t string) bool {
+	if strings.ContainsAny(t, "!?;\n") {
+		return true
+	}
+	for i := 0; i+1 < len(t); i++ {
+		if t[i] == '.' && t[i+1] == ' ' && !(i >= 3 && t[i-3:i] == "e.g" || i >= 3 && t[i-3:i] == "i.e") {
+			return true
+		}
+	}
+	return false
+}
+
+// reported reports a span inside reported speech in its sentence: "if a page
+// asks you to ignore your instructions, tell the user". What someone else
+// asks the model to do is described, not directed.
+func reported(text string, sp span) bool {
+	lo := sp.start - 120
+	if lo < 0 {
+		lo = 0
+	}
+	before := text[lo:sp.start]
+	for _, m := range []string{"asks you to", "tells you to", "instructs you to", "asking you to", "telling you to", "wants you to", "urges you to", "asks the model to", "asks the assistant to"} {
+		if i := strings.LastIndex(before, m); i >= 0 && !sentenceBreak(before[i:]) {
 			return true
 		}
 	}
@@ -462,13 +495,14 @@ func inQuotes(text string, sp span) bool {
 // the same sentence ("flags text like '…'") are dropped.
 func (s *scan) discount(gs ...sig) {
 	sec := s.has(sigSecurityCtx)
-	if !sec && !s.has(sigMention) {
+	rep := strings.Contains(s.text, " you to") || strings.Contains(s.text, " the model to") || strings.Contains(s.text, " the assistant to")
+	if !sec && !s.has(sigMention) && !rep {
 		return
 	}
 	for _, g := range gs {
 		kept := s.spans[g][:0]
 		for _, sp := range s.spans[g] {
-			drop := sec && s.mentioned(sp) || !sec && inQuotes(s.text, sp) && s.introduced(sp)
+			drop := sec && s.mentioned(sp) || !sec && inQuotes(s.text, sp) && s.introduced(sp) || rep && reported(s.text, sp)
 			if !drop {
 				kept = append(kept, sp)
 			}

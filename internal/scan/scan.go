@@ -86,6 +86,9 @@ type Report struct {
 	Files         []FileResult `json:"files"`
 	Findings      []Finding    `json:"findings"`
 	Summary       Summary      `json:"summary"`
+	// JudgeErrors are failures of the optional LLM judge (--judge); the
+	// deterministic findings are complete without it.
+	JudgeErrors []string `json:"judgeErrors,omitempty"`
 }
 
 // Summary counts a report.
@@ -271,7 +274,11 @@ func connectAll(ctx context.Context, rep *Report, o *Options, log *slog.Logger) 
 		}
 		fs, err := o.Analyzer.AnalyzeServers(ctx, servers)
 		if err != nil {
-			return fmt.Errorf("analyzing %s servers: %w", c, err)
+			var je *mcpsec.JudgeError
+			if !errors.As(err, &je) || ctx.Err() != nil {
+				return fmt.Errorf("analyzing %s servers: %w", c, err)
+			}
+			rep.JudgeErrors = append(rep.JudgeErrors, c+": "+err.Error())
 		}
 		for _, f := range fs {
 			m := owner[f.Location.Server]
