@@ -637,3 +637,74 @@ func getString(ev Event, f string) (string, bool) {
 	s, ok := v.(string)
 	return s, ok
 }
+
+// Lookup returns the indicators that value would match as an event field
+// value: the exact indicator, the CIDR blocks holding an IP, the parent
+// domains of a domain, and for a URL the URL itself plus its host; for an
+// email address, the address and its domain. The type is inferred from
+// the value. Expired indicators are included: the caller decides what to
+// show. A value that is not a known kind returns nil.
+func (s *Set) Lookup(value string) []Indicator {
+	t := Infer(strings.TrimSpace(value))
+	if t == "" {
+		return nil
+	}
+	n, err := Normalize(Indicator{Type: t, Value: value})
+	if err != nil {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Indicator
+	add := func(in *Indicator) {
+		if in != nil {
+			out = append(out, *in)
+		}
+	}
+	ip := func(a netip.Addr) {
+		add(s.ips[a])
+		for _, b := range s.bits {
+			if b > a.BitLen() {
+				continue
+			}
+			if p, err := a.Prefix(b); err == nil {
+				add(s.nets[b][p])
+			}
+		}
+	}
+	domain := func(d string) {
+		for {
+			add(s.domains[d])
+			i := strings.IndexByte(d, '.')
+			if i < 0 || !strings.Contains(d[i+1:], ".") {
+				return
+			}
+			d = d[i+1:]
+		}
+	}
+	switch n.Type {
+	case IP:
+		ip(netip.MustParseAddr(n.Value))
+	case CIDR:
+		p := netip.MustParsePrefix(n.Value)
+		add(s.nets[p.Bits()][p])
+	case Domain:
+		domain(n.Value)
+	case URL:
+		add(s.urls[n.Value])
+		if u, err := url.Parse(n.Value); err == nil {
+			if a, err := netip.ParseAddr(u.Hostname()); err == nil {
+				ip(a.Unmap())
+			} else if d, ok := normDomain(u.Hostname()); ok {
+				domain(d)
+			}
+		}
+	case MD5, SHA1, SHA256, SHA512:
+		add(s.hashes[n.Value])
+	case Email:
+		add(s.emails[n.Value])
+		_, d, _ := strings.Cut(n.Value, "@")
+		domain(d)
+	}
+	return out
+}

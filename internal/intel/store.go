@@ -1,0 +1,586 @@
+package intel
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/detect/ioc"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// Store is the persistent indicator store. It is safe for concurrent use;
+// several processes may open the same file (an 'mcpsoc intel import' while
+// 'serve' runs): Refresh picks up what the others wrote.
+type Store struct {
+	db  *sql.DB
+	set *ioc.Set
+	now func() time.Time
+
+	mu      sync.Mutex // serializes writers and guards rev
+	lastRev int64      // highest rev loaded into set
+}
+
+// Options configure Open. Nil means defaults.
+type Options struct {
+	// Set is the matcher kept in step with the store; nil creates one.
+	Set *ioc.Set
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(k, v) VALUES ('rev', 0), ('schema', 1);
+CREATE TABLE IF NOT EXISTS indicators(
+	id          INTEGER PRIMARY KEY,
+	type        TEXT NOT NULL,
+	value       TEXT NOT NULL,
+	confidence  INTEGER NOT NULL DEFAULT 0,
+	valid_from  INTEGER NOT NULL DEFAULT 0,
+	valid_until INTEGER NOT NULL DEFAULT 0,
+	first_seen  INTEGER NOT NULL,
+	last_seen   INTEGER NOT NULL,
+	modified    INTEGER NOT NULL,
+	rev         INTEGER NOT NULL,
+	sources     TEXT NOT NULL DEFAULT '',
+	UNIQUE(type, value)
+);
+CREATE INDEX IF NOT EXISTS indicators_rev ON indicators(rev);
+CREATE INDEX IF NOT EXISTS indicators_modified ON indicators(modified, id);
+CREATE TABLE IF NOT EXISTS provenance(
+	indicator_id INTEGER NOT NULL REFERENCES indicators(id) ON DELETE CASCADE,
+	source       TEXT NOT NULL,
+	ref          TEXT NOT NULL DEFAULT '',
+	first_seen   INTEGER NOT NULL,
+	last_seen    INTEGER NOT NULL,
+	confidence   INTEGER NOT NULL DEFAULT 0,
+	valid_from   INTEGER NOT NULL DEFAULT 0,
+	valid_until  INTEGER NOT NULL DEFAULT 0,
+	description  TEXT NOT NULL DEFAULT '',
+	detail       TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY(indicator_id, source)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS provenance_ref ON provenance(source, ref);
+`
+
+// Open opens (creating if needed) the store in the SQLite file at path and
+// loads every indicator into the matcher. Writes are synchronous (WAL,
+// synchronous=FULL): an import that returned survives a crash.
+func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("opening intel store: path %q must not contain '?' or '#'", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("opening intel store: %w", err)
+	}
+	v := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "foreign_keys(on)", "journal_mode(wal)", "synchronous(full)", "cache_size(-65536)"} {
+		v.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", path+"?"+v.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("opening intel store: %w", err)
+	}
+	db.SetMaxOpenConns(4)
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("creating the intel schema in %s: %w", path, err)
+	}
+	s := &Store{db: db, now: time.Now}
+	if opts != nil {
+		s.set = opts.Set
+		if opts.Now != nil {
+			s.now = opts.Now
+		}
+	}
+	if s.set == nil {
+		s.set = ioc.NewSet()
+	}
+	if _, err := s.Refresh(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Set returns the matcher the store keeps in step: give it to detection
+// (detect.Options.Intel).
+func (s *Store) Set() *ioc.Set { return s.set }
+
+// Len counts the indicators held.
+func (s *Store) Len(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM indicators`).Scan(&n)
+	return n, err
+}
+
+// Refresh loads into the matcher the indicators changed since the last
+// load, including those other processes wrote, and returns how many.
+func (s *Store) Refresh(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows, err := s.db.QueryContext(ctx, `SELECT type, value, confidence, valid_until, sources, rev
+		FROM indicators WHERE rev > ?`, s.lastRev)
+	if err != nil {
+		return 0, fmt.Errorf("loading indicators: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	maxRev := s.lastRev
+	batch := make([]ioc.Indicator, 0, 4096)
+	for rows.Next() {
+		var in ioc.Indicator
+		var until, rev int64
+		if err := rows.Scan(&in.Type, &in.Value, &in.Confidence, &until, &in.Source, &rev); err != nil {
+			return n, fmt.Errorf("loading indicators: %w", err)
+		}
+		in.Expires = fromNanos(until)
+		batch = append(batch, in)
+		maxRev = max(maxRev, rev)
+		if len(batch) == cap(batch) {
+			n += s.addToSet(batch)
+			batch = batch[:0]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("loading indicators: %w", err)
+	}
+	n += s.addToSet(batch)
+	s.lastRev = maxRev
+	return n, nil
+}
+
+// addToSet adds indicators the store already normalized. Set.Add rejects
+// nothing Normalize accepted, so its error cannot happen for stored rows.
+func (s *Store) addToSet(b []ioc.Indicator) int {
+	if len(b) == 0 {
+		return 0
+	}
+	_ = s.set.Add(b...)
+	return len(b)
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// detail is the JSON kept with a provenance row.
+type detail struct {
+	Labels       []string         `json:"labels,omitempty"`
+	KillChain    []KillChainPhase `json:"kill_chain_phases,omitempty"`
+	ExternalRefs []ExternalRef    `json:"external_references,omitempty"`
+}
+
+// ErrNoSource is returned by Import without a source name.
+var ErrNoSource = errors.New("an import needs a source name")
+
+// Import writes a batch from source in one transaction and then updates
+// the matcher, so the indicators apply to the next event. An entry whose
+// value does not normalize is skipped with the reason; entries repeated in
+// the batch are merged (the last wins).
+func (s *Store) Import(ctx context.Context, source string, b Batch) (Result, error) {
+	res := Result{Source: source, Skipped: slices.Clone(b.Skipped)}
+	source = strings.TrimSpace(source)
+	if source == "" {
+		return res, ErrNoSource
+	}
+	type key struct {
+		t ioc.Type
+		v string
+	}
+	seen := make(map[key]int, len(b.Entries))
+	entries := make([]Entry, 0, len(b.Entries))
+	for _, e := range b.Entries {
+		n, err := ioc.Normalize(ioc.Indicator{Type: e.Type, Value: e.Value, Confidence: e.Confidence})
+		if err != nil {
+			ref := e.Ref
+			if ref == "" {
+				ref = e.Value
+			}
+			res.Skipped = append(res.Skipped, Skip{Ref: ref, Reason: err.Error()})
+			continue
+		}
+		e.Type, e.Value = n.Type, n.Value
+		k := key{e.Type, e.Value}
+		if i, ok := seen[k]; ok {
+			entries[i] = e
+			continue
+		}
+		seen[k] = len(entries)
+		entries = append(entries, e)
+	}
+	if len(entries) == 0 {
+		return res, nil
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("importing from %s: %w", source, err)
+	}
+	defer tx.Rollback()
+	var rev int64
+	if err := tx.QueryRowContext(ctx, `UPDATE meta SET v = v + 1 WHERE k = 'rev' RETURNING v`).Scan(&rev); err != nil {
+		return res, fmt.Errorf("importing from %s: %w", source, err)
+	}
+	upInd, err := tx.PrepareContext(ctx, `INSERT INTO indicators(type, value, first_seen, last_seen, modified, rev)
+		VALUES (?1, ?2, ?3, ?3, ?3, ?4)
+		ON CONFLICT(type, value) DO UPDATE SET last_seen = excluded.last_seen, rev = excluded.rev
+		RETURNING id, rev = ?4 AND first_seen = ?3 AND modified = ?3`)
+	if err != nil {
+		return res, err
+	}
+	upProv, err := tx.PrepareContext(ctx, `INSERT INTO provenance(indicator_id, source, ref, first_seen, last_seen,
+			confidence, valid_from, valid_until, description, detail)
+		VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9)
+		ON CONFLICT(indicator_id, source) DO UPDATE SET ref = excluded.ref, last_seen = excluded.last_seen,
+			confidence = excluded.confidence, valid_from = excluded.valid_from, valid_until = excluded.valid_until,
+			description = excluded.description, detail = excluded.detail`)
+	if err != nil {
+		return res, err
+	}
+	// The merged view: highest confidence, earliest valid_from, latest
+	// valid_until (none when any source gives none), the source names.
+	// modified moves only when the merged view changed, so TAXII peers
+	// polling with added_after are not sent the same indicator again.
+	agg, err := tx.PrepareContext(ctx, `UPDATE indicators SET
+			confidence = a.c, valid_from = a.f, valid_until = a.u, sources = a.s,
+			modified = CASE WHEN confidence IS a.c AND valid_from IS a.f AND valid_until IS a.u AND sources IS a.s
+				THEN modified ELSE ?2 END
+		FROM (SELECT max(confidence) AS c,
+				coalesce(min(nullif(valid_from, 0)), 0) AS f,
+				CASE WHEN min(valid_until) = 0 THEN 0 ELSE max(valid_until) END AS u,
+				group_concat(source, ',') AS s
+			FROM (SELECT * FROM provenance WHERE indicator_id = ?1 ORDER BY source)) AS a
+		WHERE id = ?1
+		RETURNING confidence, valid_until, sources`)
+	if err != nil {
+		return res, err
+	}
+	now := s.now().UTC()
+	// Each import gets its own instant so 'added' is told from 'updated'
+	// even when two imports share a clock tick.
+	nowN := now.UnixNano() + rev%1000
+	set := make([]ioc.Indicator, 0, len(entries))
+	for _, e := range entries {
+		var id int64
+		var added bool
+		if err := upInd.QueryRowContext(ctx, e.Type, e.Value, nowN, rev).Scan(&id, &added); err != nil {
+			return res, fmt.Errorf("importing %s %q: %w", e.Type, e.Value, err)
+		}
+		d, _ := json.Marshal(detail{Labels: e.Labels, KillChain: e.KillChain, ExternalRefs: e.ExternalRefs})
+		if string(d) == "{}" {
+			d = nil
+		}
+		if _, err := upProv.ExecContext(ctx, id, source, e.Ref, nowN, e.Confidence,
+			nanos(e.ValidFrom), nanos(e.ValidUntil), e.Description, string(d)); err != nil {
+			return res, fmt.Errorf("importing %s %q: %w", e.Type, e.Value, err)
+		}
+		in := ioc.Indicator{Type: e.Type, Value: e.Value, Description: e.Description}
+		var until int64
+		if err := agg.QueryRowContext(ctx, id, nowN).Scan(&in.Confidence, &until, &in.Source); err != nil {
+			return res, fmt.Errorf("importing %s %q: %w", e.Type, e.Value, err)
+		}
+		in.Expires = fromNanos(until)
+		set = append(set, in)
+		if added {
+			res.Added++
+		} else {
+			res.Updated++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("importing from %s: %w", source, err)
+	}
+	s.addToSet(set)
+	if rev == s.lastRev+1 {
+		s.lastRev = rev
+	}
+	return res, nil
+}
+
+// Prune deletes indicators every source has expired at now, from the
+// store and the matcher, and returns how many.
+func (s *Store) Prune(ctx context.Context) (int, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, err := s.db.ExecContext(ctx, `DELETE FROM indicators WHERE valid_until != 0 AND valid_until <= ?`, now.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("pruning expired indicators: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	s.set.Prune(now)
+	return int(n), nil
+}
+
+// SourceCount is how many indicators one source holds.
+type SourceCount struct {
+	Source     string `json:"source"`
+	Indicators int    `json:"indicators"`
+}
+
+// Sources lists the sources with their indicator counts, by name.
+func (s *Store) Sources(ctx context.Context) ([]SourceCount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, count(*) FROM provenance GROUP BY source ORDER BY source`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SourceCount
+	for rows.Next() {
+		var c SourceCount
+		if err := rows.Scan(&c.Source, &c.Indicators); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Lookup returns every stored indicator value would match in an event
+// (the exact indicator, CIDR blocks holding an IP, parent domains, a URL's
+// host, an email address's domain) with its full provenance and related
+// indicators. The type is inferred from the value; a value of no known
+// kind is an error. Expired indicators not yet pruned are included (see
+// Indicator.Expired).
+func (s *Store) Lookup(ctx context.Context, value string) ([]Indicator, error) {
+	value = strings.TrimSpace(value)
+	t := ioc.Infer(value)
+	if t == "" {
+		return nil, fmt.Errorf("%q is not an IP, CIDR, domain, URL, hash or email address", value)
+	}
+	n, err := ioc.Normalize(ioc.Indicator{Type: t, Value: value})
+	if err != nil {
+		return nil, err
+	}
+	cands := s.set.Lookup(n.Value)
+	if !slices.ContainsFunc(cands, func(c ioc.Indicator) bool { return c.Type == n.Type && c.Value == n.Value }) {
+		// Written by another process and not refreshed yet.
+		cands = append([]ioc.Indicator{n}, cands...)
+	}
+	var out []Indicator
+	for _, c := range cands {
+		in, ok, err := s.get(ctx, c.Type, c.Value)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		in.MatchedBy = matchedBy(n, c)
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+func matchedBy(q, hit ioc.Indicator) string {
+	switch {
+	case q.Type == hit.Type && q.Value == hit.Value:
+		return "exact"
+	case hit.Type == ioc.CIDR:
+		return "cidr"
+	case q.Type == ioc.Email:
+		return "email_domain"
+	case q.Type == ioc.URL && hit.Type == ioc.Domain:
+		return "url_host"
+	case q.Type == ioc.URL && hit.Type == ioc.IP:
+		return "url_host"
+	default:
+		return "parent_domain"
+	}
+}
+
+// Get returns one indicator by type and value (normalized first).
+func (s *Store) Get(ctx context.Context, t ioc.Type, value string) (Indicator, bool, error) {
+	n, err := ioc.Normalize(ioc.Indicator{Type: t, Value: value})
+	if err != nil {
+		return Indicator{}, false, err
+	}
+	return s.get(ctx, n.Type, n.Value)
+}
+
+const indicatorCols = `id, type, value, confidence, valid_from, valid_until, first_seen, last_seen, modified`
+
+func scanIndicator(sc interface{ Scan(...any) error }) (int64, Indicator, error) {
+	var in Indicator
+	var id, from, until, first, last, mod int64
+	err := sc.Scan(&id, &in.Type, &in.Value, &in.Confidence, &from, &until, &first, &last, &mod)
+	in.ValidFrom, in.ValidUntil = fromNanos(from), fromNanos(until)
+	in.FirstSeen, in.LastSeen, in.Modified = fromNanos(first), fromNanos(last), fromNanos(mod)
+	return id, in, err
+}
+
+func (s *Store) get(ctx context.Context, t ioc.Type, value string) (Indicator, bool, error) {
+	id, in, err := scanIndicator(s.db.QueryRowContext(ctx, `SELECT `+indicatorCols+` FROM indicators WHERE type = ? AND value = ?`, t, value))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Indicator{}, false, nil
+	}
+	if err != nil {
+		return Indicator{}, false, fmt.Errorf("looking up %s %q: %w", t, value, err)
+	}
+	provs, err := s.provenance(ctx, []int64{id})
+	if err != nil {
+		return Indicator{}, false, err
+	}
+	in.Sources = provs[id]
+	rows, err := s.db.QueryContext(ctx, `SELECT i.type, i.value, p.source, p.ref
+		FROM provenance q JOIN provenance p ON p.source = q.source AND p.ref = q.ref AND p.indicator_id != q.indicator_id
+		JOIN indicators i ON i.id = p.indicator_id
+		WHERE q.indicator_id = ? AND q.ref != '' ORDER BY p.source, i.type, i.value LIMIT 100`, id)
+	if err != nil {
+		return Indicator{}, false, fmt.Errorf("related indicators of %q: %w", value, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Related
+		if err := rows.Scan(&r.Type, &r.Value, &r.Source, &r.Ref); err != nil {
+			return Indicator{}, false, err
+		}
+		in.Related = append(in.Related, r)
+	}
+	return in, true, rows.Err()
+}
+
+// provenance loads the sources of the given indicators.
+func (s *Store) provenance(ctx context.Context, ids []int64) (map[int64][]Provenance, error) {
+	out := make(map[int64][]Provenance, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT indicator_id, source, ref, first_seen, last_seen, confidence,
+			valid_from, valid_until, description, detail
+		FROM provenance WHERE indicator_id IN (?`+strings.Repeat(",?", len(ids)-1)+`) ORDER BY indicator_id, source`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("loading provenance: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p Provenance
+		var id, first, last, from, until int64
+		var det string
+		if err := rows.Scan(&id, &p.Source, &p.Ref, &first, &last, &p.Confidence, &from, &until, &p.Description, &det); err != nil {
+			return nil, fmt.Errorf("loading provenance: %w", err)
+		}
+		p.FirstSeen, p.LastSeen = fromNanos(first), fromNanos(last)
+		p.ValidFrom, p.ValidUntil = fromNanos(from), fromNanos(until)
+		if det != "" {
+			var d detail
+			if err := json.Unmarshal([]byte(det), &d); err != nil {
+				return nil, fmt.Errorf("provenance of indicator %d: %w", id, err)
+			}
+			p.Labels, p.KillChain, p.ExternalRefs = d.Labels, d.KillChain, d.ExternalRefs
+		}
+		out[id] = append(out[id], p)
+	}
+	return out, rows.Err()
+}
+
+// Cursor is a position in the store's change order (modified time, then
+// id), for paging through indicators as TAXII does.
+type Cursor struct {
+	Modified int64 `json:"m"`
+	ID       int64 `json:"i"`
+}
+
+// PageOptions select a page of indicators in change order.
+type PageOptions struct {
+	// AddedAfter keeps indicators modified strictly after it.
+	AddedAfter time.Time
+	// After continues from a previous page (takes precedence).
+	After *Cursor
+	// Source keeps indicators this source reported ("" for all).
+	Source string
+	// Limit is the page size (1–10000; default 1000).
+	Limit int
+	// Bare leaves out provenance (for manifests).
+	Bare bool
+}
+
+// Page returns indicators in the order they last changed, and the cursor
+// of the next page (nil at the end).
+func (s *Store) Page(ctx context.Context, o PageOptions) ([]Indicator, *Cursor, error) {
+	if o.Limit <= 0 || o.Limit > 10000 {
+		o.Limit = 1000
+	}
+	var c Cursor
+	if o.After != nil {
+		c = *o.After
+	} else if !o.AddedAfter.IsZero() {
+		c = Cursor{Modified: o.AddedAfter.UnixNano(), ID: 1<<63 - 1}
+	}
+	q := `SELECT ` + indicatorCols + ` FROM indicators i WHERE (modified > ?1 OR (modified = ?1 AND id > ?2))`
+	args := []any{c.Modified, c.ID}
+	if o.Source != "" {
+		q += ` AND EXISTS (SELECT 1 FROM provenance p WHERE p.indicator_id = i.id AND p.source = ?3)`
+		args = append(args, o.Source)
+	} else {
+		q += ` AND ?3 IS NULL`
+		args = append(args, nil)
+	}
+	q += ` ORDER BY modified, id LIMIT ?4`
+	args = append(args, o.Limit+1)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("paging indicators: %w", err)
+	}
+	var out []Indicator
+	var ids []int64
+	for rows.Next() {
+		id, in, err := scanIndicator(rows)
+		if err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("paging indicators: %w", err)
+		}
+		out = append(out, in)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("paging indicators: %w", err)
+	}
+	var next *Cursor
+	if len(out) > o.Limit {
+		out, ids = out[:o.Limit], ids[:o.Limit]
+		last := out[len(out)-1]
+		next = &Cursor{Modified: last.Modified.UnixNano(), ID: ids[len(ids)-1]}
+	}
+	if !o.Bare && len(ids) > 0 {
+		provs, err := s.provenance(ctx, ids)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, id := range ids {
+			out[i].Sources = provs[id]
+		}
+	}
+	return out, next, nil
+}
