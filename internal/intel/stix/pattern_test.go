@@ -64,17 +64,17 @@ func TestReduce(t *testing.T) {
 
 func TestReduceRejects(t *testing.T) {
 	for pattern, want := range map[string]string{
-		"":                                   "want '[' or '('",
-		"[ipv4-addr:value = '1.2.3.4'":       "want ']'",
-		"[file:name = 'x.exe']":              "unsupported object path file:name",
-		"[ipv4-addr:value != '1.2.3.4']":     "operator != on ipv4-addr:value left out",
-		"[domain-name:value LIKE '%.evil']":  "operator LIKE",
-		"[ipv4-addr:value NOT = '1.2.3.4']":  "NOT = on",
-		"[ipv4-addr:value = 5]":              "non-string value",
-		"[ipv4-addr:value = 'x'] garbage":    "unexpected",
-		"[ipv4-addr:value = 'unterminated]":  "want a literal",
+		"":                                       "want '[' or '('",
+		"[ipv4-addr:value = '1.2.3.4'":           "want ']'",
+		"[file:name = 'x.exe']":                  "unsupported object path file:name",
+		"[ipv4-addr:value != '1.2.3.4']":         "operator != on ipv4-addr:value left out",
+		"[domain-name:value LIKE '%.evil']":      "operator LIKE",
+		"[ipv4-addr:value NOT = '1.2.3.4']":      "NOT = on",
+		"[ipv4-addr:value = 5]":                  "non-string value",
+		"[ipv4-addr:value = 'x'] garbage":        "unexpected",
+		"[ipv4-addr:value = 'unterminated]":      "want a literal",
 		strings.Repeat("(", 200) + "[a:b = 'c']": "nested deeper",
-		"[ipv4-addr:value IN ('1.2.3.4' '5')]": "want ',' or ')'",
+		"[ipv4-addr:value IN ('1.2.3.4' '5')]":   "want ',' or ')'",
 	} {
 		_, err := Reduce(pattern)
 		var pe *PatternError
