@@ -128,3 +128,10 @@ type Result struct {
 	// Skipped lists records not imported: the reader's and the store's.
 	Skipped []Skip `json:"skipped,omitempty"`
 }
+
+// Indicator returns the entry as the matcher holds it: Ref becomes the
+// source, the expiry is ValidUntil.
+func (e Entry) Indicator() ioc.Indicator {
+	return ioc.Indicator{Type: e.Type, Value: e.Value, Confidence: e.Confidence, Expires: e.ValidUntil,
+		Source: e.Ref, Description: e.Description}
+}
