@@ -16,10 +16,10 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mcpsoc/mcpsoc/internal/detect/ioc"
+	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/intel"
 	"github.com/mcpsoc/mcpsoc/internal/intel/stix"
 	"github.com/mcpsoc/mcpsoc/internal/intel/textfeed"
-	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
 )
 
