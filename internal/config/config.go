@@ -26,6 +26,8 @@ type Config struct {
 	Ingest  Ingest `yaml:"ingest"`
 	Store   Store  `yaml:"store"`
 	Detect  Detect `yaml:"detect"`
+	// Intel is the threat-intelligence store, feeds and TAXII endpoint.
+	Intel Intel `yaml:"intel"`
 	// Servers configures MCPSoc's built-in MCP servers ('mcpsoc mcp NAME
 	// --config F').
 	Servers Servers `yaml:"servers"`
@@ -325,11 +327,14 @@ func Default() *Config {
 		API:     API{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes},
 		Ingest:  Ingest{MaxBodyBytes: DefaultIngestBody},
 		Store:   Store{Driver: "sqlite"},
+		Intel: Intel{RefreshInterval: 10 * time.Second, PruneInterval: 10 * time.Minute,
+			TAXII: TAXIIServer{MaxPage: 1000}},
 	}
 }
 
 // applyDefaults fills zero fields that have per-element defaults.
 func (c *Config) applyDefaults() {
+	c.intelDefaults()
 	for i := range c.Ingest.Syslog {
 		if c.Ingest.Syslog[i].Format == "" {
 			c.Ingest.Syslog[i].Format = "auto"
@@ -481,6 +486,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateIngest(add)
+	c.validateIntel(add)
 	if len(errs) == 0 {
 		return nil
 	}

@@ -71,6 +71,13 @@ CREATE TABLE IF NOT EXISTS provenance(
 	PRIMARY KEY(indicator_id, source)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS provenance_ref ON provenance(source, ref);
+CREATE TABLE IF NOT EXISTS feed_state(
+	name       TEXT PRIMARY KEY,
+	since      INTEGER NOT NULL DEFAULT 0,
+	last_try   INTEGER NOT NULL DEFAULT 0,
+	last_ok    INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT ''
+);
 `
 
 // Open opens (creating if needed) the store in the SQLite file at path and
@@ -583,4 +590,43 @@ func (s *Store) Page(ctx context.Context, o PageOptions) ([]Indicator, *Cursor, 
 		}
 	}
 	return out, next, nil
+}
+
+// FeedState is what the store remembers of a feed's syncs.
+type FeedState struct {
+	Name string `json:"name"`
+	// Since is where the next incremental fetch starts (TAXII added_after,
+	// MISP timestamp); zero means from the beginning.
+	Since     time.Time `json:"since,omitzero"`
+	LastTry   time.Time `json:"last_try,omitzero"`
+	LastOK    time.Time `json:"last_ok,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// FeedState returns a feed's state (zero for one never synced).
+func (s *Store) FeedState(ctx context.Context, name string) (FeedState, error) {
+	st := FeedState{Name: name}
+	var since, try, ok int64
+	err := s.db.QueryRowContext(ctx, `SELECT since, last_try, last_ok, last_error FROM feed_state WHERE name = ?`, name).
+		Scan(&since, &try, &ok, &st.LastError)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("feed state of %s: %w", name, err)
+	}
+	st.Since, st.LastTry, st.LastOK = fromNanos(since), fromNanos(try), fromNanos(ok)
+	return st, nil
+}
+
+// SetFeedState records a feed's state.
+func (s *Store) SetFeedState(ctx context.Context, st FeedState) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO feed_state(name, since, last_try, last_ok, last_error) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(name) DO UPDATE SET since = excluded.since, last_try = excluded.last_try, last_ok = excluded.last_ok,
+			last_error = excluded.last_error`,
+		st.Name, nanos(st.Since), nanos(st.LastTry), nanos(st.LastOK), st.LastError)
+	if err != nil {
+		return fmt.Errorf("saving feed state of %s: %w", st.Name, err)
+	}
+	return nil
 }
