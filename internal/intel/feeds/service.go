@@ -58,14 +58,29 @@ func Open(ctx context.Context, c *config.Config, set *ioc.Set, log *slog.Logger,
 	return s, nil
 }
 
-// Close closes the store.
-func (s *Service) Close() error { return s.Store.Close() }
+// Close closes the store. A nil Service (intel disabled) does nothing.
+func (s *Service) Close() error {
+	if s == nil {
+		return nil
+	}
+	return s.Store.Close()
+}
 
-// Set is the matcher the store keeps in step.
-func (s *Service) Set() *ioc.Set { return s.Store.Set() }
+// Set is the matcher the store keeps in step; nil for a nil Service.
+func (s *Service) Set() *ioc.Set {
+	if s == nil {
+		return nil
+	}
+	return s.Store.Set()
+}
 
 // TAXII is the /taxii2/ handler, nil when disabled.
-func (s *Service) TAXII() http.Handler { return s.taxii }
+func (s *Service) TAXII() http.Handler {
+	if s == nil || s.taxii == nil {
+		return nil
+	}
+	return s.taxii
+}
 
 // Syncer runs the configured feeds.
 func (s *Service) Syncer() *Syncer { return s.syncer }
