@@ -91,7 +91,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("opening intel store: %w", err)
 	}
 	v := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "foreign_keys(on)", "journal_mode(wal)", "synchronous(full)", "cache_size(-65536)"} {
+	for _, p := range []string{"busy_timeout(10000)", "foreign_keys(on)", "journal_mode(wal)", "synchronous(full)", "cache_size(-65536)", "temp_store(memory)"} {
 		v.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", path+"?"+v.Encode()+"&_txlock=immediate")
@@ -245,89 +245,204 @@ func (s *Store) Import(ctx context.Context, source string, b Batch) (Result, err
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	set, err := s.write(ctx, source, entries, &res)
+	if err != nil {
+		return Result{Source: source, Skipped: res.Skipped}, fmt.Errorf("importing from %s: %w", source, err)
+	}
+	s.addToSet(set)
+	return res, nil
+}
+
+// chunk is the rows per multi-row statement (SQLite allows 32766
+// parameters; the widest row here has 11).
+const chunk = 500
+
+func placeholders(rows, cols int) string {
+	row := "(?" + strings.Repeat(",?", cols-1) + ")"
+	return row + strings.Repeat(","+row, rows-1)
+}
+
+// write stores entries in one transaction, set-based: which indicators
+// exist is read in chunks, new ones are inserted with their merged view
+// (their only source's), known ones get the source's provenance and then a
+// recomputed view. It returns the matcher's new view of every entry.
+func (s *Store) write(ctx context.Context, source string, entries []Entry, res *Result) ([]ioc.Indicator, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return res, fmt.Errorf("importing from %s: %w", source, err)
+		return nil, err
 	}
 	defer tx.Rollback()
-	var rev int64
+	var rev, maxID int64
 	if err := tx.QueryRowContext(ctx, `UPDATE meta SET v = v + 1 WHERE k = 'rev' RETURNING v`).Scan(&rev); err != nil {
-		return res, fmt.Errorf("importing from %s: %w", source, err)
+		return nil, err
 	}
-	upInd, err := tx.PrepareContext(ctx, `INSERT INTO indicators(type, value, first_seen, last_seen, modified, rev)
-		VALUES (?1, ?2, ?3, ?3, ?3, ?4)
-		ON CONFLICT(type, value) DO UPDATE SET last_seen = excluded.last_seen, rev = excluded.rev
-		RETURNING id, rev = ?4 AND first_seen = ?3 AND modified = ?3`)
-	if err != nil {
-		return res, err
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM indicators`).Scan(&maxID); err != nil {
+		return nil, err
 	}
-	upProv, err := tx.PrepareContext(ctx, `INSERT INTO provenance(indicator_id, source, ref, first_seen, last_seen,
-			confidence, valid_from, valid_until, description, detail)
-		VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9)
-		ON CONFLICT(indicator_id, source) DO UPDATE SET ref = excluded.ref, last_seen = excluded.last_seen,
-			confidence = excluded.confidence, valid_from = excluded.valid_from, valid_until = excluded.valid_until,
-			description = excluded.description, detail = excluded.detail`)
-	if err != nil {
-		return res, err
+	// Each import gets its own instant so 'modified' orders imports even
+	// when two share a clock tick.
+	nowN := s.now().UTC().UnixNano() + rev%1000
+
+	type key struct {
+		t ioc.Type
+		v string
 	}
-	// The merged view: highest confidence, earliest valid_from, latest
-	// valid_until (none when any source gives none), the source names.
-	// modified moves only when the merged view changed, so TAXII peers
-	// polling with added_after are not sent the same indicator again.
-	agg, err := tx.PrepareContext(ctx, `UPDATE indicators SET
-			confidence = a.c, valid_from = a.f, valid_until = a.u, sources = a.s,
-			modified = CASE WHEN confidence IS a.c AND valid_from IS a.f AND valid_until IS a.u AND sources IS a.s
-				THEN modified ELSE ?2 END
-		FROM (SELECT max(confidence) AS c,
-				coalesce(min(nullif(valid_from, 0)), 0) AS f,
-				CASE WHEN min(valid_until) = 0 THEN 0 ELSE max(valid_until) END AS u,
-				group_concat(source, ',') AS s
-			FROM (SELECT * FROM provenance WHERE indicator_id = ?1 ORDER BY source)) AS a
-		WHERE id = ?1
-		RETURNING confidence, valid_until, sources`)
-	if err != nil {
-		return res, err
-	}
-	now := s.now().UTC()
-	// Each import gets its own instant so 'added' is told from 'updated'
-	// even when two imports share a clock tick.
-	nowN := now.UnixNano() + rev%1000
-	set := make([]ioc.Indicator, 0, len(entries))
-	for _, e := range entries {
-		var id int64
-		var added bool
-		if err := upInd.QueryRowContext(ctx, e.Type, e.Value, nowN, rev).Scan(&id, &added); err != nil {
-			return res, fmt.Errorf("importing %s %q: %w", e.Type, e.Value, err)
+	ids := make([]int64, len(entries))
+	known := make([]bool, len(entries))
+	for lo := 0; lo < len(entries); lo += chunk {
+		hi := min(lo+chunk, len(entries))
+		args := make([]any, 0, 2*(hi-lo))
+		for _, e := range entries[lo:hi] {
+			args = append(args, string(e.Type), e.Value)
 		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, type, value FROM indicators WHERE (type, value) IN (VALUES `+placeholders(hi-lo, 2)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		found := map[key]int64{}
+		for rows.Next() {
+			var id int64
+			var k key
+			if err := rows.Scan(&id, &k.t, &k.v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[k] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for i := lo; i < hi; i++ {
+			if id, ok := found[key{entries[i].Type, entries[i].Value}]; ok {
+				ids[i], known[i] = id, true
+			} else {
+				maxID++
+				ids[i] = maxID
+			}
+		}
+	}
+
+	var newArgs, oldIDs, provArgs []any
+	flushNew := func() error {
+		if len(newArgs) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO indicators(id, type, value, first_seen, last_seen, modified, rev,
+			confidence, valid_from, valid_until, sources) VALUES `+placeholders(len(newArgs)/11, 11), newArgs...)
+		newArgs = newArgs[:0]
+		return err
+	}
+	flushOld := func() error {
+		if len(oldIDs) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE indicators SET last_seen = ?, rev = ? WHERE id IN (?`+strings.Repeat(",?", len(oldIDs)-1)+`)`,
+			append([]any{nowN, rev}, oldIDs...)...)
+		oldIDs = oldIDs[:0]
+		return err
+	}
+	execProv := func(args []any) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO provenance(indicator_id, source, ref, first_seen, last_seen,
+				confidence, valid_from, valid_until, description, detail) VALUES `+placeholders(len(args)/10, 10)+`
+			ON CONFLICT(indicator_id, source) DO UPDATE SET ref = excluded.ref, last_seen = excluded.last_seen,
+				confidence = excluded.confidence, valid_from = excluded.valid_from, valid_until = excluded.valid_until,
+				description = excluded.description, detail = excluded.detail`, args...)
+		return err
+	}
+	out := make([]ioc.Indicator, len(entries))
+	pos := make(map[int64]int) // id → index, for known indicators
+	for i, e := range entries {
 		d, _ := json.Marshal(detail{Labels: e.Labels, KillChain: e.KillChain, ExternalRefs: e.ExternalRefs})
 		if string(d) == "{}" {
 			d = nil
 		}
-		if _, err := upProv.ExecContext(ctx, id, source, e.Ref, nowN, e.Confidence,
-			nanos(e.ValidFrom), nanos(e.ValidUntil), e.Description, string(d)); err != nil {
-			return res, fmt.Errorf("importing %s %q: %w", e.Type, e.Value, err)
-		}
-		in := ioc.Indicator{Type: e.Type, Value: e.Value, Description: e.Description}
-		var until int64
-		if err := agg.QueryRowContext(ctx, id, nowN).Scan(&in.Confidence, &until, &in.Source); err != nil {
-			return res, fmt.Errorf("importing %s %q: %w", e.Type, e.Value, err)
-		}
-		in.Expires = fromNanos(until)
-		set = append(set, in)
-		if added {
-			res.Added++
-		} else {
+		provArgs = append(provArgs, ids[i], source, e.Ref, nowN, nowN, e.Confidence, nanos(e.ValidFrom), nanos(e.ValidUntil), e.Description, string(d))
+		out[i] = ioc.Indicator{Type: e.Type, Value: e.Value, Description: e.Description,
+			Confidence: e.Confidence, Expires: e.ValidUntil, Source: source}
+		if known[i] {
 			res.Updated++
+			oldIDs = append(oldIDs, ids[i])
+			pos[ids[i]] = i
+		} else {
+			res.Added++
+			newArgs = append(newArgs, ids[i], string(e.Type), e.Value, nowN, nowN, nowN, rev,
+				e.Confidence, nanos(e.ValidFrom), nanos(e.ValidUntil), source)
+		}
+		if len(newArgs) >= chunk*11 {
+			if err := flushNew(); err != nil {
+				return nil, err
+			}
+		}
+		if len(oldIDs) >= chunk {
+			if err := flushOld(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flushNew(); err != nil {
+		return nil, err
+	}
+	if err := flushOld(); err != nil {
+		return nil, err
+	}
+	for lo := 0; lo < len(provArgs); lo += chunk * 10 {
+		if err := execProv(provArgs[lo:min(lo+chunk*10, len(provArgs))]); err != nil {
+			return nil, err
+		}
+	}
+
+	// Known indicators: the merged view across their sources. modified
+	// moves only when the view changed, so TAXII peers polling with
+	// added_after are not sent the same indicator again.
+	var known1 []int64
+	for id := range pos {
+		known1 = append(known1, id)
+	}
+	slices.Sort(known1)
+	for lo := 0; lo < len(known1); lo += chunk {
+		hi := min(lo+chunk, len(known1))
+		args := []any{nowN}
+		for _, id := range known1[lo:hi] {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, `UPDATE indicators SET
+				confidence = a.c, valid_from = a.f, valid_until = a.u, sources = a.s,
+				modified = CASE WHEN indicators.confidence IS a.c AND indicators.valid_from IS a.f
+					AND indicators.valid_until IS a.u AND indicators.sources IS a.s THEN indicators.modified ELSE ?1 END
+			FROM (SELECT indicator_id, max(confidence) AS c,
+					coalesce(min(nullif(valid_from, 0)), 0) AS f,
+					CASE WHEN min(valid_until) = 0 THEN 0 ELSE max(valid_until) END AS u,
+					group_concat(source, ',' ORDER BY source) AS s
+				FROM provenance WHERE indicator_id IN (?`+strings.Repeat(",?", hi-lo-1)+`) GROUP BY indicator_id) AS a
+			WHERE indicators.id = a.indicator_id
+			RETURNING id, confidence, valid_until, sources`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id, until int64
+			var conf int
+			var srcs string
+			if err := rows.Scan(&id, &conf, &until, &srcs); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			in := &out[pos[id]]
+			in.Confidence, in.Expires, in.Source = conf, fromNanos(until), srcs
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return res, fmt.Errorf("importing from %s: %w", source, err)
+		return nil, err
 	}
-	s.addToSet(set)
 	if rev == s.lastRev+1 {
 		s.lastRev = rev
 	}
-	return res, nil
+	return out, nil
 }
 
 // Prune deletes indicators every source has expired at now, from the
