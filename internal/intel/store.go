@@ -71,6 +71,8 @@ CREATE TABLE IF NOT EXISTS provenance(
 	PRIMARY KEY(indicator_id, source)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS provenance_ref ON provenance(source, ref);
+CREATE TABLE IF NOT EXISTS sources(name TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT OR IGNORE INTO sources(name) SELECT DISTINCT source FROM provenance;
 CREATE TABLE IF NOT EXISTS feed_state(
 	name       TEXT PRIMARY KEY,
 	since      INTEGER NOT NULL DEFAULT 0,
@@ -279,6 +281,9 @@ func (s *Store) write(ctx context.Context, source string, entries []Entry, res *
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM indicators`).Scan(&maxID); err != nil {
 		return nil, err
 	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO sources(name) VALUES (?)`, source); err != nil {
+		return nil, err
+	}
 	// Each import gets its own instant so 'modified' orders imports even
 	// when two share a clock tick.
 	nowN := s.now().UTC().UnixNano() + rev%1000
@@ -480,6 +485,25 @@ func (s *Store) Sources(ctx context.Context) ([]SourceCount, error) {
 			return nil, err
 		}
 		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// SourceNames lists every source that ever imported, by name, without
+// counting (cheap at any size).
+func (s *Store) SourceNames(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM sources ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
 	}
 	return out, rows.Err()
 }

@@ -47,6 +47,7 @@ func CollectionID(source string) string {
 type Reader interface {
 	Page(ctx context.Context, o intel.PageOptions) ([]intel.Indicator, *intel.Cursor, error)
 	Sources(ctx context.Context) ([]intel.SourceCount, error)
+	SourceNames(ctx context.Context) ([]string, error)
 }
 
 var _ Reader = (*intel.Store)(nil)
@@ -238,25 +239,23 @@ func (s *Server) apiRoot(w http.ResponseWriter, r *http.Request) {
 
 // collectionsList is every collection: all indicators, then one per
 // source.
-func (s *Server) collectionsList(ctx context.Context) ([]Collection, map[string]string, error) {
+func (s *Server) collectionsList(ctx context.Context) ([]Collection, error) {
 	srcs, err := s.r.Sources(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cs := []Collection{{ID: AllCollection, Title: "All indicators", Description: "Every indicator in the store, merged across sources",
 		CanRead: true, MediaTypes: []string{STIXMediaType}}}
-	bySrc := map[string]string{AllCollection: ""}
 	for _, sc := range srcs {
 		id := CollectionID(sc.Source)
-		bySrc[id] = sc.Source
 		cs = append(cs, Collection{ID: id, Title: "Source " + sc.Source,
 			Description: fmt.Sprintf("Indicators reported by %s (%d)", sc.Source, sc.Indicators), CanRead: true, MediaTypes: []string{STIXMediaType}})
 	}
-	return cs, bySrc, nil
+	return cs, nil
 }
 
 func (s *Server) collections(w http.ResponseWriter, r *http.Request) {
-	cs, _, err := s.collectionsList(r.Context())
+	cs, err := s.collectionsList(r.Context())
 	if err != nil {
 		s.internal(w, err)
 		return
@@ -264,16 +263,24 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request) {
 	s.write(w, http.StatusOK, map[string]any{"collections": cs})
 }
 
+// find resolves the collection of the request; it does not count (the
+// store's per-source counts scan every provenance row).
 func (s *Server) find(w http.ResponseWriter, r *http.Request) (Collection, string, bool) {
-	cs, bySrc, err := s.collectionsList(r.Context())
+	id := r.PathValue("id")
+	all := Collection{ID: AllCollection, Title: "All indicators", Description: "Every indicator in the store, merged across sources",
+		CanRead: true, MediaTypes: []string{STIXMediaType}}
+	if id == AllCollection {
+		return all, "", true
+	}
+	names, err := s.r.SourceNames(r.Context())
 	if err != nil {
 		s.internal(w, err)
 		return Collection{}, "", false
 	}
-	id := r.PathValue("id")
-	for _, c := range cs {
-		if c.ID == id {
-			return c, bySrc[id], true
+	for _, n := range names {
+		if CollectionID(n) == id {
+			return Collection{ID: id, Title: "Source " + n, Description: "Indicators reported by " + n,
+				CanRead: true, MediaTypes: []string{STIXMediaType}}, n, true
 		}
 	}
 	s.fail(w, http.StatusNotFound, "collection not found", "no collection "+id)
