@@ -61,7 +61,7 @@ func (f *intelFlags) open(ctx context.Context) (*config.Config, *intel.Store, er
 	if f.dataDir != "" {
 		cfg.DataDir = f.dataDir
 	}
-	st, err := intel.Open(ctx, feeds.DBPath(cfg), nil)
+	st, err := intel.Open(ctx, feeds.DBPath(cfg), &intel.Options{NoMatcher: true})
 	if err != nil {
 		return nil, nil, err
 	}

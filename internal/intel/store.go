@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,6 +37,10 @@ type Options struct {
 	Set *ioc.Set
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// NoMatcher keeps no matcher: for processes that import or look up
+	// but do not detect (the CLI, MCP servers), so opening a large store
+	// does not load it into memory. Set then returns nil.
+	NoMatcher bool
 }
 
 const schema = `
@@ -106,13 +111,15 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("creating the intel schema in %s: %w", path, err)
 	}
 	s := &Store{db: db, now: time.Now}
+	noMatcher := false
 	if opts != nil {
 		s.set = opts.Set
 		if opts.Now != nil {
 			s.now = opts.Now
 		}
+		noMatcher = opts.NoMatcher
 	}
-	if s.set == nil {
+	if s.set == nil && !noMatcher {
 		s.set = ioc.NewSet()
 	}
 	if _, err := s.Refresh(ctx); err != nil {
@@ -126,7 +133,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 // Set returns the matcher the store keeps in step: give it to detection
-// (detect.Options.Intel).
+// (detect.Options.Intel). It is nil with Options.NoMatcher.
 func (s *Store) Set() *ioc.Set { return s.set }
 
 // Len counts the indicators held.
@@ -139,6 +146,9 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 // Refresh loads into the matcher the indicators changed since the last
 // load, including those other processes wrote, and returns how many.
 func (s *Store) Refresh(ctx context.Context) (int, error) {
+	if s.set == nil {
+		return 0, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rows, err := s.db.QueryContext(ctx, `SELECT type, value, confidence, valid_until, sources, rev
@@ -175,7 +185,7 @@ func (s *Store) Refresh(ctx context.Context) (int, error) {
 // addToSet adds indicators the store already normalized. Set.Add rejects
 // nothing Normalize accepted, so its error cannot happen for stored rows.
 func (s *Store) addToSet(b []ioc.Indicator) int {
-	if len(b) == 0 {
+	if len(b) == 0 || s.set == nil {
 		return 0
 	}
 	_ = s.set.Add(b...)
@@ -461,7 +471,9 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("pruning expired indicators: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	s.set.Prune(now)
+	if s.set != nil {
+		s.set.Prune(now)
+	}
 	return int(n), nil
 }
 
@@ -524,13 +536,36 @@ func (s *Store) Lookup(ctx context.Context, value string) ([]Indicator, error) {
 	if err != nil {
 		return nil, err
 	}
-	cands := s.set.Lookup(n.Value)
-	if !slices.ContainsFunc(cands, func(c ioc.Indicator) bool { return c.Type == n.Type && c.Value == n.Value }) {
-		// Written by another process and not refreshed yet.
-		cands = append([]ioc.Indicator{n}, cands...)
-	}
-	var out []Indicator
+	cands := candidates(n)
+	args := make([]any, 0, 2*len(cands))
 	for _, c := range cands {
+		args = append(args, string(c.Type), c.Value)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT type, value FROM indicators WHERE (type, value) IN (VALUES `+placeholders(len(cands), 2)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("looking up %q: %w", value, err)
+	}
+	var found []ioc.Indicator
+	for rows.Next() {
+		var c ioc.Indicator
+		if err := rows.Scan(&c.Type, &c.Value); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found = append(found, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// In candidates' order: exact first, then the narrowest container.
+	rank := map[ioc.Indicator]int{}
+	for i, c := range cands {
+		rank[c] = i
+	}
+	slices.SortFunc(found, func(a, b ioc.Indicator) int { return rank[a] - rank[b] })
+	var out []Indicator
+	for _, c := range found {
 		in, ok, err := s.get(ctx, c.Type, c.Value)
 		if err != nil {
 			return nil, err
@@ -542,6 +577,57 @@ func (s *Store) Lookup(ctx context.Context, value string) ([]Indicator, error) {
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// candidates lists the stored keys a normalized value would match, the
+// way the matcher does: the value, the CIDR blocks holding an IP, parent
+// domains (down to two labels), a URL's host, an email address's domain.
+// Lookups are then one indexed query, with no need for the in-memory set.
+func candidates(n ioc.Indicator) []ioc.Indicator {
+	out := []ioc.Indicator{{Type: n.Type, Value: n.Value}}
+	ip := func(a netip.Addr) {
+		for b := a.BitLen(); b >= 0; b-- {
+			if p, err := a.Prefix(b); err == nil {
+				out = append(out, ioc.Indicator{Type: ioc.CIDR, Value: p.String()})
+			}
+		}
+	}
+	domain := func(d string) {
+		for {
+			i := strings.IndexByte(d, '.')
+			if i < 0 || !strings.Contains(d[i+1:], ".") {
+				return
+			}
+			d = d[i+1:]
+			out = append(out, ioc.Indicator{Type: ioc.Domain, Value: d})
+		}
+	}
+	host := func(h string) {
+		if a, err := netip.ParseAddr(h); err == nil {
+			a = a.Unmap()
+			out = append(out, ioc.Indicator{Type: ioc.IP, Value: a.String()})
+			ip(a)
+			return
+		}
+		if d, err := ioc.Normalize(ioc.Indicator{Type: ioc.Domain, Value: h}); err == nil {
+			out = append(out, ioc.Indicator{Type: ioc.Domain, Value: d.Value})
+			domain(d.Value)
+		}
+	}
+	switch n.Type {
+	case ioc.IP:
+		ip(netip.MustParseAddr(n.Value))
+	case ioc.Domain:
+		domain(n.Value)
+	case ioc.URL:
+		if u, err := url.Parse(n.Value); err == nil {
+			host(u.Hostname())
+		}
+	case ioc.Email:
+		_, d, _ := strings.Cut(n.Value, "@")
+		host(d)
+	}
+	return out
 }
 
 func matchedBy(q, hit ioc.Indicator) string {

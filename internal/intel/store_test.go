@@ -185,3 +185,28 @@ func TestStorePage(t *testing.T) {
 		t.Errorf("source b: %d %v", len(onlyB), err)
 	}
 }
+
+func TestStoreWithoutMatcher(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "intel.db")
+	s, err := Open(ctx, path, &Options{NoMatcher: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Import(ctx, "a", Batch{Entries: []Entry{{Type: ioc.CIDR, Value: "2001:db8::/32"}, {Type: ioc.Domain, Value: "evil.example"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Set() != nil {
+		t.Error("a matcher was kept")
+	}
+	for q, want := range map[string]string{"2001:db8::7": "cidr", "http://[2001:db8::1]:8080/x": "cidr", "a.b.evil.example": "parent_domain", "evil.example": "exact"} {
+		got, err := s.Lookup(ctx, q)
+		if err != nil || len(got) != 1 || got[0].MatchedBy != want {
+			t.Errorf("lookup %s: %+v %v", q, got, err)
+		}
+	}
+	if n, err := s.Prune(ctx); err != nil || n != 0 {
+		t.Errorf("prune %d %v", n, err)
+	}
+}
