@@ -29,6 +29,25 @@ type Store struct {
 
 	mu      sync.Mutex // serializes writers and guards rev
 	lastRev int64      // highest rev loaded into set
+
+	stmts sync.Map // query text → *sql.Stmt, for the lookup path
+}
+
+// prep returns a prepared statement for a query of the lookup path,
+// preparing it once: SQLite's parser costs as much as a lookup's search.
+func (s *Store) prep(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // Options configure Open. Nil means defaults.
@@ -130,7 +149,13 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	return s.db.Close()
+}
 
 // Set returns the matcher the store keeps in step: give it to detection
 // (detect.Options.Intel). It is nil with Options.NoMatcher.
@@ -284,6 +309,33 @@ func (s *Store) write(ctx context.Context, source string, entries []Entry, res *
 		return nil, err
 	}
 	defer tx.Rollback()
+	// Full chunks share one statement text: prepare each text once per
+	// import (SQLite's parser is a large part of a multi-row insert).
+	prepared := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range prepared {
+			st.Close()
+		}
+	}()
+	stmt := func(q string) (*sql.Stmt, error) {
+		if st, ok := prepared[q]; ok {
+			return st, nil
+		}
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		prepared[q] = st
+		return st, nil
+	}
+	exec := func(q string, args ...any) error {
+		st, err := stmt(q)
+		if err != nil {
+			return err
+		}
+		_, err = st.ExecContext(ctx, args...)
+		return err
+	}
 	var rev, maxID int64
 	if err := tx.QueryRowContext(ctx, `UPDATE meta SET v = v + 1 WHERE k = 'rev' RETURNING v`).Scan(&rev); err != nil {
 		return nil, err
@@ -310,7 +362,11 @@ func (s *Store) write(ctx context.Context, source string, entries []Entry, res *
 		for _, e := range entries[lo:hi] {
 			args = append(args, string(e.Type), e.Value)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, type, value FROM indicators WHERE (type, value) IN (VALUES `+placeholders(hi-lo, 2)+`)`, args...)
+		sel, err := stmt(`SELECT id, type, value FROM indicators WHERE (type, value) IN (VALUES ` + placeholders(hi-lo, 2) + `)`)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := sel.QueryContext(ctx, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -343,7 +399,7 @@ func (s *Store) write(ctx context.Context, source string, entries []Entry, res *
 		if len(newArgs) == 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO indicators(id, type, value, first_seen, last_seen, modified, rev,
+		err := exec(`INSERT INTO indicators(id, type, value, first_seen, last_seen, modified, rev,
 			confidence, valid_from, valid_until, sources) VALUES `+placeholders(len(newArgs)/11, 11), newArgs...)
 		newArgs = newArgs[:0]
 		return err
@@ -352,18 +408,17 @@ func (s *Store) write(ctx context.Context, source string, entries []Entry, res *
 		if len(oldIDs) == 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE indicators SET last_seen = ?, rev = ? WHERE id IN (?`+strings.Repeat(",?", len(oldIDs)-1)+`)`,
+		err := exec(`UPDATE indicators SET last_seen = ?, rev = ? WHERE id IN (?`+strings.Repeat(",?", len(oldIDs)-1)+`)`,
 			append([]any{nowN, rev}, oldIDs...)...)
 		oldIDs = oldIDs[:0]
 		return err
 	}
 	execProv := func(args []any) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO provenance(indicator_id, source, ref, first_seen, last_seen,
+		return exec(`INSERT INTO provenance(indicator_id, source, ref, first_seen, last_seen,
 				confidence, valid_from, valid_until, description, detail) VALUES `+placeholders(len(args)/10, 10)+`
 			ON CONFLICT(indicator_id, source) DO UPDATE SET ref = excluded.ref, last_seen = excluded.last_seen,
 				confidence = excluded.confidence, valid_from = excluded.valid_from, valid_until = excluded.valid_until,
 				description = excluded.description, detail = excluded.detail`, args...)
-		return err
 	}
 	out := make([]ioc.Indicator, len(entries))
 	pos := make(map[int64]int) // id → index, for known indicators
@@ -421,7 +476,7 @@ func (s *Store) write(ctx context.Context, source string, entries []Entry, res *
 		for _, id := range known1[lo:hi] {
 			args = append(args, id)
 		}
-		rows, err := tx.QueryContext(ctx, `UPDATE indicators SET
+		agg, err := stmt(`UPDATE indicators SET
 				confidence = a.c, valid_from = a.f, valid_until = a.u, sources = a.s,
 				modified = CASE WHEN indicators.confidence IS a.c AND indicators.valid_from IS a.f
 					AND indicators.valid_until IS a.u AND indicators.sources IS a.s THEN indicators.modified ELSE ?1 END
@@ -429,9 +484,13 @@ func (s *Store) write(ctx context.Context, source string, entries []Entry, res *
 					coalesce(min(nullif(valid_from, 0)), 0) AS f,
 					CASE WHEN min(valid_until) = 0 THEN 0 ELSE max(valid_until) END AS u,
 					group_concat(source, ',' ORDER BY source) AS s
-				FROM provenance WHERE indicator_id IN (?`+strings.Repeat(",?", hi-lo-1)+`) GROUP BY indicator_id) AS a
+				FROM provenance WHERE indicator_id IN (?` + strings.Repeat(",?", hi-lo-1) + `) GROUP BY indicator_id) AS a
 			WHERE indicators.id = a.indicator_id
-			RETURNING id, confidence, valid_until, sources`, args...)
+			RETURNING id, confidence, valid_until, sources`)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := agg.QueryContext(ctx, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -541,7 +600,11 @@ func (s *Store) Lookup(ctx context.Context, value string) ([]Indicator, error) {
 	for _, c := range cands {
 		args = append(args, string(c.Type), c.Value)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT type, value FROM indicators WHERE (type, value) IN (VALUES `+placeholders(len(cands), 2)+`)`, args...)
+	st, err := s.prep(ctx, `SELECT type, value FROM indicators WHERE (type, value) IN (VALUES `+placeholders(len(cands), 2)+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("looking up %q: %w", value, err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("looking up %q: %w", value, err)
 	}
@@ -668,7 +731,11 @@ func scanIndicator(sc interface{ Scan(...any) error }) (int64, Indicator, error)
 }
 
 func (s *Store) get(ctx context.Context, t ioc.Type, value string) (Indicator, bool, error) {
-	id, in, err := scanIndicator(s.db.QueryRowContext(ctx, `SELECT `+indicatorCols+` FROM indicators WHERE type = ? AND value = ?`, t, value))
+	st, err := s.prep(ctx, `SELECT `+indicatorCols+` FROM indicators WHERE type = ? AND value = ?`)
+	if err != nil {
+		return Indicator{}, false, fmt.Errorf("looking up %s %q: %w", t, value, err)
+	}
+	id, in, err := scanIndicator(st.QueryRowContext(ctx, t, value))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Indicator{}, false, nil
 	}
@@ -680,10 +747,14 @@ func (s *Store) get(ctx context.Context, t ioc.Type, value string) (Indicator, b
 		return Indicator{}, false, err
 	}
 	in.Sources = provs[id]
-	rows, err := s.db.QueryContext(ctx, `SELECT i.type, i.value, p.source, p.ref
+	rel, err := s.prep(ctx, `SELECT i.type, i.value, p.source, p.ref
 		FROM provenance q JOIN provenance p ON p.source = q.source AND p.ref = q.ref AND p.indicator_id != q.indicator_id
 		JOIN indicators i ON i.id = p.indicator_id
-		WHERE q.indicator_id = ? AND q.ref != '' ORDER BY p.source, i.type, i.value LIMIT 100`, id)
+		WHERE q.indicator_id = ? AND q.ref != '' ORDER BY p.source, i.type, i.value LIMIT 100`)
+	if err != nil {
+		return Indicator{}, false, fmt.Errorf("related indicators of %q: %w", value, err)
+	}
+	rows, err := rel.QueryContext(ctx, id)
 	if err != nil {
 		return Indicator{}, false, fmt.Errorf("related indicators of %q: %w", value, err)
 	}
@@ -708,9 +779,19 @@ func (s *Store) provenance(ctx context.Context, ids []int64) (map[int64][]Proven
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT indicator_id, source, ref, first_seen, last_seen, confidence,
+	q := `SELECT indicator_id, source, ref, first_seen, last_seen, confidence,
 			valid_from, valid_until, description, detail
-		FROM provenance WHERE indicator_id IN (?`+strings.Repeat(",?", len(ids)-1)+`) ORDER BY indicator_id, source`, args...)
+		FROM provenance WHERE indicator_id IN (?` + strings.Repeat(",?", len(ids)-1) + `) ORDER BY indicator_id, source`
+	var rows *sql.Rows
+	var err error
+	if len(ids) == 1 { // the lookup path: prepared once
+		var st *sql.Stmt
+		if st, err = s.prep(ctx, q); err == nil {
+			rows, err = st.QueryContext(ctx, args...)
+		}
+	} else {
+		rows, err = s.db.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loading provenance: %w", err)
 	}
