@@ -2,6 +2,7 @@ package intel
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -208,5 +209,60 @@ func TestStoreWithoutMatcher(t *testing.T) {
 	}
 	if n, err := s.Prune(ctx); err != nil || n != 0 {
 		t.Errorf("prune %d %v", n, err)
+	}
+}
+
+// TestStoreConcurrent imports while other goroutines look up, match and
+// refresh (run with -race).
+func TestStoreConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "intel.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	done := make(chan struct{})
+	errs := make(chan error, 8)
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			var es []Entry
+			for j := range 50 {
+				es = append(es, Entry{Type: ioc.Domain, Value: fmt.Sprintf("d%d-%d.example", i, j), Ref: fmt.Sprint(i)})
+			}
+			if _, err := s.Import(ctx, fmt.Sprintf("src%d", i%3), Batch{Entries: es}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for range 3 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				if _, err := s.Lookup(ctx, "www.d3-7.example"); err != nil {
+					errs <- err
+					return
+				}
+				s.Set().Match(ev{"dns.question.name": "d1-1.example"}, time.Now(), nil, nil)
+				if _, err := s.Refresh(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.Lookup(ctx, "www.d3-7.example"); err != nil || len(got) != 1 || len(got[0].Related) != 49 {
+		t.Errorf("after: %d %v", len(got), err)
 	}
 }
