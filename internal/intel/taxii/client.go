@@ -202,8 +202,8 @@ func (c *Client) Poll(ctx context.Context, root, collection string, o *PollOptio
 		}
 		if env.Next == "" {
 			// TAXII 2.1 without next: page on by the last date added.
-			if res.AddedLast.IsZero() {
-				return res, fmt.Errorf("taxii: server says more but gives neither next nor X-TAXII-Date-Added-Last")
+			if res.AddedLast.IsZero() || !res.AddedLast.After(o.AddedAfter) {
+				return res, fmt.Errorf("taxii: server says more but gives neither next nor a newer X-TAXII-Date-Added-Last")
 			}
 			o2 := *o
 			o2.AddedAfter = res.AddedLast

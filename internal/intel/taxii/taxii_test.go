@@ -185,3 +185,37 @@ func TestClientLimits(t *testing.T) {
 		t.Errorf("html answer: %v", err)
 	}
 }
+
+// TestClientPagesByDateAdded: a server that pages without "next" (allowed
+// by TAXII 2.1) is followed by X-TAXII-Date-Added-Last; one that never
+// advances is an error, not an endless loop.
+func TestClientPagesByDateAdded(t *testing.T) {
+	obj := func(i int) string {
+		return fmt.Sprintf(`{"type":"indicator","id":"indicator--%d","pattern":"[ipv4-addr:value = '192.0.2.%d']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`, i, i)
+	}
+	stuck := false
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", MediaType)
+		after := r.URL.Query().Get("added_after")
+		switch {
+		case stuck:
+			w.Header().Set("X-TAXII-Date-Added-Last", "2026-01-01T00:00:01Z")
+			fmt.Fprintf(w, `{"more":true,"objects":[%s]}`, obj(1))
+		case after == "":
+			w.Header().Set("X-TAXII-Date-Added-Last", "2026-01-01T00:00:01Z")
+			fmt.Fprintf(w, `{"more":true,"objects":[%s]}`, obj(1))
+		default:
+			w.Header().Set("X-TAXII-Date-Added-Last", "2026-01-01T00:00:02Z")
+			fmt.Fprintf(w, `{"more":false,"objects":[%s]}`, obj(2))
+		}
+	}))
+	defer hs.Close()
+	res, err := (&Client{}).Poll(context.Background(), hs.URL+"/api/", "c", nil)
+	if err != nil || res.Pages != 2 || len(res.Batch.Entries) != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	stuck = true
+	if _, err := (&Client{}).Poll(context.Background(), hs.URL+"/api/", "c", nil); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("stuck server: %v", err)
+	}
+}
