@@ -55,8 +55,11 @@ intel:
     api_keys: ["peer-key-0123456789"]
   feeds:
     - {name: blocklist, type: text, path: %q, indicator_type: ip, confidence: 60, ttl: 24h, interval: 1h}
-`, testKey, list))
+    - {name: broken, type: stix, url: "http://%s/nothing-listens-here.json", interval: 1h, timeout: 2s}
+`, testKey, list, freeAddr(t)))
 	waitMetric(t, base, `mcpsoc_intel_syncs_total{feed="blocklist",outcome="ok"}`, 1)
+	// A feed that cannot be fetched is counted and logged; serve goes on.
+	waitMetric(t, base, `mcpsoc_intel_syncs_total{feed="broken",outcome="error"}`, 1)
 
 	bundle, _ := filepath.Abs("../intel/stix/testdata/bundle.json")
 	code, out, errs := run(t, context.Background(), "intel", "import", "--format", "stix", "--data", dataDir, bundle)
