@@ -27,6 +27,9 @@ func tempDir() (string, error) {
 }
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(crashEnv); path != "" {
+		crashChild(path)
+	}
 	code := m.Run()
 	if bigStore != nil {
 		bigStore.Close()

@@ -936,3 +936,26 @@ func (s *Store) SetFeedState(ctx context.Context, st FeedState) error {
 	}
 	return nil
 }
+
+// Check runs SQLite's integrity check and verifies that every indicator
+// has a source and every source an indicator.
+func (s *Store) Check(ctx context.Context) error {
+	var res string
+	if err := s.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("integrity check: %s", res)
+	}
+	var orphans, empty int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM provenance p WHERE NOT EXISTS (SELECT 1 FROM indicators i WHERE i.id = p.indicator_id)`).Scan(&orphans); err != nil {
+		return err
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM indicators i WHERE NOT EXISTS (SELECT 1 FROM provenance p WHERE p.indicator_id = i.id)`).Scan(&empty); err != nil {
+		return err
+	}
+	if orphans+empty > 0 {
+		return fmt.Errorf("integrity check: %d provenance rows without indicator, %d indicators without source", orphans, empty)
+	}
+	return nil
+}
