@@ -243,8 +243,9 @@ var ErrNoSource = errors.New("an import needs a source name")
 
 // Import writes a batch from source in one transaction and then updates
 // the matcher, so the indicators apply to the next event. An entry whose
-// value does not normalize is skipped with the reason; entries repeated in
-// the batch are merged (the last wins).
+// value does not normalize, or whose valid_until has passed, is skipped
+// with the reason; entries repeated in the batch are merged (the last
+// wins).
 func (s *Store) Import(ctx context.Context, source string, b Batch) (Result, error) {
 	res := Result{Source: source, Skipped: slices.Clone(b.Skipped)}
 	source = strings.TrimSpace(source)
@@ -257,14 +258,19 @@ func (s *Store) Import(ctx context.Context, source string, b Batch) (Result, err
 	}
 	seen := make(map[key]int, len(b.Entries))
 	entries := make([]Entry, 0, len(b.Entries))
+	now := s.now()
 	for _, e := range b.Entries {
+		ref := e.Ref
+		if ref == "" {
+			ref = e.Value
+		}
 		n, err := ioc.Normalize(ioc.Indicator{Type: e.Type, Value: e.Value, Confidence: e.Confidence})
 		if err != nil {
-			ref := e.Ref
-			if ref == "" {
-				ref = e.Value
-			}
 			res.Skipped = append(res.Skipped, Skip{Ref: ref, Reason: err.Error()})
+			continue
+		}
+		if !e.ValidUntil.IsZero() && !now.Before(e.ValidUntil) {
+			res.Skipped = append(res.Skipped, Skip{Ref: ref, Reason: "expired: valid_until " + e.ValidUntil.UTC().Format(time.RFC3339) + " has passed"})
 			continue
 		}
 		e.Type, e.Value = n.Type, n.Value

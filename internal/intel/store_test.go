@@ -2,8 +2,10 @@ package intel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -264,5 +266,24 @@ func TestStoreConcurrent(t *testing.T) {
 	}
 	if got, err := s.Lookup(ctx, "www.d3-7.example"); err != nil || len(got) != 1 || len(got[0].Related) != 49 {
 		t.Errorf("after: %d %v", len(got), err)
+	}
+}
+
+func TestImportSkipsExpired(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "intel.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Import(ctx, "a", Batch{Entries: []Entry{
+		{Type: ioc.IP, Value: "192.0.2.1", ValidUntil: time.Now().Add(-time.Hour), Ref: "old"},
+		{Type: ioc.IP, Value: "192.0.2.2", ValidUntil: time.Now().Add(time.Hour)},
+	}})
+	if err != nil || res.Added != 1 || len(res.Skipped) != 1 || res.Skipped[0].Ref != "old" || !strings.Contains(res.Skipped[0].Reason, "expired") {
+		t.Errorf("%+v %v", res, err)
+	}
+	if _, err := s.Import(ctx, " ", Batch{}); !errors.Is(err, ErrNoSource) {
+		t.Errorf("no source: %v", err)
 	}
 }
