@@ -229,3 +229,26 @@ func BenchmarkMatchPerEvent(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOpen1M opens the 1M-indicator store as serve does, loading
+// every indicator into a new matcher: serve's start-up cost.
+func BenchmarkOpen1M(b *testing.B) {
+	big(b)
+	path := filepath.Join(benchDir, "intel.db")
+	ctx := context.Background()
+	b.ResetTimer()
+	c0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		st, err := intel.Open(ctx, path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := st.Set().Len(); n != 1_000_000 {
+			b.Fatalf("matcher holds %d", n)
+		}
+		b.StopTimer()
+		st.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "CPU-s/op")
+}
