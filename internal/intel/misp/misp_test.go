@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mcpsoc/mcpsoc/internal/intel"
+	"github.com/mcpsoc/mcpsoc/internal/intel/misp/misptest"
 )
 
 func dirGet(dir string) Get {
@@ -85,11 +85,9 @@ func TestReadFeedBadFiles(t *testing.T) {
 	}
 }
 
-// fakeMISP is a fake of MISP's REST API (events/restSearch), which cannot
-// run here: it speaks the documented request (POST JSON with returnFormat,
-// limit, page; the automation key in Authorization) and answers
-// {"response": [{"Event": …}]}, serving the events of testdata/feed.
-func fakeMISP(t *testing.T, key string) (*httptest.Server, *[]map[string]any) {
+// fakeMISP starts misptest's fake of the REST API serving the events of
+// testdata/feed.
+func fakeMISP(t *testing.T, key string) *misptest.Server {
 	var events []json.RawMessage
 	for _, f := range []string{"5f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b.json", "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata/feed", f))
@@ -98,37 +96,13 @@ func fakeMISP(t *testing.T, key string) (*httptest.Server, *[]map[string]any) {
 		}
 		events = append(events, b)
 	}
-	var reqs []map[string]any
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/events/restSearch" {
-			http.Error(w, `{"name":"Not Found","message":"Not Found","url":"`+r.URL.Path+`"}`, http.StatusNotFound)
-			return
-		}
-		if r.Header.Get("Authorization") != key {
-			w.WriteHeader(http.StatusForbidden)
-			w.Write([]byte(`{"name":"Authentication failed. Please make sure you pass the API key of an API enabled user along in the Authorization header.","message":"Authentication failed.","url":"/events/restSearch"}`))
-			return
-		}
-		var body map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body["returnFormat"] != "json" {
-			http.Error(w, `{"message":"bad request"}`, http.StatusBadRequest)
-			return
-		}
-		reqs = append(reqs, body)
-		limit, page := int(body["limit"].(float64)), int(body["page"].(float64))
-		var out []json.RawMessage
-		for i := (page - 1) * limit; i < len(events) && i < page*limit; i++ {
-			out = append(out, events[i])
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"response": out})
-	}))
+	srv := misptest.New(key, events)
 	t.Cleanup(srv.Close)
-	return srv, &reqs
+	return srv
 }
 
 func TestRestSearchAgainstFake(t *testing.T) {
-	srv, reqs := fakeMISP(t, "k3y")
+	srv := fakeMISP(t, "k3y")
 	c := &Client{BaseURL: srv.URL, Key: "k3y"}
 	b, err := c.Search(context.Background(), &SearchOptions{PageSize: 1, Since: time.Unix(1772000000, 0)})
 	if err != nil {
@@ -137,8 +111,8 @@ func TestRestSearchAgainstFake(t *testing.T) {
 	if len(b.Entries) != 9 || len(b.Skipped) != 4 {
 		t.Errorf("entries %d skipped %d", len(b.Entries), len(b.Skipped))
 	}
-	if len(*reqs) != 3 || (*reqs)[0]["to_ids"].(float64) != 1 || (*reqs)[0]["timestamp"].(float64) != 1772000000 {
-		t.Errorf("requests: %+v", *reqs)
+	if reqs := srv.Requests(); len(reqs) != 3 || reqs[0]["to_ids"].(float64) != 1 || reqs[0]["timestamp"].(float64) != 1772000000 {
+		t.Errorf("requests: %+v", reqs)
 	}
 	c.Key = "wrong"
 	_, err = c.Search(context.Background(), nil)
