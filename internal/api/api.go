@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,9 @@ type Options struct {
 	// MCPKeys (required: the endpoint is never open).
 	MCPServer http.Handler
 	MCPKeys   []config.Secret
+	// TAXII serves the read-only TAXII 2.1 endpoint at /taxii2/ when set;
+	// it authenticates peers itself (intel.taxii.api_keys and APIKeys).
+	TAXII http.Handler
 	// APIKeys, when non-empty, are required on every route but the health
 	// checks.
 	APIKeys []config.Secret
@@ -91,6 +95,9 @@ func New(opts Options) *Server {
 	if opts.Ingest != nil {
 		mux.Handle("POST /api/v1/ingest", opts.Ingest)
 	}
+	if opts.TAXII != nil {
+		mux.Handle("/taxii2/", opts.TAXII)
+	}
 	if opts.MCPServer != nil {
 		mux.Handle("/mcp", requireKey(config.NewKeySet(opts.MCPKeys), opts.MCPServer))
 	}
@@ -120,7 +127,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if s.keys.Len() == 0 || s.keys.Allows(r) {
+		if s.keys.Len() == 0 || s.keys.Allows(r) || (s.opts.TAXII != nil && strings.HasPrefix(r.URL.Path, "/taxii2/")) {
 			next.ServeHTTP(w, r)
 			return
 		}

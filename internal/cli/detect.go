@@ -25,8 +25,9 @@ import (
 // loadDetection builds the detection engine from the built-in rule packs
 // (written to data_dir/rules/builtin so operators can read them) and the
 // configured rule directories. Rules that fail to compile are logged and
-// skipped; one bad rule never stops the others.
-func loadDetection(cfg *config.Config, log *slog.Logger) (*detect.Engine, error) {
+// skipped; one bad rule never stops the others. set, when not nil, is the
+// indicator set detection matches (the intel store's).
+func loadDetection(cfg *config.Config, log *slog.Logger, set *ioc.Set) (*detect.Engine, error) {
 	var dirs []string
 	if !cfg.Detect.NoBuiltinRules {
 		dir, err := rules.WriteTo(filepath.Join(cfg.DataDir, "rules", "builtin"))
@@ -44,17 +45,22 @@ func loadDetection(cfg *config.Config, log *slog.Logger) (*detect.Engine, error)
 		opts.Suppressions = append(opts.Suppressions, detect.Suppression{
 			Rule: sp.Rule, Field: sp.Field, Values: sp.Values, Reason: sp.Reason, Until: sp.Until})
 	}
-	if len(cfg.Detect.Intel) > 0 {
-		set := ioc.NewSet()
-		for _, f := range cfg.Detect.Intel {
-			inds, err := detect.ReadIntelFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("intel %s: %w", f, err)
-			}
-			if err := set.Add(inds...); err != nil {
-				return nil, fmt.Errorf("intel %s: %w", f, err)
-			}
+	// set is the intel store's matcher when serve has one: indicators
+	// imported at runtime apply to the next event. detect.intel files are
+	// matched too, without being stored.
+	if set == nil && len(cfg.Detect.Intel) > 0 {
+		set = ioc.NewSet()
+	}
+	for _, f := range cfg.Detect.Intel {
+		inds, err := detect.ReadIntelFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("intel %s: %w", f, err)
 		}
+		if err := set.Add(inds...); err != nil {
+			return nil, fmt.Errorf("intel %s: %w", f, err)
+		}
+	}
+	if set != nil {
 		opts.Intel = set
 		log.Info("threat intel loaded", "indicators", set.Len())
 	}

@@ -14,18 +14,18 @@ import (
 
 func init() { registerMCP("intel", newMCPIntelCmd) }
 
-// intelFlags are the settings the command line gives beside intel.Config:
+// mcpIntelFlags are the settings the command line gives beside intel.Config:
 // keys come from environment variables named on the command line (a key
 // in argv would show in ps), and one timeout and cache TTL for all
 // connectors.
-type intelFlags struct {
+type mcpIntelFlags struct {
 	vtEnv, otxEnv, abuseEnv string
 	timeout, cacheTTL       time.Duration
 }
 
 func newMCPIntelCmd() *cobra.Command {
 	var cfg intel.Config
-	var fl intelFlags
+	var fl mcpIntelFlags
 	var addr, level, cfgPath string
 	var stateless bool
 	cmd := &cobra.Command{
@@ -108,7 +108,7 @@ func applyIntelConfig(cmd *cobra.Command, cfg *intel.Config, c config.IntelServe
 
 // applyIntelFlags reads the keys named by the --*-key-env flags and applies
 // --timeout and --cache-ttl to every connector.
-func applyIntelFlags(cmd *cobra.Command, cfg *intel.Config, fl intelFlags) error {
+func applyIntelFlags(cmd *cobra.Command, cfg *intel.Config, fl mcpIntelFlags) error {
 	for _, k := range []struct {
 		env, flag string
 		dst       *intel.API

@@ -27,7 +27,7 @@ func TestIntelConfigFromYAML(t *testing.T) {
 		VirusTotal: config.IntelAPI{APIKey: config.NewSecret("vt-from-file"), CacheTTL: time.Minute, MaxResponseBytes: 1 << 20},
 		OTX:        config.IntelAPI{APIKey: config.NewSecret("otx-from-file"), BaseURL: "https://otx.example.org"},
 	})
-	if err := applyIntelFlags(cmd, &cfg, intelFlags{otxEnv: "TEST_INTEL_OTX", timeout: 3 * time.Second}); err != nil {
+	if err := applyIntelFlags(cmd, &cfg, mcpIntelFlags{otxEnv: "TEST_INTEL_OTX", timeout: 3 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	want := intel.Config{GeoIPCity: "/flag/City.mmdb", GeoIPASN: "/file/ASN.mmdb",
@@ -37,7 +37,7 @@ func TestIntelConfigFromYAML(t *testing.T) {
 	if diff := cmp.Diff(want, cfg, cmp.AllowUnexported(config.Secret{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
-	if err := applyIntelFlags(cmd, &cfg, intelFlags{vtEnv: "TEST_INTEL_UNSET_VAR"}); err == nil || !strings.Contains(err.Error(), "TEST_INTEL_UNSET_VAR is not set") {
+	if err := applyIntelFlags(cmd, &cfg, mcpIntelFlags{vtEnv: "TEST_INTEL_UNSET_VAR"}); err == nil || !strings.Contains(err.Error(), "TEST_INTEL_UNSET_VAR is not set") {
 		t.Errorf("unset key variable: %v", err)
 	}
 }

@@ -153,9 +153,14 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 		tailers = append(tailers, t)
 	}
 
+	intelSvc, err := openIntel(ctx, cfg, log, reg) // nil when intel.disabled
+	if err != nil {
+		return err
+	}
+	defer intelSvc.Close()
 	var eng *detect.Engine
 	if !cfg.Detect.Disabled {
-		if eng, err = loadDetection(cfg, log); err != nil {
+		if eng, err = loadDetection(cfg, log, intelSvc.Set()); err != nil {
 			return err
 		}
 	}
@@ -170,6 +175,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 			AllowedHosts: cfg.API.AllowedHosts, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: log}),
 		MCPKeys: keys,
 		APIKeys: cfg.API.APIKeys, AllowedHosts: cfg.API.AllowedHosts, MaxBodyBytes: cfg.API.MaxBodyBytes,
+		TAXII: intelSvc.TAXII(),
 	})
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
@@ -197,6 +203,9 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 	g.Go("store-consumer", func(ctx context.Context) error { return consumeToStore(ctx, b, st, log, reg) })
 	if eng != nil {
 		g.Go("detection", func(ctx context.Context) error { return detectFromBus(ctx, b, eng, st, statePath(cfg), log, reg) })
+	}
+	if intelSvc != nil {
+		g.Go("intel", intelSvc.Run)
 	}
 	g.Go("retention", func(ctx context.Context) error { return retention(ctx, cfg.Store, st, log) })
 	g.Go("ready", func(ctx context.Context) error {

@@ -26,6 +26,8 @@ type Config struct {
 	Ingest  Ingest `yaml:"ingest"`
 	Store   Store  `yaml:"store"`
 	Detect  Detect `yaml:"detect"`
+	// Intel is the threat-intelligence store, feeds and TAXII endpoint.
+	Intel Intel `yaml:"intel"`
 	// Servers configures MCPSoc's built-in MCP servers ('mcpsoc mcp NAME
 	// --config F').
 	Servers Servers `yaml:"servers"`
@@ -406,11 +408,14 @@ func Default() *Config {
 		API:     API{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes},
 		Ingest:  Ingest{MaxBodyBytes: DefaultIngestBody},
 		Store:   Store{Driver: "sqlite"},
+		Intel: Intel{RefreshInterval: 10 * time.Second, PruneInterval: 10 * time.Minute,
+			TAXII: TAXIIServer{MaxPage: 1000}},
 	}
 }
 
 // applyDefaults fills zero fields that have per-element defaults.
 func (c *Config) applyDefaults() {
+	c.intelDefaults()
 	for i := range c.Ingest.Syslog {
 		if c.Ingest.Syslog[i].Format == "" {
 			c.Ingest.Syslog[i].Format = "auto"
@@ -564,13 +569,15 @@ func (c *Config) Validate() error {
 	}
 	c.validateIngest(add)
 	c.validateIntel(add)
+	c.validateIntelServer(add)
 	if len(errs) == 0 {
 		return nil
 	}
 	return errs
 }
 
-func (c *Config) validateIntel(add func(path, format string, args ...any)) {
+// validateIntelServer checks servers.intel ('mcpsoc mcp intel').
+func (c *Config) validateIntelServer(add func(path, format string, args ...any)) {
 	in := &c.Servers.Intel
 	for _, e := range []struct {
 		name string

@@ -409,6 +409,7 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Detect.Intel {
 		abs(&c.Detect.Intel[i])
 	}
+	c.intelPaths(abs)
 	for i := range c.Ingest.Files {
 		for j := range c.Ingest.Files[i].Paths {
 			abs(&c.Ingest.Files[i].Paths[j])

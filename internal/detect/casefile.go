@@ -17,6 +17,9 @@ import (
 
 	"github.com/mcpsoc/mcpsoc/internal/detect/ioc"
 	"github.com/mcpsoc/mcpsoc/internal/event"
+	"github.com/mcpsoc/mcpsoc/internal/intel"
+	"github.com/mcpsoc/mcpsoc/internal/intel/stix"
+	"github.com/mcpsoc/mcpsoc/internal/intel/textfeed"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
 )
 
@@ -307,27 +310,34 @@ func ReadEvents(r io.Reader, format string, cfg *parse.Config, fn func(*event.Ev
 }
 
 // ReadIntelFile reads indicators from a STIX 2.1 JSON file (.json) or a CSV
-// list (anything else).
+// list (anything else; type,value[,confidence,expires,source]). A CSV list
+// is loaded whole or not at all: a bad line is an error naming it.
 func ReadIntelFile(name string) ([]ioc.Indicator, error) {
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("reading intel: %w", err)
 	}
+	var b intel.Batch
 	if strings.EqualFold(filepath.Ext(name), ".json") {
-		inds, skipped, err := ioc.ReadSTIX(data)
-		if err != nil {
+		if b, _, err = stix.Read(data); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if len(inds) == 0 && len(skipped) > 0 {
-			return nil, fmt.Errorf("%s: no usable indicator (%s)", name, skipped[0])
+		if len(b.Entries) == 0 && len(b.Skipped) > 0 {
+			return nil, fmt.Errorf("%s: no usable indicator (%s: %s)", name, b.Skipped[0].Ref, b.Skipped[0].Reason)
 		}
-		return inds, nil
+	} else {
+		if b, err = textfeed.ReadCSV(bytes.NewReader(data), nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(b.Skipped) > 0 {
+			return nil, fmt.Errorf("%s: %s: %s", name, b.Skipped[0].Ref, b.Skipped[0].Reason)
+		}
 	}
-	inds, err := ioc.ReadCSV(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	out := make([]ioc.Indicator, 0, len(b.Entries))
+	for _, e := range b.Entries {
+		out = append(out, e.Indicator())
 	}
-	return inds, nil
+	return out, nil
 }
 
 // compare checks alerts against the expectations: each expectation's

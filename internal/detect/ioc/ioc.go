@@ -3,9 +3,10 @@
 // (MD5, SHA-1, SHA-256, SHA-512) and email addresses, each with a confidence
 // and an optional expiry.
 //
-// It owns the in-memory indicator set, which ECS fields each indicator type
-// is compared with, and the readers for CSV lists and STIX 2.1 indicator
-// patterns. It does not own feeds, TAXII or persistence (package intel).
+// It owns the in-memory indicator set and which ECS fields each indicator
+// type is compared with. It does not own feeds, their formats (STIX, MISP,
+// CSV), TAXII or persistence: package intel and its sub-packages do, and
+// keep a Set in step with the intel store.
 // Values are compared exactly after normalization (lower case, trimmed
 // trailing dot, canonical IP text); an indicator is never a substring match.
 package ioc
