@@ -17,6 +17,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/intel"
 	"github.com/mcpsoc/mcpsoc/internal/intel/feeds"
 	"github.com/mcpsoc/mcpsoc/internal/intel/taxii"
+	intelsrv "github.com/mcpsoc/mcpsoc/internal/servers/intel"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 )
@@ -33,6 +34,34 @@ func openIntel(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 		return nil, fmt.Errorf("intel: %w", err)
 	}
 	return s, nil
+}
+
+// openIntelLookup opens the intel store for lookups only (no matcher in
+// memory) for the MCP servers. It returns nil when intel is disabled or the
+// store was never created: a lookup server does not create an empty store
+// as a side effect, and its tool then says the store is not configured.
+func openIntelLookup(ctx context.Context, cfg *config.Config) (*intel.Store, error) {
+	if cfg.Intel.Disabled {
+		return nil, nil
+	}
+	path := feeds.DBPath(cfg)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	st, err := intel.Open(ctx, path, &intel.Options{NoMatcher: true})
+	if err != nil {
+		return nil, fmt.Errorf("intel store: %w", err)
+	}
+	return st, nil
+}
+
+// intelIndicators is what serve's soc tools look indicators up in; nil
+// when intel is disabled.
+func intelIndicators(s *feeds.Service) intelsrv.Indicators {
+	if s == nil {
+		return nil
+	}
+	return intelsrv.FromStore(s.Store)
 }
 
 func newIntelCmd() *cobra.Command {

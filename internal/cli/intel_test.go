@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,8 +111,23 @@ intel:
 		t.Errorf("lookup of an unknown address: exit %d, want 1", code)
 	}
 
-	// TAXII round trip through serve's real handler.
+	// The soc tools at /mcp look indicators up in the same store.
 	ctx := context.Background()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint: base + "/mcp", HTTPClient: &http.Client{Transport: bearer{testKey}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	lr, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "lookup_indicator", Arguments: map[string]any{"value": "198.51.100.23"}})
+	if err != nil || lr.IsError {
+		t.Fatalf("lookup_indicator through /mcp: %v %v", lr, err)
+	}
+	if b, _ := json.Marshal(lr.StructuredContent); !strings.Contains(string(b), `"found":true`) || !strings.Contains(string(b), `"name":"bundle.json"`) {
+		t.Errorf("lookup_indicator through /mcp: %s", b)
+	}
+
+	// TAXII round trip through serve's real handler.
 	var he *intel.HTTPError
 	if _, err := (&taxii.Client{}).Discover(ctx, base+"/taxii2/"); !errors.As(err, &he) || he.Status != 401 {
 		t.Errorf("TAXII without a key: %v", err)

@@ -26,7 +26,7 @@ type mcpIntelFlags struct {
 func newMCPIntelCmd() *cobra.Command {
 	var cfg intel.Config
 	var fl mcpIntelFlags
-	var addr, level, cfgPath string
+	var addr, level, cfgPath, dataDir string
 	var stateless bool
 	cmd := &cobra.Command{
 		Use:   "intel",
@@ -41,13 +41,14 @@ environment variables named by --virustotal-key-env, --otx-key-env and
 --abuseipdb-key-env; never from the command line.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfgPath != "" {
-				c, err := config.Load(cfgPath)
-				if err != nil {
-					return &ExitError{Code: 2, Err: err}
-				}
-				applyIntelConfig(cmd, &cfg, c.Servers.Intel)
+			c, err := config.Load(cfgPath)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
 			}
+			if dataDir != "" {
+				c.DataDir = dataDir
+			}
+			applyIntelConfig(cmd, &cfg, c.Servers.Intel)
 			if err := applyIntelFlags(cmd, &cfg, fl); err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
@@ -55,9 +56,16 @@ environment variables named by --virustotal-key-env, --otx-key-env and
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
-			// The intel store is not wired here yet: lookup_indicator says it
-			// is not configured until an Indicators adapter is passed.
-			s, err := intel.New(cfg, &intel.Options{Logger: log.With("component", "servers.intel")})
+			// lookup_indicator reads the store 'serve' and 'mcpsoc intel
+			// import' write under data_dir; without one it says so.
+			store, err := openIntelLookup(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			if store != nil {
+				defer store.Close()
+			}
+			s, err := intel.New(cfg, &intel.Options{Logger: log.With("component", "servers.intel"), Indicators: intel.FromStore(store)})
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
@@ -67,6 +75,7 @@ environment variables named by --virustotal-key-env, --otx-key-env and
 	}
 	f := cmd.Flags()
 	f.StringVarP(&cfgPath, "config", "c", "", "YAML config `file`; its servers.intel section configures the server (flags win)")
+	f.StringVar(&dataDir, "data", "", "data `directory` holding the intel store (overrides data_dir)")
 	f.StringVar(&cfg.GeoIPCity, "geoip-city", "", "GeoLite2-City (or -Country) .mmdb `file` for enrich_ip")
 	f.StringVar(&cfg.GeoIPASN, "geoip-asn", "", "GeoLite2-ASN .mmdb `file` for enrich_ip")
 	f.StringVar(&fl.vtEnv, "virustotal-key-env", "", "environment `variable` holding the VirusTotal API key")

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	intelsrv "github.com/mcpsoc/mcpsoc/internal/servers/intel"
 	"github.com/mcpsoc/mcpsoc/internal/servers/soc"
 	"github.com/mcpsoc/mcpsoc/internal/telemetry"
 	"github.com/spf13/cobra"
@@ -40,7 +41,14 @@ behind a key.`,
 				return err
 			}
 			defer st.Close()
-			return serveKit(cmd, soc.New(st, nil, &mcpx.ServerOptions{Logger: log}), addr, stateless, 0)
+			ind, err := openIntelLookup(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if ind != nil {
+				defer ind.Close()
+			}
+			return serveKit(cmd, soc.NewWithIndicators(st, intelsrv.FromStore(ind), nil, &mcpx.ServerOptions{Logger: log}), addr, stateless, 0)
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "YAML config `file` (the store it names)")

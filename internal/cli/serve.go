@@ -171,7 +171,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 	apiSrv := api.New(api.Options{
 		Logger: log, Registry: reg, MCP: mgr, Events: st,
 		Ingest: pipe.PushHandler(ingest.PushOptions{Keys: keys, MaxBodyBytes: cfg.Ingest.MaxBodyBytes}),
-		MCPServer: soc.New(st, nil, &mcpx.ServerOptions{Logger: log}).HTTPHandler(&mcpx.HTTPOptions{
+		MCPServer: soc.NewWithIndicators(st, intelIndicators(intelSvc), nil, &mcpx.ServerOptions{Logger: log}).HTTPHandler(&mcpx.HTTPOptions{
 			AllowedHosts: cfg.API.AllowedHosts, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: log}),
 		MCPKeys: keys,
 		APIKeys: cfg.API.APIKeys, AllowedHosts: cfg.API.AllowedHosts, MaxBodyBytes: cfg.API.MaxBodyBytes,
