@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"math"
 	"time"
 )
 
@@ -25,6 +26,14 @@ type GroupState struct {
 	Times  []time.Time  `json:"times,omitempty"`  // event_count
 	Values []ValueTime  `json:"values,omitempty"` // value_count, in arrival order
 	Last   []time.Time  `json:"last,omitempty"`   // temporal kinds, one per referenced rule
+	// Samples are the numeric types' window, in event-time order.
+	Samples []Sample `json:"samples,omitempty"`
+}
+
+// Sample is one value of a value_sum, value_avg or value_percentile window.
+type Sample struct {
+	Time  time.Time `json:"t"`
+	Value float64   `json:"v"`
 }
 
 // ValueTime is a value_count value and when it was last seen.
@@ -55,6 +64,12 @@ func (e *Engine) Snapshot() Snapshot {
 			st := el.Value.(*state)
 			g := GroupState{Key: st.key, Group: append([]GroupValue(nil), st.group...), Newest: st.newest,
 				Times: append([]time.Time(nil), st.times...), Last: append([]time.Time(nil), st.last...)}
+			if st.num != nil {
+				g.Samples = make([]Sample, len(st.num.samples))
+				for i, x := range st.num.samples {
+					g.Samples[i] = Sample{Time: x.t, Value: x.v}
+				}
+			}
 			for _, v := range st.order {
 				if t, ok := st.values[v.v]; ok && t.Equal(v.t) {
 					g.Values = append(g.Values, ValueTime{Value: v.v, Time: v.t})
@@ -106,6 +121,16 @@ func (e *Engine) Restore(s Snapshot) int {
 					st.values[v.Value] = v.Time
 					st.order = append(st.order, valueSeen{v: v.Value, t: v.Time})
 				}
+			}
+			if c.r.Type.Numeric() {
+				pct := c.r.Type == ValuePercentile || c.r.Type == ValueMedian
+				st.num = &numWindow{}
+				for _, x := range g.Samples {
+					if !math.IsNaN(x.Value) && !math.IsInf(x.Value, 0) {
+						st.num.add(x.Time, x.Value, pct)
+					}
+				}
+				e.trimmed += uint64(st.num.expire(time.Time{}, e.opts.MaxSamples, pct))
 			}
 			if c.r.Type == EventCount && len(st.times) > e.opts.MaxEvents {
 				st.times = st.times[len(st.times)-e.opts.MaxEvents:]
