@@ -11,6 +11,9 @@ package correlate
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -115,6 +118,19 @@ type Rule struct {
 
 	File string
 	Line int
+	// Hash identifies the rule's definition (every field above but File
+	// and Line): state kept for a rule survives a reload or restart only
+	// into a rule with the same id and hash.
+	Hash string
+}
+
+// hash computes Rule.Hash.
+func (r *Rule) hash() string {
+	c := *r
+	c.File, c.Line, c.Hash = "", 0, ""
+	b, _ := json.Marshal(&c)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
 }
 
 // Load reads every correlation document from .yml/.yaml files under the
@@ -186,6 +202,7 @@ func Parse(file string, data []byte) ([]*Rule, []*sigma.RuleError) {
 			continue
 		}
 		r.File = file
+		r.Hash = r.hash()
 		rules = append(rules, r)
 	}
 	return rules, errs
