@@ -116,6 +116,10 @@ type Detect struct {
 	// Anomaly names a YAML file of anomaly detectors (rate baselines,
 	// first-seen values, beaconing; see docs/detection.md).
 	Anomaly string `yaml:"anomaly"`
+	// ReloadInterval is how often serve checks the rule, intel, anomaly
+	// and config files for changes and reloads detection (default 5s;
+	// negative: only on SIGHUP).
+	ReloadInterval time.Duration `yaml:"reload_interval"`
 }
 
 // Suppression is one detection allow-list entry.
@@ -325,6 +329,7 @@ func Default() *Config {
 		API:     API{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes},
 		Ingest:  Ingest{MaxBodyBytes: DefaultIngestBody},
 		Store:   Store{Driver: "sqlite"},
+		Detect:  Detect{ReloadInterval: 5 * time.Second},
 	}
 }
 
