@@ -197,3 +197,40 @@ func BenchmarkVsSigmaGo(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIndexVariants compares, in one run, the witness index with and
+// without its refinements: a second witness per rule ("second"), anchored
+// literals scanned over value windows only ("anchored"), gram indexes for
+// fields whose automaton would not stay in cache ("grams"), and all three
+// ("all"), at 100 and 3,000 corpus rules.
+func BenchmarkIndexVariants(b *testing.B) {
+	events := genEvents(benchEvents, 2, (*eventGen).mixed)
+	variants := []struct {
+		name                  string
+		second, anchor, grams bool
+	}{{"plain", false, false, false}, {"second", true, false, false}, {"anchored", false, true, false},
+		{"grams", false, false, true}, {"all", true, true, true}}
+	defer func() { secondWitness, splitAnchored, gramIndexThreshold = true, true, 256<<10 }()
+	for _, n := range []int{100, 3000} {
+		for _, v := range variants {
+			secondWitness, splitAnchored, gramIndexThreshold = v.second, v.anchor, 256<<10
+			if !v.grams {
+				gramIndexThreshold = 1 << 62
+			}
+			rs := loadCorpus(b, nil)
+			if n > len(rs.Rules) {
+				continue
+			}
+			r := rand.New(rand.NewPCG(42, uint64(n)))
+			keep := map[*Rule]bool{}
+			for _, i := range r.Perm(len(rs.Rules))[:n] {
+				keep[rs.Rules[i]] = true
+			}
+			sub := rs.Select(func(r *Rule) bool { return keep[r] })
+			e := NewEngine(sub)
+			b.Run(itoa(n)+"_rules/"+v.name, func(b *testing.B) {
+				benchEngine(b, e, events)
+			})
+		}
+	}
+}
