@@ -108,15 +108,7 @@ func TestServeHotReload(t *testing.T) {
 	waitFor("ready", func() bool { s, _ := tryGet(base + "/readyz"); return s == 200 })
 	waitFor("the rule watcher", func() bool { return strings.Contains(logs.String(), "watching detection rules") })
 
-	metric := func(name string) int {
-		_, body := tryGet(base + "/metrics")
-		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(body)
-		if m == nil {
-			return 0
-		}
-		n, _ := strconv.ParseFloat(m[1], 64)
-		return int(n)
-	}
+	metric := func(name string) int { return metricValue(base, name) }
 	sent := 0
 	clock := time.Now().UTC().Add(-5 * time.Minute)
 	failures := func(host string, n int) {
@@ -198,4 +190,15 @@ func TestServeHotReload(t *testing.T) {
 	if metric(`mcpsoc_detect_reloads_total{result="ok"}`) != 4 {
 		t.Errorf("ok reloads metric: %d", metric(`mcpsoc_detect_reloads_total{result="ok"}`))
 	}
+}
+
+// metricValue reads one sample of serve's /metrics (0 when absent).
+func metricValue(base, name string) int {
+	_, body := tryGet(base + "/metrics")
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.ParseFloat(m[1], 64)
+	return int(n)
 }
