@@ -67,7 +67,7 @@ func union(sets ...wset) wset {
 // minSecondScore is the least score a second witness needs: a weak one
 // would add scanning work (another field, common literals) for little
 // pruning.
-const minSecondScore = 6
+const minSecondScore = 3
 
 // witnesses computes up to two witnesses from different conjuncts of the
 // condition: a rule can match only if both hold, so requiring both before
