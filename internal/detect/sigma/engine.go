@@ -755,6 +755,7 @@ type span struct {
 // and lower-cased once), candidate marks and selection memo.
 type scratch struct {
 	ev      Event
+	flat    MapEvent // ev, when it is a MapEvent without nested maps
 	names   []string
 	gen     uint32
 	stamp   []uint32
@@ -779,6 +780,19 @@ type scratch struct {
 
 func (sc *scratch) reset(ev Event) {
 	sc.ev = ev
+	// A MapEvent without nested maps (what our parsers and Windows JSON
+	// give) answers every name with one lookup: Get's dotted-path walk,
+	// several lookups for each absent dotted name, cannot find more.
+	sc.flat = nil
+	if me, ok := ev.(MapEvent); ok {
+		sc.flat = me
+		for _, v := range me {
+			if _, nested := v.(map[string]any); nested {
+				sc.flat = nil
+				break
+			}
+		}
+	}
 	sc.gen++
 	if sc.gen == 0 {
 		clear(sc.stamp)
@@ -798,7 +812,13 @@ func (sc *scratch) set(id int, raw any) {
 
 func (sc *scratch) load(id int) {
 	sc.stamp[id] = sc.gen
-	raw, ok := sc.ev.Get(sc.names[id])
+	var raw any
+	var ok bool
+	if sc.flat != nil {
+		raw, ok = sc.flat[sc.names[id]]
+	} else {
+		raw, ok = sc.ev.Get(sc.names[id])
+	}
 	start := int32(len(sc.vals))
 	if ok {
 		sc.addValue(raw, 0)
