@@ -37,6 +37,11 @@ type detector struct {
 	dataDir string
 	st      store.Store
 	log     *slog.Logger
+	// intel, when not nil, is a long-lived indicator set (an intel
+	// store's) that every engine, across reloads, matches; detect.intel
+	// files are added to it (Add replaces, so a reload does not
+	// duplicate).
+	intel *ioc.Set
 
 	reloads  *prometheus.CounterVec
 	alerts   *prometheus.CounterVec
@@ -56,8 +61,8 @@ const stateKey = "detect"
 // newDetector loads the rules (rules that fail to compile are logged and
 // skipped; one bad rule never stops the others) and restores the state
 // saved by the last run.
-func newDetector(ctx context.Context, cfgPath string, cfg *config.Config, st store.Store, log *slog.Logger, reg prometheus.Registerer) (*detector, error) {
-	d := &detector{cfgPath: cfgPath, dataDir: cfg.DataDir, st: st, log: log,
+func newDetector(ctx context.Context, cfgPath string, cfg *config.Config, st store.Store, intel *ioc.Set, log *slog.Logger, reg prometheus.Registerer) (*detector, error) {
+	d := &detector{cfgPath: cfgPath, dataDir: cfg.DataDir, st: st, intel: intel, log: log,
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mcpsoc_detect_reloads_total", Help: "Rule reloads, by result (ok, rejected).",
 		}, []string{"result"}),
@@ -113,8 +118,10 @@ func (d *detector) build(dc config.Detect) (*detect.Engine, []*sigma.RuleError, 
 		opts.Suppressions = append(opts.Suppressions, detect.Suppression{
 			Rule: sp.Rule, Field: sp.Field, Values: sp.Values, Reason: sp.Reason, Until: sp.Until})
 	}
-	if len(dc.Intel) > 0 {
-		set := ioc.NewSet()
+	if set := d.intel; set != nil || len(dc.Intel) > 0 {
+		if set == nil {
+			set = ioc.NewSet()
+		}
 		for _, f := range dc.Intel {
 			inds, err := detect.ReadIntelFile(f)
 			if err != nil {

@@ -42,7 +42,7 @@ func TestLegacyStateFileMovesToStore(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	var logs lockedBuffer
-	d, err := newDetector(ctx, "", cfg, st, slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewRegistry())
+	d, err := newDetector(ctx, "", cfg, st, nil, slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

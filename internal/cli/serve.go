@@ -154,7 +154,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfgPath string, cfg *config.
 
 	var det *detector
 	if !cfg.Detect.Disabled {
-		if det, err = newDetector(ctx, cfgPath, cfg, st, log, reg); err != nil {
+		if det, err = newDetector(ctx, cfgPath, cfg, st, nil, log, reg); err != nil {
 			return err
 		}
 	}
