@@ -70,7 +70,7 @@ func newDetector(ctx context.Context, cfgPath string, cfg *config.Config, st sto
 			Name: "mcpsoc_alerts_total", Help: "Alerts raised, by severity.",
 		}, []string{"severity"}),
 		events: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "mcpsoc_detect_events_total", Help: "Events evaluated by detection.",
+			Name: "mcpsoc_detect_events_total", Help: "Events evaluated by detection (counted once their alerts are stored).",
 		}),
 	}
 	reg.MustRegister(d.reloads, d.alerts, d.events)
@@ -361,6 +361,7 @@ func (d *detector) run(ctx context.Context, b *bus.Bus) error {
 	var latest time.Time
 	return b.Consume(ctx, "detect", 1000, func(ctx context.Context, batch []bus.Delivery) error {
 		var out []*event.Event
+		seen := 0
 		d.mu.Lock()
 		eng := d.eng
 		for _, dv := range batch {
@@ -374,7 +375,7 @@ func (d *detector) run(ctx context.Context, b *bus.Bus) error {
 			if ev.Timestamp.After(latest) {
 				latest = ev.Timestamp
 			}
-			d.events.Inc()
+			seen++
 			for _, a := range eng.Process(ev) {
 				d.alerts.WithLabelValues(a.SeverityName).Inc()
 				aev, err := alertEvent(&a)
@@ -398,11 +399,15 @@ func (d *detector) run(ctx context.Context, b *bus.Bus) error {
 			}
 		default:
 		}
-		if len(out) == 0 {
-			return nil
+		if len(out) > 0 {
+			if _, err := d.st.Append(ctx, out); err != nil {
+				return err
+			}
 		}
-		_, err := d.st.Append(ctx, out)
-		return err
+		// Counted once the batch's alerts are stored, so a caller that
+		// sees the count also finds the alerts.
+		d.events.Add(float64(seen))
+		return nil
 	})
 }
 

@@ -133,7 +133,7 @@ func TestServeHotReload(t *testing.T) {
 		json.Unmarshal(body, &page)
 		out := map[string]int{}
 		for _, a := range page.Alerts {
-			for _, h := range []string{"host-a", "host-b", "host-c"} {
+			for _, h := range []string{"host-a", "host-b", "host-c", "host-d"} {
 				if bytes.Contains(a, []byte(`"`+h+`"`)) {
 					out[h]++
 				}
@@ -189,6 +189,18 @@ func TestServeHotReload(t *testing.T) {
 	waitFor("the SIGHUP reload", func() bool { return strings.Contains(logs.String(), "trigger=SIGHUP") })
 	if metric(`mcpsoc_detect_reloads_total{result="ok"}`) != 4 {
 		t.Errorf("ok reloads metric: %d", metric(`mcpsoc_detect_reloads_total{result="ok"}`))
+	}
+
+	// 5. The config file's detect section reloads too: disabling the
+	// correlation stops its alerts.
+	cfg := fmt.Sprintf("ingest:\n  api_keys: [%q]\ndetect:\n  no_builtin_rules: true\n  rules: [%q]\n  reload_interval: 100ms\n  modes: {rt_ssh_many: disabled}\n", testKey, ruleDir)
+	os.WriteFile(cfgPath, []byte(cfg), 0o600)
+	later := time.Now().Add(time.Second)
+	os.Chtimes(cfgPath, later, later)
+	reloaded(5)
+	failures("host-d", 5)
+	if n := len(alertHosts()); n != 3 {
+		t.Errorf("a disabled correlation still alerted: %d hosts with alerts", n)
 	}
 }
 
