@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpsoc/mcpsoc/internal/store/sqlite"
 )
 
 const fwLine = "<134>Nov 21 13:00:%02d fw filterlog[1234]: 5,,,1000000103,igb0,match,block,in,4,0x0,,64,0,0,DF,6,tcp,60,%s,192.0.2.10,51234,%d,0,S,1234567890,,64240,,mss\n"
@@ -307,8 +309,14 @@ func TestCorrelationSurvivesRestart(t *testing.T) {
 		t.Fatalf("alert before the threshold: %d", n)
 	}
 	stop()
-	if _, err := os.Stat(filepath.Join(dataDir, "detect", "correlation-state.json")); err != nil {
-		t.Fatalf("no correlation state saved: %v", err)
+	if st, err := sqlite.Open(context.Background(), filepath.Join(dataDir, "events.db"), nil); err != nil {
+		t.Fatal(err)
+	} else {
+		blob, err := st.GetState(context.Background(), stateKey)
+		st.Close()
+		if err != nil || !strings.Contains(string(blob.Data), "sshd_bruteforce") && !strings.Contains(string(blob.Data), "2688677a") {
+			t.Fatalf("no correlation state saved in the store: %v %.200s", err, blob.Data)
+		}
 	}
 	stop = start()
 	defer stop()

@@ -19,7 +19,6 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/bus"
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/demo"
-	"github.com/mcpsoc/mcpsoc/internal/detect"
 	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/ingest"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
@@ -58,7 +57,7 @@ func newServeCmd() *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
-			return serve(cmd.Context(), cmd, cfg, demoData)
+			return serve(cmd.Context(), cmd, cfgPath, cfg, demoData)
 		},
 	}
 	cmd.Flags().BoolVar(&demoData, "demo", false, "seed a sample multi-source attack scenario, timed to end now (once per data directory)")
@@ -100,7 +99,7 @@ func (g *group) Wait() error {
 	return g.err
 }
 
-func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData bool) error {
+func serve(ctx context.Context, cmd *cobra.Command, cfgPath string, cfg *config.Config, demoData bool) error {
 	log, err := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		return err
@@ -158,9 +157,9 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 		return err
 	}
 	defer intelSvc.Close()
-	var eng *detect.Engine
+	var det *detector
 	if !cfg.Detect.Disabled {
-		if eng, err = loadDetection(cfg, log, intelSvc.Set()); err != nil {
+		if det, err = newDetector(ctx, cfgPath, cfg, st, intelSvc.Set(), log, reg); err != nil {
 			return err
 		}
 	}
@@ -201,8 +200,9 @@ func serve(ctx context.Context, cmd *cobra.Command, cfg *config.Config, demoData
 		g.Go("file", t.Run)
 	}
 	g.Go("store-consumer", func(ctx context.Context) error { return consumeToStore(ctx, b, st, log, reg) })
-	if eng != nil {
-		g.Go("detection", func(ctx context.Context) error { return detectFromBus(ctx, b, eng, st, statePath(cfg), log, reg) })
+	if det != nil {
+		g.Go("detection", func(ctx context.Context) error { return det.run(ctx, b) })
+		g.Go("detection-reload", func(ctx context.Context) error { return det.watch(ctx, cfg.Detect.ReloadInterval) })
 	}
 	if intelSvc != nil {
 		g.Go("intel", intelSvc.Run)

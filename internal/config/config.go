@@ -199,6 +199,10 @@ type Detect struct {
 	// Anomaly names a YAML file of anomaly detectors (rate baselines,
 	// first-seen values, beaconing; see docs/detection.md).
 	Anomaly string `yaml:"anomaly"`
+	// ReloadInterval is how often serve checks the rule, intel, anomaly
+	// and config files for changes and reloads detection (default 5s;
+	// negative: only on SIGHUP).
+	ReloadInterval time.Duration `yaml:"reload_interval"`
 }
 
 // Suppression is one detection allow-list entry.
@@ -410,6 +414,7 @@ func Default() *Config {
 		Store:   Store{Driver: "sqlite"},
 		Intel: Intel{RefreshInterval: 10 * time.Second, PruneInterval: 10 * time.Minute,
 			TAXII: TAXIIServer{MaxPage: 1000}},
+		Detect:  Detect{ReloadInterval: 5 * time.Second},
 	}
 }
 

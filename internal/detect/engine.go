@@ -638,6 +638,11 @@ func (e *Engine) emitCorrelation(out []Alert, ca correlate.Alert, ev Event, now 
 	if len(ca.Values) > 0 {
 		a.Matched = append(a.Matched, Matched{Field: r.Condition.Field, Value: ca.Values})
 	}
+	if r.Type.Numeric() {
+		// The aggregate that met the condition, named after it:
+		// value_sum(source.bytes).
+		a.Matched = append(a.Matched, Matched{Field: string(r.Type) + "(" + r.Condition.Field + ")", Value: ca.Value})
+	}
 	// Triggering events: the evidence of the base hits within the window;
 	// for a chained correlation, those of the correlations it references.
 	k := groupKey(r, ca.Group)

@@ -264,7 +264,7 @@ func TestParseErrors(t *testing.T) {
 		name, src, want string
 		line            int
 	}{
-		{"unsupported type", "title: x\ncorrelation:\n  type: value_sum\n  rules: [a]\n  timespan: 1m\n", "not supported", 3},
+		{"value type without field", "title: x\ncorrelation:\n  type: value_sum\n  rules: [a]\n  timespan: 1m\n  condition: {gt: 1}\n", "needs condition.field", 3},
 		{"unknown type", "title: x\ncorrelation:\n  type: nope\n  rules: [a]\n  timespan: 1m\n", "unknown correlation type", 3},
 		{"no timespan", "title: x\ncorrelation:\n  type: event_count\n  rules: [a]\n  condition: {gt: 1}\n", "no timespan", 3},
 		{"bad timespan", "title: x\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5x\n  condition: {gt: 1}\n", "timespan unit", 5},

@@ -24,6 +24,10 @@ type Options struct {
 	// timestamp per event is held per key until the threshold is reached,
 	// so a larger threshold is rejected rather than risking memory.
 	MaxEvents int
+	// MaxSamples caps the samples (time and value) held per key by
+	// value_sum, value_avg and value_percentile (default 10,000); the
+	// oldest are dropped first and counted in Stats.Trimmed.
+	MaxSamples int
 }
 
 // Hit is one match of a referenced rule: the rule's identifiers, the event
@@ -53,12 +57,17 @@ type Alert struct {
 	Count int
 	// Values are the distinct values counted by value_count, sorted.
 	Values []string
+	// Value is the aggregate of value_sum, value_avg and value_percentile
+	// (the sum, the mean or the percentile) that met the condition; Count
+	// is then the number of samples in the window.
+	Value float64
 }
 
 // Stats report the engine's state size.
 type Stats struct {
 	Keys    int    // group-by keys held, all correlations
 	Evicted uint64 // keys dropped because a correlation hit MaxKeys
+	Trimmed uint64 // samples dropped because a key hit MaxSamples
 }
 
 // Engine holds correlation state. It is safe for concurrent use (one mutex:
@@ -69,6 +78,7 @@ type Engine struct {
 	corrs   []*corr
 	opts    Options
 	evicted uint64
+	trimmed uint64
 }
 
 type corr struct {
@@ -91,6 +101,7 @@ type state struct {
 	values map[string]time.Time // value_count: value -> last seen
 	order  []valueSeen          // value_count, in arrival order
 	last   []time.Time          // temporal: last hit per position; ordered: latest chain start per step
+	num    *numWindow           // value_sum, value_avg, value_percentile
 }
 
 // maxChain bounds correlation chaining depth at run time; cycles are
@@ -112,6 +123,9 @@ func New(rules []*Rule, base []*sigma.Rule, opts *Options) (*Engine, error) {
 	}
 	if e.opts.MaxEvents <= 0 {
 		e.opts.MaxEvents = 100_000
+	}
+	if e.opts.MaxSamples <= 0 {
+		e.opts.MaxSamples = 10_000
 	}
 	known := map[string]bool{}
 	for _, b := range base {
@@ -297,6 +311,16 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 		kb.WriteByte(0x1f)
 	}
 	var value string
+	var num float64
+	if r.Type.Numeric() {
+		v, ok := h.Event.Get(c.fieldFor(r.Condition.Field, h))
+		if !ok {
+			return Alert{}, false
+		}
+		if num, ok = numericValue(v); !ok {
+			return Alert{}, false
+		}
+	}
 	if r.Type == ValueCount {
 		v, ok := h.Event.Get(c.fieldFor(r.Condition.Field, h))
 		if !ok {
@@ -392,6 +416,20 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 			sort.Strings(a.Values)
 			fired = true
 		}
+	case ValueSum, ValueAvg, ValuePercentile, ValueMedian:
+		if st.num == nil {
+			st.num = &numWindow{}
+		}
+		pct := r.Type == ValuePercentile || r.Type == ValueMedian
+		st.num.add(t, num, pct)
+		e.trimmed += uint64(st.num.expire(floor, e.opts.MaxSamples, pct))
+		w := st.num
+		if n := len(w.samples); n > 0 {
+			if agg := w.aggregate(r); r.Condition.holds(agg) {
+				a = Alert{Count: n, Value: agg, Start: w.samples[0].t, End: w.samples[n-1].t}
+				fired = true
+			}
+		}
 	case Temporal:
 		for k, ref := range r.Rules {
 			if ref == h.ID || ref == h.Name {
@@ -483,7 +521,7 @@ func (e *Engine) Sweep(now time.Time) int {
 func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := Stats{Evicted: e.evicted}
+	s := Stats{Evicted: e.evicted, Trimmed: e.trimmed}
 	for _, c := range e.corrs {
 		s.Keys += len(c.keys)
 	}

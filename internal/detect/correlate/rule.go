@@ -1,21 +1,24 @@
-// Package correlate evaluates Sigma correlation rules (specification v2):
-// event_count, value_count, temporal and temporal_ordered, with group-by
+// Package correlate evaluates Sigma correlation rules (specification v2.1):
+// event_count, value_count, temporal, temporal_ordered, value_sum,
+// value_avg and value_percentile (and pySigma's value_median), with group-by
 // keys, aliases, sliding windows on event time, chaining of correlations,
 // and bounded per-key state.
 //
 // It owns parsing correlation documents and the windowed state. It does not
 // evaluate single events: the caller feeds it the hits of base rules (from
-// internal/detect/sigma) and receives the correlations that fire. The
-// value_sum, value_avg, value_percentile and value_median types are not
-// supported yet and are rejected when loaded.
+// internal/detect/sigma) and receives the correlations that fire.
 package correlate
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -36,17 +39,29 @@ const (
 	ValueCount      Type = "value_count"
 	Temporal        Type = "temporal"
 	TemporalOrdered Type = "temporal_ordered"
+	ValueSum        Type = "value_sum"
+	ValueAvg        Type = "value_avg"
+	ValuePercentile Type = "value_percentile"
+	// ValueMedian is pySigma's value_median: value_percentile at 50.
+	ValueMedian Type = "value_median"
 )
+
+// Numeric reports the types that aggregate a numeric field over the window.
+func (t Type) Numeric() bool {
+	return t == ValueSum || t == ValueAvg || t == ValuePercentile || t == ValueMedian
+}
 
 // Condition is a correlation threshold. Set bounds are ANDed.
 type Condition struct {
 	Field string
-	GT    *float64
-	GTE   *float64
-	LT    *float64
-	LTE   *float64
-	EQ    *float64
-	NEQ   *float64
+	// Percentile is value_percentile's rank, 0 to 100 (nearest rank).
+	Percentile *float64
+	GT         *float64
+	GTE        *float64
+	LT         *float64
+	LTE        *float64
+	EQ         *float64
+	NEQ        *float64
 }
 
 // holds reports whether n satisfies every set bound.
@@ -103,6 +118,19 @@ type Rule struct {
 
 	File string
 	Line int
+	// Hash identifies the rule's definition (every field above but File
+	// and Line): state kept for a rule survives a reload or restart only
+	// into a rule with the same id and hash.
+	Hash string
+}
+
+// hash computes Rule.Hash.
+func (r *Rule) hash() string {
+	c := *r
+	c.File, c.Line, c.Hash = "", 0, ""
+	b, _ := json.Marshal(&c)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
 }
 
 // Load reads every correlation document from .yml/.yaml files under the
@@ -174,6 +202,7 @@ func Parse(file string, data []byte) ([]*Rule, []*sigma.RuleError) {
 			continue
 		}
 		r.File = file
+		r.Hash = r.hash()
 		rules = append(rules, r)
 	}
 	return rules, errs
@@ -294,9 +323,7 @@ func parseRule(root *yaml.Node) (*Rule, int, error) {
 		}
 	}
 	switch r.Type {
-	case EventCount, ValueCount, Temporal, TemporalOrdered:
-	case "value_sum", "value_avg", "value_percentile", "value_median":
-		return r, c.Line, fmt.Errorf("correlation type %q is not supported", r.Type)
+	case EventCount, ValueCount, Temporal, TemporalOrdered, ValueSum, ValueAvg, ValuePercentile, ValueMedian:
 	case "":
 		return r, c.Line, fmt.Errorf("correlation has no type")
 	default:
@@ -318,6 +345,28 @@ func parseRule(root *yaml.Node) (*Rule, int, error) {
 		}
 		if r.Type == ValueCount && r.Condition.Field == "" {
 			return r, c.Line, fmt.Errorf("value_count needs condition.field")
+		}
+	case ValueSum, ValueAvg, ValuePercentile, ValueMedian:
+		if r.Condition.empty() {
+			return r, c.Line, fmt.Errorf("%s needs a condition", r.Type)
+		}
+		if r.Condition.Field == "" {
+			return r, c.Line, fmt.Errorf("%s needs condition.field", r.Type)
+		}
+		if r.Type == ValueSum && r.Condition.onlyUpperBound() {
+			// A sum of non-negative values only grows inside a window, so
+			// "below N" would hold on the first hit of every key.
+			return r, c.Line, fmt.Errorf("value_sum with only lt/lte cannot fire on arriving events; add gt, gte or eq")
+		}
+		switch {
+		case r.Type == ValuePercentile && r.Condition.Percentile == nil:
+			return r, c.Line, fmt.Errorf("value_percentile needs condition.percentile")
+		case r.Type != ValuePercentile && r.Condition.Percentile != nil:
+			return r, c.Line, fmt.Errorf("condition.percentile applies to value_percentile only")
+		}
+		if r.Type == ValueMedian {
+			half := 50.0
+			r.Condition.Percentile = &half
 		}
 	case Temporal, TemporalOrdered:
 		if len(r.Rules) < 2 {
@@ -346,10 +395,15 @@ func parseCondition(n *yaml.Node, c *Condition) error {
 			continue
 		}
 		f, err := strconv.ParseFloat(v.Value, 64)
-		if err != nil {
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return fmt.Errorf("%s: %q is not a number", k, v.Value)
 		}
 		switch k {
+		case "percentile":
+			if f < 0 || f > 100 {
+				return fmt.Errorf("percentile: %v is outside 0 to 100", f)
+			}
+			c.Percentile = &f
 		case "gt":
 			c.GT = &f
 		case "gte":

@@ -197,3 +197,118 @@ func BenchmarkVsSigmaGo(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIndexVariants compares, in one run, the witness index with and
+// without its refinements: a second witness per rule ("second"), anchored
+// literals scanned over value windows only ("anchored"), gram indexes for
+// fields whose automaton would not stay in cache ("grams"), and all three
+// ("all"), at 100 and 3,000 corpus rules over mixed events and with the
+// whole corpus over Windows events.
+func BenchmarkIndexVariants(b *testing.B) {
+	mixed := genEvents(benchEvents, 2, (*eventGen).mixed)
+	windows := genEvents(benchEvents, 1, (*eventGen).windows)
+	variants := []struct {
+		name                  string
+		second, anchor, grams bool
+	}{{"plain", false, false, false}, {"second", true, false, false}, {"anchored", false, true, false},
+		{"grams", false, false, true}, {"all", true, true, true}}
+	defer func() { secondWitness, splitAnchored, gramIndexThreshold = true, true, 256<<10 }()
+	for _, n := range []int{100, 3000, 0} {
+		for _, v := range variants {
+			secondWitness, splitAnchored, gramIndexThreshold = v.second, v.anchor, 256<<10
+			if !v.grams {
+				gramIndexThreshold = 1 << 62
+			}
+			rs := loadCorpus(b, nil)
+			name, events, sub := itoa(n)+"_rules", mixed, rs
+			if n == 0 {
+				name, events = "corpus_windows", windows
+			} else {
+				r := rand.New(rand.NewPCG(42, uint64(n)))
+				keep := map[*Rule]bool{}
+				for _, i := range r.Perm(len(rs.Rules))[:n] {
+					keep[rs.Rules[i]] = true
+				}
+				sub = rs.Select(func(r *Rule) bool { return keep[r] })
+			}
+			e := NewEngine(sub)
+			b.Run(name+"/"+v.name, func(b *testing.B) {
+				benchEngine(b, e, events)
+			})
+		}
+	}
+}
+
+// BenchmarkIndexInterleaved compares the plain index with the refined one
+// by alternating them batch by batch (512 events, thread CPU time), so the
+// shared machine's load swings hit both alike. It reports each variant's
+// events per CPU-second and refined/plain.
+//
+//	go test ./internal/detect/sigma -run XXX -bench IndexInterleaved -benchtime 1x
+func BenchmarkIndexInterleaved(b *testing.B) {
+	mixed := genEvents(benchEvents, 2, (*eventGen).mixed)
+	windows := genEvents(benchEvents, 1, (*eventGen).windows)
+	defer func() { secondWitness, splitAnchored, gramIndexThreshold = true, true, 256<<10 }()
+	for _, n := range []int{100, 1000, 3000, 0} {
+		build := func(refined bool) *Engine {
+			secondWitness, splitAnchored, gramIndexThreshold = refined, refined, 256<<10
+			if !refined {
+				gramIndexThreshold = 1 << 62
+			}
+			rs := loadCorpus(b, nil)
+			if n == 0 {
+				return NewEngine(rs)
+			}
+			r := rand.New(rand.NewPCG(42, uint64(n)))
+			keep := map[*Rule]bool{}
+			for _, i := range r.Perm(len(rs.Rules))[:n] {
+				keep[rs.Rules[i]] = true
+			}
+			return NewEngine(rs.Select(func(r *Rule) bool { return keep[r] }))
+		}
+		engines := []*Engine{build(false), build(true)}
+		name, events := itoa(n)+"_rules", mixed
+		if n == 0 {
+			name, events = "corpus_windows", windows
+		}
+		evs := make([]MapEvent, len(events))
+		for i, ev := range events {
+			evs[i] = MapEvent(ev)
+		}
+		b.Run(name, func(b *testing.B) {
+			var buf []Match
+			for _, e := range engines {
+				for _, ev := range evs {
+					buf = e.Match(ev, buf[:0])
+				}
+			}
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var spent [2]float64
+			var done [2]int
+			const batch, rounds = 512, 40
+			for range b.N {
+				for round := range rounds {
+					for k := range engines {
+						v := (k + round) % 2 // alternate which goes first
+						e := engines[v]
+						c0, ok0 := threadCPUTime()
+						for i := range batch {
+							buf = e.Match(evs[(round*batch+i)%len(evs)], buf[:0])
+						}
+						c1, ok1 := threadCPUTime()
+						if !ok0 || !ok1 {
+							b.Skip("no thread CPU clock")
+						}
+						spent[v] += (c1 - c0).Seconds()
+						done[v] += batch
+					}
+				}
+			}
+			plain, refined := float64(done[0])/spent[0], float64(done[1])/spent[1]
+			b.ReportMetric(plain, "plain-events/cpu-s")
+			b.ReportMetric(refined, "refined-events/cpu-s")
+			b.ReportMetric(refined/plain, "refined/plain")
+		})
+	}
+}

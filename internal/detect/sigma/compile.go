@@ -42,7 +42,10 @@ type detection struct {
 	sels    []selection
 	cond    *condNode
 	witness []atom // nil: the rule has no witness and is always evaluated
-	pos     []bool // per selection: appears outside any negation
+	// witness2, when set, is a second witness from another conjunct:
+	// the rule is evaluated only when both occur.
+	witness2 []atom
+	pos      []bool // per selection: appears outside any negation
 }
 
 // compiler compiles one rule's detection using the ruleset's field table and
@@ -136,7 +139,12 @@ func (c *compiler) compileDetection(n *yaml.Node) (*detection, error) {
 		d.cond = &condNode{op: opOr, kids: roots}
 	}
 	d.pos = d.positive()
-	if ws, ok := d.witnessOf(d.cond, c.rs.fields.names); ok {
+	if w1, w2, n := d.witnesses(c.rs.fields.names); n > 0 {
+		d.witness = w1.atoms
+		if n > 1 && secondWitness {
+			d.witness2 = w2.atoms
+		}
+	} else if ws, ok := d.witnessOf(d.cond, c.rs.fields.names); ok {
 		d.witness = ws.atoms
 	}
 	return d, nil

@@ -10,9 +10,14 @@
 //
 // The engine is built to avoid evaluating rules that cannot match: rules are
 // bucketed by the logsource an event belongs to ("lanes"), and inside a lane
-// each rule is indexed by one required literal (its witness). One
-// Aho-Corasick pass per indexed field of the event finds the candidate rules;
-// only those, plus the few rules without a witness, are evaluated in full.
+// each rule is indexed by a required literal (its witness) and, when its
+// condition ANDs another literal-bearing part, by a second one: the rule is
+// a candidate only when both occur. Per indexed field, contains-literals are
+// found by one pass over the value and anchored literals (startswith,
+// endswith, exact) by a pass over the value's first and last bytes only;
+// each pass is an Aho-Corasick automaton while its table stays small, a
+// 4-gram bitmap index (gramIndex) once it would not fit in cache. Only
+// candidates, plus the few rules without a witness, are evaluated in full.
 // Field values are fetched and lower-cased once per event and the per-event
 // scratch space is pooled, so a non-matching event allocates nothing.
 package sigma

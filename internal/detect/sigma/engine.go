@@ -158,6 +158,7 @@ func (e *Engine) route(sc *scratch) *lane {
 // index over them.
 type lane struct {
 	rules    []*Rule
+	need     []uint8 // per rule: the witness slots that must occur (1 or 3)
 	always   []int32
 	fields   []laneField
 	fieldIdx map[string]int // event field name -> index in fields
@@ -166,8 +167,38 @@ type lane struct {
 
 type laneField struct {
 	field int
-	ac    *acMatcher
-	refs  [][]patRef // by pattern id
+	// contains holds the contains-literals, scanned over whole values;
+	// nil when none.
+	contains *litIndex
+	// anchored holds the anchored literals (prefix, suffix, exact),
+	// scanned over a value's first prefixEnd and last suffixLen bytes only.
+	anchored  *litIndex
+	prefixEnd int
+	suffixLen int
+}
+
+// litIndex finds a set of literals in values: an automaton when it is
+// small, a gram index (see gramIndex) when the automaton would not stay in
+// cache.
+type litIndex struct {
+	ac   *acMatcher
+	g    *gramIndex
+	refs [][]patRef // by pattern id
+}
+
+func newLitIndex(pats []string, refs [][]patRef) *litIndex {
+	if len(pats) == 0 {
+		return nil
+	}
+	ac, g := indexPatterns(pats)
+	return &litIndex{ac: ac, g: g, refs: refs}
+}
+
+func (li *litIndex) scan(sc *scratch, ln *lane, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	if li.g != nil {
+		return sc.scanGrams(ln, li.g, li.refs, v, from, to, cstamp, cgen, cands)
+	}
+	return sc.scanRangeIDs(ln, li.ac, nil, li.refs, v, from, to, cstamp, cgen, cands)
 }
 
 // patRef ties an automaton pattern to a rule. The pattern is the last
@@ -179,7 +210,13 @@ type patRef struct {
 	rule   int32
 	anchor strKind
 	llen   int32
+	slot   uint8 // 1: the rule's first witness, 2: its second
 }
+
+// splitAnchored and secondWitness switch the two index refinements (see
+// buildLane and detection.witnesses); only benchmarks comparing the index
+// with and without them change them.
+var splitAnchored, secondWitness = true, true
 
 // maxPatternLen caps automaton patterns. Literals are necessary conditions,
 // so a part of one still is; candidates are verified in full anyway.
@@ -192,10 +229,19 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		return ln
 	}
 	ln := &lane{}
-	type fieldPats struct {
+	// Per field, contains-literals and anchored ones go to separate
+	// automata: anchored literals can only occur in a value's first
+	// prefixEnd or last suffixLen bytes, so their automaton scans those
+	// windows instead of the whole value.
+	type patSet struct {
 		ids  map[string]int32
 		pats []string
 		refs [][]patRef
+	}
+	type fieldPats struct {
+		sets      [2]patSet // 0: contains, 1: anchored
+		prefixEnd int
+		suffixLen int
 	}
 	byField := map[int]*fieldPats{}
 	var order []int
@@ -207,12 +253,25 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		ln.rules = append(ln.rules, r)
 		if r.det.witness == nil {
 			ln.always = append(ln.always, ri)
+			ln.need = append(ln.need, 0)
 			continue
 		}
-		for _, a := range r.det.witness {
+		need := uint8(1)
+		if r.det.witness2 != nil {
+			need = 3
+		}
+		ln.need = append(ln.need, need)
+		for i, a := range append(r.det.witness[:len(r.det.witness):len(r.det.witness)], r.det.witness2...) {
+			slot := uint8(1)
+			if i >= len(r.det.witness) {
+				slot = 2
+			}
 			fp := byField[a.field]
 			if fp == nil {
-				fp = &fieldPats{ids: map[string]int32{}}
+				fp = &fieldPats{}
+				for k := range fp.sets {
+					fp.sets[k].ids = map[string]int32{}
+				}
 				byField[a.field] = fp
 				order = append(order, a.field)
 			}
@@ -220,14 +279,24 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 			if len(pat) > maxPatternLen {
 				pat = pat[len(pat)-maxPatternLen:]
 			}
-			id, ok := fp.ids[pat]
-			if !ok {
-				id = int32(len(fp.pats))
-				fp.ids[pat] = id
-				fp.pats = append(fp.pats, pat)
-				fp.refs = append(fp.refs, nil)
+			ps := &fp.sets[0]
+			switch anchor := a.anchor; {
+			case !splitAnchored:
+			case anchor == skPrefix:
+				ps = &fp.sets[1]
+				fp.prefixEnd = max(fp.prefixEnd, len(a.lit))
+			case anchor == skSuffix || anchor == skExact:
+				ps = &fp.sets[1]
+				fp.suffixLen = max(fp.suffixLen, len(pat))
 			}
-			fp.refs[id] = append(fp.refs[id], patRef{rule: ri, anchor: a.anchor, llen: int32(len(a.lit))})
+			id, ok := ps.ids[pat]
+			if !ok {
+				id = int32(len(ps.pats))
+				ps.ids[pat] = id
+				ps.pats = append(ps.pats, pat)
+				ps.refs = append(ps.refs, nil)
+			}
+			ps.refs[id] = append(ps.refs[id], patRef{rule: ri, anchor: a.anchor, llen: int32(len(a.lit)), slot: slot})
 		}
 	}
 	sort.Ints(order)
@@ -239,7 +308,9 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		if strings.IndexByte(name, '.') >= 0 {
 			ln.dotted = append(ln.dotted, len(ln.fields))
 		}
-		ln.fields = append(ln.fields, laneField{field: f, ac: buildAC(fp.pats), refs: fp.refs})
+		lf := laneField{field: f, prefixEnd: fp.prefixEnd, suffixLen: fp.suffixLen,
+			contains: newLitIndex(fp.sets[0].pats, fp.sets[0].refs), anchored: newLitIndex(fp.sets[1].pats, fp.sets[1].refs)}
+		ln.fields = append(ln.fields, lf)
 	}
 	old := *e.lanes.Load()
 	next := make(map[string]*lane, len(old)+1)
@@ -257,6 +328,7 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 	}
 	if cap(sc.cstamp) < len(ln.rules) {
 		sc.cstamp = make([]uint32, len(ln.rules)+len(ln.rules)/2)
+		sc.cmask = make([]uint8, len(sc.cstamp))
 		sc.cgen = 0
 	}
 	sc.cgen++
@@ -282,7 +354,7 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 				if sc.stamp[lf.field] != sc.gen {
 					sc.set(lf.field, raw)
 				}
-				cands = sc.scan(lf, sc.values(lf.field), cstamp, cgen, cands)
+				cands = sc.scan(ln, lf, sc.values(lf.field), cstamp, cgen, cands)
 			}
 			if _, ok := raw.(map[string]any); ok {
 				nested = true
@@ -292,14 +364,14 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 			for _, fi := range ln.dotted {
 				if sc.fstamp[fi] != sc.fgen {
 					lf := &ln.fields[fi]
-					cands = sc.scan(lf, sc.values(lf.field), cstamp, cgen, cands)
+					cands = sc.scan(ln, lf, sc.values(lf.field), cstamp, cgen, cands)
 				}
 			}
 		}
 	} else {
 		for fi := range ln.fields {
 			lf := &ln.fields[fi]
-			cands = sc.scan(lf, sc.values(lf.field), cstamp, cgen, cands)
+			cands = sc.scan(ln, lf, sc.values(lf.field), cstamp, cgen, cands)
 		}
 	}
 	for _, ri := range ln.always {
@@ -333,60 +405,101 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 	return dst
 }
 
-// scan runs a lane field's automaton over the field's values and appends
-// the rules whose witness literal occurs, anchored as required.
-func (sc *scratch) scan(lf *laneField, vals []fval, cstamp []uint32, cgen uint32, cands []int32) []int32 {
-	ac := lf.ac
-	next, class := ac.next, &ac.class
+// scan runs a lane field's automata over the field's values, marks the
+// witness slots whose literal occurs, anchored as required, and appends
+// the rules whose every slot is now marked.
+func (sc *scratch) scan(ln *lane, lf *laneField, vals []fval, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	for vi := range vals {
 		fv := &vals[vi]
 		if fv.null {
 			continue
 		}
-		// The automaton folds ASCII case itself; only non-ASCII text
+		// The automata fold ASCII case themselves; only non-ASCII text
 		// needs lower-casing first.
 		v := fv.str
 		if !fv.ascii {
 			v = sc.lowOf(fv)
 		}
-		row := int32(0)
-		for i := 0; i < len(v); i++ {
-			row = next[row+int32(class[v[i]])]
-			if row >= 0 {
+		if lf.contains != nil {
+			cands = lf.contains.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
+		}
+		an := lf.anchored
+		if an == nil {
+			continue
+		}
+		if from := len(v) - lf.suffixLen; from <= lf.prefixEnd {
+			cands = an.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
+		} else {
+			if lf.prefixEnd > 0 {
+				cands = an.scan(sc, ln, v, 0, lf.prefixEnd, cstamp, cgen, cands)
+			}
+			if lf.suffixLen > 0 {
+				cands = an.scan(sc, ln, v, from, len(v), cstamp, cgen, cands)
+			}
+		}
+	}
+	return cands
+}
+
+// scanRangeIDs runs one automaton over v[from:to], from the root state;
+// its pattern i is pattern ids[i] of refs (or i when ids is nil).
+// Positions stay absolute, so anchors are checked against the whole value.
+func (sc *scratch) scanRangeIDs(ln *lane, ac *acMatcher, ids []int32, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	next, class := ac.next, &ac.class
+	row := int32(0)
+	for i := from; i < to; i++ {
+		row = next[row+int32(class[v[i]])]
+		if row >= 0 {
+			continue
+		}
+		row = ^row
+		for t := ac.term[row/ac.nclass]; t >= 0; t = ac.dict[t] {
+			for _, pid := range ac.own[t] {
+				if ids != nil {
+					pid = ids[pid]
+				}
+				cands = sc.hit(ln, refs[pid], int32(i+1), len(v), cstamp, cgen, cands)
+			}
+		}
+	}
+	return cands
+}
+
+// hit records that a pattern occurs ending at end in a value of length
+// vlen: each rule referencing it gets the witness slot marked when the
+// anchor holds, and becomes a candidate once all its slots are.
+func (sc *scratch) hit(ln *lane, refs []patRef, end int32, vlen int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	cmask := sc.cmask
+	for _, ref := range refs {
+		if cstamp[ref.rule] != cgen {
+			cstamp[ref.rule] = cgen
+			cmask[ref.rule] = 0
+		} else if cmask[ref.rule]&ref.slot != 0 {
+			continue
+		}
+		// The pattern ends where the literal ends.
+		switch ref.anchor {
+		case skPrefix:
+			if end != ref.llen {
 				continue
 			}
-			row = ^row
-			end := int32(i + 1)
-			for t := ac.term[row/ac.nclass]; t >= 0; t = ac.dict[t] {
-				for _, pid := range ac.own[t] {
-					for _, ref := range lf.refs[pid] {
-						if cstamp[ref.rule] == cgen {
-							continue
-						}
-						// The pattern ends where the literal ends.
-						switch ref.anchor {
-						case skPrefix:
-							if end != ref.llen {
-								continue
-							}
-						case skSuffix:
-							if int(end) != len(v) {
-								continue
-							}
-						case skExact:
-							if end != ref.llen || int(end) != len(v) {
-								continue
-							}
-						default:
-							if end < ref.llen {
-								continue
-							}
-						}
-						cstamp[ref.rule] = cgen
-						cands = append(cands, ref.rule)
-					}
-				}
+		case skSuffix:
+			if int(end) != vlen {
+				continue
 			}
+		case skExact:
+			if end != ref.llen || int(end) != vlen {
+				continue
+			}
+		default:
+			if end < ref.llen {
+				continue
+			}
+		}
+		m := cmask[ref.rule] | ref.slot
+		cmask[ref.rule] = m
+		if m == ln.need[ref.rule] {
+			cands = append(cands, ref.rule)
 		}
 	}
 	return cands
@@ -642,6 +755,7 @@ type span struct {
 // and lower-cased once), candidate marks and selection memo.
 type scratch struct {
 	ev      Event
+	flat    MapEvent // ev, when it is a MapEvent without nested maps
 	names   []string
 	gen     uint32
 	stamp   []uint32
@@ -650,6 +764,7 @@ type scratch struct {
 	arena   []byte
 	memo    []int8
 	cstamp  []uint32
+	cmask   []uint8 // per rule: witness slots seen this generation
 	cgen    uint32
 	cands   []int32
 	key     []byte
@@ -665,6 +780,19 @@ type scratch struct {
 
 func (sc *scratch) reset(ev Event) {
 	sc.ev = ev
+	// A MapEvent without nested maps (what our parsers and Windows JSON
+	// give) answers every name with one lookup: Get's dotted-path walk,
+	// several lookups for each absent dotted name, cannot find more.
+	sc.flat = nil
+	if me, ok := ev.(MapEvent); ok {
+		sc.flat = me
+		for _, v := range me {
+			if _, nested := v.(map[string]any); nested {
+				sc.flat = nil
+				break
+			}
+		}
+	}
 	sc.gen++
 	if sc.gen == 0 {
 		clear(sc.stamp)
@@ -684,7 +812,13 @@ func (sc *scratch) set(id int, raw any) {
 
 func (sc *scratch) load(id int) {
 	sc.stamp[id] = sc.gen
-	raw, ok := sc.ev.Get(sc.names[id])
+	var raw any
+	var ok bool
+	if sc.flat != nil {
+		raw, ok = sc.flat[sc.names[id]]
+	} else {
+		raw, ok = sc.ev.Get(sc.names[id])
+	}
 	start := int32(len(sc.vals))
 	if ok {
 		sc.addValue(raw, 0)

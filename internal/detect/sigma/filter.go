@@ -135,7 +135,7 @@ func applyFilters(rules []*Rule, filters []*Filter) []*Rule {
 			out[i] = r
 			continue
 		}
-		d := &detection{witness: r.det.witness}
+		d := &detection{witness: r.det.witness, witness2: r.det.witness2}
 		d.sels = append(d.sels, r.det.sels...)
 		and := &condNode{op: opAnd, kids: []*condNode{r.det.cond}}
 		for _, f := range fs {

@@ -1,6 +1,8 @@
 package sigma
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,4 +73,70 @@ func TestIndexSoundnessTestdata(t *testing.T) {
 		t.Errorf("no testdata rule matched the generated events; the check proves nothing")
 	}
 	t.Logf("%d matches", hits)
+}
+
+// TestIndexSoundnessGrams repeats the testdata check with every field
+// indexed by grams (the path large rule sets take) and with the
+// refinements off, so each index form is checked without the corpus.
+func TestIndexSoundnessGrams(t *testing.T) {
+	defer func() { secondWitness, splitAnchored, gramIndexThreshold = true, true, 256<<10 }()
+	for _, v := range []struct {
+		name           string
+		second, anchor bool
+		threshold      int
+	}{{"grams", true, true, 0}, {"plain", false, false, 1 << 62}} {
+		t.Run(v.name, func(t *testing.T) {
+			secondWitness, splitAnchored, gramIndexThreshold = v.second, v.anchor, v.threshold
+			rs := NewRuleset(nil)
+			if err := rs.LoadDir("testdata/rules"); err != nil {
+				t.Fatal(err)
+			}
+			e := NewEngine(rs)
+			if hits := checkIndexSound(t, e, genEvents(20000, 13, (*eventGen).mixed)); hits == 0 {
+				t.Error("no matches; the check proves nothing")
+			}
+		})
+	}
+}
+
+func TestGramIndexFindsEveryOccurrence(t *testing.T) {
+	pats := []string{"abcd", "bcde", "xyz", "cmd.exe", "\\system32\\", "ab", "aaaa"}
+	_, g := indexPatterns(append(pats, bigPatternSet()...))
+	if g == nil {
+		t.Fatal("a large pattern set did not get a gram index")
+	}
+	ln := &lane{need: make([]uint8, len(pats))}
+	refs := make([][]patRef, len(pats)+len(bigPatternSet()))
+	for i := range pats {
+		ln.need[i] = 1
+		refs[i] = []patRef{{rule: int32(i), anchor: skContains, llen: int32(len(pats[i])), slot: 1}}
+	}
+	sc := &scratch{cmask: make([]uint8, len(pats))}
+	cstamp := make([]uint32, len(pats))
+	for gen, c := range []struct {
+		v    string
+		want []int32
+	}{
+		{"xxABCDExx", []int32{0, 1, 5}},
+		{"C:\\Windows\\System32\\CMD.EXE", []int32{3, 4}},
+		{"aaaaa xyz", []int32{2, 6}},
+		{"abc", []int32{5}},
+		{"", nil},
+	} {
+		got := sc.scanGrams(ln, g, refs, c.v, 0, len(c.v), cstamp, uint32(gen+1), nil)
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%q: rules %v, want %v", c.v, got, c.want)
+		}
+	}
+}
+
+// bigPatternSet is enough distinct literals to push an automaton over the
+// gram threshold.
+func bigPatternSet() []string {
+	var out []string
+	for i := range 6000 {
+		out = append(out, fmt.Sprintf("q%05dzk%c", i, 'a'+i%26))
+	}
+	return out
 }

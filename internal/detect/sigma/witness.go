@@ -64,6 +64,60 @@ func union(sets ...wset) wset {
 	return out
 }
 
+// minSecondScore is the least score a second witness needs: a weak one
+// would add scanning work (another field, common literals) for little
+// pruning.
+const minSecondScore = 3
+
+// witnesses computes up to two witnesses from different conjuncts of the
+// condition: a rule can match only if both hold, so requiring both before
+// evaluating it prunes candidates that one common literal (an image name
+// shared by many rules) lets through. The conjuncts are the kids of
+// top-level ANDs and, for a selection of a single map, its field
+// conditions.
+func (d *detection) witnesses(names []string) (first, second wset, n int) {
+	var conj []wset
+	var walk func(c *condNode)
+	walk = func(c *condNode) {
+		switch {
+		case c.op == opAnd:
+			for _, k := range c.kids {
+				walk(k)
+			}
+		case c.op == opIdent && len(d.sels[c.sel].branches) == 1:
+			for _, fc := range d.sels[c.sel].branches[0] {
+				if w, ok := fc.witness(names); ok {
+					conj = append(conj, w)
+				}
+			}
+		default:
+			if w, ok := d.witnessOf(c, names); ok {
+				conj = append(conj, w)
+			}
+		}
+	}
+	walk(d.cond)
+	if len(conj) == 0 {
+		return wset{}, wset{}, 0
+	}
+	best := 0
+	for i := range conj {
+		if conj[i].score > conj[best].score {
+			best = i
+		}
+	}
+	next := -1
+	for i := range conj {
+		if i != best && conj[i].score >= minSecondScore && (next < 0 || conj[i].score > conj[next].score) {
+			next = i
+		}
+	}
+	if next < 0 {
+		return conj[best], wset{}, 1
+	}
+	return conj[best], conj[next], 2
+}
+
 // witnessOf computes a witness for a condition node, or ok=false when some
 // way of matching needs no literal (negations, null tests, numeric ranges).
 func (d *detection) witnessOf(n *condNode, names []string) (wset, bool) {

@@ -1,0 +1,124 @@
+package sigma
+
+// gramIndex finds literal occurrences without a big automaton. With
+// thousands of rules a field's Aho-Corasick table grows to megabytes (11 MB
+// for the Windows process-creation lane at 3,000 SigmaHQ rules) and every
+// scanned byte becomes a cache miss. Instead, each pattern of four bytes or
+// more is keyed by one of its 4-grams, the one shared by the fewest other
+// patterns; a scan folds the value's 4-grams through a small bitmap
+// (32 KiB, cache-resident) and only on a set bit looks the gram up and
+// verifies the patterns it keys. Patterns shorter than four bytes stay in
+// a (small) automaton.
+type gramIndex struct {
+	bits  []uint64
+	table map[uint32][]gramPat
+	short *acMatcher // patterns under four bytes; nil when none
+	sids  []int32    // short automaton's pattern i is pattern sids[i]
+}
+
+type gramPat struct {
+	pat string // lower-case
+	off int32  // where the keying gram starts in pat
+	pid int32
+}
+
+const gramBitsLog = 18
+
+// gramIndexThreshold is the automaton size (bytes of transition table)
+// above which a field's literals are indexed by grams instead (a variable
+// only so benchmarks can compare with and without).
+var gramIndexThreshold = 256 << 10
+
+var foldByte = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if i >= 'A' && i <= 'Z' {
+			t[i] = byte(i) + 'a' - 'A'
+		}
+	}
+	return
+}()
+
+func gramAt(s string, i int) uint32 {
+	return uint32(foldByte[s[i]]) | uint32(foldByte[s[i+1]])<<8 | uint32(foldByte[s[i+2]])<<16 | uint32(foldByte[s[i+3]])<<24
+}
+
+func gramHash(g uint32) uint32 { return (g * 0x9E3779B1) >> (32 - gramBitsLog) }
+
+// indexPatterns returns an automaton for small pattern sets and a gram
+// index for large ones. Patterns are lower-case, as buildAC receives them.
+func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
+	ac := buildAC(pats)
+	if len(ac.next)*4 <= gramIndexThreshold {
+		return ac, nil
+	}
+	g := &gramIndex{bits: make([]uint64, 1<<gramBitsLog/64), table: map[uint32][]gramPat{}}
+	freq := map[uint32]int{}
+	for _, p := range pats {
+		for i := 0; i+4 <= len(p); i++ {
+			freq[gramAt(p, i)]++
+		}
+	}
+	var short []string
+	for pid, p := range pats {
+		if len(p) < 4 {
+			short = append(short, p)
+			g.sids = append(g.sids, int32(pid))
+			continue
+		}
+		best := 0
+		for i := 1; i+4 <= len(p); i++ {
+			if freq[gramAt(p, i)] < freq[gramAt(p, best)] {
+				best = i
+			}
+		}
+		k := gramAt(p, best)
+		g.table[k] = append(g.table[k], gramPat{pat: p, off: int32(best), pid: int32(pid)})
+		h := gramHash(k)
+		g.bits[h>>6] |= 1 << (h & 63)
+	}
+	if len(short) > 0 {
+		g.short = buildAC(short)
+	}
+	return nil, g
+}
+
+// scanGrams reports, through hit, every occurrence of an indexed pattern
+// that starts at or after from and ends at or before to (positions in v),
+// with the pattern id and the end position.
+func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	if g.short != nil {
+		cands = sc.scanRangeIDs(ln, g.short, g.sids, refs, v, from, to, cstamp, cgen, cands)
+	}
+	if to-from < 4 {
+		return cands
+	}
+	bits := g.bits
+	w := gramAt(v, from) << 8 // primed so the loop shifts the first gram in
+	for i := from; i+4 <= to; i++ {
+		w = w>>8 | uint32(foldByte[v[i+3]])<<24
+		h := gramHash(w)
+		if bits[h>>6]&(1<<(h&63)) == 0 {
+			continue
+		}
+		for _, gp := range g.table[w] {
+			start := i - int(gp.off)
+			end := start + len(gp.pat)
+			if start < from || end > to || !equalFoldLower(v[start:end], gp.pat) {
+				continue
+			}
+			cands = sc.hit(ln, refs[gp.pid], int32(end), len(v), cstamp, cgen, cands)
+		}
+	}
+	return cands
+}
+
+// equalFoldLower compares s with a lower-case pattern, folding ASCII case.
+func equalFoldLower(s, lower string) bool {
+	for i := 0; i < len(lower); i++ {
+		if foldByte[s[i]] != lower[i] {
+			return false
+		}
+	}
+	return true
+}
