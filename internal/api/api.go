@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -47,6 +48,10 @@ type Options struct {
 	// TAXII serves the read-only TAXII 2.1 endpoint at /taxii2/ when set;
 	// it authenticates peers itself (intel.taxii.api_keys and APIKeys).
 	TAXII http.Handler
+	// ReloadDetection, when set, serves POST /api/v1/detect/reload: it
+	// rebuilds detection from the current rule files and configuration and
+	// returns why a new rule set was rejected (the running one then stays).
+	ReloadDetection func() error
 	// APIKeys, when non-empty, are required on every route but the health
 	// checks.
 	APIKeys []config.Secret
@@ -92,6 +97,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /api/v1/events", s.searchEvents)
 	mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
 	mux.HandleFunc("GET /api/v1/alerts", s.searchAlerts)
+	mux.HandleFunc("POST /api/v1/detect/reload", s.reloadDetection)
 	if opts.Ingest != nil {
 		mux.Handle("POST /api/v1/ingest", opts.Ingest)
 	}
@@ -227,6 +233,27 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tools": tools})
+}
+
+// reloadDetection reloads the rules. It requires a JSON content type, which
+// a browser cannot send across sites without a CORS preflight, so a web
+// page cannot trigger it on a loopback API without keys.
+func (s *Server) reloadDetection(w http.ResponseWriter, r *http.Request) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json")
+		return
+	}
+	if s.opts.ReloadDetection == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "detection is not running")
+		return
+	}
+	if err := s.opts.ReloadDetection(); err != nil {
+		// The reason names rule files and lines: the caller holds an API
+		// key (or is on loopback) and needs it to fix the rules.
+		writeError(w, http.StatusUnprocessableEntity, "rejected", "the new rule set was rejected; the running rules stay in force: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"result": "reloaded"})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

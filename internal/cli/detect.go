@@ -202,6 +202,14 @@ func (d *detector) reload(reason string) error {
 	return nil
 }
 
+// reloadFunc is the API's reload hook; nil when detection is disabled.
+func (d *detector) reloadFunc() func() error {
+	if d == nil {
+		return nil
+	}
+	return func() error { return d.reload("api") }
+}
+
 func (d *detector) doReload(reason string) error {
 	dc := d.cfg
 	if d.cfgPath != "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -181,6 +182,24 @@ func TestServeHotReload(t *testing.T) {
 	}
 	failures("host-c", 5)
 	waitFor("detection by the old rules after a rejected reload", func() bool { return alertHosts()["host-c"] == 1 })
+	// The API reload says why the set is rejected; a form post (no JSON
+	// content type) cannot trigger it.
+	reloadAPI := func(ct string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(base+"/api/v1/detect/reload", ct, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := reloadAPI("application/json"); code != http.StatusUnprocessableEntity || !strings.Contains(body, "do not compile") {
+		t.Errorf("API reload of a broken set: %d %s", code, body)
+	}
+	if code, _ := reloadAPI("application/x-www-form-urlencoded"); code != http.StatusUnsupportedMediaType {
+		t.Errorf("API reload as a form post: %d, want 415", code)
+	}
 
 	// 4. SIGHUP reloads too, once the set is valid again.
 	os.Remove(filepath.Join(ruleDir, "broken.yml"))
@@ -190,6 +209,12 @@ func TestServeHotReload(t *testing.T) {
 	if metric(`mcpsoc_detect_reloads_total{result="ok"}`) != 4 {
 		t.Errorf("ok reloads metric: %d", metric(`mcpsoc_detect_reloads_total{result="ok"}`))
 	}
+	if code, body := reloadAPI("application/json"); code != http.StatusOK || !strings.Contains(body, "reloaded") {
+		t.Errorf("API reload: %d %s", code, body)
+	}
+	if metric(`mcpsoc_detect_reloads_total{result="ok"}`) != 5 {
+		t.Errorf("ok reloads metric after the API reload: %d", metric(`mcpsoc_detect_reloads_total{result="ok"}`))
+	}
 
 	// 5. The config file's detect section reloads too: disabling the
 	// correlation stops its alerts.
@@ -197,7 +222,7 @@ func TestServeHotReload(t *testing.T) {
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
 	later := time.Now().Add(time.Second)
 	os.Chtimes(cfgPath, later, later)
-	reloaded(5)
+	reloaded(6)
 	failures("host-d", 5)
 	if n := len(alertHosts()); n != 3 {
 		t.Errorf("a disabled correlation still alerted: %d hosts with alerts", n)

@@ -174,7 +174,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfgPath string, cfg *config.
 			AllowedHosts: cfg.API.AllowedHosts, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: log}),
 		MCPKeys: keys,
 		APIKeys: cfg.API.APIKeys, AllowedHosts: cfg.API.AllowedHosts, MaxBodyBytes: cfg.API.MaxBodyBytes,
-		TAXII: intelSvc.TAXII(),
+		TAXII: intelSvc.TAXII(), ReloadDetection: det.reloadFunc(),
 	})
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {

@@ -414,7 +414,7 @@ func Default() *Config {
 		Store:   Store{Driver: "sqlite"},
 		Intel: Intel{RefreshInterval: 10 * time.Second, PruneInterval: 10 * time.Minute,
 			TAXII: TAXIIServer{MaxPage: 1000}},
-		Detect:  Detect{ReloadInterval: 5 * time.Second},
+		Detect: Detect{ReloadInterval: 5 * time.Second},
 	}
 }
 
