@@ -122,7 +122,7 @@ func New(cfg *Config, opts *Options) (*Gateway, error) {
 	if cfg.SOC.URL != "" {
 		g.soc = newSOCForwarder(cfg.SOC, g.log)
 	}
-	gd, err := newGuard(cfg.Content, func(ev audit.Event) { g.record(context.Background(), ev) })
+	gd, err := newGuard(cfg.Content, cfg.Upstreams, g.now, func(ev audit.Event) { g.record(context.Background(), ev) })
 	if err != nil {
 		if g.audit != nil {
 			g.audit.Close()
@@ -216,7 +216,7 @@ func (g *Gateway) tools(force bool) *toolIndex {
 			visible = append(visible, t)
 		}
 	}
-	next.sig = toolSetSignature(visible)
+	next.sig = toolSetSignature(visible, g.guard.hash)
 	g.index.Store(next)
 	g.indexBuilt = now
 	if idx != nil && idx.sig != next.sig {
@@ -601,6 +601,8 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	mux.Handle("/approvals", wrapHost(hostCheck, g.approvalsHandler()))
 	mux.Handle("/approvals/", wrapHost(hostCheck, g.approvalsHandler()))
+	mux.Handle("/quarantine", wrapHost(hostCheck, g.quarantineHandler()))
+	mux.Handle("/quarantine/", wrapHost(hostCheck, g.quarantineHandler()))
 	md := g.authn.MetadataHandler()
 	mux.Handle("GET /.well-known/oauth-protected-resource", md)
 	mux.Handle("GET /.well-known/oauth-protected-resource/mcp", md)
