@@ -16,8 +16,8 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpsec"
-	"github.com/mcpsoc/mcpsoc/internal/pin"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/mcpsoc/mcpsoc/internal/pin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -33,7 +33,7 @@ type guard struct {
 
 	mu         sync.Mutex
 	pins       *pinStore
-	sigs       map[string]sigState     // upstream -> signature verdict
+	sigs       map[string]sigState      // upstream -> signature verdict
 	hashes     map[*mcp.Tool]pin.Object // canonical pins of the current catalog
 	quarantine map[string]*Quarantined  // "upstream.tool" -> why it is held
 	flagged    map[string]string        // signature findings already audited (name -> seen hash)

@@ -227,7 +227,7 @@ func (ps *pinStore) approve(upstream, tool string, cur pin.Object) error {
 // sigState is the outcome of checking one upstream's signed manifest.
 type sigState struct {
 	manifest *mcpsign.Manifest // verified manifest, nil when none verified
-	problem  string         // why the upstream is not verified
+	problem  string            // why the upstream is not verified
 }
 
 // verifyManifests checks each configured manifest against the trust store
