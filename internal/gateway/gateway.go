@@ -18,7 +18,6 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/modelcontextprotocol/go-sdk/auth"
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -59,6 +58,9 @@ type Gateway struct {
 	index      atomic.Pointer[toolIndex]
 	indexMu    sync.Mutex
 	indexBuilt time.Time
+
+	// fastCalls counts tools/call requests served on the fast path.
+	fastCalls atomic.Int64
 
 	frontsMu sync.Mutex
 	fronts   []*front
@@ -362,164 +364,6 @@ func (f *front) listTools(ctx context.Context, p *Principal, req mcp.Request) *m
 	return res
 }
 
-// toolError is a tool result the model can read, with isError set.
-func toolError(format string, a ...any) *mcp.CallToolResult {
-	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf(format, a...)}}}
-}
-
-func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolRequest) (mcp.Result, error) {
-	g := f.g
-	start := g.now()
-	ev := audit.Event{Kind: "gateway.call", Subject: p.Subject, Session: sessionID(req), Method: "tools/call"}
-	var destructive *bool // known once the tool is resolved
-	finish := func(res *mcp.CallToolResult, decision, reason string) (mcp.Result, error) {
-		ev.Decision, ev.Reason = decision, reason
-		detail := map[string]any{}
-		if destructive != nil {
-			detail["destructive"] = *destructive
-		}
-		var secrets int
-		if _, err := fmt.Sscanf(reason, "response carried %d secret", &secrets); err == nil && secrets > 0 {
-			detail["secrets"] = secrets
-		}
-		if len(detail) > 0 {
-			ev.Detail = mustJSON(detail)
-		}
-		ev.LatencyMicros = g.now().Sub(start).Microseconds()
-		if res != nil {
-			if b, err := json.Marshal(res); err == nil {
-				ev.ResultBytes, ev.ResultHash = int64(len(b)), audit.HashBytes(b)
-			}
-		}
-		g.record(ctx, ev)
-		return res, nil
-	}
-	name := req.Params.Name
-	if f.only != "" {
-		name = f.only + "." + name
-	}
-	idx := g.tools(false)
-	t, ok := idx.byName[name]
-	if !ok {
-		idx = g.tools(true)
-		t, ok = idx.byName[name]
-	}
-	if ok {
-		ev.Upstream, ev.Tool = t.Server, t.Tool.Name
-		d := Destructive(t.Tool)
-		destructive = &d
-	} else {
-		ev.Tool = req.Params.Name
-	}
-	raw := req.Params.Arguments
-	if len(raw) > 0 {
-		ev.ArgsHash = audit.HashBytes(raw)
-	}
-	var args map[string]any
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &args); err != nil {
-			return finish(toolError("arguments must be a JSON object"), "deny", "arguments are not an object")
-		}
-	}
-	ev.Args = g.redact.redactJSON(args)
-	// A tool the caller may not see is reported exactly like a missing one,
-	// so probing reveals nothing about other principals' tools.
-	if !ok || !g.policy.CanList(p, t.Server, t.Tool).Allow {
-		ev.Decision, ev.Reason = "deny", "unknown or unlisted tool"
-		ev.LatencyMicros = g.now().Sub(start).Microseconds()
-		g.record(ctx, ev)
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + req.Params.Name}
-	}
-	if why, bad := idx.blocked[name]; bad {
-		return finish(toolError("tool %s is blocked by the gateway: %s", req.Params.Name, why), "deny", why)
-	}
-	d := g.policy.CanCall(ctx, p, t.Server, t.Tool, args)
-	if !d.Allow {
-		return finish(toolError("call denied by gateway policy: %s", d.Reason), "deny", d.Reason)
-	}
-	if why, err := g.rateCheck(ctx, p, name); err != nil {
-		g.log.Error("rate limiter failed, denying", "error", err)
-		return finish(toolError("rate limiter unavailable; call denied"), "deny", "rate limiter error")
-	} else if why != "" {
-		return finish(toolError("%s", why), "deny", why)
-	}
-	if t.Tool.InputSchema != nil {
-		cs := g.schemas.forTool(name, t.Tool)
-		if cs.err != nil {
-			return finish(toolError("tool %s has an invalid input schema and cannot be called through the gateway", req.Params.Name), "deny", "invalid tool schema: "+cs.err.Error())
-		}
-		var inst any = args
-		if args == nil {
-			inst = map[string]any{}
-		}
-		if err := cs.rs.Validate(inst); err != nil {
-			return finish(toolError("arguments do not match the input schema of %s: %v", req.Params.Name, err), "deny", "schema validation failed")
-		}
-	}
-	if d.Approval {
-		if why := g.awaitApproval(ctx, req, p, t.Server, t.Tool.Name, d.Reason, &ev); why != "" {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return finish(toolError("call of %s not approved: %s", req.Params.Name, why), "deny", why)
-		}
-	}
-	// Fail closed: a call that could not be audited does not run.
-	if g.audit != nil {
-		if err := g.audit.Err(); err != nil {
-			g.log.Error("audit log unavailable; refusing calls", "error", err)
-			return toolError("the gateway cannot record this call in its audit log; call refused"), nil
-		}
-	}
-	copts := &mcpx.CallOptions{}
-	if tok := req.Params.GetProgressToken(); tok != nil {
-		sess := req.Session
-		copts.Progress = func(pn *mcp.ProgressNotificationParams) {
-			_ = sess.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: pn.Progress, Total: pn.Total, Message: pn.Message})
-		}
-	}
-	var fwd any = raw
-	if args == nil {
-		fwd = map[string]any{} // absent or null arguments reach the upstream as {}
-	}
-	res, err := g.mgr.CallTool(ctx, name, fwd, copts)
-	if err != nil {
-		if ctx.Err() != nil {
-			ev.Decision, ev.Reason = "error", "cancelled by client"
-			ev.LatencyMicros = g.now().Sub(start).Microseconds()
-			g.record(context.WithoutCancel(ctx), ev)
-			return nil, ctx.Err()
-		}
-		id := errorID()
-		g.log.Warn("upstream call failed", "error_id", id, "upstream", t.Server, "tool", t.Tool.Name, "error", err)
-		msg := "upstream call failed (error id " + id + ")"
-		switch {
-		case errors.Is(err, mcpx.ErrServerDown), errors.Is(err, mcpx.ErrCircuitOpen):
-			msg = fmt.Sprintf("upstream %s is unavailable (error id %s)", t.Server, id)
-		case errors.Is(err, context.DeadlineExceeded):
-			msg = fmt.Sprintf("upstream %s timed out (error id %s)", t.Server, id)
-		}
-		return finish(toolError("%s", msg), "error", msg)
-	}
-	if res != nil && !res.IsError && res.StructuredContent != nil && t.Tool.OutputSchema != nil {
-		// The client (and the model) trust structuredContent to have the
-		// declared shape: an upstream that breaks its own contract gets an
-		// error result instead.
-		cs := g.schemas.outputFor(name, t.Tool)
-		var inst any
-		b, _ := json.Marshal(res.StructuredContent)
-		_ = json.Unmarshal(b, &inst)
-		if cs.err != nil || cs.rs.Validate(inst) != nil {
-			return finish(toolError("upstream result of %s does not match the tool's output schema; withheld", req.Params.Name), "error", "structured content violates the output schema")
-		}
-	}
-	res, why := scanResponse(g.cfg.Content.Responses, res)
-	if why != "" && g.cfg.Content.Responses == "block" {
-		return finish(res, "deny", why)
-	}
-	return finish(res, "allow", why)
-}
-
 func errorID() string {
 	var b [6]byte
 	rand.Read(b[:])
@@ -592,12 +436,16 @@ func (g *Gateway) Handler() http.Handler {
 			h.ServeHTTP(w, r)
 		})
 	}
-	mux.Handle("/mcp", wrap(g.newFront("", false).srv.HTTPHandler(httpOpts)))
+	serve := func(only string) http.Handler {
+		f := g.newFront(only, false)
+		return wrap(f.fastPath(f.srv.HTTPHandler(httpOpts)))
+	}
+	mux.Handle("/mcp", serve(""))
 	for _, u := range g.cfg.Upstreams {
 		if u.Disabled {
 			continue
 		}
-		mux.Handle("/mcp/"+u.Name, wrap(g.newFront(u.Name, false).srv.HTTPHandler(httpOpts)))
+		mux.Handle("/mcp/"+u.Name, serve(u.Name))
 	}
 	mux.Handle("/approvals", wrapHost(hostCheck, g.approvalsHandler()))
 	mux.Handle("/approvals/", wrapHost(hostCheck, g.approvalsHandler()))

@@ -7,7 +7,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,6 +63,15 @@ func upstreamServer() *mcp.Server {
 	return s
 }
 
+// upstreamsOverHTTP makes newTestGateway serve the fixture upstreams over
+// loopback HTTP instead of in-process (see TestFastPathSuite); tests of
+// this package do not run in parallel.
+var upstreamsOverHTTP bool
+
+// fastCallsSeen sums the fast-path calls of gateways built while
+// upstreamsOverHTTP is set.
+var fastCallsSeen atomic.Int64
+
 // newTestGateway builds and starts a gateway from YAML (the upstream
 // "fix" is in-process) and serves it with httptest.
 func newTestGateway(t testing.TB, yamlText string, extra map[string]*mcp.Server) (*Gateway, *httptest.Server, string) {
@@ -76,6 +87,20 @@ func newTestGateway(t testing.TB, yamlText string, extra map[string]*mcp.Server)
 	for k, v := range extra {
 		inproc[k] = v
 	}
+	if upstreamsOverHTTP {
+		// Serve each fixture on loopback HTTP (stateless, 2026-07-28) so
+		// calls take the fast path: point the entries at it and re-parse.
+		for name, s := range inproc {
+			up := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: true}))
+			t.Cleanup(up.Close)
+			re := regexp.MustCompile(`(name: ` + regexp.QuoteMeta(name) + `\n\s+url: )http://127\.0\.0\.1:9/in-process`)
+			yamlText = re.ReplaceAllString(yamlText, "${1}"+up.URL)
+		}
+		if cfg, err = ParseConfig("test.yaml", []byte(yamlText), func(string) (string, bool) { return "", false }); err != nil {
+			t.Fatal(err)
+		}
+		inproc = nil
+	}
 	gw, err := New(cfg, &Options{InProcess: inproc})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +113,9 @@ func newTestGateway(t testing.TB, yamlText string, extra map[string]*mcp.Server)
 	}
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(func() { srv.Close(); gw.Close() })
+	if upstreamsOverHTTP {
+		t.Cleanup(func() { fastCallsSeen.Add(gw.fastCalls.Load()) })
+	}
 	return gw, srv, auditPath
 }
 

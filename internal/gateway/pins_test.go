@@ -170,7 +170,7 @@ func TestLockfileUnpinnedUpstream(t *testing.T) {
 		t.Fatalf("listed %v", names)
 	}
 	if text, isErr := callText(t, cs, "fix.echo", map[string]any{"message": "x"}); !isErr ||
-		!strings.Contains(text, "upstream fix (url:http://127.0.0.1:9/in-process) is not in the lockfile") {
+		!strings.HasPrefix(text, "tool fix.echo is blocked by the gateway: upstream fix (url:http://127.0.0.1:") || !strings.Contains(text, ") is not in the lockfile") {
 		t.Fatalf("call: %q", text)
 	}
 }

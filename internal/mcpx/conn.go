@@ -48,7 +48,8 @@ type conn struct {
 	inFlight     atomic.Int64
 	listChanged  atomic.Int64 // list_changed notifications received
 	progressSeq  atomic.Uint64
-	progress     sync.Map // token string → func(*mcp.ProgressNotificationParams)
+	progress     sync.Map                    // token string → func(*mcp.ProgressNotificationParams)
+	fwd          atomic.Pointer[forwardPath] // set while a stateless HTTP session is up
 
 	mu          sync.Mutex
 	state       string
@@ -208,6 +209,9 @@ func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) 
 	if info != nil {
 		version = info.ProtocolVersion
 	}
+	if inproc == nil {
+		c.fwd.Store(c.newForwardPath(transport, version))
+	}
 	c.log.Info("server connected", "protocol_version", version, "tools", len(cat.tools))
 	return s, sessionCleanup, nil
 }
@@ -324,6 +328,7 @@ func (c *conn) healthCheck(ctx context.Context, s *mcp.ClientSession) error {
 func (c *conn) setDown(err error) {
 	c.mu.Lock()
 	c.session, c.state, c.pid = nil, StateDown, 0
+	c.fwd.Store(nil)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		c.lastErr = err.Error()
 	}
