@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -289,6 +290,23 @@ func mustJSON(v any) json.RawMessage {
 // responseSecret finds credentials in tool output. Each alternative is a
 // shape with a distinctive prefix, so prose does not trigger it.
 var responseSecret = regexp.MustCompile(`sk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{22,}|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)`)
+
+// secretPrefixes are literals every responseSecret match contains: text
+// without any of them cannot match, and most results are checked with
+// these fast scans alone.
+var secretPrefixes = [][]byte{[]byte("sk-"), []byte("ghp_"), []byte("gho_"), []byte("ghu_"), []byte("ghs_"), []byte("ghr_"),
+	[]byte("github_pat_"), []byte("xox"), []byte("AKIA"), []byte("ASIA"), []byte("AIza"), []byte("eyJ"), []byte("PRIVATE KEY-----")}
+
+// mayHoldSecret reports whether b can contain a responseSecret match, by
+// the regular expression only when a literal of it is present.
+func mayHoldSecret(b []byte) bool {
+	for _, p := range secretPrefixes {
+		if bytes.Contains(b, p) {
+			return responseSecret.Match(b)
+		}
+	}
+	return false
+}
 
 // scanResponse applies the response mode to res: it returns the result to
 // send and, when a secret was found, a reason for the audit record.

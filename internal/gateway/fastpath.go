@@ -56,9 +56,6 @@ type fastEnvelope struct {
 	} `json:"params"`
 }
 
-// paramKeys lists the keys of params without decoding their values.
-type paramKeys map[string]json.RawMessage
-
 var fastBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (f *front) fastPath(next http.Handler) http.Handler {
@@ -79,31 +76,38 @@ func (f *front) fastPath(next http.Handler) http.Handler {
 	})
 }
 
-// serveFast answers the request and returns true, or returns false without
-// writing anything when the request must take the SDK path.
-func (f *front) serveFast(w http.ResponseWriter, r *http.Request, body []byte) bool {
+// parseFast decodes a tools/call for the fast path, once: unknown fields
+// anywhere in the envelope or params (such as multi-round-trip
+// inputResponses), a notification, a name that disagrees with the Mcp-Name
+// header, another protocol version or extra _meta keys (a progress token,
+// a log level) send the request to the SDK path.
+func parseFast(body []byte, nameHeader string) (*fastEnvelope, bool) {
 	var env fastEnvelope
-	if json.Unmarshal(body, &env) != nil || env.JSONRPC != "2.0" || env.Method != "tools/call" || !plainID(env.ID) {
-		return false
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&env) != nil || dec.More() || env.JSONRPC != "2.0" || env.Method != "tools/call" || !plainID(env.ID) {
+		return nil, false
 	}
-	if env.Params.Name == "" || r.Header.Get("Mcp-Name") != env.Params.Name || string(env.Params.Meta[metaVersion]) != `"`+fastVersion+`"` {
-		return false
+	if env.Params.Name == "" || nameHeader != env.Params.Name || string(env.Params.Meta[metaVersion]) != `"`+fastVersion+`"` {
+		return nil, false
 	}
 	for k := range env.Params.Meta {
 		if k != metaVersion && k != metaClient && k != metaCaps {
-			return false
+			return nil, false
 		}
 	}
-	var keys struct {
-		P paramKeys `json:"params"`
+	if a := env.Params.Arguments; len(a) > 0 && a[0] != '{' && string(a) != "null" {
+		return nil, false // admitCall would refuse it; let the SDK answer as it does
 	}
-	if json.Unmarshal(body, &keys) != nil {
+	return &env, true
+}
+
+// serveFast answers the request and returns true, or returns false without
+// writing anything when the request must take the SDK path.
+func (f *front) serveFast(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	env, ok := parseFast(body, r.Header.Get("Mcp-Name"))
+	if !ok {
 		return false
-	}
-	for k := range keys.P {
-		if k != "name" && k != "arguments" && k != "_meta" {
-			return false
-		}
 	}
 	p, _ := r.Context().Value(principalCtxKey{}).(*Principal)
 	if p == nil {
@@ -175,7 +179,7 @@ func (g *Gateway) checkForwarded(c *call, raw json.RawMessage) (json.RawMessage,
 	}
 	mode := g.cfg.Content.Responses
 	needOutput := len(head.StructuredContent) > 0 && string(head.StructuredContent) != "null" && c.tool.Tool.OutputSchema != nil
-	needScan := mode != "off" && (responseSecret.Match(raw) || bytes.Contains(raw, []byte(`\u`)))
+	needScan := mode != "off" && (mayHoldSecret(raw) || bytes.Contains(raw, []byte(`\u`)))
 	if !needOutput && !needScan {
 		return raw, "allow", ""
 	}

@@ -95,3 +95,36 @@ func FuzzGatewayFrames(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastPathParse feeds arbitrary bodies to the fast path's decoder: it
+// must never panic, and whatever it accepts is a well-formed tools/call
+// whose name agrees with the routing header.
+func FuzzFastPathParse(f *testing.F) {
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fix.echo","arguments":{"message":"hi"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`), "fix.echo")
+	f.Add([]byte(`{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"x","inputResponses":{}}}`), "x")
+	f.Add([]byte(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}}`), "x")
+	f.Add([]byte(`[{"jsonrpc":"2.0","id":1}]`), "")
+	f.Fuzz(func(t *testing.T, body []byte, name string) {
+		env, ok := parseFast(body, name)
+		if !ok {
+			return
+		}
+		if env.Method != "tools/call" || env.Params.Name != name || !plainID(env.ID) {
+			t.Fatalf("accepted %q", body)
+		}
+	})
+}
+
+// FuzzSecretPrefilter checks that the literal pre-filter never hides a
+// credential the response scanner's expression would find.
+func FuzzSecretPrefilter(f *testing.F) {
+	f.Add([]byte("token ghp_" + strings.Repeat("A1b2", 6)))
+	f.Add([]byte("-----BEGIN RSA PRIVATE KEY-----\nabc"))
+	f.Add([]byte("AKIAABCDEFGHIJKLMNOP"))
+	f.Add([]byte("plain text"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := mayHoldSecret(b), responseSecret.Match(b); got != want {
+			t.Fatalf("mayHoldSecret(%q) = %v, regexp says %v", b, got, want)
+		}
+	})
+}

@@ -73,7 +73,8 @@ var upstreamsOverHTTP bool
 var fastCallsSeen atomic.Int64
 
 // newTestGateway builds and starts a gateway from YAML (the upstream
-// "fix" is in-process) and serves it with httptest.
+// "fix" is in-process unless extra maps it to nil) and serves it with
+// httptest.
 func newTestGateway(t testing.TB, yamlText string, extra map[string]*mcp.Server) (*Gateway, *httptest.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -85,6 +86,10 @@ func newTestGateway(t testing.TB, yamlText string, extra map[string]*mcp.Server)
 	}
 	inproc := map[string]*mcp.Server{"fix": upstreamServer()}
 	for k, v := range extra {
+		if v == nil { // the entry's own URL serves it
+			delete(inproc, k)
+			continue
+		}
 		inproc[k] = v
 	}
 	if upstreamsOverHTTP {
