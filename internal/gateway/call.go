@@ -235,7 +235,16 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 	if c.args == nil {
 		fwd = map[string]any{} // absent or null arguments reach the upstream as {}
 	}
-	res, err := g.mgr.CallTool(ctx, c.name, fwd, copts)
+	var res *mcp.CallToolResult
+	var err error
+	if g.relays.wantsRelay(req.Session) {
+		var x *mcpx.Session
+		if x, err = g.relaySession(ctx, req.Session, p, c.tool.Server); err == nil {
+			res, err = x.CallTool(ctx, c.tool.Tool.Name, fwd, req.Params.GetProgressToken())
+		}
+	} else {
+		res, err = g.mgr.CallTool(ctx, c.name, fwd, copts)
+	}
 	if err != nil {
 		r, msg := c.upstreamFailure(ctx, err)
 		if r == nil {

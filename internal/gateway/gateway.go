@@ -54,6 +54,10 @@ type Gateway struct {
 	guard   *guard
 
 	approvals approvals
+	relays    relays
+
+	subsMu sync.Mutex
+	subs   map[string]int // upstream + "\x00" + URI -> client subscriptions
 
 	index      atomic.Pointer[toolIndex]
 	indexMu    sync.Mutex
@@ -132,8 +136,10 @@ func New(cfg *Config, opts *Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.guard = gd
+	g.subs = map[string]int{}
 	g.mgr = mcpx.NewManager(cfg.Upstreams, &mcpx.ManagerOptions{
 		Logger: g.log, ClientName: "mcpsoc-gateway", ClientVersion: g.version, InProcess: opts.InProcess,
+		ResourceUpdated: g.onResourceUpdated,
 	})
 	return g, nil
 }
@@ -265,7 +271,8 @@ func (g *Gateway) newFront(only string, stdio bool) *front {
 	f.srv = mcpx.NewServer(name, g.version, &mcpx.ServerOptions{
 		Logger:       g.log,
 		Instructions: "MCPSoc gateway: tools of several MCP servers, named upstream.tool, under authentication, policy and audit.",
-		SDK:          &mcp.ServerOptions{HasTools: true, HasPrompts: true, HasResources: true},
+		SDK: &mcp.ServerOptions{HasTools: true, HasPrompts: true, HasResources: true,
+			CompletionHandler: f.complete, SubscribeHandler: f.subscribe, UnsubscribeHandler: f.unsubscribe},
 	})
 	f.srv.SDK().AddReceivingMiddleware(f.middleware)
 	g.frontsMu.Lock()
@@ -301,6 +308,13 @@ func (f *front) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 				return nil, errors.New("unauthenticated")
 			}
 			return f.callTool(ctx, p, req.(*mcp.CallToolRequest))
+		case "logging/setLevel":
+			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
+				if lp, ok := req.GetParams().(*mcp.SetLoggingLevelParams); ok && lp != nil {
+					f.g.setLevel(ctx, ss, lp.Level)
+				}
+			}
+			return next(ctx, method, req)
 		case "prompts/list", "prompts/get", "resources/list", "resources/read":
 			p := f.principal(req)
 			if p == nil {
