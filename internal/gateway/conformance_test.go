@@ -20,8 +20,7 @@ import (
 // sampling and elicitation during a call are relayed on a dedicated
 // upstream session per client session (relay.go), subscriptions and
 // completion are forwarded.
-var gatewayConformanceGaps = []string{
-}
+var gatewayConformanceGaps = []string{}
 
 var scenarioRE = regexp.MustCompile(`(?m)^([✓✗]) ([a-z0-9-]+):`)
 
