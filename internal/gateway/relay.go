@@ -124,7 +124,9 @@ func (g *Gateway) relaySession(ctx context.Context, ss *mcp.ServerSession, p *Pr
 			return ss.Elicit(ctx, m)
 		}
 	}
-	u, err := g.mgr.OpenSession(context.WithoutCancel(ctx), upstream, h)
+	// Not the call's context: the session outlives the call, and handlers must
+	// not inherit the call's request (its response stream closes with it).
+	u, err := g.mgr.OpenSession(context.Background(), upstream, h)
 	if err != nil {
 		return nil, err
 	}

@@ -358,7 +358,9 @@ func (c *conn) healthCheck(ctx context.Context, s *mcp.ClientSession) error {
 func (c *conn) setDown(err error) {
 	c.mu.Lock()
 	c.session, c.state, c.pid = nil, StateDown, 0
-	c.fwd.Store(nil)
+	if old := c.fwd.Swap(nil); old != nil && old.raw != nil {
+		old.raw.close()
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		c.lastErr = err.Error()
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -33,6 +34,7 @@ var ErrNoForward = errors.New("server does not take forwarded calls")
 type forwardPath struct {
 	url    string
 	client *http.Client
+	raw    *rawClient      // plain-HTTP servers: see rawhttp.go
 	meta   json.RawMessage // the _meta every forwarded request carries
 }
 
@@ -91,40 +93,28 @@ func (fp *forwardPath) call(ctx context.Context, tool string, args json.RawMessa
 	buf.WriteString(`,"_meta":`)
 	buf.Write(fp.meta)
 	buf.WriteString(`}}`)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fp.url, bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		return nil, err
-	}
-	h := req.Header
-	h["Content-Type"] = []string{"application/json"}
-	h["Accept"] = []string{"application/json, text/event-stream"}
-	h["Mcp-Protocol-Version"] = []string{statelessVersion}
-	h["Mcp-Method"] = []string{"tools/call"}
-	h["Mcp-Name"] = []string{tool}
-	resp, err := fp.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body := io.LimitReader(resp.Body, maxForwardResponse+1)
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(body, 512))
-		_, _ = io.Copy(io.Discard, body)
-		return nil, fmt.Errorf("server answered HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
-	}
-	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	var msg []byte
-	switch ct {
-	case "application/json":
-		if msg, err = io.ReadAll(body); err != nil {
+	var ct string
+	var err error
+	if fp.raw != nil {
+		var body []byte
+		body, ct, err = fp.raw.post(ctx, tool, buf.Bytes())
+		if err != nil {
 			return nil, err
 		}
-	case "text/event-stream":
-		if msg, err = responseEvent(body); err != nil {
-			return nil, err
+		ct, _, _ = mime.ParseMediaType(ct)
+		switch ct {
+		case "application/json":
+			msg = body
+		case "text/event-stream":
+			if msg, err = responseEvent(bytes.NewReader(body)); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("server answered with content type %q", ct)
 		}
-	default:
-		return nil, fmt.Errorf("server answered with content type %q", ct)
+	} else if msg, err = fp.viaClient(ctx, tool, buf.Bytes()); err != nil {
+		return nil, err
 	}
 	if len(msg) > maxForwardResponse {
 		return nil, fmt.Errorf("response larger than %d bytes", maxForwardResponse)
@@ -144,6 +134,38 @@ func (fp *forwardPath) call(ctx context.Context, tool string, args json.RawMessa
 		return nil, errors.New("malformed response to tools/call")
 	}
 	return env.Result, nil
+}
+
+func (fp *forwardPath) viaClient(ctx context.Context, tool string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fp.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	h := req.Header
+	h["Content-Type"] = []string{"application/json"}
+	h["Accept"] = []string{"application/json, text/event-stream"}
+	h["Mcp-Protocol-Version"] = []string{statelessVersion}
+	h["Mcp-Method"] = []string{"tools/call"}
+	h["Mcp-Name"] = []string{tool}
+	resp, err := fp.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	r := io.LimitReader(resp.Body, maxForwardResponse+1)
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(r, 512))
+		_, _ = io.Copy(io.Discard, r)
+		return nil, fmt.Errorf("server answered HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		return io.ReadAll(r)
+	case "text/event-stream":
+		return responseEvent(r)
+	}
+	return nil, fmt.Errorf("server answered with content type %q", ct)
 }
 
 // responseEvent reads an SSE stream up to the JSON-RPC response (a message
@@ -198,5 +220,11 @@ func (c *conn) newForwardPath(t mcp.Transport, version string) *forwardPath {
 	if err != nil {
 		return nil
 	}
-	return &forwardPath{url: st.Endpoint, client: st.HTTPClient, meta: meta}
+	fp := &forwardPath{url: st.Endpoint, client: st.HTTPClient, meta: meta}
+	var bearer config.Secret
+	if c.spec.Auth != nil {
+		bearer = c.spec.Auth.BearerToken
+	}
+	fp.raw = newRawClient(st.Endpoint, c.spec.Headers, bearer, max(c.spec.MaxConcurrency, config.DefaultMaxConcurrency))
+	return fp
 }
