@@ -336,3 +336,22 @@ func TestGroupCommitConcurrent(t *testing.T) {
 		t.Fatalf("verified head %+v, writer head %+v", got, head)
 	}
 }
+
+// TestHashAndEncodeCanonical: the one-encoding fast form is byte for byte
+// the canonical line, with the hash Verify computes.
+func TestHashAndEncodeCanonical(t *testing.T) {
+	r := &Record{Seq: 7, Time: time.Unix(1700000000, 123).UTC(), Prev: "abc",
+		Event: Event{Kind: "gateway.call", Subject: "a\"lice", Reason: "<&>", Detail: json.RawMessage(`{"x":1}`)}}
+	line, err := hashAndEncode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := computeHash(r)
+	if r.Hash != want {
+		t.Fatalf("hash %s, want %s", r.Hash, want)
+	}
+	canon, _ := encode(r)
+	if !bytes.Equal(line, canon) {
+		t.Fatalf("line %s\nwant %s", line, canon)
+	}
+}

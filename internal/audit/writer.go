@@ -168,13 +168,7 @@ func (w *Writer) Append(ev Event) (*Record, error) {
 		return nil, err
 	}
 	rec := &Record{Seq: w.head.Seq + 1, Time: w.now().UTC(), Event: ev, Prev: w.head.Hash}
-	h, err := computeHash(rec)
-	if err != nil {
-		w.mu.Unlock()
-		return nil, fmt.Errorf("audit: encoding record: %w", err)
-	}
-	rec.Hash = h
-	line, err := encode(rec)
+	line, err := hashAndEncode(rec)
 	if err != nil {
 		w.mu.Unlock()
 		return nil, fmt.Errorf("audit: encoding record: %w", err)

@@ -40,7 +40,12 @@ type call struct {
 // client (nil when none).
 func (c *call) finish(ctx context.Context, result []byte, decision, reason string) {
 	c.ev.Decision, c.ev.Reason = decision, reason
-	if c.destr != nil || reason != "" {
+	switch {
+	case reason == "" && c.destr != nil && *c.destr:
+		c.ev.Detail = detailDestructive
+	case reason == "" && c.destr != nil:
+		c.ev.Detail = detailSafe
+	case c.destr != nil || reason != "":
 		detail := map[string]any{}
 		if c.destr != nil {
 			detail["destructive"] = *c.destr
@@ -59,6 +64,12 @@ func (c *call) finish(ctx context.Context, result []byte, decision, reason strin
 	}
 	c.g.record(ctx, c.ev)
 }
+
+// The detail of most call records, encoded once.
+var (
+	detailDestructive = json.RawMessage(`{"destructive":true}`)
+	detailSafe        = json.RawMessage(`{"destructive":false}`)
+)
 
 // finishResult audits a result the SDK will encode and returns it.
 func (c *call) finishResult(ctx context.Context, res *mcp.CallToolResult, decision, reason string) (mcp.Result, error) {
