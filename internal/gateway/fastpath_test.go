@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -32,6 +33,7 @@ func TestFastPathSuite(t *testing.T) {
 		"LockfileQuarantine":         TestLockfileQuarantineAndApprove,
 		"LockfileUnpinnedUpstream":   TestLockfileUnpinnedUpstream,
 		"Signatures":                 TestSignatures,
+		"DuplicateArgumentKeys":      TestDuplicateArgumentKeysRefused,
 	} {
 		t.Run(name, fn)
 	}
@@ -39,4 +41,17 @@ func TestFastPathSuite(t *testing.T) {
 		t.Fatal("no call took the fast path")
 	}
 	t.Logf("%d calls served on the fast path", fastCallsSeen.Load())
+}
+
+// TestDuplicateArgumentKeysRefused: arguments that parsers may read two
+// ways ({"message":"a","message":"b"}) are refused, not forwarded.
+func TestDuplicateArgumentKeysRefused(t *testing.T) {
+	_, srv, _ := newTestGateway(t, openLoopback, nil)
+	body := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"fix.echo","arguments":{"message":"a","message":"b"},` +
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}`
+	status, _, resp, _ := post(t, srv.URL+"/mcp", body, map[string]string{
+		"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "fix.echo"})
+	if status != 200 || !strings.Contains(resp, `"isError":true`) || !strings.Contains(resp, "arguments must not repeat a key in any object") {
+		t.Fatalf("%d %s", status, resp)
+	}
 }

@@ -128,3 +128,63 @@ func FuzzSecretPrefilter(f *testing.F) {
 		}
 	})
 }
+
+func TestDuplicateKey(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"path":"/tmp/x"}`:                           false,
+		`{"path":"/tmp/x","path":"/etc/passwd"}`:      true,
+		`{"path":"/tmp/x","p\u0061th":"/etc/passwd"}`: true,
+		`{"a":{"b":1,"b":2}}`:                         true,
+		`{"a":[{"b":1},{"b":2}],"c":{"b":3}}`:         false,
+		`{"a":[1,{"x":1,"x":2}]}`:                     true,
+		`{"a":"\":\"","b":1}`:                         false,
+		`{}`:                                          false,
+	} {
+		if got := duplicateKey([]byte(in)); got != want {
+			t.Errorf("duplicateKey(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// FuzzDuplicateKey: never panics, and a top-level object whose key count
+// in the token stream exceeds its map size (a repeated key) is reported.
+func FuzzDuplicateKey(f *testing.F) {
+	f.Add([]byte(`{"a":1,"a":2}`))
+	f.Add([]byte(`{"a":[{"b":{"c":[1,2,{"d":3}]}}]}`))
+	f.Add([]byte(`[1,2`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dup := duplicateKey(b)
+		var m map[string]json.RawMessage
+		if json.Unmarshal(b, &m) != nil || m == nil {
+			return
+		}
+		var top struct{ n int }
+		dec := json.NewDecoder(bytes.NewReader(b))
+		depth, expectKey := 0, false
+		for {
+			tok, err := dec.Token()
+			if err != nil {
+				break
+			}
+			switch tok {
+			case json.Delim('{'), json.Delim('['):
+				depth++
+				expectKey = depth == 1
+				continue
+			case json.Delim('}'), json.Delim(']'):
+				depth--
+			}
+			if depth == 1 && expectKey {
+				top.n++
+				expectKey = false
+				continue
+			}
+			if depth == 1 {
+				expectKey = true
+			}
+		}
+		if top.n > len(m) && !dup {
+			t.Fatalf("repeated top-level key in %q not reported", b)
+		}
+	})
+}
