@@ -261,8 +261,13 @@ func (w *Writer) syncLoop(iv time.Duration) {
 		case <-w.stop:
 			return
 		case <-t.C:
+			// fsync outside wmu: it covers everything written before it
+			// starts, and appends need not wait for the disk meanwhile.
 			w.wmu.Lock()
-			if w.dirty {
+			dirty := w.dirty
+			w.dirty = false
+			w.wmu.Unlock()
+			if dirty {
 				if err := w.f.Sync(); err != nil {
 					w.mu.Lock()
 					if w.err == nil {
@@ -270,9 +275,7 @@ func (w *Writer) syncLoop(iv time.Duration) {
 					}
 					w.mu.Unlock()
 				}
-				w.dirty = false
 			}
-			w.wmu.Unlock()
 		}
 	}
 }
