@@ -19,9 +19,10 @@ var errUnauthenticated = errors.New("unauthenticated")
 // that can receive them (a 2025-06-18 or 2025-11-25 session that announced
 // sampling or elicitation, or set a log level) therefore run on a dedicated
 // upstream session opened for that client session (mcpx.OpenSession), whose
-// handlers relay to it; the session is closed when the client's ends. Every
-// relayed request is audited (gateway.relay). Other calls share the
-// upstream's connection.
+// handlers relay to it (and which answers roots/list with the client's
+// roots as they were when it opened); the session is closed when the
+// client's ends. Every relayed request is audited (gateway.relay). Other
+// calls share the upstream's connection.
 
 type relays struct {
 	mu   sync.Mutex
@@ -42,6 +43,9 @@ func (r *relays) wantsRelay(ss *mcp.ServerSession) bool {
 	if ip == nil || ip.ProtocolVersion >= "2026-07-28" {
 		return false
 	}
+	// Roots alone do not justify a session (and, for stdio, a process) per
+	// client: most clients announce them. They are relayed on sessions
+	// opened for sampling, elicitation or logging.
 	if c := ip.Capabilities; c != nil && (c.Sampling != nil || c.Elicitation != nil) {
 		return true
 	}
@@ -112,6 +116,16 @@ func (g *Gateway) relaySession(ctx context.Context, ss *mcp.ServerSession, p *Pr
 		ProtocolVersion: ss.InitializeParams().ProtocolVersion,
 	}
 	caps := ss.InitializeParams().Capabilities
+	if caps != nil && caps.RootsV2 != nil {
+		// The client's roots as they are when the session opens.
+		h.Roots = []*mcp.Root{}
+		if res, err := ss.ListRoots(ctx, nil); err == nil && res != nil {
+			h.Roots = res.Roots
+		} else if err != nil {
+			g.log.Warn("listing the client's roots for an upstream session", "upstream", upstream, "error", err)
+		}
+		relayed("roots/list")
+	}
 	if caps != nil && caps.Sampling != nil {
 		h.CreateMessage = func(ctx context.Context, m *mcp.CreateMessageParams) (*mcp.CreateMessageResult, error) {
 			relayed("sampling/createMessage")

@@ -15,6 +15,18 @@ import (
 func samplingServer() *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "asker", Version: "1"}, nil)
 	f := false
+	mcp.AddTool(s, &mcp.Tool{Name: "roots", Description: "List the client's roots.", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: &f}},
+		func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
+			res, err := req.Session.ListRoots(ctx, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			var uris []string
+			for _, r := range res.Roots {
+				uris = append(uris, r.URI)
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strings.Join(uris, ",")}}}, nil, nil
+		})
 	mcp.AddTool(s, &mcp.Tool{Name: "ask", Description: "Ask the model.", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: &f}},
 		func(ctx context.Context, req *mcp.CallToolRequest, in struct {
 			Q string `json:"q"`
@@ -44,6 +56,7 @@ func TestRelayReachesOnlyTheCaller(t *testing.T) {
 				return &mcp.CreateMessageResult{Model: name, Role: "assistant", Content: &mcp.TextContent{Text: name + " answers " + q}}, nil
 			},
 		})
+		c.AddRoots(&mcp.Root{URI: "file:///home/" + name})
 		// A 2025-11-25 client: servers may send it requests during a call.
 		cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: srv.URL + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 		if err != nil {
@@ -79,6 +92,13 @@ func TestRelayReachesOnlyTheCaller(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	// Each client's roots reach the upstream on its own session.
+	for cs, want := range map[*mcp.ClientSession]string{a: "file:///home/alpha", b: "file:///home/beta"} {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "asker.roots"})
+		if err != nil || resultText(res) != want {
+			t.Errorf("roots: %v %q, want %q", err, resultText(res), want)
+		}
 	}
 	relayed := 0
 	for _, r := range auditRecords(t, auditPath) {

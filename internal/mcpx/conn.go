@@ -178,7 +178,7 @@ func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) 
 
 // dial starts (or reaches) the server and opens one client session with
 // opts. cleanup ends the session's process group for stdio servers.
-func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string) (*mcp.ClientSession, mcp.Transport, func(), error) {
+func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string, roots ...*mcp.Root) (*mcp.ClientSession, mcp.Transport, func(), error) {
 	var (
 		transport mcp.Transport
 		proc      *stdioProcess
@@ -213,6 +213,7 @@ func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string
 		transport = t
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: c.m.opts.ClientName, Version: c.m.opts.ClientVersion}, opts)
+	client.AddRoots(roots...)
 	cleanup := func() {
 		if proc != nil {
 			proc.stop(2 * time.Second)

@@ -11,7 +11,7 @@ import (
 )
 
 // Relaying server-to-client traffic. A server's requests to its client
-// (sampling/createMessage, elicitation/create) and its
+// (sampling/createMessage, elicitation/create, roots/list) and its
 // notifications about one call (progress, log messages) carry nothing that
 // ties them to the call that caused them except the connection they arrive
 // on. A host that serves several users therefore gives each user's session
@@ -27,6 +27,9 @@ type ClientHandlers struct {
 	Elicit        func(context.Context, *mcp.ElicitParams) (*mcp.ElicitResult, error)
 	Log           func(context.Context, *mcp.LoggingMessageParams)
 	Progress      func(context.Context, *mcp.ProgressNotificationParams)
+	// Roots, when not nil, are the user's roots, answered to roots/list
+	// (the roots capability is announced even for an empty list).
+	Roots []*mcp.Root
 	// LogLevel, when set, is sent with logging/setLevel after connecting.
 	LogLevel mcp.LoggingLevel
 	// ProtocolVersion is offered instead of the entry's protocol_version.
@@ -71,9 +74,12 @@ func (m *Manager) OpenSession(ctx context.Context, server string, h ClientHandle
 	if h.Progress != nil {
 		opts.ProgressNotificationHandler = func(ctx context.Context, r *mcp.ProgressNotificationClientRequest) { h.Progress(ctx, r.Params) }
 	}
+	if h.Roots != nil {
+		opts.Capabilities.RootsV2 = &mcp.RootCapabilities{}
+	}
 	cctx, cancel := context.WithTimeout(ctx, c.spec.ConnectTimeout)
 	defer cancel()
-	s, _, cleanup, err := c.dial(cctx, opts, h.ProtocolVersion)
+	s, _, cleanup, err := c.dial(cctx, opts, h.ProtocolVersion, h.Roots...)
 	if err != nil {
 		return nil, err
 	}
