@@ -111,7 +111,7 @@ written to the hash-chained audit log (check it with 'mcpsoc audit verify').`,
 	cmd.Flags().BoolVar(&check, "check", false, "validate the config and exit (2 on errors)")
 	cmd.Flags().StringVar(&listen, "listen", "", "override the config's listen `address`")
 	cmd.Flags().StringVar(&level, "log-level", "info", "log `level` on stderr")
-	cmd.AddCommand(newGatewayHashKeyCmd(), newGatewayApprovalsCmd(), newGatewayQuarantineCmd())
+	cmd.AddCommand(newGatewayHashKeyCmd(), newGatewayApprovalsCmd(), newGatewayQuarantineCmd(), newGatewayPinCmd())
 	return cmd
 }
 
@@ -282,5 +282,47 @@ signature check cannot be approved here.`,
 	}
 	cmd.Flags().StringVar(&base, "url", "http://127.0.0.1:8787", "gateway base `URL`")
 	cmd.Flags().StringVar(&key, "key", "", "approver API `key` (default $MCPSOC_GATEWAY_KEY)")
+	return cmd
+}
+
+func newGatewayPinCmd() *cobra.Command {
+	var cfgPath, lock string
+	cmd := &cobra.Command{
+		Use:   "pin --config FILE [--lock mcp.lock.json]",
+		Short: "Write a lockfile of the gateway's upstreams, for content.lockfile",
+		Long: `pin connects to every upstream of the gateway config (starting stdio servers as
+the gateway would), and writes their tools' canonical hashes in the lockfile
+format of 'mcpsoc pin', keyed by the same package identities. Point
+content.lockfile at the file to have the gateway quarantine any tool that is
+not in it or differs from it.
+
+Exit status: 0 when every upstream was pinned, 2 when some could not be
+reached (the others are still written).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath == "" {
+				return &ExitError{Code: 2, Err: errors.New("--config is required")}
+			}
+			cfg, err := gateway.LoadConfig(cfgPath)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			version, _ := buildVersion()
+			lf, perr := gateway.PinUpstreams(cmd.Context(), cfg, version)
+			if lf == nil {
+				return &ExitError{Code: 2, Err: perr}
+			}
+			if err := lf.WriteFile(lock); err != nil {
+				return &ExitError{Code: 2, Err: fmt.Errorf("writing lockfile: %w", err)}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "pinned %d upstream(s) to %s\n", len(lf.Servers), lock)
+			if perr != nil {
+				return &ExitError{Code: 2, Err: perr}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "gateway config `file`")
+	cmd.Flags().StringVar(&lock, "lock", "mcp.lock.json", "lockfile to write")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpsec"
+	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/pin"
 	"github.com/mcpsoc/mcpsoc/internal/scan"
 	mcpsign "github.com/mcpsoc/mcpsoc/internal/sign"
@@ -260,4 +262,53 @@ func verifyManifests(cfg SignaturesConfig, upstreams []config.MCPServer) (map[st
 		out[u.Name] = sigState{manifest: &m}
 	}
 	return out, nil
+}
+
+// PinUpstreams connects to every enabled upstream of cfg, lists what it
+// offers and returns a lockfile in `mcpsoc pin`'s format, keyed by the same
+// identities, for content.lockfile. Upstreams that could not be reached
+// are named in the error; the others are in the lockfile.
+func PinUpstreams(ctx context.Context, cfg *Config, clientVersion string) (*pin.Lockfile, error) {
+	mgr := mcpx.NewManager(cfg.Upstreams, &mcpx.ManagerOptions{ClientName: "mcpsoc-gateway-pin", ClientVersion: clientVersion})
+	mgr.Start(ctx)
+	defer mgr.Close()
+	if err := mgr.WaitReady(ctx); err != nil {
+		return nil, err
+	}
+	servers := map[string]*mcpsec.Server{}
+	var missing []string
+	for _, st := range mgr.Servers() {
+		if st.State != mcpx.StateUp {
+			missing = append(missing, st.Name+": "+st.LastError)
+			continue
+		}
+		servers[st.Name] = &mcpsec.Server{Name: st.Name}
+	}
+	for _, t := range mgr.Tools() {
+		s := servers[t.Server]
+		if s == nil {
+			continue
+		}
+		mt, err := secTool(t.Tool)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		s.Tools = append(s.Tools, mt)
+	}
+	lf := pin.New()
+	for _, u := range cfg.Upstreams {
+		s := servers[u.Name]
+		if s == nil {
+			continue
+		}
+		ps, err := pin.Snapshot(upstreamIdentity(u), []string{u.Name}, s)
+		if err != nil {
+			return nil, fmt.Errorf("pinning %s: %w", u.Name, err)
+		}
+		lf.Add(ps)
+	}
+	if len(missing) > 0 {
+		return lf, fmt.Errorf("not pinned: %s", strings.Join(missing, "; "))
+	}
+	return lf, nil
 }

@@ -192,6 +192,35 @@ func TestLockfileFromPinCommand(t *testing.T) {
 	if out, err := exec.Command(bin, "pin", "--config", clientCfg, "--client", "claude-desktop", "--lock", lock).CombinedOutput(); err != nil {
 		t.Fatalf("mcpsoc pin: %v\n%s", err, out)
 	}
+	// `mcpsoc gateway pin` on a gateway config with the same server writes
+	// the same identity and tool hashes.
+	gwCfg := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(gwCfg, []byte("upstreams:\n  - {name: conf, command: "+bin+", args: [mcp, conformance]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lock2 := filepath.Join(dir, "gw.lock.json")
+	if out, err := exec.Command(bin, "gateway", "pin", "--config", gwCfg, "--lock", lock2).CombinedOutput(); err != nil {
+		t.Fatalf("mcpsoc gateway pin: %v\n%s", err, out)
+	}
+	l1, err := pin.ReadFile(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := pin.ReadFile(lock2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, s1 := range l1.Servers {
+		s2 := l2.Servers[key]
+		if s2 == nil || len(s2.Tools) != len(s1.Tools) || len(s1.Tools) == 0 {
+			t.Fatalf("gateway pin has %v for %s", s2, key)
+		}
+		for name, o := range s1.Tools {
+			if s2.Tools[name].SHA256 != o.SHA256 {
+				t.Errorf("tool %s: mcpsoc pin %s, gateway pin %s", name, o.SHA256, s2.Tools[name].SHA256)
+			}
+		}
+	}
 	gw, srv, _ := newTestGateway(t, `
 upstreams:
   - {name: conf, command: `+bin+`, args: [mcp, conformance]}
