@@ -25,8 +25,14 @@
 //
 // # Durability
 //
-// Each Append is one write(2) of a whole line, so a crash leaves at most one
-// torn line at the end. The fsync policy is chosen per writer (SyncAlways,
+// Appends are group-committed: concurrent Appends are chained in order and
+// written together with one write(2) of whole lines (one fsync under
+// SyncAlways), and each Append returns only after the write that carried
+// its record, so an acknowledged record survives a process crash (and, under
+// SyncAlways, a power loss). A crash leaves at most one torn line at the
+// end (a partially written batch is cut at its last whole line, later lines
+// chaining from it are gone with it, and their callers were never told they
+// succeeded). The fsync policy is chosen per writer (SyncAlways,
 // SyncInterval, SyncNever; see SyncPolicy). On open, a torn final line (no
 // newline) is cut off and a kind "audit.recovered" record stating how many
 // bytes were dropped and their hash is appended, so recovery itself is on the

@@ -82,6 +82,26 @@ func computeHash(r *Record) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// hashAndEncode computes r's hash, sets it, and returns r's canonical line
+// (newline included) with one encoding: Hash is the last field and hex, so
+// the line is the hashed body with `,"hash":"…"` before its closing brace.
+func hashAndEncode(r *Record) ([]byte, error) {
+	r.Hash = ""
+	body, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write([]byte(hashDomain))
+	h.Write(body)
+	r.Hash = hex.EncodeToString(h.Sum(nil))
+	line := make([]byte, 0, len(body)+len(r.Hash)+12)
+	line = append(line, body[:len(body)-1]...)
+	line = append(line, `,"hash":"`...)
+	line = append(line, r.Hash...)
+	return append(line, "\"}\n"...), nil
+}
+
 // encode returns the canonical line of r, newline included.
 func encode(r *Record) ([]byte, error) {
 	b, err := json.Marshal(r)

@@ -52,15 +52,27 @@ type Options struct {
 
 // Writer appends records to one log file. It is safe for concurrent use;
 // records are chained in the order Append calls obtain the lock.
+//
+// Appends are group-committed: each record is hashed and queued under mu,
+// then whichever caller gets wmu first writes every queued line with one
+// write (and, under SyncAlways, one fsync); the callers whose records that
+// write carried return without writing. Append still returns only once its
+// own record has been handed to the operating system (or synced), so the
+// durability promises of the sync policies are unchanged.
 type Writer struct {
-	mu     sync.Mutex
-	f      *os.File
-	head   Head
-	now    func() time.Time
-	policy SyncPolicy
-	dirty  bool
-	closed bool
-	err    error // sticky write error: the chain cannot continue safely
+	mu      sync.Mutex
+	f       *os.File
+	head    Head // head of the chain, including queued records
+	pending []byte
+	now     func() time.Time
+	policy  SyncPolicy
+	closed  bool
+	err     error // sticky write error: the chain cannot continue safely
+
+	wmu     sync.Mutex // serializes writes and syncs
+	written Head       // head of what has been written
+	spare   []byte
+	dirty   bool // written since the last fsync (under wmu)
 
 	stop chan struct{}
 	done chan struct{}
@@ -134,7 +146,7 @@ func (w *Writer) recover() ([]byte, error) {
 			return nil, fmt.Errorf("truncating torn audit record: %w", err)
 		}
 	}
-	w.head = head
+	w.head, w.written = head, head
 	return torn, nil
 }
 
@@ -146,40 +158,78 @@ func (w *Writer) Append(ev Event) (*Record, error) {
 		return nil, errors.New("audit: event without kind")
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.closed {
+		w.mu.Unlock()
 		return nil, ErrClosed
 	}
 	if w.err != nil {
-		return nil, w.err
+		err := w.err
+		w.mu.Unlock()
+		return nil, err
 	}
 	rec := &Record{Seq: w.head.Seq + 1, Time: w.now().UTC(), Event: ev, Prev: w.head.Hash}
-	h, err := computeHash(rec)
+	line, err := hashAndEncode(rec)
 	if err != nil {
-		return nil, fmt.Errorf("audit: encoding record: %w", err)
-	}
-	rec.Hash = h
-	line, err := encode(rec)
-	if err != nil {
+		w.mu.Unlock()
 		return nil, fmt.Errorf("audit: encoding record: %w", err)
 	}
 	if len(line) > MaxLineBytes {
+		w.mu.Unlock()
 		return nil, fmt.Errorf("audit: record of %d bytes exceeds %d", len(line), MaxLineBytes)
 	}
-	if _, err := w.f.Write(line); err != nil {
-		w.err = fmt.Errorf("audit: writing record: %w", err)
-		return nil, w.err
+	w.pending = append(w.pending, line...)
+	w.head = Head{Seq: rec.Seq, Hash: rec.Hash}
+	w.mu.Unlock()
+	if err := w.flush(rec.Seq); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// flush returns once the record numbered seq has been written (by this
+// caller, with every record queued so far, or by another one before it).
+func (w *Writer) flush(seq uint64) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if w.written.Seq >= seq {
+		return nil
+	}
+	w.mu.Lock()
+	if w.err != nil {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	batch, head := w.pending, w.head
+	w.pending = w.spare[:0]
+	w.mu.Unlock()
+	err := w.writeBatch(batch)
+	w.spare = batch[:0]
+	if err != nil {
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = err
+		}
+		w.mu.Unlock()
+		return err
+	}
+	w.written = head
+	return nil
+}
+
+// writeBatch writes queued lines (wmu held).
+func (w *Writer) writeBatch(batch []byte) error {
+	if _, err := w.f.Write(batch); err != nil {
+		return fmt.Errorf("audit: writing record: %w", err)
 	}
 	if w.policy == SyncAlways {
 		if err := w.f.Sync(); err != nil {
-			w.err = fmt.Errorf("audit: syncing record: %w", err)
-			return nil, w.err
+			return fmt.Errorf("audit: syncing record: %w", err)
 		}
-	} else {
-		w.dirty = true
+		return nil
 	}
-	w.head = Head{Seq: rec.Seq, Hash: rec.Hash}
-	return rec, nil
+	w.dirty = true
+	return nil
 }
 
 // Err reports why the writer cannot append (a past write or sync error,
@@ -194,11 +244,12 @@ func (w *Writer) Err() error {
 	return w.err
 }
 
-// Head returns the current head, for anchoring outside the file.
+// Head returns the head of the records written so far, for anchoring
+// outside the file.
 func (w *Writer) Head() Head {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.head
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	return w.written
 }
 
 func (w *Writer) syncLoop(iv time.Duration) {
@@ -210,14 +261,21 @@ func (w *Writer) syncLoop(iv time.Duration) {
 		case <-w.stop:
 			return
 		case <-t.C:
-			w.mu.Lock()
-			if w.dirty && !w.closed {
-				if err := w.f.Sync(); err != nil && w.err == nil {
-					w.err = fmt.Errorf("audit: syncing: %w", err)
+			// fsync outside wmu: it covers everything written before it
+			// starts, and appends need not wait for the disk meanwhile.
+			w.wmu.Lock()
+			dirty := w.dirty
+			w.dirty = false
+			w.wmu.Unlock()
+			if dirty {
+				if err := w.f.Sync(); err != nil {
+					w.mu.Lock()
+					if w.err == nil {
+						w.err = fmt.Errorf("audit: syncing: %w", err)
+					}
+					w.mu.Unlock()
 				}
-				w.dirty = false
 			}
-			w.mu.Unlock()
 		}
 	}
 }
@@ -236,7 +294,22 @@ func (w *Writer) Close() error {
 		close(w.stop)
 		<-w.done
 	}
+	// Records queued by Appends that have not flushed yet still go out.
+	w.wmu.Lock()
+	w.mu.Lock()
+	batch, head := w.pending, w.head
+	w.pending = nil
+	failed := w.err != nil
+	w.mu.Unlock()
 	var errs []error
+	if len(batch) > 0 && !failed {
+		if err := w.writeBatch(batch); err != nil {
+			errs = append(errs, err)
+		} else {
+			w.written = head
+		}
+	}
+	w.wmu.Unlock()
 	if w.policy != SyncNever {
 		errs = append(errs, w.f.Sync())
 	}

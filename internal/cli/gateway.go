@@ -111,7 +111,7 @@ written to the hash-chained audit log (check it with 'mcpsoc audit verify').`,
 	cmd.Flags().BoolVar(&check, "check", false, "validate the config and exit (2 on errors)")
 	cmd.Flags().StringVar(&listen, "listen", "", "override the config's listen `address`")
 	cmd.Flags().StringVar(&level, "log-level", "info", "log `level` on stderr")
-	cmd.AddCommand(newGatewayHashKeyCmd(), newGatewayApprovalsCmd())
+	cmd.AddCommand(newGatewayHashKeyCmd(), newGatewayApprovalsCmd(), newGatewayQuarantineCmd(), newGatewayPinCmd())
 	return cmd
 }
 
@@ -178,21 +178,9 @@ differ from the subject that made the call.`,
 			default:
 				return &ExitError{Code: 2, Err: errors.New("want: approvals list | approvals approve ID | approvals deny ID")}
 			}
-			req, err := http.NewRequestWithContext(cmd.Context(), method, strings.TrimRight(base, "/")+path, nil)
-			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			if key != "" {
-				req.Header.Set("Authorization", "Bearer "+key)
-			}
-			resp, err := http.DefaultClient.Do(req)
+			body, err := gatewayAPI(cmd, method, base, path, key)
 			if err != nil {
 				return err
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("gateway answered %s: %s", resp.Status, strings.TrimSpace(string(body)))
 			}
 			if args[0] != "list" {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %sd\n", args[1], args[0])
@@ -216,5 +204,125 @@ differ from the subject that made the call.`,
 	}
 	cmd.Flags().StringVar(&base, "url", "http://127.0.0.1:8787", "gateway base `URL`")
 	cmd.Flags().StringVar(&key, "key", "", "approver API `key` (default $MCPSOC_GATEWAY_KEY)")
+	return cmd
+}
+
+// gatewayAPI makes one request to a running gateway's approver API and
+// returns the body of a 200 answer.
+func gatewayAPI(cmd *cobra.Command, method, base, path, key string) ([]byte, error) {
+	if key == "" {
+		key = os.Getenv("MCPSOC_GATEWAY_KEY")
+	}
+	req, err := http.NewRequestWithContext(cmd.Context(), method, strings.TrimRight(base, "/")+path, nil)
+	if err != nil {
+		return nil, &ExitError{Code: 2, Err: err}
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("gateway answered %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return body, nil
+}
+
+func newGatewayQuarantineCmd() *cobra.Command {
+	var base, key string
+	cmd := &cobra.Command{
+		Use:   "quarantine list | approve UPSTREAM.TOOL",
+		Short: "List tools held back because they differ from their pin or signature, or approve one",
+		Long: `quarantine talks to a running gateway's quarantine API with an approver's API key
+(--key, or the MCPSOC_GATEWAY_KEY environment variable). list shows each held
+tool with why and, for a changed definition, a field-by-field diff; approve
+accepts the definition as the gateway now sees it and writes its canonical
+hashes to the lockfile (content.lockfile) or pin file. Tools refused by a
+signature check cannot be approved here.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			method, path := http.MethodGet, "/quarantine"
+			switch {
+			case args[0] == "list" && len(args) == 1:
+			case args[0] == "approve" && len(args) == 2:
+				method, path = http.MethodPost, "/quarantine/"+url.PathEscape(args[1])+"/approve"
+			default:
+				return &ExitError{Code: 2, Err: errors.New("want: quarantine list | quarantine approve UPSTREAM.TOOL")}
+			}
+			body, err := gatewayAPI(cmd, method, base, path, key)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if args[0] == "approve" {
+				fmt.Fprintf(w, "%s: approved\n", args[1])
+				return nil
+			}
+			var got struct {
+				Quarantined []gateway.Quarantined `json:"quarantined"`
+			}
+			if err := json.Unmarshal(body, &got); err != nil {
+				return fmt.Errorf("decoding quarantine: %w", err)
+			}
+			if len(got.Quarantined) == 0 {
+				fmt.Fprintln(w, "no tools in quarantine")
+			}
+			for _, q := range got.Quarantined {
+				fmt.Fprintf(w, "%s  %s since %s: %s\n", q.Name, q.Kind, q.Since.Format(time.RFC3339), q.Reason)
+				if q.Diff != "" {
+					fmt.Fprintf(w, "    %s\n", q.Diff)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&base, "url", "http://127.0.0.1:8787", "gateway base `URL`")
+	cmd.Flags().StringVar(&key, "key", "", "approver API `key` (default $MCPSOC_GATEWAY_KEY)")
+	return cmd
+}
+
+func newGatewayPinCmd() *cobra.Command {
+	var cfgPath, lock string
+	cmd := &cobra.Command{
+		Use:   "pin --config FILE [--lock mcp.lock.json]",
+		Short: "Write a lockfile of the gateway's upstreams, for content.lockfile",
+		Long: `pin connects to every upstream of the gateway config (starting stdio servers as
+the gateway would), and writes their tools' canonical hashes in the lockfile
+format of 'mcpsoc pin', keyed by the same package identities. Point
+content.lockfile at the file to have the gateway quarantine any tool that is
+not in it or differs from it.
+
+Exit status: 0 when every upstream was pinned, 2 when some could not be
+reached (the others are still written).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath == "" {
+				return &ExitError{Code: 2, Err: errors.New("--config is required")}
+			}
+			cfg, err := gateway.LoadConfig(cfgPath)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			version, _ := buildVersion()
+			lf, perr := gateway.PinUpstreams(cmd.Context(), cfg, version)
+			if lf == nil {
+				return &ExitError{Code: 2, Err: perr}
+			}
+			if err := lf.WriteFile(lock); err != nil {
+				return &ExitError{Code: 2, Err: fmt.Errorf("writing lockfile: %w", err)}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "pinned %d upstream(s) to %s\n", len(lf.Servers), lock)
+			if perr != nil {
+				return &ExitError{Code: 2, Err: perr}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "gateway config `file`")
+	cmd.Flags().StringVar(&lock, "lock", "mcp.lock.json", "lockfile to write")
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -73,7 +74,21 @@ type Authenticator struct {
 	required bool
 	// OnReject, if set, is told about every rejected request (audit).
 	OnReject func(*http.Request, *AuthError)
+
+	// verified caches successful JWT verifications by token hash, each
+	// until the token's exp or for a minute, whichever is sooner, so a
+	// client's repeated requests cost one signature check a minute.
+	cacheMu  sync.Mutex
+	verified map[[32]byte]cachedToken
 }
+
+type cachedToken struct {
+	p     *Principal
+	until time.Time
+}
+
+// maxCachedTokens bounds the verification cache; it is emptied when full.
+const maxCachedTokens = 10_000
 
 // NewAuthenticator prepares key lookups and JWT verification from cfg.
 // jwks may be nil unless cfg uses a JWKS URL.
@@ -192,6 +207,14 @@ func (a *Authenticator) verifyToken(token string) (*Principal, *AuthError) {
 	if a.jwt == nil || strings.Count(token, ".") != 2 {
 		return nil, &AuthError{Status: 401, Code: "invalid_token", Desc: "unknown API key or malformed token"}
 	}
+	th := sha256.Sum256([]byte(token))
+	now := a.now()
+	a.cacheMu.Lock()
+	c, hit := a.verified[th]
+	a.cacheMu.Unlock()
+	if hit && now.Before(c.until) {
+		return c.p, nil
+	}
 	claims := jwt.MapClaims{}
 	_, err := a.jwt.ParseWithClaims(token, claims, a.keyFunc)
 	if err != nil {
@@ -207,6 +230,16 @@ func (a *Authenticator) verifyToken(token string) (*Principal, *AuthError) {
 	} else {
 		p.Scopes = stringList(claims["scp"])
 	}
+	until := now.Add(time.Minute)
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil && exp.Before(until) {
+		until = exp.Time
+	}
+	a.cacheMu.Lock()
+	if a.verified == nil || len(a.verified) >= maxCachedTokens {
+		a.verified = map[[32]byte]cachedToken{}
+	}
+	a.verified[th] = cachedToken{p: p, until: until}
+	a.cacheMu.Unlock()
 	return p, nil
 }
 

@@ -258,17 +258,40 @@ type ContentConfig struct {
 	ToolScan string `yaml:"tool_scan"`
 	// BlockSeverity is the lowest severity that blocks (default high).
 	BlockSeverity string `yaml:"block_severity"`
-	// Pin is "tofu" (default): the first definition seen of each tool is
-	// pinned and a changed definition (rug pull, also mid-session after
-	// list_changed) is quarantined; "off" disables pinning.
+	// Pin is "tofu" (default): without Lockfile, the first definition seen
+	// of each tool is pinned and a changed definition (rug pull, also
+	// mid-session after list_changed) is quarantined; "off" disables
+	// pinning (and ignores Lockfile).
 	Pin string `yaml:"pin"`
-	// PinFile keeps pins across restarts (JSON, "upstream.tool" -> SHA-256
-	// of the full definition). To accept a changed tool, delete its entry
-	// and restart. Default: pins live in memory only.
+	// Lockfile is a lockfile written by `mcpsoc pin` (package internal/pin:
+	// RFC 8785 canonical hashes per tool and per field). When set, every
+	// upstream must be in it (matched by package identity or client name)
+	// and a tool absent from it or different from it is quarantined until
+	// an operator approves it; approving writes the new definition's hashes
+	// back to the file.
+	Lockfile string `yaml:"lockfile"`
+	// PinFile keeps first-seen pins across restarts (same lockfile format;
+	// ignored when Lockfile is set). Default: pins live in memory only.
 	PinFile string `yaml:"pin_file"`
+	// Signatures verifies upstreams' signed manifests (internal/sign).
+	Signatures SignaturesConfig `yaml:"signatures"`
 	// Responses is what happens to tool results carrying credentials:
 	// "redact" (default), "block" or "off".
 	Responses string `yaml:"responses"`
+}
+
+// SignaturesConfig checks signed server manifests (`mcpsoc sign`) against
+// a trust store of publisher keys before an upstream's tools are offered.
+type SignaturesConfig struct {
+	// Mode is "off" (default), "flag" (audit a missing or bad signature and
+	// a tool that differs from the signed hash, serve anyway) or "require"
+	// (refuse the upstream's tools: not listed, calls refused with the
+	// reason).
+	Mode string `yaml:"mode"`
+	// TrustStore is the trust store file (`mcpsoc verify --trust` format).
+	TrustStore string `yaml:"trust_store"`
+	// Manifests maps upstream names to their signed manifest files.
+	Manifests map[string]string `yaml:"manifests"`
 }
 
 // AuditConfig places the hash-chained audit log.
@@ -377,6 +400,9 @@ func (c *Config) applyDefaults() {
 	if c.Content.Pin == "" {
 		c.Content.Pin = "tofu"
 	}
+	if c.Content.Signatures.Mode == "" {
+		c.Content.Signatures.Mode = "off"
+	}
 	if c.Content.Responses == "" {
 		c.Content.Responses = "redact"
 	}
@@ -408,6 +434,13 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.Audit.File)
 	abs(&c.Content.PinFile)
+	abs(&c.Content.Lockfile)
+	abs(&c.Content.Signatures.TrustStore)
+	for k := range c.Content.Signatures.Manifests {
+		v := c.Content.Signatures.Manifests[k]
+		abs(&v)
+		c.Content.Signatures.Manifests[k] = v
+	}
 	abs(&c.TLS.CertFile)
 	abs(&c.TLS.KeyFile)
 	if c.Auth.JWT != nil {
@@ -576,10 +609,19 @@ func (c *Config) Validate() error {
 		{"content.tool_scan", c.Content.ToolScan, "block flag off"},
 		{"content.pin", c.Content.Pin, "tofu off"},
 		{"content.responses", c.Content.Responses, "redact block off"},
+		{"content.signatures.mode", c.Content.Signatures.Mode, "off flag require"},
 		{"content.block_severity", c.Content.BlockSeverity, "info low medium high critical"},
 	} {
 		if !slices.Contains(strings.Fields(e.ok), e.v) {
 			add(e.f, "must be one of %s, got %q", strings.ReplaceAll(e.ok, " ", ", "), e.v)
+		}
+	}
+	if sg := c.Content.Signatures; sg.Mode != "off" && sg.TrustStore == "" {
+		add("content.signatures.trust_store", "required when mode is %s", sg.Mode)
+	}
+	for name := range c.Content.Signatures.Manifests {
+		if !slices.ContainsFunc(c.Upstreams, func(u config.MCPServer) bool { return u.Name == name }) {
+			add("content.signatures.manifests."+name, "no upstream has this name")
 		}
 	}
 	if _, err := audit.ParseSyncPolicy(c.Audit.Sync); err != nil {

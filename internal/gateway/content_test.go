@@ -3,13 +3,13 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mcpsoc/mcpsoc/internal/pin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -97,10 +97,13 @@ func TestRugPullMidSession(t *testing.T) {
 	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "fix.echo", Arguments: map[string]any{"message": "before"}}); err != nil || res.IsError {
 		t.Fatalf("before: %v %+v", err, res)
 	}
-	var pins map[string]string
-	data, _ := os.ReadFile(pinFile)
-	if json.Unmarshal(data, &pins) != nil || len(pins["fix.echo"]) != 64 {
-		t.Fatalf("pin file %s", data)
+	// The pin file is a lockfile with the scanner's canonical hashes.
+	lf, err := pin.ReadFile(pinFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := lf.Servers["url:http://127.0.0.1:9/in-process"]; s == nil || len(s.Tools["echo"].SHA256) != 64 || s.Tools["echo"].Components["description"] == "" {
+		t.Fatalf("pin file %+v", lf.Servers)
 	}
 	// The sleeper flips: same name, new instructions.
 	f := false

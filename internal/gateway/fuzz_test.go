@@ -95,3 +95,96 @@ func FuzzGatewayFrames(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastPathParse feeds arbitrary bodies to the fast path's decoder: it
+// must never panic, and whatever it accepts is a well-formed tools/call
+// whose name agrees with the routing header.
+func FuzzFastPathParse(f *testing.F) {
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fix.echo","arguments":{"message":"hi"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`), "fix.echo")
+	f.Add([]byte(`{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"x","inputResponses":{}}}`), "x")
+	f.Add([]byte(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}}`), "x")
+	f.Add([]byte(`[{"jsonrpc":"2.0","id":1}]`), "")
+	f.Fuzz(func(t *testing.T, body []byte, name string) {
+		env, ok := parseFast(body, name)
+		if !ok {
+			return
+		}
+		if env.Method != "tools/call" || env.Params.Name != name || !plainID(env.ID) {
+			t.Fatalf("accepted %q", body)
+		}
+	})
+}
+
+// FuzzSecretPrefilter checks that the literal pre-filter never hides a
+// credential the response scanner's expression would find.
+func FuzzSecretPrefilter(f *testing.F) {
+	f.Add([]byte("token ghp_" + strings.Repeat("A1b2", 6)))
+	f.Add([]byte("-----BEGIN RSA PRIVATE KEY-----\nabc"))
+	f.Add([]byte("AKIAABCDEFGHIJKLMNOP"))
+	f.Add([]byte("plain text"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := mayHoldSecret(b), responseSecret.Match(b); got != want {
+			t.Fatalf("mayHoldSecret(%q) = %v, regexp says %v", b, got, want)
+		}
+	})
+}
+
+func TestDuplicateKey(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"path":"/tmp/x"}`:                           false,
+		`{"path":"/tmp/x","path":"/etc/passwd"}`:      true,
+		`{"path":"/tmp/x","p\u0061th":"/etc/passwd"}`: true,
+		`{"a":{"b":1,"b":2}}`:                         true,
+		`{"a":[{"b":1},{"b":2}],"c":{"b":3}}`:         false,
+		`{"a":[1,{"x":1,"x":2}]}`:                     true,
+		`{"a":"\":\"","b":1}`:                         false,
+		`{}`:                                          false,
+	} {
+		if got := duplicateKey([]byte(in)); got != want {
+			t.Errorf("duplicateKey(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// FuzzDuplicateKey: never panics, and a top-level object whose key count
+// in the token stream exceeds its map size (a repeated key) is reported.
+func FuzzDuplicateKey(f *testing.F) {
+	f.Add([]byte(`{"a":1,"a":2}`))
+	f.Add([]byte(`{"a":[{"b":{"c":[1,2,{"d":3}]}}]}`))
+	f.Add([]byte(`[1,2`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dup := duplicateKey(b)
+		var m map[string]json.RawMessage
+		if json.Unmarshal(b, &m) != nil || m == nil {
+			return
+		}
+		var top struct{ n int }
+		dec := json.NewDecoder(bytes.NewReader(b))
+		depth, expectKey := 0, false
+		for {
+			tok, err := dec.Token()
+			if err != nil {
+				break
+			}
+			switch tok {
+			case json.Delim('{'), json.Delim('['):
+				depth++
+				expectKey = depth == 1
+				continue
+			case json.Delim('}'), json.Delim(']'):
+				depth--
+			}
+			if depth == 1 && expectKey {
+				top.n++
+				expectKey = false
+				continue
+			}
+			if depth == 1 {
+				expectKey = true
+			}
+		}
+		if top.n > len(m) && !dup {
+			t.Fatalf("repeated top-level key in %q not reported", b)
+		}
+	})
+}

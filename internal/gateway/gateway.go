@@ -18,7 +18,6 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/modelcontextprotocol/go-sdk/auth"
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -55,10 +54,17 @@ type Gateway struct {
 	guard   *guard
 
 	approvals approvals
+	relays    relays
+
+	subsMu sync.Mutex
+	subs   map[string]int // upstream + "\x00" + URI -> client subscriptions
 
 	index      atomic.Pointer[toolIndex]
 	indexMu    sync.Mutex
 	indexBuilt time.Time
+
+	// fastCalls counts tools/call requests served on the fast path.
+	fastCalls atomic.Int64
 
 	frontsMu sync.Mutex
 	fronts   []*front
@@ -122,7 +128,7 @@ func New(cfg *Config, opts *Options) (*Gateway, error) {
 	if cfg.SOC.URL != "" {
 		g.soc = newSOCForwarder(cfg.SOC, g.log)
 	}
-	gd, err := newGuard(cfg.Content, func(ev audit.Event) { g.record(context.Background(), ev) })
+	gd, err := newGuard(cfg.Content, cfg.Upstreams, g.now, func(ev audit.Event) { g.record(context.Background(), ev) })
 	if err != nil {
 		if g.audit != nil {
 			g.audit.Close()
@@ -130,8 +136,10 @@ func New(cfg *Config, opts *Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.guard = gd
+	g.subs = map[string]int{}
 	g.mgr = mcpx.NewManager(cfg.Upstreams, &mcpx.ManagerOptions{
 		Logger: g.log, ClientName: "mcpsoc-gateway", ClientVersion: g.version, InProcess: opts.InProcess,
+		ResourceUpdated: g.onResourceUpdated,
 	})
 	return g, nil
 }
@@ -216,7 +224,7 @@ func (g *Gateway) tools(force bool) *toolIndex {
 			visible = append(visible, t)
 		}
 	}
-	next.sig = toolSetSignature(visible)
+	next.sig = toolSetSignature(visible, g.guard.hash)
 	g.index.Store(next)
 	g.indexBuilt = now
 	if idx != nil && idx.sig != next.sig {
@@ -263,7 +271,8 @@ func (g *Gateway) newFront(only string, stdio bool) *front {
 	f.srv = mcpx.NewServer(name, g.version, &mcpx.ServerOptions{
 		Logger:       g.log,
 		Instructions: "MCPSoc gateway: tools of several MCP servers, named upstream.tool, under authentication, policy and audit.",
-		SDK:          &mcp.ServerOptions{HasTools: true, HasPrompts: true, HasResources: true},
+		SDK: &mcp.ServerOptions{HasTools: true, HasPrompts: true, HasResources: true,
+			CompletionHandler: f.complete, SubscribeHandler: f.subscribe, UnsubscribeHandler: f.unsubscribe},
 	})
 	f.srv.SDK().AddReceivingMiddleware(f.middleware)
 	g.frontsMu.Lock()
@@ -299,6 +308,13 @@ func (f *front) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 				return nil, errors.New("unauthenticated")
 			}
 			return f.callTool(ctx, p, req.(*mcp.CallToolRequest))
+		case "logging/setLevel":
+			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
+				if lp, ok := req.GetParams().(*mcp.SetLoggingLevelParams); ok && lp != nil {
+					f.g.setLevel(ctx, ss, lp.Level)
+				}
+			}
+			return next(ctx, method, req)
 		case "prompts/list", "prompts/get", "resources/list", "resources/read":
 			p := f.principal(req)
 			if p == nil {
@@ -360,164 +376,6 @@ func (f *front) listTools(ctx context.Context, p *Principal, req mcp.Request) *m
 	f.g.record(ctx, audit.Event{Kind: "gateway.list", Subject: p.Subject, Session: sessionID(req), Method: "tools/list",
 		Upstream: f.only, Decision: "allow", LatencyMicros: f.g.now().Sub(start).Microseconds(), Detail: detail})
 	return res
-}
-
-// toolError is a tool result the model can read, with isError set.
-func toolError(format string, a ...any) *mcp.CallToolResult {
-	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf(format, a...)}}}
-}
-
-func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolRequest) (mcp.Result, error) {
-	g := f.g
-	start := g.now()
-	ev := audit.Event{Kind: "gateway.call", Subject: p.Subject, Session: sessionID(req), Method: "tools/call"}
-	var destructive *bool // known once the tool is resolved
-	finish := func(res *mcp.CallToolResult, decision, reason string) (mcp.Result, error) {
-		ev.Decision, ev.Reason = decision, reason
-		detail := map[string]any{}
-		if destructive != nil {
-			detail["destructive"] = *destructive
-		}
-		var secrets int
-		if _, err := fmt.Sscanf(reason, "response carried %d secret", &secrets); err == nil && secrets > 0 {
-			detail["secrets"] = secrets
-		}
-		if len(detail) > 0 {
-			ev.Detail = mustJSON(detail)
-		}
-		ev.LatencyMicros = g.now().Sub(start).Microseconds()
-		if res != nil {
-			if b, err := json.Marshal(res); err == nil {
-				ev.ResultBytes, ev.ResultHash = int64(len(b)), audit.HashBytes(b)
-			}
-		}
-		g.record(ctx, ev)
-		return res, nil
-	}
-	name := req.Params.Name
-	if f.only != "" {
-		name = f.only + "." + name
-	}
-	idx := g.tools(false)
-	t, ok := idx.byName[name]
-	if !ok {
-		idx = g.tools(true)
-		t, ok = idx.byName[name]
-	}
-	if ok {
-		ev.Upstream, ev.Tool = t.Server, t.Tool.Name
-		d := Destructive(t.Tool)
-		destructive = &d
-	} else {
-		ev.Tool = req.Params.Name
-	}
-	raw := req.Params.Arguments
-	if len(raw) > 0 {
-		ev.ArgsHash = audit.HashBytes(raw)
-	}
-	var args map[string]any
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &args); err != nil {
-			return finish(toolError("arguments must be a JSON object"), "deny", "arguments are not an object")
-		}
-	}
-	ev.Args = g.redact.redactJSON(args)
-	// A tool the caller may not see is reported exactly like a missing one,
-	// so probing reveals nothing about other principals' tools.
-	if !ok || !g.policy.CanList(p, t.Server, t.Tool).Allow {
-		ev.Decision, ev.Reason = "deny", "unknown or unlisted tool"
-		ev.LatencyMicros = g.now().Sub(start).Microseconds()
-		g.record(ctx, ev)
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + req.Params.Name}
-	}
-	if why, bad := idx.blocked[name]; bad {
-		return finish(toolError("tool %s is blocked by the gateway: %s", req.Params.Name, why), "deny", why)
-	}
-	d := g.policy.CanCall(ctx, p, t.Server, t.Tool, args)
-	if !d.Allow {
-		return finish(toolError("call denied by gateway policy: %s", d.Reason), "deny", d.Reason)
-	}
-	if why, err := g.rateCheck(ctx, p, name); err != nil {
-		g.log.Error("rate limiter failed, denying", "error", err)
-		return finish(toolError("rate limiter unavailable; call denied"), "deny", "rate limiter error")
-	} else if why != "" {
-		return finish(toolError("%s", why), "deny", why)
-	}
-	if t.Tool.InputSchema != nil {
-		cs := g.schemas.forTool(name, t.Tool)
-		if cs.err != nil {
-			return finish(toolError("tool %s has an invalid input schema and cannot be called through the gateway", req.Params.Name), "deny", "invalid tool schema: "+cs.err.Error())
-		}
-		var inst any = args
-		if args == nil {
-			inst = map[string]any{}
-		}
-		if err := cs.rs.Validate(inst); err != nil {
-			return finish(toolError("arguments do not match the input schema of %s: %v", req.Params.Name, err), "deny", "schema validation failed")
-		}
-	}
-	if d.Approval {
-		if why := g.awaitApproval(ctx, req, p, t.Server, t.Tool.Name, d.Reason, &ev); why != "" {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return finish(toolError("call of %s not approved: %s", req.Params.Name, why), "deny", why)
-		}
-	}
-	// Fail closed: a call that could not be audited does not run.
-	if g.audit != nil {
-		if err := g.audit.Err(); err != nil {
-			g.log.Error("audit log unavailable; refusing calls", "error", err)
-			return toolError("the gateway cannot record this call in its audit log; call refused"), nil
-		}
-	}
-	copts := &mcpx.CallOptions{}
-	if tok := req.Params.GetProgressToken(); tok != nil {
-		sess := req.Session
-		copts.Progress = func(pn *mcp.ProgressNotificationParams) {
-			_ = sess.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: pn.Progress, Total: pn.Total, Message: pn.Message})
-		}
-	}
-	var fwd any = raw
-	if args == nil {
-		fwd = map[string]any{} // absent or null arguments reach the upstream as {}
-	}
-	res, err := g.mgr.CallTool(ctx, name, fwd, copts)
-	if err != nil {
-		if ctx.Err() != nil {
-			ev.Decision, ev.Reason = "error", "cancelled by client"
-			ev.LatencyMicros = g.now().Sub(start).Microseconds()
-			g.record(context.WithoutCancel(ctx), ev)
-			return nil, ctx.Err()
-		}
-		id := errorID()
-		g.log.Warn("upstream call failed", "error_id", id, "upstream", t.Server, "tool", t.Tool.Name, "error", err)
-		msg := "upstream call failed (error id " + id + ")"
-		switch {
-		case errors.Is(err, mcpx.ErrServerDown), errors.Is(err, mcpx.ErrCircuitOpen):
-			msg = fmt.Sprintf("upstream %s is unavailable (error id %s)", t.Server, id)
-		case errors.Is(err, context.DeadlineExceeded):
-			msg = fmt.Sprintf("upstream %s timed out (error id %s)", t.Server, id)
-		}
-		return finish(toolError("%s", msg), "error", msg)
-	}
-	if res != nil && !res.IsError && res.StructuredContent != nil && t.Tool.OutputSchema != nil {
-		// The client (and the model) trust structuredContent to have the
-		// declared shape: an upstream that breaks its own contract gets an
-		// error result instead.
-		cs := g.schemas.outputFor(name, t.Tool)
-		var inst any
-		b, _ := json.Marshal(res.StructuredContent)
-		_ = json.Unmarshal(b, &inst)
-		if cs.err != nil || cs.rs.Validate(inst) != nil {
-			return finish(toolError("upstream result of %s does not match the tool's output schema; withheld", req.Params.Name), "error", "structured content violates the output schema")
-		}
-	}
-	res, why := scanResponse(g.cfg.Content.Responses, res)
-	if why != "" && g.cfg.Content.Responses == "block" {
-		return finish(res, "deny", why)
-	}
-	return finish(res, "allow", why)
 }
 
 func errorID() string {
@@ -592,15 +450,21 @@ func (g *Gateway) Handler() http.Handler {
 			h.ServeHTTP(w, r)
 		})
 	}
-	mux.Handle("/mcp", wrap(g.newFront("", false).srv.HTTPHandler(httpOpts)))
+	serve := func(only string) http.Handler {
+		f := g.newFront(only, false)
+		return wrap(f.fastPath(f.srv.HTTPHandler(httpOpts)))
+	}
+	mux.Handle("/mcp", serve(""))
 	for _, u := range g.cfg.Upstreams {
 		if u.Disabled {
 			continue
 		}
-		mux.Handle("/mcp/"+u.Name, wrap(g.newFront(u.Name, false).srv.HTTPHandler(httpOpts)))
+		mux.Handle("/mcp/"+u.Name, serve(u.Name))
 	}
 	mux.Handle("/approvals", wrapHost(hostCheck, g.approvalsHandler()))
 	mux.Handle("/approvals/", wrapHost(hostCheck, g.approvalsHandler()))
+	mux.Handle("/quarantine", wrapHost(hostCheck, g.quarantineHandler()))
+	mux.Handle("/quarantine/", wrapHost(hostCheck, g.quarantineHandler()))
 	md := g.authn.MetadataHandler()
 	mux.Handle("GET /.well-known/oauth-protected-resource", md)
 	mux.Handle("GET /.well-known/oauth-protected-resource/mcp", md)

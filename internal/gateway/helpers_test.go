@@ -7,7 +7,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,8 +63,18 @@ func upstreamServer() *mcp.Server {
 	return s
 }
 
+// upstreamsOverHTTP makes newTestGateway serve the fixture upstreams over
+// loopback HTTP instead of in-process (see TestFastPathSuite); tests of
+// this package do not run in parallel.
+var upstreamsOverHTTP bool
+
+// fastCallsSeen sums the fast-path calls of gateways built while
+// upstreamsOverHTTP is set.
+var fastCallsSeen atomic.Int64
+
 // newTestGateway builds and starts a gateway from YAML (the upstream
-// "fix" is in-process) and serves it with httptest.
+// "fix" is in-process unless extra maps it to nil) and serves it with
+// httptest.
 func newTestGateway(t testing.TB, yamlText string, extra map[string]*mcp.Server) (*Gateway, *httptest.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -74,7 +86,25 @@ func newTestGateway(t testing.TB, yamlText string, extra map[string]*mcp.Server)
 	}
 	inproc := map[string]*mcp.Server{"fix": upstreamServer()}
 	for k, v := range extra {
+		if v == nil { // the entry's own URL serves it
+			delete(inproc, k)
+			continue
+		}
 		inproc[k] = v
+	}
+	if upstreamsOverHTTP {
+		// Serve each fixture on loopback HTTP (stateless, 2026-07-28) so
+		// calls take the fast path: point the entries at it and re-parse.
+		for name, s := range inproc {
+			up := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: true}))
+			t.Cleanup(up.Close)
+			re := regexp.MustCompile(`(name: ` + regexp.QuoteMeta(name) + `\n\s+url: )http://127\.0\.0\.1:9/in-process`)
+			yamlText = re.ReplaceAllString(yamlText, "${1}"+up.URL)
+		}
+		if cfg, err = ParseConfig("test.yaml", []byte(yamlText), func(string) (string, bool) { return "", false }); err != nil {
+			t.Fatal(err)
+		}
+		inproc = nil
 	}
 	gw, err := New(cfg, &Options{InProcess: inproc})
 	if err != nil {
@@ -88,6 +118,9 @@ func newTestGateway(t testing.TB, yamlText string, extra map[string]*mcp.Server)
 	}
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(func() { srv.Close(); gw.Close() })
+	if upstreamsOverHTTP {
+		t.Cleanup(func() { fastCallsSeen.Add(gw.fastCalls.Load()) })
+	}
 	return gw, srv, auditPath
 }
 

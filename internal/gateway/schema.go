@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -19,6 +20,7 @@ type schemaCache struct {
 	// seen: the upstream manager keeps the same *mcp.Tool until its
 	// catalog changes.
 	byTool sync.Map // *mcp.Tool -> *compiled
+	plain  sync.Map // *mcp.Tool -> bool (see forwardable)
 }
 
 // outputFor compiles the tool's output schema (cached like input schemas,
@@ -68,7 +70,21 @@ func (c *schemaCache) get(tool string, schema any) *compiled {
 		// Bounded: upstreams that churn schemas cannot grow it forever.
 		clear(c.m)
 		c.byTool.Clear()
+		c.plain.Clear()
 	}
 	c.m[key] = cc
 	return cc
+}
+
+// forwardable reports whether a tool's calls can be forwarded as raw bytes:
+// its input schema binds no argument to an HTTP header (x-mcp-header),
+// which only the SDK client knows how to send.
+func (c *schemaCache) forwardable(t *mcp.Tool) bool {
+	if v, ok := c.plain.Load(t); ok {
+		return v.(bool)
+	}
+	raw, err := json.Marshal(t.InputSchema)
+	ok := err == nil && !bytes.Contains(raw, []byte(`"x-mcp-header"`))
+	c.plain.Store(t, ok)
+	return ok
 }

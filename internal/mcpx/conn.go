@@ -48,7 +48,9 @@ type conn struct {
 	inFlight     atomic.Int64
 	listChanged  atomic.Int64 // list_changed notifications received
 	progressSeq  atomic.Uint64
-	progress     sync.Map // token string → func(*mcp.ProgressNotificationParams)
+	progress     sync.Map                    // token string → func(*mcp.ProgressNotificationParams)
+	fwd          atomic.Pointer[forwardPath] // set while a stateless HTTP session is up
+	procs        sync.Map                    // mcp.Transport -> *stdioProcess
 
 	mu          sync.Mutex
 	state       string
@@ -129,61 +131,20 @@ func (c *conn) run(ctx context.Context) {
 func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) {
 	cctx, cancel := context.WithTimeout(ctx, c.spec.ConnectTimeout)
 	defer cancel()
-	var (
-		transport mcp.Transport
-		proc      *stdioProcess
-		stderr    io.Closer
-		waitLog   = func() {}
-	)
-	inproc := c.m.opts.InProcess[c.spec.Name]
-	switch {
-	case inproc != nil:
-		ct, st := mcp.NewInMemoryTransports()
-		// The server side ends when the client session closes the pipe.
-		if _, err := inproc.Connect(cctx, st, nil); err != nil {
-			return nil, func() {}, fmt.Errorf("in-process server: %w", err)
-		}
-		transport = ct
-	case c.spec.Transport() == "stdio":
-		w, wait := stderrLogger(c.log)
-		stderr, waitLog = w, wait
-		p, t, err := startStdio(stdioCommand(c.spec, w), c.m.opts.MaxMessageBytes)
-		if err != nil {
-			_ = w.Close()
-			wait()
-			return nil, func() {}, err
-		}
-		proc, transport = p, t
-	default:
-		t, err := httpTransport(c.spec, c.m.opts.OAuthCodeFetcher)
-		if err != nil {
-			return nil, func() {}, err
-		}
-		t.MaxEventSize = c.m.opts.MaxMessageBytes
-		transport = t
-	}
-	client := mcp.NewClient(&mcp.Implementation{Name: c.m.opts.ClientName, Version: c.m.opts.ClientVersion}, &mcp.ClientOptions{
+	s, transport, cleanup, err := c.dial(cctx, &mcp.ClientOptions{
 		Capabilities:                &mcp.ClientCapabilities{},
 		ElicitationHandler:          c.m.opts.ElicitationHandler,
 		ToolListChangedHandler:      func(context.Context, *mcp.ToolListChangedRequest) { c.requestRefresh() },
 		PromptListChangedHandler:    func(context.Context, *mcp.PromptListChangedRequest) { c.requestRefresh() },
 		ResourceListChangedHandler:  func(context.Context, *mcp.ResourceListChangedRequest) { c.requestRefresh() },
+		ResourceUpdatedHandler:      c.onResourceUpdated,
 		ProgressNotificationHandler: c.onProgress,
-	})
-	cleanup := func() {
-		if proc != nil {
-			proc.stop(2 * time.Second)
-		}
-		if stderr != nil {
-			_ = stderr.Close()
-			waitLog()
-		}
-	}
-	s, err := client.Connect(cctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: c.spec.ProtocolVersion})
+	}, "")
 	if err != nil {
-		cleanup()
-		return nil, func() {}, fmt.Errorf("connecting: %w", err)
+		return nil, func() {}, err
 	}
+	inproc := c.m.opts.InProcess[c.spec.Name]
+	proc := c.proc(transport)
 	sessionCleanup := func() {
 		_ = s.Close()
 		cleanup()
@@ -208,8 +169,82 @@ func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) 
 	if info != nil {
 		version = info.ProtocolVersion
 	}
+	if inproc == nil {
+		c.fwd.Store(c.newForwardPath(transport, version))
+	}
 	c.log.Info("server connected", "protocol_version", version, "tools", len(cat.tools))
 	return s, sessionCleanup, nil
+}
+
+// dial starts (or reaches) the server and opens one client session with
+// opts. cleanup ends the session's process group for stdio servers.
+func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string, roots ...*mcp.Root) (*mcp.ClientSession, mcp.Transport, func(), error) {
+	var (
+		transport mcp.Transport
+		proc      *stdioProcess
+		stderr    io.Closer
+		waitLog   = func() {}
+	)
+	inproc := c.m.opts.InProcess[c.spec.Name]
+	switch {
+	case inproc != nil:
+		ct, st := mcp.NewInMemoryTransports()
+		// The server side ends when the client session closes the pipe.
+		if _, err := inproc.Connect(ctx, st, nil); err != nil {
+			return nil, nil, func() {}, fmt.Errorf("in-process server: %w", err)
+		}
+		transport = ct
+	case c.spec.Transport() == "stdio":
+		w, wait := stderrLogger(c.log)
+		stderr, waitLog = w, wait
+		p, t, err := startStdio(stdioCommand(c.spec, w), c.m.opts.MaxMessageBytes)
+		if err != nil {
+			_ = w.Close()
+			wait()
+			return nil, nil, func() {}, err
+		}
+		proc, transport = p, t
+	default:
+		t, err := httpTransport(c.spec, c.m.opts.OAuthCodeFetcher)
+		if err != nil {
+			return nil, nil, func() {}, err
+		}
+		t.MaxEventSize = c.m.opts.MaxMessageBytes
+		transport = t
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: c.m.opts.ClientName, Version: c.m.opts.ClientVersion}, opts)
+	client.AddRoots(roots...)
+	cleanup := func() {
+		if proc != nil {
+			proc.stop(2 * time.Second)
+		}
+		if stderr != nil {
+			_ = stderr.Close()
+			waitLog()
+		}
+	}
+	if version == "" {
+		version = c.spec.ProtocolVersion
+	}
+	s, err := client.Connect(ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: version})
+	if err != nil {
+		cleanup()
+		return nil, nil, func() {}, fmt.Errorf("connecting: %w", err)
+	}
+	if proc != nil {
+		c.procs.Store(transport, proc)
+		inner := cleanup
+		cleanup = func() { c.procs.Delete(transport); inner() }
+	}
+	return s, transport, cleanup, nil
+}
+
+// proc returns the stdio process behind a transport dial returned.
+func (c *conn) proc(t mcp.Transport) *stdioProcess {
+	if p, ok := c.procs.Load(t); ok {
+		return p.(*stdioProcess)
+	}
+	return nil
 }
 
 // loadCatalog lists tools, prompts and resources the server advertises.
@@ -324,6 +359,9 @@ func (c *conn) healthCheck(ctx context.Context, s *mcp.ClientSession) error {
 func (c *conn) setDown(err error) {
 	c.mu.Lock()
 	c.session, c.state, c.pid = nil, StateDown, 0
+	if old := c.fwd.Swap(nil); old != nil && old.raw != nil {
+		old.raw.close()
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		c.lastErr = err.Error()
 	}

@@ -37,6 +37,9 @@ type ManagerOptions struct {
 	// ElicitationHandler answers servers' elicitation requests. Nil
 	// advertises no elicitation capability.
 	ElicitationHandler func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error)
+	// ResourceUpdated receives notifications/resources/updated from any
+	// server's shared session (subscriptions made with Subscribe).
+	ResourceUpdated func(server string, params *mcp.ResourceUpdatedNotificationParams)
 	// BackoffMin and BackoffMax bound reconnection delays (defaults 500ms
 	// and 30s); each delay gets up to 50% random jitter.
 	BackoffMin, BackoffMax time.Duration

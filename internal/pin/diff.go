@@ -141,6 +141,16 @@ func withoutKey(c map[string]string, key string) string {
 	return b.String()
 }
 
+// CompareObject describes how one pinned object (kind tool, prompt,
+// resource…) differs from its current definition: which fields changed and
+// a readable diff of each. Equal hashes give a Change with no components.
+func CompareObject(kind, name string, locked, current Object) Change {
+	if locked.SHA256 == current.SHA256 {
+		return Change{Kind: Changed, Object: kind, Name: name}
+	}
+	return changed(kind, name, locked, current)
+}
+
 func changed(kind, name string, old, cur Object) Change {
 	c := Change{Kind: Changed, Object: kind, Name: name}
 	keys := map[string]bool{}

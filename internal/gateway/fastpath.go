@@ -1,0 +1,265 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/mcpsoc/mcpsoc/internal/mcpx"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// The fast path serves a 2026-07-28 tools/call without an SDK server
+// session on the client side and without the SDK client on the upstream
+// side: the request's JSON-RPC envelope and arguments are decoded once, the
+// call goes through admitCall (every check the SDK path runs: visibility,
+// quarantine, policy with CEL, rate limits, schema validation, approval,
+// audit availability), is forwarded as one POST on the upstream's
+// keep-alive pool (mcpx.Manager.ForwardCall), and the upstream's result
+// bytes are scanned and passed back. It applies only when nothing in the
+// request needs the SDK:
+//
+//   - the MCP-Protocol-Version header and _meta say 2026-07-28, Mcp-Method
+//     and Mcp-Name agree with the body (a mismatch goes to the SDK path,
+//     which answers -32020);
+//   - params hold only name, arguments and _meta, and _meta only the
+//     protocol version, client info and capabilities (no progress token,
+//     no log level, no multi-round-trip input responses);
+//   - the upstream is a Streamable HTTP server without OAuth that
+//     negotiated 2026-07-28, and the tool declares no x-mcp-header
+//     parameters.
+//
+// Anything else is served by the SDK path unchanged.
+
+const fastVersion = "2026-07-28"
+
+const (
+	metaVersion = "io.modelcontextprotocol/protocolVersion"
+	metaClient  = "io.modelcontextprotocol/clientInfo"
+	metaCaps    = "io.modelcontextprotocol/clientCapabilities"
+)
+
+type fastEnvelope struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Method  string          `json:"method"`
+	Params  struct {
+		Name      string                     `json:"name"`
+		Arguments json.RawMessage            `json:"arguments"`
+		Meta      map[string]json.RawMessage `json:"_meta"`
+	} `json:"params"`
+}
+
+var fastBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (f *front) fastPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.Header.Get("Mcp-Method") != "tools/call" || r.Header.Get("MCP-Protocol-Version") != fastVersion {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body) // bounded by limitBody
+		if err != nil {
+			rpcError(w, http.StatusBadRequest, -32700, "cannot read request body")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if !f.serveFast(w, r, body) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// parseFast decodes a tools/call for the fast path, once: unknown fields
+// anywhere in the envelope or params (such as multi-round-trip
+// inputResponses), a notification, a name that disagrees with the Mcp-Name
+// header, another protocol version or extra _meta keys (a progress token,
+// a log level) send the request to the SDK path.
+func parseFast(body []byte, nameHeader string) (*fastEnvelope, bool) {
+	var env fastEnvelope
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&env) != nil || dec.More() || env.JSONRPC != "2.0" || env.Method != "tools/call" || !plainID(env.ID) {
+		return nil, false
+	}
+	if env.Params.Name == "" || nameHeader != env.Params.Name || string(env.Params.Meta[metaVersion]) != `"`+fastVersion+`"` {
+		return nil, false
+	}
+	for k := range env.Params.Meta {
+		if k != metaVersion && k != metaClient && k != metaCaps {
+			return nil, false
+		}
+	}
+	if a := env.Params.Arguments; len(a) > 0 && a[0] != '{' && string(a) != "null" {
+		return nil, false // admitCall would refuse it; let the SDK answer as it does
+	}
+	return &env, true
+}
+
+// serveFast answers the request and returns true, or returns false without
+// writing anything when the request must take the SDK path.
+func (f *front) serveFast(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	env, ok := parseFast(body, r.Header.Get("Mcp-Name"))
+	if !ok {
+		return false
+	}
+	p, _ := r.Context().Value(principalCtxKey{}).(*Principal)
+	if p == nil {
+		return false
+	}
+	full := env.Params.Name
+	if f.only != "" {
+		full = f.only + "." + full
+	}
+	server, _, ok := mcpx.SplitName(full)
+	if !ok || !f.g.mgr.CanForward(server) {
+		return false
+	}
+	if t, ok := f.g.tools(false).byName[full]; ok && !f.g.schemas.forwardable(t.Tool) {
+		return false
+	}
+	f.g.fastCalls.Add(1)
+	ctx := r.Context()
+	c, d := f.admitCall(ctx, p, env.Params.Name, env.Params.Arguments, "", nil)
+	if d != nil {
+		switch {
+		case d.res == nil:
+			writeRPCError(w, env.ID, d.rpcErr)
+		case d.decision == "unaudited":
+			writeResult(w, env.ID, encodeResult(d.res))
+		default:
+			b := encodeResult(d.res)
+			c.finish(ctx, b, d.decision, d.reason)
+			writeResult(w, env.ID, b)
+		}
+		return true
+	}
+	args := c.raw
+	if c.args == nil {
+		args = nil // absent or null arguments reach the upstream as {}
+	}
+	raw, err := f.g.mgr.ForwardCall(ctx, c.tool.Server, c.tool.Tool.Name, args)
+	if err != nil {
+		res, msg := c.upstreamFailure(ctx, err)
+		if res == nil {
+			return true // the client went away
+		}
+		b := encodeResult(res)
+		c.finish(ctx, b, "error", msg)
+		writeResult(w, env.ID, b)
+		return true
+	}
+	out, decision, reason := f.g.checkForwarded(c, raw)
+	c.finish(ctx, out, decision, reason)
+	writeResult(w, env.ID, out)
+	return true
+}
+
+// checkForwarded applies the result checks of the SDK path to raw result
+// bytes: multi-round-trip results are refused, structured content is held
+// to the output schema, and credentials are redacted or blocked. Results
+// that need none of that are passed through byte for byte.
+func (g *Gateway) checkForwarded(c *call, raw json.RawMessage) (json.RawMessage, string, string) {
+	var head struct {
+		ResultType        string          `json:"resultType"`
+		StructuredContent json.RawMessage `json:"structuredContent"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return encodeResult(toolError("upstream result of %s is malformed; withheld", c.shown)), "error", "malformed upstream result"
+	}
+	if head.ResultType != "" && head.ResultType != "complete" {
+		return encodeResult(toolError("upstream %s asked for more input (%s), which the gateway does not relay", c.tool.Server, head.ResultType)),
+			"error", "upstream result type " + head.ResultType
+	}
+	mode := g.cfg.Content.Responses
+	needOutput := len(head.StructuredContent) > 0 && string(head.StructuredContent) != "null" && c.tool.Tool.OutputSchema != nil
+	needScan := mode != "off" && (mayHoldSecret(raw) || bytes.Contains(raw, []byte(`\u`)))
+	if !needOutput && !needScan {
+		return raw, "allow", ""
+	}
+	var res mcp.CallToolResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return encodeResult(toolError("upstream result of %s is malformed; withheld", c.shown)), "error", "malformed upstream result"
+	}
+	if bad := c.checkOutput(&res); bad != nil {
+		return encodeResult(bad), "error", "structured content violates the output schema"
+	}
+	out, why := scanResponse(mode, &res)
+	if why == "" {
+		return raw, "allow", ""
+	}
+	if mode == "block" {
+		return encodeResult(out), "deny", why
+	}
+	return encodeResult(out), "allow", why
+}
+
+// plainID reports whether id is a JSON-RPC request id (a string or a
+// number, not null: notifications take the SDK path).
+func plainID(id json.RawMessage) bool {
+	if len(id) == 0 {
+		return false
+	}
+	switch c := id[0]; {
+	case c == '"':
+		return true
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err := strconv.ParseFloat(string(id), 64)
+		return err == nil
+	}
+	return false
+}
+
+// encodeResult encodes a gateway-made tool result for a 2026-07-28 client.
+func encodeResult(res *mcp.CallToolResult) []byte {
+	b, err := json.Marshal(res)
+	if err != nil || len(b) < 2 {
+		return []byte(`{"resultType":"complete","isError":true,"content":[{"type":"text","text":"result could not be encoded"}]}`)
+	}
+	if bytes.Contains(b, []byte(`"resultType"`)) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+26)
+	out = append(out, `{"resultType":"complete"`...)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	return append(out, b[1:]...)
+}
+
+func writeResult(w http.ResponseWriter, id, result []byte) {
+	buf := fastBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	buf.WriteString(`{"jsonrpc":"2.0","id":`)
+	buf.Write(id)
+	buf.WriteString(`,"result":`)
+	buf.Write(result)
+	buf.WriteString("}\n")
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+	fastBufs.Put(buf)
+}
+
+func writeRPCError(w http.ResponseWriter, id []byte, err error) {
+	var we *jsonrpc.Error
+	if !errors.As(err, &we) {
+		code := int64(jsonrpc.CodeInternalError)
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			code = -32000
+		}
+		we = &jsonrpc.Error{Code: code, Message: err.Error()}
+	}
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": json.RawMessage(id), "error": we})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(b, '\n'))
+}

@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// samplingServer's tool asks its client's model a question (sampling)
+// during the call and returns the answer.
+func samplingServer() *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "asker", Version: "1"}, nil)
+	f := false
+	mcp.AddTool(s, &mcp.Tool{Name: "roots", Description: "List the client's roots.", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: &f}},
+		func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
+			res, err := req.Session.ListRoots(ctx, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			var uris []string
+			for _, r := range res.Roots {
+				uris = append(uris, r.URI)
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strings.Join(uris, ",")}}}, nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "ask", Description: "Ask the model.", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: &f}},
+		func(ctx context.Context, req *mcp.CallToolRequest, in struct {
+			Q string `json:"q"`
+		}) (*mcp.CallToolResult, any, error) {
+			res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{MaxTokens: 10,
+				Messages: []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: in.Q}}}})
+			if err != nil {
+				return nil, nil, err
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "model said: " + res.Content.(*mcp.TextContent).Text}}}, nil, nil
+		})
+	return s
+}
+
+// TestRelayReachesOnlyTheCaller has two clients with different models
+// call a tool that samples, concurrently and repeatedly, through the
+// gateway: each sampling request reaches the client whose call caused it
+// and no other, and each relay is audited.
+func TestRelayReachesOnlyTheCaller(t *testing.T) {
+	yaml := strings.Replace(openLoopback, "upstreams:", "upstreams:\n  - name: asker\n    url: http://127.0.0.1:9/in-process # never dialled: Options.InProcess serves \"asker\"", 1)
+	_, srv, auditPath := newTestGateway(t, yaml, map[string]*mcp.Server{"asker": samplingServer()})
+	ctx := context.Background()
+	client := func(name string) *mcp.ClientSession {
+		c := mcp.NewClient(&mcp.Implementation{Name: name, Version: "1"}, &mcp.ClientOptions{
+			CreateMessageHandler: func(_ context.Context, r *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+				q := r.Params.Messages[0].Content.(*mcp.TextContent).Text
+				return &mcp.CreateMessageResult{Model: name, Role: "assistant", Content: &mcp.TextContent{Text: name + " answers " + q}}, nil
+			},
+		})
+		c.AddRoots(&mcp.Root{URI: "file:///home/" + name})
+		// A 2025-11-25 client: servers may send it requests during a call.
+		cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: srv.URL + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cs.Close() })
+		return cs
+	}
+	a, b := client("alpha"), client("beta")
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := 0; i < 10; i++ {
+		for _, x := range []struct {
+			cs   *mcp.ClientSession
+			name string
+		}{{a, "alpha"}, {b, "beta"}} {
+			wg.Add(1)
+			go func(cs *mcp.ClientSession, name string, i int) {
+				defer wg.Done()
+				q := fmt.Sprintf("q%d", i)
+				res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "asker.ask", Arguments: map[string]any{"q": q}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if got, want := resultText(res), "model said: "+name+" answers "+q; got != want {
+					errs <- fmt.Errorf("%s got %q, want %q", name, got, want)
+				}
+			}(x.cs, x.name, i)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// Each client's roots reach the upstream on its own session.
+	for cs, want := range map[*mcp.ClientSession]string{a: "file:///home/alpha", b: "file:///home/beta"} {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "asker.roots"})
+		if err != nil || resultText(res) != want {
+			t.Errorf("roots: %v %q, want %q", err, resultText(res), want)
+		}
+	}
+	relayed := 0
+	for _, r := range auditRecords(t, auditPath) {
+		if r.Kind == "gateway.relay" && r.Method == "sampling/createMessage" && r.Upstream == "asker" {
+			relayed++
+		}
+	}
+	if relayed != 20 {
+		t.Errorf("%d relays audited, want 20", relayed)
+	}
+}
