@@ -167,25 +167,11 @@ func (s *Server) readStore(ctx context.Context, f eventFilter, fn func(FirewallE
 	if req.From.IsZero() {
 		req.From = s.now().Add(-24 * time.Hour)
 	}
-	n := 0
-	for {
-		page, err := s.events.Search(ctx, req)
-		if err != nil {
-			return false, fmt.Errorf("searching the MCPSoc store: %w", err)
+	return store.Each(ctx, s.events, req, maxStoreEvents, func(r store.Record) {
+		if fe, ok := toFirewallEvent(r.Event, "store:"+r.ID); ok {
+			fn(fe)
 		}
-		for _, r := range page.Records {
-			if fe, ok := toFirewallEvent(r.Event, "store:"+r.ID); ok {
-				fn(fe)
-			}
-			if n++; n >= maxStoreEvents {
-				return page.Next != "", nil
-			}
-		}
-		if page.Next == "" {
-			return false, nil
-		}
-		req.Cursor = page.Next
-	}
+	})
 }
 
 // parseSince reads an RFC 3339 time or a duration back from now.

@@ -409,25 +409,11 @@ func (s *Server) readStore(ctx context.Context, f filter, fn func(Event)) (bool,
 	if req.From.IsZero() {
 		req.From = s.now().Add(-24 * time.Hour)
 	}
-	n := 0
-	for {
-		page, err := s.events.Search(ctx, req)
-		if err != nil {
-			return false, fmt.Errorf("searching the MCPSoc store: %w", err)
+	return store.Each(ctx, s.events, req, maxStoreEvents, func(r store.Record) {
+		if e, ok := fromEvent(r.Event, "store:"+r.ID); ok {
+			fn(e)
 		}
-		for _, r := range page.Records {
-			if e, ok := fromEvent(r.Event, "store:"+r.ID); ok {
-				fn(e)
-			}
-			if n++; n >= maxStoreEvents {
-				return page.Next != "", nil
-			}
-		}
-		if page.Next == "" {
-			return false, nil
-		}
-		req.Cursor = page.Next
-	}
+	})
 }
 
 func (s *Server) queryEvents(ctx context.Context, _ *mcp.CallToolRequest, in EventsIn) (Events, error) {
