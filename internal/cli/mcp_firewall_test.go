@@ -33,44 +33,11 @@ func TestMCPFirewallConfigErrors(t *testing.T) {
 	}
 }
 
-// fwReport is the part of test/peers/client.mjs's output these tests read.
-type fwReport struct {
-	ServerInfo struct{ Name string } `json:"serverInfo"`
-	Tools      []struct {
-		Name        string         `json:"name"`
-		Annotations map[string]any `json:"annotations"`
-	} `json:"tools"`
-	Result struct {
-		Content []struct {
-			Text string `json:"text"`
-		} `json:"content"`
-		StructuredContent json.RawMessage `json:"structuredContent"`
-		IsError           bool            `json:"isError"`
-	} `json:"result"`
-}
-
 // tsFirewall runs the official TypeScript SDK client with one tool call;
 // target is "http URL" or "stdio COMMAND ARGS...".
-func tsFirewall(t *testing.T, target []string, tool string, args map[string]any) fwReport {
+func tsFirewall(t *testing.T, target []string, tool string, args map[string]any) testenv.TSReport {
 	t.Helper()
-	node := testenv.Node(t)
-	testenv.PeerFile(t, "@modelcontextprotocol/sdk/package.json")
-	script := filepath.Join(testenv.RepoRoot(), "test", "peers", "client.mjs")
-	ta, _ := json.Marshal(args)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{script}, target...)...)
-	cmd.Env = append(os.Environ(), "TOOL="+tool, "TOOL_ARGS="+string(ta))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s: client: %v", tool, err)
-	}
-	var r fwReport
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("%s: %s: %v", tool, out, err)
-	}
-	return r
+	return testenv.TSClient(t, target, nil, tool, args)
 }
 
 // TestMCPFirewallTypeScriptClient drives 'mcp firewall' over Streamable

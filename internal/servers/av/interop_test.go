@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,46 +16,9 @@ import (
 
 // tsCall runs the official TypeScript SDK client (test/peers/client.mjs)
 // against 'mcpsoc mcp av' over stdio and returns its one-line report.
-func tsCall(t *testing.T, node, bin string, args []string, tool string, toolArgs map[string]any) tsReport {
+func tsCall(t *testing.T, node, bin string, args []string, tool string, toolArgs map[string]any) testenv.TSReport {
 	t.Helper()
-	script := filepath.Join(testenv.RepoRoot(), "test", "peers", "client.mjs")
-	ta, _ := json.Marshal(toolArgs)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{script, "stdio", bin, "mcp", "av"}, args...)...)
-	cmd.Env = append(os.Environ(), "TOOL="+tool, "TOOL_ARGS="+string(ta))
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("%s: client failed: %v\n%s", tool, err, stderr)
-	}
-	var r tsReport
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("%s: client output %q: %v", tool, out, err)
-	}
-	return r
-}
-
-type tsReport struct {
-	ProtocolVersion string `json:"protocolVersion"`
-	ServerInfo      struct {
-		Name string `json:"name"`
-	} `json:"serverInfo"`
-	Tools []struct {
-		Name        string         `json:"name"`
-		Annotations map[string]any `json:"annotations"`
-	} `json:"tools"`
-	Result struct {
-		Content []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"content"`
-		StructuredContent json.RawMessage `json:"structuredContent"`
-		IsError           bool            `json:"isError"`
-	} `json:"result"`
+	return testenv.TSClient(t, append([]string{"stdio", bin, "mcp", "av"}, args...), nil, tool, toolArgs)
 }
 
 // TestTypeScriptClient drives the av server's tools from the official

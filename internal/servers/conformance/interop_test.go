@@ -54,60 +54,23 @@ func startHTTP(t *testing.T, bin string) string {
 	return "http://" + addr + "/mcp"
 }
 
-type tsResult struct {
-	ConnectMS       int    `json:"connectMs"`
-	ProtocolVersion string `json:"protocolVersion"`
-	ServerInfo      struct {
-		Name string `json:"name"`
-	} `json:"serverInfo"`
-	Tools []struct {
-		Name        string         `json:"name"`
-		Annotations map[string]any `json:"annotations"`
-	} `json:"tools"`
-	Prompts   []string `json:"prompts"`
-	Resources []string `json:"resources"`
-	Result    struct {
-		Content []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"content"`
-		StructuredContent map[string]any `json:"structuredContent"`
-		IsError           bool           `json:"isError"`
-	} `json:"result"`
-}
-
 // TestTypeScriptClient connects the official TypeScript SDK client to our
 // fixture server over stdio and Streamable HTTP.
 func TestTypeScriptClient(t *testing.T) {
-	node := testenv.Node(t)
-	script := filepath.Join(testenv.RepoRoot(), "test", "peers", "client.mjs")
-	testenv.PeerFile(t, "@modelcontextprotocol/sdk/package.json")
+	testenv.Node(t)
 	bin := testenv.GoBinary(t, "./cmd/mcpsoc")
 	url := startHTTP(t, bin)
 	for _, tc := range []struct {
 		name string
 		args []string
 	}{
-		{"stdio", []string{script, "stdio", bin, "mcp", "conformance"}},
-		{"http", []string{script, "http", url}},
+		{"stdio", []string{"stdio", bin, "mcp", "conformance"}},
+		{"http", []string{"http", url}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, node, tc.args...)
-			cmd.Env = append(os.Environ(), "TOOL=add_numbers", `TOOL_ARGS={"a":5,"b":3}`)
-			out, err := cmd.Output()
-			if err != nil {
-				var stderr string
-				if ee, ok := err.(*exec.ExitError); ok {
-					stderr = string(ee.Stderr)
-				}
-				t.Fatalf("client failed: %v\n%s", err, stderr)
-			}
-			var r tsResult
-			if err := json.Unmarshal(out, &r); err != nil {
-				t.Fatalf("client output %q: %v", out, err)
-			}
+			r := testenv.TSClient(t, tc.args, nil, "add_numbers", map[string]any{"a": 5, "b": 3})
+			var sum struct{ Sum float64 }
+			json.Unmarshal(r.Result.StructuredContent, &sum)
 			if r.ServerInfo.Name != "mcpsoc-conformance" || r.ProtocolVersion != "2025-11-25" {
 				t.Errorf("server %q, version %q", r.ServerInfo.Name, r.ProtocolVersion)
 			}
@@ -121,7 +84,7 @@ func TestTypeScriptClient(t *testing.T) {
 					}
 				}
 			}
-			if r.Result.IsError || r.Result.StructuredContent["sum"] != 8.0 {
+			if r.Result.IsError || sum.Sum != 8 {
 				t.Errorf("add_numbers result = %+v", r.Result)
 			}
 		})

@@ -1,14 +1,12 @@
 package intel
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/testenv"
 )
@@ -18,54 +16,17 @@ import (
 // It is the av server tests' helper for this server. The TypeScript SDK
 // starts servers with a minimal environment, so env is passed through
 // env(1) on the server's command line.
-func tsCall(t *testing.T, node, bin string, args, env []string, tool string, toolArgs map[string]any) tsReport {
+func tsCall(t *testing.T, node, bin string, args, env []string, tool string, toolArgs map[string]any) testenv.TSReport {
 	t.Helper()
-	script := filepath.Join(testenv.RepoRoot(), "test", "peers", "client.mjs")
-	ta, _ := json.Marshal(toolArgs)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	argv := []string{script, "stdio", bin, "mcp", "intel"}
+	target := []string{"stdio", bin, "mcp", "intel"}
 	if len(env) > 0 {
 		envBin, err := exec.LookPath("env")
 		if err != nil {
 			t.Skip("env(1) is not installed")
 		}
-		argv = append(append([]string{script, "stdio", envBin}, env...), bin, "mcp", "intel")
+		target = append(append([]string{"stdio", envBin}, env...), bin, "mcp", "intel")
 	}
-	cmd := exec.CommandContext(ctx, node, append(argv, args...)...)
-	cmd.Env = append(os.Environ(), "TOOL="+tool, "TOOL_ARGS="+string(ta))
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("%s: client failed: %v\n%s", tool, err, stderr)
-	}
-	var r tsReport
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("%s: client output %q: %v", tool, out, err)
-	}
-	return r
-}
-
-type tsReport struct {
-	ProtocolVersion string `json:"protocolVersion"`
-	ServerInfo      struct {
-		Name string `json:"name"`
-	} `json:"serverInfo"`
-	Tools []struct {
-		Name        string         `json:"name"`
-		Annotations map[string]any `json:"annotations"`
-	} `json:"tools"`
-	Result struct {
-		Content []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"content"`
-		StructuredContent json.RawMessage `json:"structuredContent"`
-		IsError           bool            `json:"isError"`
-	} `json:"result"`
+	return testenv.TSClient(t, append(target, args...), nil, tool, toolArgs)
 }
 
 // TestTypeScriptClient runs the built binary over stdio under the official
