@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
@@ -87,29 +86,36 @@ func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte
 	if !validHeader("Mcp-Name", name) {
 		return nil, "", errors.New("tool name not allowed in a header")
 	}
+	// An idle connection the server has closed is dropped before use.
+	// A call is sent again only when it was not completely written: once
+	// the server may have read it, a tools/call is not repeated (it may
+	// not be idempotent), the caller gets the error instead.
 	var conn *rawConn
-	reused := false
-	select {
-	case conn = <-rc.idle:
-		reused = true
-	default:
-		c, err := rc.dialer.DialContext(ctx, "tcp", rc.addr)
-		if err != nil {
-			return nil, "", err
+	for conn == nil {
+		select {
+		case c := <-rc.idle:
+			if c.open() {
+				conn = c
+			} else {
+				c.c.Close()
+			}
+		default:
+			c, err := rc.dialer.DialContext(ctx, "tcp", rc.addr)
+			if err != nil {
+				return nil, "", err
+			}
+			conn = &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
 		}
-		conn = &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
 	}
-	out, ct, reuse, err := rc.exchange(ctx, conn, name, body)
-	if err != nil && reused && ctx.Err() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
-		// The server closed an idle connection before reading the request
-		// (as http.Transport does, retry once on a fresh one).
+	out, ct, reuse, sent, err := rc.exchange(ctx, conn, name, body)
+	if err != nil && !sent && ctx.Err() == nil {
 		conn.c.Close()
 		c, derr := rc.dialer.DialContext(ctx, "tcp", rc.addr)
 		if derr != nil {
 			return nil, "", derr
 		}
 		conn = &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
-		out, ct, reuse, err = rc.exchange(ctx, conn, name, body)
+		out, ct, reuse, _, err = rc.exchange(ctx, conn, name, body)
 	}
 	if reuse && err == nil {
 		select {
@@ -122,7 +128,9 @@ func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte
 	return out, ct, err
 }
 
-func (rc *rawClient) exchange(ctx context.Context, conn *rawConn, name string, body []byte) ([]byte, string, bool, error) {
+// exchange writes one request and reads its response. sent reports that
+// the request was written whole, so the server may have acted on it.
+func (rc *rawClient) exchange(ctx context.Context, conn *rawConn, name string, body []byte) (out []byte, ct string, reuse, sent bool, err error) {
 	// Cancellation closes the connection, which unblocks reads and writes.
 	stop := context.AfterFunc(ctx, func() { conn.c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -142,25 +150,25 @@ func (rc *rawClient) exchange(ctx context.Context, conn *rawConn, name string, b
 	buf.WriteString("\r\n\r\n")
 	buf.Write(body)
 	if _, err := conn.c.Write(buf.Bytes()); err != nil {
-		return nil, "", false, ctxErr(ctx, err)
+		return nil, "", false, false, ctxErr(ctx, err)
 	}
 	resp, err := http.ReadResponse(conn.br, nil)
 	if err != nil {
-		return nil, "", false, ctxErr(ctx, err)
+		return nil, "", false, true, ctxErr(ctx, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxForwardResponse+1))
 	if err != nil {
-		return nil, "", false, ctxErr(ctx, err)
+		return nil, "", false, true, ctxErr(ctx, err)
 	}
 	if len(b) > maxForwardResponse {
-		return nil, "", false, fmt.Errorf("response larger than %d bytes", maxForwardResponse)
+		return nil, "", false, true, fmt.Errorf("response larger than %d bytes", maxForwardResponse)
 	}
-	reuse := !resp.Close
+	reuse = !resp.Close
 	if resp.StatusCode != http.StatusOK {
-		return nil, "", reuse, fmt.Errorf("server answered HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b[:min(len(b), 512)]))
+		return nil, "", reuse, true, fmt.Errorf("server answered HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b[:min(len(b), 512)]))
 	}
-	return b, resp.Header.Get("Content-Type"), reuse, nil
+	return b, resp.Header.Get("Content-Type"), reuse, true, nil
 }
 
 func ctxErr(ctx context.Context, err error) error {
