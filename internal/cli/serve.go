@@ -288,8 +288,8 @@ func consumeToStore(ctx context.Context, b *bus.Bus, st store.Store, log *slog.L
 		Name: "mcpsoc_store_events_total", Help: "Events newly written to the store.",
 	})
 	reg.MustRegister(undecodable, stored)
-	return b.Consume(ctx, "store", 1000, func(ctx context.Context, batch []bus.Delivery) error {
-		evs := make([]*event.Event, 0, len(batch))
+	return b.Consume(ctx, "store", storeBatch, func(ctx context.Context, batch []bus.Delivery) error {
+		evs := make([]store.Encoded, 0, len(batch))
 		for _, d := range batch {
 			ev := new(event.Event)
 			if err := ev.UnmarshalJSON(d.Data); err != nil {
@@ -297,9 +297,11 @@ func consumeToStore(ctx context.Context, b *bus.Bus, st store.Store, log *slog.L
 				log.Error("bus message is not an event; skipped", "id", d.ID, "error", err)
 				continue
 			}
-			evs = append(evs, ev)
+			// The bus bytes are the event's encoding: the store writes
+			// them as they are.
+			evs = append(evs, store.Encoded{Event: ev, JSON: d.Data})
 		}
-		n, err := st.Append(ctx, evs)
+		n, err := st.AppendEncoded(ctx, evs)
 		if err != nil {
 			return err
 		}
@@ -307,6 +309,11 @@ func consumeToStore(ctx context.Context, b *bus.Bus, st store.Store, log *slog.L
 		return nil
 	})
 }
+
+// storeBatch is how many bus messages the store consumer takes at once:
+// one store transaction each. Large transactions amortize the index pages
+// every commit rewrites (most of an append's cost).
+const storeBatch = 5000
 
 // retention applies the store's age and size limits every ten minutes,
 // and gives stores with housekeeping (partitions ahead of time, WAL
