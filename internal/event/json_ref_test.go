@@ -258,6 +258,15 @@ func BenchmarkUnmarshalJSON(b *testing.B) {
 			}
 		}
 	})
+	// What a bus consumer does: a new event per message.
+	b.Run("onepass_new_event", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := new(Event).UnmarshalJSON(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("reference", func(b *testing.B) {
 		var e Event
 		for b.Loop() {
