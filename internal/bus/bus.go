@@ -273,28 +273,43 @@ func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) erro
 		return fmt.Errorf("consumer %s: %w", name, err)
 	}
 	log := b.log.With("consumer", name)
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		batch, err := cons.Fetch(max, jetstream.FetchMaxWait(500*time.Millisecond))
-		if err != nil {
-			if ctx.Err() != nil {
-				break
+	// The next batch is fetched while the handler works on the current
+	// one, so the bus's side of the work overlaps the consumer's. At most
+	// three batches are unacknowledged at once (handled, fetched, being
+	// fetched), within MaxAckPending.
+	fetched := make(chan []jetstream.Msg, 1)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(fetched)
+		for fctx.Err() == nil {
+			msgs, err := fetch(cons, max)
+			if err != nil {
+				if fctx.Err() != nil {
+					return
+				}
+				log.Warn("fetching", "error", err)
+				sleep(fctx, time.Second)
+				continue
 			}
-			log.Warn("fetching", "error", err)
-			sleep(ctx, time.Second)
-			continue
+			if len(msgs) == 0 {
+				continue
+			}
+			select {
+			case fetched <- msgs:
+			case <-fctx.Done():
+				return
+			}
 		}
-		var msgs []jetstream.Msg
-		var ds []Delivery
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
-			ds = append(ds, Delivery{ID: m.Headers().Get(jetstream.MsgIDHeader), Data: m.Data()})
-		}
-		if len(msgs) == 0 {
-			continue
+	}()
+	backoff := 100 * time.Millisecond
+	for msgs := range fetched {
+		ds := make([]Delivery, len(msgs))
+		for i, m := range msgs {
+			ds[i] = Delivery{ID: m.Headers().Get(jetstream.MsgIDHeader), Data: m.Data()}
 		}
 		stop := keepAlive(msgs)
-		err = h(ctx, ds)
+		err := h(ctx, ds)
 		stop()
 		if err != nil {
 			log.Warn("handler failed; batch will be redelivered", "error", err, "messages", len(msgs), "retry_in", backoff)
@@ -318,6 +333,38 @@ func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) erro
 		b.metrics.consumed.WithLabelValues(name).Add(float64(len(msgs)))
 	}
 	return nil
+}
+
+// fetch returns up to max messages: at once what the consumer has
+// pending, or else the first to arrive within half a second together with
+// whatever came with it. A plain Fetch(max) waits until max messages are
+// there or its wait ends, which holds back a partial batch for the whole
+// wait.
+func fetch(cons jetstream.Consumer, max int) ([]jetstream.Msg, error) {
+	var msgs []jetstream.Msg
+	collect := func(batch jetstream.MessageBatch) {
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+	}
+	batch, err := cons.FetchNoWait(max)
+	if err != nil {
+		return nil, err
+	}
+	if collect(batch); len(msgs) > 0 {
+		return msgs, nil
+	}
+	if batch, err = cons.Fetch(1, jetstream.FetchMaxWait(500*time.Millisecond)); err != nil {
+		return nil, err
+	}
+	if collect(batch); len(msgs) == 0 || max == 1 {
+		return msgs, nil
+	}
+	if batch, err = cons.FetchNoWait(max - 1); err != nil {
+		return msgs, nil // the one already fetched goes out; the rest next time
+	}
+	collect(batch)
+	return msgs, nil
 }
 
 // keepAlive tells JetStream, every third of ackWait, that msgs are still

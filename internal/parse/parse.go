@@ -307,6 +307,8 @@ func (n *Normalizer) parse(ev *event.Event, line []byte, origSize int) {
 	ev.Provenance.Parser = n.parser.Name()
 	if err := n.parser.Parse(ev, &rec); err != nil {
 		ev.SetPipelineError(err.Error())
+	} else {
+		ev.SetCommunityID() // flows from every format join on one id
 	}
 	if ev.Timestamp.IsZero() {
 		ev.Timestamp = ev.Provenance.IngestTime

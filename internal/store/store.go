@@ -77,6 +77,10 @@ type Store interface {
 	// so a batch re-sent after a crash never duplicates. The events are
 	// not retained after Append returns.
 	Append(ctx context.Context, events []*event.Event) (int, error)
+	// AppendEncoded is Append for events whose JSON encoding the caller
+	// already holds (a bus consumer): the store writes those bytes instead
+	// of encoding each event again. Same idempotence and result.
+	AppendEncoded(ctx context.Context, events []Encoded) (int, error)
 	// Search returns the newest page of events matching req. It returns
 	// ErrTimeRangeRequired (wrapped) when the guard applies, a
 	// *query.Error for a query the store cannot run, and ErrBadCursor for

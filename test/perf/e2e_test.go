@@ -4,7 +4,8 @@
 //
 //	go test ./test/perf -run '^$' -bench . -benchtime 1x -timeout 30m
 //
-// MCPSOC_PERF_EVENTS sets the number of events (default 500000).
+// MCPSOC_PERF_EVENTS sets the number of events (default 500000);
+// MCPSOC_PERF_BASELINE an earlier mcpsoc binary to compare with.
 package perf
 
 import (
@@ -99,10 +100,23 @@ func storedEvents(api string) int {
 
 // BenchmarkSyslogToStore measures sustained syslog over TCP → bus → SQLite,
 // from the first byte sent to the last event committed in the store.
+// MCPSOC_PERF_BASELINE names another mcpsoc binary (an earlier commit's
+// build) to measure in the same run, for a ratio the machine's load does not
+// skew.
 func BenchmarkSyslogToStore(b *testing.B) {
 	n := events()
 	chunks := stream(n)
 	bin := testenv.GoBinary(b, "./cmd/mcpsoc")
+	base := os.Getenv("MCPSOC_PERF_BASELINE")
+	if base == "" {
+		syslogToStore(b, bin, n, chunks)
+		return
+	}
+	b.Run("current", func(b *testing.B) { syslogToStore(b, bin, n, chunks) })
+	b.Run("baseline", func(b *testing.B) { syslogToStore(b, base, n, chunks) })
+}
+
+func syslogToStore(b *testing.B, bin string, n int, chunks [][]byte) {
 	for b.Loop() {
 		dir := b.TempDir()
 		api, sys := freeAddr(b), freeAddr(b)
@@ -130,6 +144,16 @@ func BenchmarkSyslogToStore(b *testing.B) {
 		cmd.Wait()
 		b.ReportMetric(float64(n)/el.Seconds(), "events/s")
 		b.ReportMetric(el.Seconds(), "seconds")
+		reportCPU(b, cmd, n)
+	}
+}
+
+// reportCPU reports the CPU time the finished process used per event
+// (start-up included): on a shared machine the wall-clock rate depends on
+// the other load, CPU time per event much less.
+func reportCPU(b *testing.B, cmd *exec.Cmd, n int) {
+	if ps := cmd.ProcessState; ps != nil {
+		b.ReportMetric(float64((ps.UserTime()+ps.SystemTime()).Microseconds())/float64(n), "cpu-µs/event")
 	}
 }
 
@@ -181,6 +205,7 @@ action(type="omfile" file=%q template="raw" asyncWriting="on" ioBufferSize="1m" 
 		cmd.Wait()
 		b.ReportMetric(float64(n)/el.Seconds(), "events/s")
 		b.ReportMetric(el.Seconds(), "seconds")
+		reportCPU(b, cmd, n)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -111,17 +112,24 @@ func (p *pusher) run(ctx context.Context, t *testing.T) {
 }
 
 // syslogSender streams numbered lines over TCP, reconnecting after the
-// server dies. It records the lines sent on connections that closed
-// cleanly (those the server must have stored in full).
+// server dies. It records the lines sent on connections that the server
+// closed cleanly (those it must have stored in full).
+//
+// A killed process's sockets are closed by the kernel, and a socket with
+// nothing left unread closes with a FIN: the sender sees the same EOF as a
+// clean close. So a connection whose EOF may come from the kill (one open
+// when kills went up) proves nothing and is not counted.
 type syslogSender struct {
 	addr     string
 	mu       sync.Mutex
 	complete map[int]bool
+	kills    atomic.Int32 // incremented before every SIGKILL
 }
 
 func (s *syslogSender) run(ctx context.Context) {
 	seq := 0
 	for ctx.Err() == nil {
+		kills := s.kills.Load()
 		c, err := net.Dial("tcp", s.addr)
 		if err != nil {
 			time.Sleep(20 * time.Millisecond)
@@ -148,7 +156,7 @@ func (s *syslogSender) run(ctx context.Context) {
 		if !failed && w.Flush() == nil && closeWrite(c) == nil {
 			// The server read to EOF and closed: everything was stored.
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if _, err := c.Read(make([]byte, 1)); err == io.EOF {
+			if _, err := c.Read(make([]byte, 1)); err == io.EOF && s.kills.Load() == kills {
 				s.mu.Lock()
 				for _, n := range sent {
 					s.complete[n] = true
@@ -232,6 +240,7 @@ func TestKillDuringIngest(t *testing.T) {
 	go func() { defer wg.Done(); ss.run(ctx) }()
 
 	time.Sleep(1500 * time.Millisecond)
+	ss.kills.Add(1)
 	s.kill() // SIGKILL mid-stream
 	p.mu.Lock()
 	ackedAtKill := len(p.acked)

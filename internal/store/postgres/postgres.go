@@ -325,13 +325,22 @@ ON CONFLICT DO NOTHING`
 // Append implements store.Store: one INSERT ... SELECT FROM unnest(arrays)
 // per batch of batchRows events, so a batch costs one round trip.
 func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) {
+	return s.appendBatches(ctx, len(events), func(i int) store.Row { return store.MakeRow(events[i], nil) })
+}
+
+// AppendEncoded implements store.Store.
+func (s *Store) AppendEncoded(ctx context.Context, events []store.Encoded) (int, error) {
+	return s.appendBatches(ctx, len(events), func(i int) store.Row { return store.MakeRowEncoded(events[i]) })
+}
+
+// appendBatches writes the rows row(0..count-1), batchRows per statement.
+func (s *Store) appendBatches(ctx context.Context, count int, row func(i int) store.Row) (int, error) {
 	if s.closed.Load() {
 		return 0, store.ErrClosed
 	}
 	total := 0
-	for start := 0; start < len(events); start += batchRows {
-		chunk := events[start:min(start+batchRows, len(events))]
-		n := len(chunk)
+	for start := 0; start < count; start += batchRows {
+		n := min(start+batchRows, count) - start
 		var (
 			ids, data                                                     = make([]string, n), make([]string, n)
 			ts                                                            = make([]time.Time, n)
@@ -341,8 +350,8 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) 
 			sev                                                           = make([]*int64, n)
 			days                                                          []time.Time
 		)
-		for i, ev := range chunk {
-			r := store.MakeRow(ev, nil)
+		for i := range n {
+			r := row(start + i)
 			ids[i], ts[i], data[i] = r.ID, r.Time, pgJSON(r.Data)
 			kind[i], dataset[i], module[i] = strPtr(r.Kind), strPtr(r.Dataset), strPtr(r.Module)
 			action[i], outcome[i] = strPtr(r.Action), strPtr(r.Outcome)

@@ -128,7 +128,7 @@ func Open(ctx context.Context, path string, opts *store.Options) (*Store, error)
 	common := []string{"busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)"}
 	// auto_vacuum must be set before the first table exists; it lets
 	// TrimToSize give freed pages back to the file system.
-	w, err := sql.Open("sqlite", dsn(path, append([]string{"auto_vacuum(incremental)", "journal_mode(wal)", "synchronous(normal)", "cache_size(-262144)"}, common...)...)+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", dsn(path, append([]string{"auto_vacuum(incremental)", "journal_mode(wal)", "synchronous(normal)", "cache_size(-262144)", "wal_autocheckpoint(16384)"}, common...)...)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("opening sqlite store %s: %w", path, err)
 	}
@@ -241,19 +241,30 @@ func nullIP(a netip.Addr) any {
 
 // Append implements store.Store.
 func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) {
+	return s.appendBatches(ctx, len(events), func(i int) store.Row { return store.MakeRow(events[i], nil) })
+}
+
+// AppendEncoded implements store.Store.
+func (s *Store) AppendEncoded(ctx context.Context, events []store.Encoded) (int, error) {
+	return s.appendBatches(ctx, len(events), func(i int) store.Row { return store.MakeRowEncoded(events[i]) })
+}
+
+// appendBatches writes the rows row(0..n-1) in transactions of at most
+// batchRows rows.
+func (s *Store) appendBatches(ctx context.Context, n int, row func(i int) store.Row) (int, error) {
 	if s.closed.Load() {
 		return 0, store.ErrClosed
 	}
 	total := 0
-	rows := make([]store.Row, 0, min(len(events), batchRows))
-	for start := 0; start < len(events); start += batchRows {
+	rows := make([]store.Row, 0, min(n, batchRows))
+	for start := 0; start < n; start += batchRows {
 		rows = rows[:0]
-		for _, ev := range events[start:min(start+batchRows, len(events))] {
-			rows = append(rows, store.MakeRow(ev, nil))
+		for i := start; i < min(start+batchRows, n); i++ {
+			rows = append(rows, row(i))
 		}
-		n, err := s.appendRows(ctx, rows)
-		total += n
-		s.total.Add(int64(n))
+		k, err := s.appendRows(ctx, rows)
+		total += k
+		s.total.Add(int64(k))
 		if err != nil {
 			return total, err
 		}

@@ -27,7 +27,7 @@ const (
 	BenchIPs  = 50000
 	// BenchBatch is the append batch size, about what one bus fetch
 	// delivers.
-	BenchBatch = 2000
+	BenchBatch = 5000
 )
 
 // BenchEventsFromEnv returns MCPSOC_BENCH_EVENTS, or def when unset.
@@ -129,7 +129,7 @@ func BenchAppend(b *testing.B, open func(b *testing.B) store.Store) {
 		}
 	}
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), CPUTime()
 	for n := 0; n < b.N; n++ {
 		if _, err := s.Append(b.Context(), evs[n]); err != nil {
 			b.Fatal(err)
@@ -137,6 +137,7 @@ func BenchAppend(b *testing.B, open func(b *testing.B) store.Store) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64((CPUTime()-cpu0).Microseconds())/float64(total), "cpu-µs/event")
 	b.ReportMetric(0, "ns/op")
 }
 
