@@ -1,8 +1,13 @@
 package cli
 
 import (
+	"context"
+	"log/slog"
+
 	"errors"
 	"fmt"
+	"github.com/mcpsoc/mcpsoc/internal/config"
+	"github.com/mcpsoc/mcpsoc/internal/store"
 	"os"
 	"sort"
 
@@ -63,6 +68,19 @@ func serveKit(cmd *cobra.Command, srv *mcpx.Server, addr string, stateless bool,
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "serving MCP on http://%s/mcp\n", ln.Addr())
 	return mcpx.ServeHTTP(cmd.Context(), ln, srv.HTTPHandler(&mcpx.HTTPOptions{StatelessOnly: stateless, MaxBodyBytes: maxBytes}))
+}
+
+// openServerStore opens the store 'serve' writes (the config file's store,
+// data_dir overridden by --data) for a built-in server's read tools.
+func openServerStore(ctx context.Context, cfgPath, dataDir string, log *slog.Logger) (store.Store, error) {
+	c, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, &ExitError{Code: 2, Err: err}
+	}
+	if dataDir != "" {
+		c.DataDir = dataDir
+	}
+	return openStore(ctx, c, log)
 }
 
 func newMCPConformanceCmd() *cobra.Command {

@@ -58,14 +58,7 @@ network namespace the server runs in.`,
 			opts.Audit = record
 			if fromStore {
 				// The log tools read the events 'serve' stored.
-				c, err := config.Load(cfgPath)
-				if err != nil {
-					return &ExitError{Code: 2, Err: err}
-				}
-				if dataDir != "" {
-					c.DataDir = dataDir
-				}
-				st, err := openStore(cmd.Context(), c, log)
+				st, err := openServerStore(cmd.Context(), cfgPath, dataDir, log)
 				if err != nil {
 					return err
 				}

@@ -49,14 +49,7 @@ The WAF must include the exclusions directory's *.conf before the CRS rules.`,
 			opts.Audit = record
 			if fromStore {
 				// The query tools read the events 'serve' stored.
-				c, err := config.Load(cfgPath)
-				if err != nil {
-					return &ExitError{Code: 2, Err: err}
-				}
-				if dataDir != "" {
-					c.DataDir = dataDir
-				}
-				st, err := openStore(cmd.Context(), c, log)
+				st, err := openServerStore(cmd.Context(), cfgPath, dataDir, log)
 				if err != nil {
 					return err
 				}
