@@ -195,9 +195,9 @@ func (g *Gateway) isApprover(p *Principal) bool {
 	return false
 }
 
-// approvalsHandler serves GET /approvals (pending calls) and
-// POST /approvals/{id}/approve|deny for approvers.
-func (g *Gateway) approvalsHandler() http.Handler {
+// forApprovers authenticates a request to the approvers' endpoints and
+// passes on only approvers: 401 with a challenge, or 403.
+func (g *Gateway) forApprovers(h func(w http.ResponseWriter, r *http.Request, p *Principal)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, aerr := g.authn.Authenticate(r)
 		if aerr != nil {
@@ -208,6 +208,14 @@ func (g *Gateway) approvalsHandler() http.Handler {
 			httpJSON(w, http.StatusForbidden, map[string]string{"error": "not an approver"})
 			return
 		}
+		h(w, r, p)
+	})
+}
+
+// approvalsHandler serves GET /approvals (pending calls) and
+// POST /approvals/{id}/approve|deny for approvers.
+func (g *Gateway) approvalsHandler() http.Handler {
+	return g.forApprovers(func(w http.ResponseWriter, r *http.Request, p *Principal) {
 		rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/approvals"), "/")
 		switch {
 		case r.Method == http.MethodGet && rest == "":

@@ -13,16 +13,7 @@ import (
 // seen (written to the lockfile or pin file; the tool is offered again and
 // clients are told the list changed).
 func (g *Gateway) quarantineHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, aerr := g.authn.Authenticate(r)
-		if aerr != nil {
-			g.authn.challenge(w, aerr)
-			return
-		}
-		if !g.isApprover(p) {
-			httpJSON(w, http.StatusForbidden, map[string]string{"error": "not an approver"})
-			return
-		}
+	return g.forApprovers(func(w http.ResponseWriter, r *http.Request, p *Principal) {
 		rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/quarantine"), "/")
 		switch {
 		case r.Method == http.MethodGet && rest == "":
