@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
+	"github.com/mcpsoc/mcpsoc/internal/mcpx/mcpxtest"
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,19 +19,9 @@ import (
 )
 
 // connect serves s over in-memory transports and returns a client session.
-func connect(t *testing.T, s *Server) *mcp.ClientSession {
+func connect(t testing.TB, s *Server) *mcp.ClientSession {
 	t.Helper()
-	ct, st := mcp.NewInMemoryTransports()
-	ctx := context.Background()
-	if _, err := s.MCP(nil).SDK().Connect(ctx, st, nil); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "av-test", Version: "1"}, nil).Connect(ctx, ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cs.Close() })
-	return cs
+	return mcpxtest.Connect(t, s.MCP(nil), "av-test")
 }
 
 func newServer(t *testing.T, cfg Config, opts *Options) *Server {
@@ -45,36 +34,8 @@ func newServer(t *testing.T, cfg Config, opts *Options) *Server {
 	return s
 }
 
-// call calls a tool and decodes its structured result into out (when not
-// nil). It returns the error text of an isError result, "" otherwise.
-func call(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any, out any) string {
-	t.Helper()
-	if args == nil {
-		args = map[string]any{}
-	}
-	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: name, Arguments: args})
-	if err != nil {
-		t.Fatalf("%s: protocol error %v", name, err)
-	}
-	text := ""
-	if len(res.Content) > 0 {
-		text = res.Content[0].(*mcp.TextContent).Text
-	}
-	if res.IsError {
-		if text == "" {
-			t.Fatalf("%s: isError without a message", name)
-		}
-		return text
-	}
-	if out != nil {
-		reflect.ValueOf(out).Elem().SetZero() // no stale fields from a previous call
-		b, _ := json.Marshal(res.StructuredContent)
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s: decoding %s: %v", name, b, err)
-		}
-	}
-	return ""
-}
+// call calls a tool; see mcpxtest.Call.
+var call = mcpxtest.Call
 
 func mustOK(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any, out any) {
 	t.Helper()

@@ -2,7 +2,7 @@ package waf
 
 import (
 	"context"
-	"encoding/json"
+	"github.com/mcpsoc/mcpsoc/internal/mcpx/mcpxtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,46 +14,13 @@ import (
 )
 
 // connect serves s over in-memory transports and returns a client session.
-func connect(t *testing.T, s *Server) *mcp.ClientSession {
+func connect(t testing.TB, s *Server) *mcp.ClientSession {
 	t.Helper()
-	ct, st := mcp.NewInMemoryTransports()
-	c := context.Background()
-	if _, err := s.MCP(nil).SDK().Connect(c, st, nil); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "waf-test", Version: "1"}, nil).Connect(c, ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cs.Close() })
-	return cs
+	return mcpxtest.Connect(t, s.MCP(nil), "waf-test")
 }
 
-// call calls a tool and decodes its structured result into out (when not
-// nil). It returns the error text of an isError result, "" otherwise.
-func call(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any, out any) string {
-	t.Helper()
-	if args == nil {
-		args = map[string]any{}
-	}
-	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: name, Arguments: args})
-	if err != nil {
-		t.Fatalf("%s: protocol error %v", name, err)
-	}
-	if res.IsError {
-		if len(res.Content) == 0 {
-			t.Fatalf("%s: isError without text", name)
-		}
-		return res.Content[0].(*mcp.TextContent).Text
-	}
-	if out != nil {
-		b, _ := json.Marshal(res.StructuredContent)
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	return ""
-}
+// call calls a tool; see mcpxtest.Call.
+var call = mcpxtest.Call
 
 var testNow = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
