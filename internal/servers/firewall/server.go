@@ -121,9 +121,7 @@ type Options struct {
 }
 
 // EventStore is what the server reads of the MCPSoc store.
-type EventStore interface {
-	Search(ctx context.Context, req store.SearchRequest) (store.Page, error)
-}
+type EventStore = store.Searcher
 
 // Server is the firewall server's state behind its tools. Its methods are
 // safe for concurrent use.

@@ -89,9 +89,7 @@ type Options struct {
 }
 
 // EventStore is what the server reads of the MCPSoc store.
-type EventStore interface {
-	Search(ctx context.Context, req store.SearchRequest) (store.Page, error)
-}
+type EventStore = store.Searcher
 
 // Server is the WAF server's state behind its tools; safe for concurrent
 // use.
