@@ -104,17 +104,22 @@ func newMCPConformanceCmd() *cobra.Command {
 	return cmd
 }
 
-// openAudit opens the hash-chained audit log a built-in server records its
-// state-changing calls in. With no path it records nothing (a nil func).
-func openAudit(path string) (record func(audit.Event) error, closeLog func(), err error) {
+// openServerLog opens what a built-in server with state-changing tools
+// needs: its logger on stderr at level, and the hash-chained audit log at
+// path (record is nil when path is empty). Errors are usage errors (exit 2).
+func openServerLog(level, path string) (log *slog.Logger, record func(audit.Event) error, closeLog func(), err error) {
+	log, err = telemetry.NewLogger(os.Stderr, level, "text")
+	if err != nil {
+		return nil, nil, nil, &ExitError{Code: 2, Err: err}
+	}
 	if path == "" {
-		return nil, func() {}, nil
+		return log, nil, func() {}, nil
 	}
 	w, err := audit.Open(path, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, &ExitError{Code: 2, Err: err}
 	}
-	return func(ev audit.Event) error { _, err := w.Append(ev); return err }, func() { w.Close() }, nil
+	return log, func(ev audit.Event) error { _, err := w.Append(ev); return err }, func() { w.Close() }, nil
 }
 
 // fill copies a config-file value into a setting the command line did not

@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"os"
-
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/av"
-	"github.com/mcpsoc/mcpsoc/internal/telemetry"
 	"github.com/spf13/cobra"
 )
 
@@ -34,17 +31,12 @@ tool says which flag its backend needs.`,
 				}
 				applyAVConfig(cmd, &cfg, &auditPath, c.Servers.AV)
 			}
-			log, err := telemetry.NewLogger(os.Stderr, level, "text")
+			log, record, closeAudit, err := openServerLog(level, auditPath)
 			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			opts := &av.Options{Logger: log.With("component", "servers.av")}
-			record, closeAudit, err := openAudit(auditPath)
-			if err != nil {
-				return &ExitError{Code: 2, Err: err}
+				return err
 			}
 			defer closeAudit()
-			opts.Audit = record
+			opts := &av.Options{Logger: log.With("component", "servers.av"), Audit: record}
 			s, err := av.New(cfg, opts)
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}

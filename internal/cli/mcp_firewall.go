@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"os"
-
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/firewall"
-	"github.com/mcpsoc/mcpsoc/internal/telemetry"
 	"github.com/spf13/cobra"
 )
 
@@ -45,17 +42,12 @@ network namespace the server runs in.`,
 					cfg.DataDir = c.DataDir // the REST backends' TTL book
 				}
 			}
-			log, err := telemetry.NewLogger(os.Stderr, level, "text")
+			log, record, closeAudit, err := openServerLog(level, auditPath)
 			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			opts := &firewall.Options{Logger: log.With("component", "servers.firewall")}
-			record, closeAudit, err := openAudit(auditPath)
-			if err != nil {
-				return &ExitError{Code: 2, Err: err}
+				return err
 			}
 			defer closeAudit()
-			opts.Audit = record
+			opts := &firewall.Options{Logger: log.With("component", "servers.firewall"), Audit: record}
 			if fromStore {
 				// The log tools read the events 'serve' stored.
 				st, err := openServerStore(cmd.Context(), cfgPath, dataDir, log)

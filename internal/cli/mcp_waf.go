@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"os"
-
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/mcpsoc/mcpsoc/internal/servers/waf"
-	"github.com/mcpsoc/mcpsoc/internal/telemetry"
 	"github.com/spf13/cobra"
 )
 
@@ -36,17 +33,12 @@ The WAF must include the exclusions directory's *.conf before the CRS rules.`,
 				}
 				applyWAFConfig(cmd, &cfg, &auditPath, c.Servers.WAF)
 			}
-			log, err := telemetry.NewLogger(os.Stderr, level, "text")
+			log, record, closeAudit, err := openServerLog(level, auditPath)
 			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			opts := &waf.Options{Logger: log.With("component", "servers.waf")}
-			record, closeAudit, err := openAudit(auditPath)
-			if err != nil {
-				return &ExitError{Code: 2, Err: err}
+				return err
 			}
 			defer closeAudit()
-			opts.Audit = record
+			opts := &waf.Options{Logger: log.With("component", "servers.waf"), Audit: record}
 			if fromStore {
 				// The query tools read the events 'serve' stored.
 				st, err := openServerStore(cmd.Context(), cfgPath, dataDir, log)
