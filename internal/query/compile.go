@@ -216,7 +216,11 @@ func (c *compiler) term(b *strings.Builder, t *Term) error {
 	}
 	if wild(t) {
 		if c.d == SQLite {
-			fmt.Fprintf(b, "%s GLOB %s", col.Name, c.arg(globPattern(t)))
+			// The explicit IS NOT NULL lets SQLite use the partial
+			// indexes of user_name, host_name and rule_id (rows
+			// without the field are not in them); GLOB alone does not
+			// tell the planner that the column is not NULL.
+			fmt.Fprintf(b, "(%s IS NOT NULL AND %s GLOB %s)", col.Name, col.Name, c.arg(globPattern(t)))
 		} else {
 			fmt.Fprintf(b, "%s LIKE %s ESCAPE '\\'", col.Name, c.arg(likePattern(t, false)))
 		}

@@ -197,7 +197,7 @@ func TestCompileShapes(t *testing.T) {
 		{in: "destination.port:[1 TO 1024}", sqlite: "(dst_port >= ?1 AND dst_port <= ?2)", pg: "(dst_port >= $1 AND dst_port <= $2)", sqliteArgs: []any{int64(1), int64(1023)}},
 		{in: "@timestamp>=now-24h", sqlite: "(ts >= ?1)", pg: "(ts >= $1)", sqliteArgs: []any{now.Add(-24 * time.Hour).UnixMicro()}},
 		{in: "NOT user.name:root", sqlite: "NOT COALESCE(user_name = ?1, FALSE)", pg: "NOT COALESCE(user_name = $1, FALSE)"},
-		{in: "user.name:adm*", sqlite: "user_name GLOB ?1", pg: `user_name LIKE $1 ESCAPE '\'`, sqliteArgs: []any{"adm*"}},
+		{in: "user.name:adm*", sqlite: "(user_name IS NOT NULL AND user_name GLOB ?1)", pg: `user_name LIKE $1 ESCAPE '\'`, sqliteArgs: []any{"adm*"}},
 		{in: "failed", sqlite: "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1)", pg: `message ILIKE $1 ESCAPE '\'`, sqliteArgs: []any{`"failed"`}},
 		{in: "", sqlite: "1=1", pg: "1=1"},
 	}
