@@ -66,6 +66,16 @@ func BenchmarkAppend(b *testing.B) {
 	})
 }
 
+func BenchmarkAppendEncoded(b *testing.B) {
+	storetest.BenchAppendEncoded(b, func(b *testing.B) store.Store {
+		s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "events.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}
+
 // large is the store BenchmarkSearch loads once per process: Go calls a
 // benchmark several times while it sizes b.N.
 var large struct {

@@ -141,6 +141,33 @@ func BenchAppend(b *testing.B, open func(b *testing.B) store.Store) {
 	b.ReportMetric(0, "ns/op")
 }
 
+// BenchAppendEncoded is BenchAppend through AppendEncoded, with each
+// event's JSON at hand as the bus delivers it (serve's store consumer):
+// it leaves out the cost of encoding the events.
+func BenchAppendEncoded(b *testing.B, open func(b *testing.B) store.Store) {
+	s := open(b)
+	defer s.Close()
+	total := b.N * BenchBatch
+	evs := make([][]store.Encoded, b.N)
+	for n := range evs {
+		for i := n * BenchBatch; i < (n+1)*BenchBatch; i++ {
+			ev := BenchEvent(i, total)
+			evs[n] = append(evs[n], store.Encoded{Event: ev, JSON: ev.AppendJSON(nil)})
+		}
+	}
+	b.ResetTimer()
+	start, cpu0 := time.Now(), CPUTime()
+	for n := 0; n < b.N; n++ {
+		if _, err := s.AppendEncoded(b.Context(), evs[n]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64((CPUTime()-cpu0).Microseconds())/float64(total), "cpu-µs/event")
+	b.ReportMetric(0, "ns/op")
+}
+
 // SearchCase is one query the search benchmark times.
 type SearchCase struct {
 	Name  string
