@@ -212,10 +212,10 @@ func BenchmarkIndexVariants(b *testing.B) {
 		second, anchor, grams bool
 	}{{"plain", false, false, false}, {"second", true, false, false}, {"anchored", false, true, false},
 		{"grams", false, false, true}, {"all", true, true, true}}
-	defer func() { secondWitness, splitAnchored, gramIndexThreshold = true, true, 256<<10 }()
+	defer func() { secondWitness, splitAnchored, gramIndexThreshold = true, true, defaultGramIndexThreshold }()
 	for _, n := range []int{100, 3000, 0} {
 		for _, v := range variants {
-			secondWitness, splitAnchored, gramIndexThreshold = v.second, v.anchor, 256<<10
+			secondWitness, splitAnchored, gramIndexThreshold = v.second, v.anchor, defaultGramIndexThreshold
 			if !v.grams {
 				gramIndexThreshold = 1 << 62
 			}
@@ -248,10 +248,10 @@ func BenchmarkIndexVariants(b *testing.B) {
 func BenchmarkIndexInterleaved(b *testing.B) {
 	mixed := genEvents(benchEvents, 2, (*eventGen).mixed)
 	windows := genEvents(benchEvents, 1, (*eventGen).windows)
-	defer func() { secondWitness, splitAnchored, gramIndexThreshold = true, true, 256<<10 }()
+	defer func() { secondWitness, splitAnchored, gramIndexThreshold = true, true, defaultGramIndexThreshold }()
 	for _, n := range []int{100, 1000, 3000, 0} {
 		build := func(refined bool) *Engine {
-			secondWitness, splitAnchored, gramIndexThreshold = refined, refined, 256<<10
+			secondWitness, splitAnchored, gramIndexThreshold = refined, refined, defaultGramIndexThreshold
 			if !refined {
 				gramIndexThreshold = 1 << 62
 			}

@@ -11,6 +11,7 @@ package sigma
 // a (small) automaton.
 type gramIndex struct {
 	bits  []uint64
+	shift uint32 // 32 - log2(bits in the bitmap)
 	table map[uint32][]gramPat
 	short *acMatcher // patterns under four bytes; nil when none
 	sids  []int32    // short automaton's pattern i is pattern sids[i]
@@ -22,12 +23,24 @@ type gramPat struct {
 	pid int32
 }
 
-const gramBitsLog = 18
+// The bitmap has about 32 bits per keyed pattern (a false-positive rate
+// near 3% per scanned position), between 4 Kbit and 256 Kbit: small sets
+// get a bitmap that stays in L1.
+const (
+	gramBitsPerPattern = 32
+	gramBitsMinLog     = 12
+	gramBitsMaxLog     = 18
+)
 
 // gramIndexThreshold is the automaton size (bytes of transition table)
 // above which a field's literals are indexed by grams instead (a variable
 // only so benchmarks can compare with and without).
-var gramIndexThreshold = 256 << 10
+var gramIndexThreshold = defaultGramIndexThreshold
+
+// defaultGramIndexThreshold is 64 KiB: several such tables per event (one
+// per indexed field) no longer share the L2 cache, while a gram index's
+// bitmap is sized to its patterns and usually stays in L1.
+const defaultGramIndexThreshold = 64 << 10
 
 var foldByte = func() (t [256]byte) {
 	for i := range t {
@@ -43,7 +56,7 @@ func gramAt(s string, i int) uint32 {
 	return uint32(foldByte[s[i]]) | uint32(foldByte[s[i+1]])<<8 | uint32(foldByte[s[i+2]])<<16 | uint32(foldByte[s[i+3]])<<24
 }
 
-func gramHash(g uint32) uint32 { return (g * 0x9E3779B1) >> (32 - gramBitsLog) }
+func gramHash(g, shift uint32) uint32 { return (g * 0x9E3779B1) >> shift }
 
 // indexPatterns returns an automaton for small pattern sets and a gram
 // index for large ones. Patterns are lower-case, as buildAC receives them.
@@ -52,7 +65,11 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 	if len(ac.next)*4 <= gramIndexThreshold {
 		return ac, nil
 	}
-	g := &gramIndex{bits: make([]uint64, 1<<gramBitsLog/64), table: map[uint32][]gramPat{}}
+	bitsLog := gramBitsMinLog
+	for bitsLog < gramBitsMaxLog && 1<<bitsLog < len(pats)*gramBitsPerPattern {
+		bitsLog++
+	}
+	g := &gramIndex{bits: make([]uint64, 1<<bitsLog/64), shift: uint32(32 - bitsLog), table: map[uint32][]gramPat{}}
 	freq := map[uint32]int{}
 	for _, p := range pats {
 		for i := 0; i+4 <= len(p); i++ {
@@ -74,7 +91,7 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 		}
 		k := gramAt(p, best)
 		g.table[k] = append(g.table[k], gramPat{pat: p, off: int32(best), pid: int32(pid)})
-		h := gramHash(k)
+		h := gramHash(k, g.shift)
 		g.bits[h>>6] |= 1 << (h & 63)
 	}
 	if len(short) > 0 {
@@ -93,11 +110,11 @@ func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs [][]patRef, v string, 
 	if to-from < 4 {
 		return cands
 	}
-	bits := g.bits
+	bits, shift := g.bits, g.shift
 	w := gramAt(v, from) << 8 // primed so the loop shifts the first gram in
 	for i := from; i+4 <= to; i++ {
 		w = w>>8 | uint32(foldByte[v[i+3]])<<24
-		h := gramHash(w)
+		h := gramHash(w, shift)
 		if bits[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}
