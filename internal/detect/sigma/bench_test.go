@@ -141,7 +141,7 @@ func benchFloor(b *testing.B, e *Engine, events []map[string]any, matching [][]*
 				dst = append(dst, Match{Rule: r, Fields: sc.details(d, memo)})
 			}
 		}
-		sc.release()
+		sc.ev = nil
 		e.pool.Put(sc)
 	}
 	b.StopTimer()

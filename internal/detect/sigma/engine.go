@@ -22,13 +22,6 @@ type Engine struct {
 	rules  []*Rule
 	router *router
 	maxSel int
-	// fieldIDs maps the names of the fields this engine's rules and
-	// routing read to their ids: a MapEvent's keys are resolved through it
-	// once per event (see scratch.resolve).
-	fieldIDs map[string]int32
-	// fieldKind, by field id: fieldKnown when the id is in fieldIDs,
-	// fieldDotted when its name has a dot.
-	fieldKind []uint8
 
 	mu    sync.Mutex // serializes lane construction
 	lanes atomic.Pointer[map[string]*lane]
@@ -47,73 +40,17 @@ func NewEngine(rs *Ruleset) *Engine {
 	m := map[string]*lane{}
 	e.lanes.Store(&m)
 	nf := len(rs.fields.names)
-	e.indexFields(nf)
 	e.pool.New = func() any {
 		return &scratch{
 			names:  rs.fields.names[:nf:nf],
-			ids:    e.fieldIDs,
-			kind:   e.fieldKind,
 			stamp:  make([]uint32, nf),
 			spans:  make([]span, nf),
-			raw:    make([]any, nf),
-			rstamp: make([]uint32, nf),
 			memo:   make([]int8, e.maxSel),
 			counts: make([]uint8, len(e.router.rules)),
 			rfield: make([]int16, len(e.router.rules)),
 		}
 	}
 	return e
-}
-
-const (
-	fieldKnown  = 1
-	fieldDotted = 2
-)
-
-// indexFields collects the fields the engine can read: those of its
-// rules' conditions (including fieldref targets and keyword fields) and of
-// the routing table. Only these are worth resolving from an event, and a
-// map of a few hundred names stays in cache where the ruleset's table of
-// every name ever compiled would not.
-func (e *Engine) indexFields(nf int) {
-	e.fieldIDs = map[string]int32{}
-	e.fieldKind = make([]uint8, nf)
-	add := func(id int) {
-		if id < 0 || id >= nf || e.fieldKind[id]&fieldKnown != 0 {
-			return
-		}
-		name := e.rs.fields.names[id]
-		k := uint8(fieldKnown)
-		if strings.IndexByte(name, '.') >= 0 {
-			k |= fieldDotted
-		}
-		e.fieldKind[id] = k
-		e.fieldIDs[name] = int32(id)
-	}
-	for _, r := range e.rules {
-		for _, sel := range r.det.sels {
-			for _, br := range sel.branches {
-				for _, fc := range br {
-					for _, f := range fc.fields {
-						add(f)
-					}
-					for _, g := range fc.groups {
-						for i := range g {
-							if g[i].kind == mFieldRef {
-								add(g[i].ref)
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	for _, f := range e.router.fields {
-		add(f)
-	}
-	for _, f := range e.rs.keywordIDs {
-		add(f)
-	}
 }
 
 // Stats describe the rules behind an engine.
@@ -144,7 +81,7 @@ func (e *Engine) Match(ev Event, dst []Match) []Match {
 	sc.reset(ev)
 	ln := e.route(sc)
 	dst = e.matchLane(ln, sc, dst)
-	sc.release()
+	sc.ev = nil
 	e.pool.Put(sc)
 	return dst
 }
@@ -168,7 +105,7 @@ func (e *Engine) MatchLogsource(ev Event, ls Logsource, dst []Match) []Match {
 		ln = e.buildLane(string(sc.key), func(r *Rule) bool { return r.Logsource.covers(ls) })
 	}
 	dst = e.matchLane(ln, sc, dst)
-	sc.release()
+	sc.ev = nil
 	e.pool.Put(sc)
 	return dst
 }
@@ -220,13 +157,12 @@ func (e *Engine) route(sc *scratch) *lane {
 // lane is the set of rules one kind of event can match, with the witness
 // index over them.
 type lane struct {
-	rules  []*Rule
-	need   []uint8 // per rule: the witness slots that must occur (1 or 3)
-	always []int32
-	fields []laneField
-	// slot maps a field id to 1 + its index in fields (0: not indexed in
-	// this lane); nil when the lane has too many fields for uint16.
-	slot []uint16
+	rules    []*Rule
+	need     []uint8 // per rule: the witness slots that must occur (1 or 3)
+	always   []int32
+	fields   []laneField
+	fieldIdx map[string]int // event field name -> index in fields
+	dotted   []int          // fields whose name has a dot (may be nested)
 }
 
 type laneField struct {
@@ -364,19 +300,13 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		}
 	}
 	sort.Ints(order)
-	if len(order) < math.MaxUint16 {
-		ln.slot = make([]uint16, len(e.fieldKind))
-		for _, f := range order {
-			if f >= len(ln.slot) || e.fieldKind[f]&fieldKnown == 0 {
-				ln.slot = nil // not resolvable by id: probe every field
-				break
-			}
-		}
-	}
+	ln.fieldIdx = map[string]int{}
 	for _, f := range order {
 		fp := byField[f]
-		if ln.slot != nil {
-			ln.slot[f] = uint16(len(ln.fields) + 1)
+		name := e.rs.fields.names[f]
+		ln.fieldIdx[name] = len(ln.fields)
+		if strings.IndexByte(name, '.') >= 0 {
+			ln.dotted = append(ln.dotted, len(ln.fields))
 		}
 		lf := laneField{field: f, prefixEnd: fp.prefixEnd, suffixLen: fp.suffixLen,
 			contains: newLitIndex(fp.sets[0].pats, fp.sets[0].refs), anchored: newLitIndex(fp.sets[1].pats, fp.sets[1].refs)}
@@ -408,13 +338,34 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 	}
 	cstamp, cgen := sc.cstamp, sc.cgen
 	cands := sc.cands[:0]
-	if sc.resolved && !sc.nested && ln.slot != nil && len(sc.seen) < len(ln.fields) {
-		// The event has fewer known fields than the lane indexes: visit
-		// the event's fields instead of probing every indexed one.
-		for _, id := range sc.seen {
-			if s := ln.slot[id]; s != 0 {
-				lf := &ln.fields[s-1]
+	if me, ok := sc.ev.(MapEvent); ok && len(me) < len(ln.fields) {
+		// Fewer event fields than indexed fields: walk the event instead
+		// of looking up every indexed field.
+		sc.fgen++
+		if sc.fgen == 0 || len(sc.fstamp) < len(ln.fields) {
+			sc.fstamp = make([]uint32, max(len(ln.fields), 2*len(sc.fstamp)))
+			sc.fgen = 1
+		}
+		nested := false
+		for k, raw := range me {
+			if fi, ok := ln.fieldIdx[k]; ok {
+				lf := &ln.fields[fi]
+				sc.fstamp[fi] = sc.fgen
+				if sc.stamp[lf.field] != sc.gen {
+					sc.set(lf.field, raw)
+				}
 				cands = sc.scan(ln, lf, sc.values(lf.field), cstamp, cgen, cands)
+			}
+			if _, ok := raw.(map[string]any); ok {
+				nested = true
+			}
+		}
+		if nested {
+			for _, fi := range ln.dotted {
+				if sc.fstamp[fi] != sc.fgen {
+					lf := &ln.fields[fi]
+					cands = sc.scan(ln, lf, sc.values(lf.field), cstamp, cgen, cands)
+				}
 			}
 		}
 	} else {
@@ -803,104 +754,70 @@ type span struct {
 // scratch is the per-event working memory: the field cache (values fetched
 // and lower-cased once), candidate marks and selection memo.
 type scratch struct {
-	ev    Event
-	me    MapEvent // ev, when it is a MapEvent
-	names []string
-	ids   map[string]int32 // Engine.fieldIDs
-	kind  []uint8          // Engine.fieldKind
-	// resolved is set when me's keys were resolved to field ids (see
-	// resolve): raw holds the value of each id whose rstamp is gen, seen
-	// lists those ids, and an id without a value is absent unless nested
-	// (the event has nested maps) and its name is dotted.
-	resolved bool
-	nested   bool
-	raw      []any
-	rstamp   []uint32
-	seen     []int32
-	gen      uint32
-	stamp    []uint32
-	spans    []span
-	vals     []fval
-	arena    []byte
-	memo     []int8
-	cstamp   []uint32
-	cmask    []uint8 // per rule: witness slots seen this generation
-	cgen     uint32
-	cands    []int32
-	key      []byte
-	counts   []uint8
-	touched  []int32
-	matched  []int32
-	rfield   []int16
-	order    []int32
-	pooled   []fval
+	ev      Event
+	flat    MapEvent // ev, when it is a MapEvent without nested maps
+	names   []string
+	gen     uint32
+	stamp   []uint32
+	spans   []span
+	vals    []fval
+	arena   []byte
+	memo    []int8
+	cstamp  []uint32
+	cmask   []uint8 // per rule: witness slots seen this generation
+	cgen    uint32
+	cands   []int32
+	key     []byte
+	counts  []uint8
+	touched []int32
+	matched []int32
+	rfield  []int16
+	order   []int32
+	fstamp  []uint32 // lane fields scanned for this event
+	fgen    uint32
+	pooled  []fval
 }
 
 func (sc *scratch) reset(ev Event) {
 	sc.ev = ev
+	// A MapEvent without nested maps (what our parsers and Windows JSON
+	// give) answers every name with one lookup: Get's dotted-path walk,
+	// several lookups for each absent dotted name, cannot find more.
+	sc.flat = nil
+	if me, ok := ev.(MapEvent); ok {
+		sc.flat = me
+		for _, v := range me {
+			if _, nested := v.(map[string]any); nested {
+				sc.flat = nil
+				break
+			}
+		}
+	}
 	sc.gen++
 	if sc.gen == 0 {
 		clear(sc.stamp)
-		clear(sc.rstamp)
 		sc.gen = 1
 	}
 	sc.vals = sc.vals[:0]
 	sc.arena = sc.arena[:0]
-	sc.resolved, sc.nested = false, false
-	if sc.me, _ = ev.(MapEvent); sc.me != nil {
-		sc.resolve(sc.me)
-	}
 }
 
-// resolve walks a MapEvent once, recording the value of every key that
-// names a field the engine reads, so that routing, the index scan and rule
-// evaluation read values by field id (an array load) instead of each
-// looking names up in the event, and the index scan can visit just the lane
-// fields the event has. It also notes whether the event has nested maps,
-// the only case where an absent dotted name may still resolve (as a path).
-// One pass costs about what the per-field lookups it replaces cost at 100
-// rules, and less with thousands (measured side by side), because the
-// number of fields read grows with the rules while the event's keys do not.
-func (sc *scratch) resolve(me MapEvent) {
-	ids, raw, rstamp, gen := sc.ids, sc.raw, sc.rstamp, sc.gen
-	seen := sc.seen[:0]
-	nested := false
-	for k, v := range me {
-		if id, ok := ids[k]; ok {
-			raw[id] = v
-			rstamp[id] = gen
-			seen = append(seen, id)
-		}
-		if !nested {
-			_, nested = v.(map[string]any)
-		}
-	}
-	sc.seen, sc.resolved, sc.nested = seen, true, nested
-}
-
-// release drops the scratch's references to the event's values so a pooled
-// scratch does not keep them alive.
-func (sc *scratch) release() {
-	for _, id := range sc.seen {
-		sc.raw[id] = nil
-	}
-	sc.seen = sc.seen[:0]
-	sc.ev, sc.me = nil, nil
+// set caches a field's raw value fetched by the caller.
+func (sc *scratch) set(id int, raw any) {
+	sc.stamp[id] = sc.gen
+	start := int32(len(sc.vals))
+	sc.addValue(raw, 0)
+	sc.spans[id] = span{start: start, end: int32(len(sc.vals)), present: true}
 }
 
 func (sc *scratch) load(id int) {
 	sc.stamp[id] = sc.gen
 	var raw any
 	var ok bool
-	switch {
-	case !sc.resolved || sc.kind[id]&fieldKnown == 0:
+	if sc.flat != nil {
+		raw, ok = sc.flat[sc.names[id]]
+	} else {
 		raw, ok = sc.ev.Get(sc.names[id])
-	case sc.rstamp[id] == sc.gen:
-		raw, ok = sc.raw[id], true
-	case sc.nested && sc.kind[id]&fieldDotted != 0:
-		// Not a flat key (resolve would have seen it): only the path
-		// through nested maps is left to try.
-		raw, ok = sc.me.getPath(sc.names[id])
 	}
 	start := int32(len(sc.vals))
 	if ok {

@@ -26,12 +26,6 @@ func (m MapEvent) Get(field string) (any, bool) {
 	if strings.IndexByte(field, '.') < 0 {
 		return nil, false
 	}
-	return m.getPath(field)
-}
-
-// getPath resolves a dotted name that is not a flat key of m as a path
-// through nested maps.
-func (m MapEvent) getPath(field string) (any, bool) {
 	var cur any = map[string]any(m)
 	rest := field
 	top := true

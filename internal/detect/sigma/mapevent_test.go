@@ -10,7 +10,9 @@ import (
 )
 
 // getOnly hides a MapEvent's type, so the engine reads it through Get, one
-// field at a time: the reference for the one-pass resolution of MapEvents.
+// field at a time: the reference for the engine's MapEvent fast paths (one
+// flat lookup per field when the event has no nested maps; walking the
+// event's keys when it has fewer than the lane indexes).
 type getOnly struct{ m MapEvent }
 
 func (g getOnly) Get(field string) (any, bool) { return g.m.Get(field) }
@@ -64,10 +66,9 @@ func nestCopy(ev map[string]any) map[string]any {
 	return out
 }
 
-// checkResolveSame asserts that a MapEvent (keys resolved once per event)
-// and the same map read through Get produce the same matches, with the
+// checkMapEventSame asserts that a MapEvent and the same map read through Get produce the same matches, with the
 // same matched fields and values.
-func checkResolveSame(t *testing.T, e *Engine, events []map[string]any) (hits int) {
+func checkMapEventSame(t *testing.T, e *Engine, events []map[string]any) (hits int) {
 	t.Helper()
 	var a, b []Match
 	for i, ev := range events {
@@ -97,31 +98,31 @@ func matchDetails(ms []Match) []string {
 
 func toString(v any) string { return fmt.Sprint(v) }
 
-func TestResolveMatchesGet(t *testing.T) {
+func TestMapEventMatchesGet(t *testing.T) {
 	rs := NewRuleset(nil)
 	if err := rs.LoadDir("testdata/rules"); err != nil {
 		t.Fatal(err)
 	}
 	e := NewEngine(rs)
-	if hits := checkResolveSame(t, e, genEvents(5000, 17, (*eventGen).mixed)); hits == 0 {
+	if hits := checkMapEventSame(t, e, genEvents(5000, 17, (*eventGen).mixed)); hits == 0 {
 		t.Error("no matches; the check proves nothing")
 	}
 }
 
-func TestResolveMatchesGetCorpus(t *testing.T) {
+func TestMapEventMatchesGetCorpus(t *testing.T) {
 	e := NewEngine(loadCorpus(t, nil))
 	n := 5000
 	if testing.Short() {
 		n = 500
 	}
-	hits := checkResolveSame(t, e, genEvents(n, 19, (*eventGen).mixed))
+	hits := checkMapEventSame(t, e, genEvents(n, 19, (*eventGen).mixed))
 	t.Logf("%d events (flat and nested), %d matches, identical through Get", n, hits)
 }
 
-// TestResolveNestedPath checks the cases the one-pass resolution must get
-// right by hand: a dotted field only reachable as a path, a flat dotted
-// key shadowing the path, and an event reused after its fields changed.
-func TestResolveNestedPath(t *testing.T) {
+// TestMapEventNestedPath checks by hand the cases the MapEvent fast paths
+// must get right: a dotted field only reachable as a path, a flat dotted
+// key shadowing the path, and a mix of flat and nested fields.
+func TestMapEventNestedPath(t *testing.T) {
 	rs := NewRuleset(nil)
 	rule := "title: t\nlogsource: {product: p}\ndetection:\n  sel:\n    source.ip: 10.1.1.1\n    user.name|contains: adm\n  condition: sel\n"
 	if n := rs.AddFile("r.yml", []byte(rule)); n != 1 {
