@@ -1,5 +1,7 @@
 package sigma
 
+import "slices"
+
 // gramIndex finds literal occurrences without a big automaton. With
 // thousands of rules a field's Aho-Corasick table grows to megabytes (11 MB
 // for the Windows process-creation lane at 3,000 SigmaHQ rules) and every
@@ -12,9 +14,33 @@ package sigma
 type gramIndex struct {
 	bits  []uint64
 	shift uint32 // 32 - log2(bits in the bitmap)
-	table map[uint32][]gramPat
-	short *acMatcher // patterns under four bytes; nil when none
-	sids  []int32    // short automaton's pattern i is pattern sids[i]
+	// slots is an open-addressing table (linear probing, at most half
+	// full) from a keying gram to its patterns, pats[start:end]: on a set
+	// bit the scan probes it, cheaper than a map lookup.
+	slots     []gramSlot
+	slotShift uint32 // 32 - log2(len(slots))
+	pats      []gramPat
+	short     *acMatcher // patterns under four bytes; nil when none
+	sids      []int32    // short automaton's pattern i is pattern sids[i]
+}
+
+type gramSlot struct {
+	gram       uint32
+	start, end int32 // end == 0: empty slot
+}
+
+// lookup returns the patterns keyed by gram w.
+func (g *gramIndex) lookup(w uint32) []gramPat {
+	mask := uint32(len(g.slots) - 1)
+	for i := (w * 0x9E3779B1) >> g.slotShift; ; i = (i + 1) & mask {
+		sl := &g.slots[i]
+		if sl.end == 0 {
+			return nil
+		}
+		if sl.gram == w {
+			return g.pats[sl.start:sl.end]
+		}
+	}
 }
 
 type gramPat struct {
@@ -69,7 +95,8 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 	for bitsLog < gramBitsMaxLog && 1<<bitsLog < len(pats)*gramBitsPerPattern {
 		bitsLog++
 	}
-	g := &gramIndex{bits: make([]uint64, 1<<bitsLog/64), shift: uint32(32 - bitsLog), table: map[uint32][]gramPat{}}
+	g := &gramIndex{bits: make([]uint64, 1<<bitsLog/64), shift: uint32(32 - bitsLog)}
+	table := map[uint32][]gramPat{}
 	freq := map[uint32]int{}
 	for _, p := range pats {
 		for i := 0; i+4 <= len(p); i++ {
@@ -90,12 +117,32 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 			}
 		}
 		k := gramAt(p, best)
-		g.table[k] = append(g.table[k], gramPat{pat: p, off: int32(best), pid: int32(pid)})
+		table[k] = append(table[k], gramPat{pat: p, off: int32(best), pid: int32(pid)})
 		h := gramHash(k, g.shift)
 		g.bits[h>>6] |= 1 << (h & 63)
 	}
 	if len(short) > 0 {
 		g.short = buildAC(short)
+	}
+	slotsLog := 4
+	for 1<<slotsLog < 2*len(table) {
+		slotsLog++
+	}
+	g.slots, g.slotShift = make([]gramSlot, 1<<slotsLog), uint32(32-slotsLog)
+	grams := make([]uint32, 0, len(table))
+	for k := range table {
+		grams = append(grams, k)
+	}
+	slices.Sort(grams) // deterministic layout
+	mask := uint32(len(g.slots) - 1)
+	for _, k := range grams {
+		i := (k * 0x9E3779B1) >> g.slotShift
+		for g.slots[i].end != 0 {
+			i = (i + 1) & mask
+		}
+		start := int32(len(g.pats))
+		g.pats = append(g.pats, table[k]...)
+		g.slots[i] = gramSlot{gram: k, start: start, end: int32(len(g.pats))}
 	}
 	return nil, g
 }
@@ -118,7 +165,7 @@ func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs [][]patRef, v string, 
 		if bits[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}
-		for _, gp := range g.table[w] {
+		for _, gp := range g.lookup(w) {
 			start := i - int(gp.off)
 			end := start + len(gp.pat)
 			if start < from || end > to || !equalFoldLower(v[start:end], gp.pat) {
