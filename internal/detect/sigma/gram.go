@@ -49,11 +49,13 @@ type gramPat struct {
 	pid int32
 }
 
-// The bitmap has about 32 bits per keyed pattern (a false-positive rate
-// near 3% per scanned position), between 4 Kbit and 256 Kbit: small sets
-// get a bitmap that stays in L1.
+// The bitmap has about 128 bits per keyed pattern (a false-positive rate
+// under 1% per scanned position), between 4 Kbit and 256 Kbit: small sets
+// get a bitmap that stays in L1. 32 bits per pattern measured the same on
+// Windows events and up to 10% slower on the long values of web and
+// firewall events.
 const (
-	gramBitsPerPattern = 32
+	gramBitsPerPattern = 128
 	gramBitsMinLog     = 12
 	gramBitsMaxLog     = 18
 )
