@@ -53,6 +53,8 @@ type detector struct {
 	cfg     config.Detect
 	bad     map[string]bool // rule errors the running set was loaded with
 	printed string          // fingerprint of the files the running set came from
+
+	lease stateLease // see detect_lease.go
 }
 
 // stateKey is the detection state's key in the store's detect_state table.
@@ -294,6 +296,8 @@ func (d *detector) watch(ctx context.Context, every time.Duration) error {
 // restore loads the state the last run saved: from the store, or once
 // from the file older versions wrote under data_dir.
 func (d *detector) restore(ctx context.Context) {
+	d.watchStop(ctx)
+	d.holdLease(ctx) // logs whether this instance or another saves
 	var data []byte
 	from := "store"
 	if ss, ok := d.st.(store.StateStore); ok {
@@ -327,18 +331,33 @@ func (d *detector) restore(ctx context.Context) {
 	}
 	d.log.Info("detection state restored", "from", from, "taken", s.Taken, "groups", r.Groups, "dedup", r.Dedup, "anomaly_keys", r.Anomaly)
 	if from == legacy {
-		if err := d.save(ctx); err == nil {
+		if err := d.saveState(ctx); err == nil {
 			_ = os.Remove(legacy)
 		}
 	}
 }
 
-// save writes the engine's state to the store.
+// save writes the engine's state to the store when this instance holds the
+// state lease (see detect_lease.go); otherwise it does nothing.
 func (d *detector) save(ctx context.Context) error {
+	err := d.saveState(ctx)
+	if errors.Is(err, errLeaseHeld) {
+		return nil // holdLease logged it
+	}
+	return err
+}
+
+// saveState is save, returning errLeaseHeld when another instance holds
+// the lease.
+func (d *detector) saveState(ctx context.Context) error {
 	ss, ok := d.st.(store.StateStore)
 	if !ok {
 		return fmt.Errorf("the store keeps no state")
 	}
+	if !d.holdLease(ctx) {
+		return errLeaseHeld
+	}
+	defer d.releaseLeaseIfStopping(ctx)
 	d.mu.Lock()
 	s := d.eng.State()
 	d.mu.Unlock()

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +124,54 @@ func FuzzDecodeState(f *testing.F) {
 		e.RestoreState(s)
 		e.Process(failure("h1", 5))
 	})
+}
+
+// TestBaseRuleChangeRestartsCorrelation: a reload that changes only a base
+// rule changes the hash of the correlation over it, so neither TakeOver nor
+// a restored snapshot carries its window over; a reload that changes only
+// comments and layout keeps it.
+func TestBaseRuleChangeRestartsCorrelation(t *testing.T) {
+	changedBase := strings.Replace(stateRules, "sel: {event.outcome: failure}", "sel: {event.outcome: [failure, denied]}", 1)
+	if changedBase == stateRules {
+		t.Fatal("base rule edit did not apply")
+	}
+	relaid := strings.Replace(stateRules, "  sel: {event.outcome: failure}\n", "  # same selection, written as a block\n  sel:\n    event.outcome: failure\n", 1)
+	if relaid == stateRules {
+		t.Fatal("layout edit did not apply")
+	}
+	for _, tc := range []struct {
+		name    string
+		rules   string
+		changed bool
+	}{{"base rule changed", changedBase, true}, {"comments and layout only", relaid, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := stateEngine(t, stateRules)
+			old.Process(failure("h1", 0))
+			old.Process(failure("h1", 1))
+			snap := old.State()
+			next := stateEngine(t, tc.rules)
+			r := next.TakeOver(old)
+			restored := stateEngine(t, tc.rules).RestoreState(snap)
+			if tc.changed {
+				if len(r.Changed) != 1 || r.Changed[0] != "many_failures" || r.Groups != 0 {
+					t.Fatalf("takeover: %+v", r)
+				}
+				if len(restored.Changed) != 1 || restored.Groups != 0 {
+					t.Fatalf("restore: %+v", restored)
+				}
+				// The base rule alone raises nothing (the correlation does
+				// not generate it), and its window holds one hit now.
+				if a := next.Process(failure("h1", 2)); len(a) != 0 {
+					t.Fatalf("third failure after the base rule changed: %+v", a)
+				}
+				return
+			}
+			if len(r.Changed) != 0 || r.Groups != 1 || len(restored.Changed) != 0 || restored.Groups != 1 {
+				t.Fatalf("takeover %+v, restore %+v", r, restored)
+			}
+			if a := next.Process(failure("h1", 2)); len(a) != 1 || a[0].Kind != KindCorrelation {
+				t.Fatalf("third failure after an unchanged reload: %+v", a)
+			}
+		})
+	}
 }

@@ -2,6 +2,8 @@ package correlate
 
 import (
 	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -187,6 +189,7 @@ func New(rules []*Rule, base []*sigma.Rule, opts *Options) (*Engine, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%s", strings.Join(problems, "\n"))
 	}
+	foldHashes(rules, base, corrByRef)
 	for _, r := range rules {
 		c := &corr{r: r, keys: map[string]*list.Element{}, lru: list.New(), steps: len(r.Rules)}
 		e.corrs = append(e.corrs, c)
@@ -199,6 +202,42 @@ func New(rules []*Rule, base []*sigma.Rule, opts *Options) (*Engine, error) {
 		}
 	}
 	return e, nil
+}
+
+// foldHashes sets each rule's Hash to a digest of its own definition and
+// the hashes of the rules it references, correlations first resolved the
+// same way (references are acyclic by now).
+func foldHashes(rules []*Rule, base []*sigma.Rule, corrByRef map[string]*Rule) {
+	baseHash := map[string]string{}
+	for _, b := range base {
+		for _, ref := range []string{b.ID, b.Name} {
+			if ref != "" {
+				baseHash[ref] = b.Hash
+			}
+		}
+	}
+	done := map[*Rule]string{}
+	var fold func(r *Rule) string
+	fold = func(r *Rule) string {
+		if h, ok := done[r]; ok {
+			return h
+		}
+		h := sha256.New()
+		h.Write([]byte(r.hash()))
+		for _, ref := range r.Rules {
+			sub := baseHash[ref]
+			if c := corrByRef[ref]; c != nil {
+				sub = fold(c)
+			}
+			fmt.Fprintf(h, "\x00%d:%s\x00%s", len(ref), ref, sub)
+		}
+		s := hex.EncodeToString(h.Sum(nil)[:12])
+		done[r] = s
+		return s
+	}
+	for _, r := range rules {
+		r.Hash = fold(r)
+	}
 }
 
 // Standalone reports whether the matches of a base rule should still be

@@ -118,13 +118,17 @@ type Rule struct {
 
 	File string
 	Line int
-	// Hash identifies the rule's definition (every field above but File
-	// and Line): state kept for a rule survives a reload or restart only
-	// into a rule with the same id and hash.
+	// Hash identifies the rule's definition: every field above but File
+	// and Line and, once the rule is in an engine (New), the Hash of each
+	// rule it references, base (sigma.Rule.Hash) or correlation. State
+	// kept for a rule survives a reload or restart only into a rule with
+	// the same id and hash, so changing a base rule restarts the windows
+	// of the correlations over it.
 	Hash string
 }
 
-// hash computes Rule.Hash.
+// hash digests the rule's own fields (not File, Line or Hash); New folds
+// in the referenced rules' hashes.
 func (r *Rule) hash() string {
 	c := *r
 	c.File, c.Line, c.Hash = "", 0, ""

@@ -417,7 +417,7 @@ func (sc *scratch) scan(ln *lane, lf *laneField, vals []fval, cstamp []uint32, c
 		// The automata fold ASCII case themselves; only non-ASCII text
 		// needs lower-casing first.
 		v := fv.str
-		if !fv.ascii {
+		if !fv.isASCII() {
 			v = sc.lowOf(fv)
 		}
 		if lf.contains != nil {
@@ -855,7 +855,7 @@ func (sc *scratch) pool(ids []int) []fval {
 func (sc *scratch) addValue(raw any, depth int) {
 	switch v := raw.(type) {
 	case string:
-		sc.vals = append(sc.vals, fval{raw: raw, str: v, ascii: isASCII(v), isStr: true})
+		sc.vals = append(sc.vals, fval{raw: raw, str: v, isStr: true})
 	case nil:
 		sc.vals = append(sc.vals, fval{null: true})
 	case bool:
@@ -863,7 +863,7 @@ func (sc *scratch) addValue(raw any, depth int) {
 		if v {
 			s = "true"
 		}
-		sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: true, isBool: true})
+		sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: 1, isBool: true})
 	case int:
 		sc.addInt(raw, int64(v))
 	case int64:
@@ -890,10 +890,10 @@ func (sc *scratch) addValue(raw any, depth int) {
 		sc.addFloat(raw, float64(v))
 	case json.Number:
 		f, err := v.Float64()
-		sc.vals = append(sc.vals, fval{raw: raw, str: string(v), ascii: isASCII(string(v)), num: f, isNum: err == nil})
+		sc.vals = append(sc.vals, fval{raw: raw, str: string(v), num: f, isNum: err == nil})
 	case []string:
 		for _, s := range v {
-			sc.vals = append(sc.vals, fval{raw: s, str: s, ascii: isASCII(s), isStr: true})
+			sc.vals = append(sc.vals, fval{raw: s, str: s, isStr: true})
 		}
 	case []any:
 		if depth > 0 {
@@ -906,10 +906,10 @@ func (sc *scratch) addValue(raw any, depth int) {
 		// Objects have no scalar value; only exists sees them.
 	case fmt.Stringer:
 		s := v.String()
-		sc.vals = append(sc.vals, fval{raw: s, str: s, ascii: isASCII(s), isStr: true})
+		sc.vals = append(sc.vals, fval{raw: s, str: s, isStr: true})
 	default:
 		s := fmt.Sprint(v)
-		sc.vals = append(sc.vals, fval{raw: s, str: s, ascii: isASCII(s), isStr: true})
+		sc.vals = append(sc.vals, fval{raw: s, str: s, isStr: true})
 	}
 }
 
@@ -917,14 +917,14 @@ func (sc *scratch) addInt(raw any, n int64) {
 	start := len(sc.arena)
 	sc.arena = strconv.AppendInt(sc.arena, n, 10)
 	s := unsafe.String(&sc.arena[start], len(sc.arena)-start)
-	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: true, num: float64(n), isNum: true})
+	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: 1, num: float64(n), isNum: true})
 }
 
 func (sc *scratch) addUint(raw any, n uint64) {
 	start := len(sc.arena)
 	sc.arena = strconv.AppendUint(sc.arena, n, 10)
 	s := unsafe.String(&sc.arena[start], len(sc.arena)-start)
-	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: true, num: float64(n), isNum: true})
+	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: 1, num: float64(n), isNum: true})
 }
 
 func (sc *scratch) addFloat(raw any, f float64) {
@@ -935,7 +935,7 @@ func (sc *scratch) addFloat(raw any, f float64) {
 		sc.arena = strconv.AppendFloat(sc.arena, f, 'f', -1, 64)
 	}
 	s := unsafe.String(&sc.arena[start], len(sc.arena)-start)
-	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: true, num: f, isNum: true})
+	sc.vals = append(sc.vals, fval{raw: raw, str: s, low: s, lowOK: true, ascii: 1, num: f, isNum: true})
 }
 
 // lowOf returns the lower-cased form of v, computing it on first use.

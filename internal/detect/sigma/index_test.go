@@ -79,7 +79,7 @@ func TestIndexSoundnessTestdata(t *testing.T) {
 // indexed by grams (the path large rule sets take) and with the
 // refinements off, so each index form is checked without the corpus.
 func TestIndexSoundnessGrams(t *testing.T) {
-	defer func() { secondWitness, splitAnchored, gramIndexThreshold = true, true, 256<<10 }()
+	defer func() { secondWitness, splitAnchored, gramIndexThreshold = true, true, defaultGramIndexThreshold }()
 	for _, v := range []struct {
 		name           string
 		second, anchor bool

@@ -17,12 +17,25 @@ type fval struct {
 	str    string
 	low    string // valid when lowOK; see scratch.lowOf
 	lowOK  bool
-	ascii  bool // str is pure ASCII
+	ascii  int8 // 1: str is pure ASCII, -1: it is not, 0: not checked yet
 	num    float64
 	isNum  bool // the event value is a number type
 	isStr  bool
 	isBool bool
 	null   bool
+}
+
+// isASCII reports whether the value's text is pure ASCII, checking it on
+// first use: most values are only compared, never scanned, and need not be
+// checked.
+func (v *fval) isASCII() bool {
+	if v.ascii == 0 {
+		v.ascii = -1
+		if isASCII(v.str) {
+			v.ascii = 1
+		}
+	}
+	return v.ascii > 0
 }
 
 // number returns the value as a float, parsing strings on demand.
@@ -337,7 +350,7 @@ func (fc *fieldCond) groupMatch(g []matcher, vals []fval, sc *scratch, useSet bo
 			}
 			if fc.gac != nil {
 				s := v.str
-				if !v.ascii {
+				if !v.isASCII() {
 					s = sc.lowOf(v)
 				}
 				if fc.gac.match(s) {

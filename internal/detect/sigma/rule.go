@@ -65,6 +65,13 @@ type Rule struct {
 	// such a field only matches events that carry the Sigma name itself.
 	UnmappedFields []string
 
+	// Hash identifies the rule's definition: a digest of its YAML document
+	// after global and repeat documents are merged in (keys, values and
+	// structure; not comments, layout, File or Line). Correlations fold the
+	// hashes of the rules they reference into their own, so a changed base
+	// rule restarts their windows on reload.
+	Hash string
+
 	det *detection
 }
 

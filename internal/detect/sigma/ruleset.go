@@ -2,6 +2,9 @@ package sigma
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -412,7 +415,54 @@ func (rs *Ruleset) compileRule(file string, root *yaml.Node) (*Rule, error) {
 		r.UnmappedFields = append(r.UnmappedFields, f)
 	}
 	sort.Strings(r.UnmappedFields)
+	r.Hash = docHash(root)
 	return r, nil
+}
+
+// docHash digests a YAML document's content: node kinds, scalar tags and
+// values, list order; not map key order, comments, styles or positions, so
+// an equivalent rewrite of a rule keeps its hash.
+func docHash(root *yaml.Node) string {
+	return hex.EncodeToString(nodeDigest(root)[:12])
+}
+
+func nodeDigest(n *yaml.Node) []byte {
+	h := sha256.New()
+	buf := []byte{byte(n.Kind)}
+	switch n.Kind {
+	case yaml.ScalarNode, yaml.AliasNode:
+		// An alias is digested by its anchor's name, whose content is
+		// digested where it is defined: following aliases could expand
+		// without bound.
+		tag := n.ShortTag()
+		if n.Kind == yaml.AliasNode {
+			tag = ""
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(tag)))
+		buf = append(buf, tag...)
+		buf = binary.AppendUvarint(buf, uint64(len(n.Value)))
+		buf = append(buf, n.Value...)
+		h.Write(buf)
+	case yaml.MappingNode:
+		var pairs [][]byte
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := sha256.New()
+			p.Write(nodeDigest(n.Content[i]))
+			p.Write(nodeDigest(n.Content[i+1]))
+			pairs = append(pairs, p.Sum(nil))
+		}
+		sort.Slice(pairs, func(i, j int) bool { return bytes.Compare(pairs[i], pairs[j]) < 0 })
+		h.Write(buf)
+		for _, p := range pairs {
+			h.Write(p)
+		}
+	default:
+		h.Write(buf)
+		for _, c := range n.Content {
+			h.Write(nodeDigest(c))
+		}
+	}
+	return h.Sum(nil)
 }
 
 func scalar(v *yaml.Node) (string, error) {

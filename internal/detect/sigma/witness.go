@@ -33,10 +33,26 @@ var lowSelectivity = map[string]bool{
 	"http.request.method": true, "cs-method": true, "action": true,
 }
 
+// commonFragments are path fragments found in most Windows events' paths
+// and command lines (lower-case): as a substring, prefix or suffix they are
+// long enough to look selective but make a rule a candidate for a large
+// share of process events. An exact value equal to one is not penalized.
+var commonFragments = map[string]bool{
+	`c:\`: true, `\windows\`: true, `c:\windows\`: true, `\system32\`: true,
+	`c:\windows\system32\`: true, `\windows\system32\`: true, `\syswow64\`: true,
+	`\program files\`: true, `\program files (x86)\`: true, `c:\program files\`: true,
+	`c:\program files (x86)\`: true, `\users\`: true, `c:\users\`: true,
+	`\appdata\`: true, `\appdata\local\`: true, `\appdata\roaming\`: true,
+	`.exe`: true, `.dll`: true, `.exe "`: true, `.exe"`: true,
+}
+
 func atomScore(a atom, names []string) int {
 	s := len(a.lit)
 	if lowSelectivity[strings.ToLower(names[a.field])] {
 		s -= 12
+	}
+	if a.anchor != skExact && commonFragments[a.lit] {
+		s -= 6
 	}
 	if a.lit == "true" || a.lit == "false" {
 		s -= 6

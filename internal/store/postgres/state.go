@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mcpsoc/mcpsoc/internal/store"
@@ -37,4 +38,37 @@ func (s *Store) GetState(ctx context.Context, key string) (store.State, error) {
 	}
 	st.UpdatedAt = st.UpdatedAt.UTC()
 	return st, nil
+}
+
+var _ store.LeaseStore = (*Store)(nil)
+
+// AcquireLease implements store.LeaseStore on the detect_state table.
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (store.Lease, bool, error) {
+	l := store.Lease{Name: name, Holder: holder}
+	err := s.pool.QueryRow(ctx, `INSERT INTO detect_state (key, version, data, updated_at)
+		VALUES ($1, 0, $2, now() + make_interval(secs => $3))
+		ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
+		WHERE detect_state.data = excluded.data OR detect_state.updated_at <= now()
+		RETURNING updated_at`, name, []byte(holder), ttl.Seconds()).Scan(&l.Expires)
+	if err == nil {
+		l.Expires = l.Expires.UTC()
+		return l, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return l, false, fmt.Errorf("acquiring lease %q: %w", name, err)
+	}
+	var data []byte
+	if err := s.pool.QueryRow(ctx, `SELECT data, updated_at FROM detect_state WHERE key = $1`, name).Scan(&data, &l.Expires); err != nil {
+		return l, false, fmt.Errorf("reading lease %q: %w", name, err)
+	}
+	l.Holder, l.Expires = string(data), l.Expires.UTC()
+	return l, false, nil
+}
+
+// ReleaseLease implements store.LeaseStore.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM detect_state WHERE key = $1 AND data = $2`, name, []byte(holder)); err != nil {
+		return fmt.Errorf("releasing lease %q: %w", name, err)
+	}
+	return nil
 }

@@ -13,3 +13,10 @@ func TestState(t *testing.T) {
 	defer s.Close()
 	storetest.RunState(t, s.(store.StateStore))
 }
+
+// TestLease runs against the real PostgreSQL (a fresh database).
+func TestLease(t *testing.T) {
+	s := openFresh(t, nil)
+	defer s.Close()
+	storetest.RunLease(t, s.(store.LeaseStore), s.(store.StateStore))
+}

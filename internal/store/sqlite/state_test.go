@@ -12,3 +12,9 @@ func TestState(t *testing.T) {
 	defer s.Close()
 	storetest.RunState(t, s.(store.StateStore))
 }
+
+func TestLease(t *testing.T) {
+	s := openTemp(t, nil)
+	defer s.Close()
+	storetest.RunLease(t, s.(store.LeaseStore), s.(store.StateStore))
+}
