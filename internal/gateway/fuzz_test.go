@@ -109,7 +109,21 @@ func FuzzFastPathParse(f *testing.F) {
 		if !ok {
 			return
 		}
-		if env.Method != "tools/call" || env.Params.Name != name || !plainID(env.ID) {
+		// What it accepts, encoding/json reads the same way.
+		var ref struct {
+			JSONRPC string          `json:"jsonrpc"`
+			ID      json.RawMessage `json:"id"`
+			Method  string          `json:"method"`
+			Params  struct {
+				Name      string          `json:"name"`
+				Arguments json.RawMessage `json:"arguments"`
+			} `json:"params"`
+		}
+		if err := json.Unmarshal(body, &ref); err != nil || ref.JSONRPC != "2.0" || ref.Method != "tools/call" ||
+			ref.Params.Name != env.Params.Name || !bytes.Equal(ref.Params.Arguments, env.Params.Arguments) || !bytes.Equal(ref.ID, env.ID) {
+			t.Fatalf("accepted %q, which encoding/json reads otherwise (%v)", body, err)
+		}
+		if env.Params.Name != name || !plainID(env.ID) {
 			t.Fatalf("accepted %q", body)
 		}
 	})
@@ -153,6 +167,9 @@ func FuzzDuplicateKey(f *testing.F) {
 	f.Add([]byte(`{"a":[{"b":{"c":[1,2,{"d":3}]}}]}`))
 	f.Add([]byte(`[1,2`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return // admitCall checks for duplicates in arguments it decoded
+		}
 		dup := duplicateKey(b)
 		var m map[string]json.RawMessage
 		if json.Unmarshal(b, &m) != nil || m == nil {

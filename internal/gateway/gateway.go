@@ -17,7 +17,6 @@ import (
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
-	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -452,7 +451,7 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	serve := func(only string) http.Handler {
 		f := g.newFront(only, false)
-		return wrap(f.fastPath(f.srv.HTTPHandler(httpOpts)))
+		return wrap(f.fastPath(g.authn.SDKBearer(f.srv.HTTPHandler(httpOpts))))
 	}
 	mux.Handle("/mcp", serve(""))
 	for _, u := range g.cfg.Upstreams {
@@ -483,7 +482,7 @@ func (g *Gateway) requestRate(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := PrincipalFrom(auth.TokenInfoFromContext(r.Context()))
+		p, _ := r.Context().Value(principalCtxKey{}).(*Principal)
 		if p == nil {
 			next.ServeHTTP(w, r)
 			return
