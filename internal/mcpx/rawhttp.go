@@ -142,14 +142,17 @@ func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte
 // exchange writes one request and reads its response. sent reports that
 // the request was written whole, so the server may have acted on it.
 func (rc *rawClient) exchange(ctx context.Context, conn *rawConn, name string, body []byte) (out []byte, ct string, reuse, sent bool, err error) {
-	// Cancellation closes the connection, which unblocks reads and writes.
+	// Cancellation, and the call's timeout (the context's deadline, which
+	// cancels it), put the connection's deadline in the past, which
+	// unblocks reads and writes; such a connection is not used again. A
+	// connection that is reused therefore never has a deadline set, and
+	// none needs setting per call.
 	stop := context.AfterFunc(ctx, func() { conn.c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	if d, ok := ctx.Deadline(); ok {
-		conn.c.SetDeadline(d)
-	} else {
-		conn.c.SetDeadline(time.Time{})
-	}
+	defer func() {
+		if !stop() {
+			reuse = false
+		}
+	}()
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)

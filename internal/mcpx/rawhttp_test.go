@@ -3,6 +3,7 @@ package mcpx
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -144,5 +145,31 @@ func TestReadResponse(t *testing.T) {
 				t.Fatalf("got status %d body %q type %q close %v", resp.status, resp.body, resp.contentType, resp.close)
 			}
 		})
+	}
+}
+
+// TestRawClientTimeout: a call the server never answers ends with the
+// context's deadline, and its connection is not used again: the next call
+// gets its answer on a fresh one.
+func TestRawClientTimeout(t *testing.T) {
+	url, n := rawServer(t, func(k int64, c net.Conn) bool {
+		if k == 1 {
+			return true // read, never answered
+		}
+		answer(c)
+		return true
+	})
+	rc := newRawClient(url, nil, config.Secret{}, 4)
+	defer rc.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := rc.post(ctx, "slow", []byte(`{}`)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("unanswered call: %v, want the deadline", err)
+	}
+	if _, _, err := rc.post(context.Background(), "echo", []byte(`{}`)); err != nil {
+		t.Fatalf("call after a timeout: %v", err)
+	}
+	if n.Load() != 2 {
+		t.Errorf("server read %d requests, want 2", n.Load())
 	}
 }
