@@ -60,7 +60,7 @@ type Gateway struct {
 
 	index      atomic.Pointer[toolIndex]
 	indexMu    sync.Mutex
-	indexBuilt time.Time
+	indexBuilt atomic.Int64 // Unix nanoseconds of the last rebuild; 0: never
 
 	// fastCalls counts tools/call requests served on the fast path.
 	fastCalls atomic.Int64
@@ -202,9 +202,8 @@ func (g *Gateway) Close() error {
 func (g *Gateway) tools(force bool) *toolIndex {
 	idx := g.index.Load()
 	now := g.now()
-	g.indexMu.Lock()
-	stale := idx == nil || now.Sub(g.indexBuilt) > 500*time.Millisecond || (force && now.Sub(g.indexBuilt) > 50*time.Millisecond)
-	g.indexMu.Unlock()
+	built := time.Unix(0, g.indexBuilt.Load())
+	stale := idx == nil || now.Sub(built) > 500*time.Millisecond || (force && now.Sub(built) > 50*time.Millisecond)
 	if !stale {
 		return idx
 	}
@@ -225,7 +224,7 @@ func (g *Gateway) tools(force bool) *toolIndex {
 	}
 	next.sig = toolSetSignature(visible, g.guard.hash)
 	g.index.Store(next)
-	g.indexBuilt = now
+	g.indexBuilt.Store(now.UnixNano())
 	if idx != nil && idx.sig != next.sig {
 		g.notifyListChanged()
 	}
