@@ -104,6 +104,10 @@ func FuzzFastPathParse(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"x","inputResponses":{}}}`), "x")
 	f.Add([]byte(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}}`), "x")
 	f.Add([]byte(`[{"jsonrpc":"2.0","id":1}]`), "")
+	f.Add([]byte(` { "jsonrpc" : "2.0", "id" : "x\"y", "method":"tools/call", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion":"2026-07-28",`+
+		`"io.modelcontextprotocol/clientInfo":{"name":"a"}}, "name":"t\u00e9", "arguments": {"a":[1,{"b":"}"}]} } } `), "té")
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","NAME":"y","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`), "x")
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}}`), "x")
 	f.Fuzz(func(t *testing.T, body []byte, name string) {
 		env, ok := parseFast(body, name)
 		if !ok {
