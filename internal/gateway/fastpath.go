@@ -59,7 +59,7 @@ var fastBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (f *front) fastPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header
-		if r.Method != http.MethodPost || headerIs(h, "Mcp-Method", "tools/call") || headerIs(h, "Mcp-Protocol-Version", fastVersion) {
+		if r.Method != http.MethodPost || headerIsNot(h, "Mcp-Method", "tools/call") || headerIsNot(h, "Mcp-Protocol-Version", fastVersion) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -80,9 +80,9 @@ func (f *front) fastPath(next http.Handler) http.Handler {
 	})
 }
 
-// headerIs reports whether h lacks key (given in canonical form) or holds
+// headerIsNot reports whether h lacks key (given in canonical form) or holds
 // another first value than want: Header.Get without canonicalizing.
-func headerIs(h http.Header, key, want string) bool {
+func headerIsNot(h http.Header, key, want string) bool {
 	v := h[key]
 	return len(v) == 0 || v[0] != want
 }
