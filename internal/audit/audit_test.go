@@ -342,7 +342,7 @@ func TestGroupCommitConcurrent(t *testing.T) {
 func TestHashAndEncodeCanonical(t *testing.T) {
 	r := &Record{Seq: 7, Time: time.Unix(1700000000, 123).UTC(), Prev: "abc",
 		Event: Event{Kind: "gateway.call", Subject: "a\"lice", Reason: "<&>", Detail: json.RawMessage(`{"x":1}`)}}
-	line, err := hashAndEncode(r)
+	line, err := hashAndEncode(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,18 +85,31 @@ func computeHash(r *Record) (string, error) {
 // hashAndEncode computes r's hash, sets it, and returns r's canonical line
 // (newline included) with one encoding: Hash is the last field and hex, so
 // the line is the hashed body with `,"hash":"…"` before its closing brace.
-func hashAndEncode(r *Record) ([]byte, error) {
+// event, when not nil, is r.Event's members from appendEvent.
+func hashAndEncode(r *Record, event []byte) ([]byte, error) {
 	r.Hash = ""
-	body, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
+	var body []byte
+	ok := false
+	if event == nil {
+		event, ok = appendEvent(make([]byte, 0, 256), &r.Event)
+	} else {
+		ok = true
+	}
+	if ok {
+		body, ok = appendRecordBody(make([]byte, 0, len(event)+256), r, event)
+	}
+	if !ok {
+		var err error
+		if body, err = json.Marshal(r); err != nil {
+			return nil, err
+		}
 	}
 	h := sha256.New()
 	h.Write([]byte(hashDomain))
 	h.Write(body)
-	r.Hash = hex.EncodeToString(h.Sum(nil))
-	line := make([]byte, 0, len(body)+len(r.Hash)+12)
-	line = append(line, body[:len(body)-1]...)
+	var sum [sha256.Size]byte
+	r.Hash = hex.EncodeToString(h.Sum(sum[:0]))
+	line := body[:len(body)-1]
 	line = append(line, `,"hash":"`...)
 	line = append(line, r.Hash...)
 	return append(line, "\"}\n"...), nil

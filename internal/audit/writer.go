@@ -157,6 +157,13 @@ func (w *Writer) Append(ev Event) (*Record, error) {
 	if ev.Kind == "" {
 		return nil, errors.New("audit: event without kind")
 	}
+	// The event's members are encoded before taking the lock; only what
+	// depends on the chain's position (sequence, time, prev, hash) is done
+	// under it.
+	event, ok := appendEvent(make([]byte, 0, 384), &ev)
+	if !ok {
+		event = nil // hashAndEncode falls back to json.Marshal, which says why
+	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -168,7 +175,7 @@ func (w *Writer) Append(ev Event) (*Record, error) {
 		return nil, err
 	}
 	rec := &Record{Seq: w.head.Seq + 1, Time: w.now().UTC(), Event: ev, Prev: w.head.Hash}
-	line, err := hashAndEncode(rec)
+	line, err := hashAndEncode(rec, event)
 	if err != nil {
 		w.mu.Unlock()
 		return nil, fmt.Errorf("audit: encoding record: %w", err)

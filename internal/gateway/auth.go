@@ -164,7 +164,7 @@ func HashKey(key string) string {
 // every caller is the anonymous principal (the config only allows that on
 // loopback).
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, *AuthError) {
-	if r.URL.Query().Has("access_token") || r.URL.Query().Has("api_key") {
+	if q := r.URL.RawQuery; q != "" && (r.URL.Query().Has("access_token") || r.URL.Query().Has("api_key")) {
 		return nil, &AuthError{Status: 400, Code: "invalid_request", Desc: "credentials in the query string are not accepted; use the Authorization header"}
 	}
 	if !a.required {
@@ -312,19 +312,10 @@ const internalBearer = "Bearer gateway-authenticated"
 
 type principalCtxKey struct{}
 
-// Middleware authenticates every request to next. It strips the client's
-// credentials, then hands the principal to the SDK as auth.TokenInfo with
-// UserID = subject, which makes the SDK refuse a session id presented by
-// another subject (403).
+// Middleware authenticates every request to next: it strips the client's
+// credentials and puts the principal in the request's context. Handlers
+// that pass requests to the SDK wrap it in SDKBearer.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
-	verifier := func(ctx context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
-		p, _ := r.Context().Value(principalCtxKey{}).(*Principal)
-		if p == nil {
-			return nil, auth.ErrInvalidToken
-		}
-		return &auth.TokenInfo{UserID: p.Subject, Scopes: p.Scopes, Extra: map[string]any{principalKey: p}}, nil
-	}
-	inner := auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, aerr := a.Authenticate(r)
 		if aerr != nil {
@@ -335,10 +326,24 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalCtxKey{}, p))
-		r.Header.Del("X-API-Key")
-		r.Header.Set("Authorization", internalBearer)
-		inner.ServeHTTP(w, r)
+		delete(r.Header, "X-Api-Key")
+		r.Header["Authorization"] = []string{internalBearer}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// SDKBearer hands the principal Middleware found to the SDK as
+// auth.TokenInfo with UserID = subject, which makes the SDK refuse a
+// session id presented by another subject (403).
+func (a *Authenticator) SDKBearer(next http.Handler) http.Handler {
+	verifier := func(ctx context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
+		p, _ := r.Context().Value(principalCtxKey{}).(*Principal)
+		if p == nil {
+			return nil, auth.ErrInvalidToken
+		}
+		return &auth.TokenInfo{UserID: p.Subject, Scopes: p.Scopes, Extra: map[string]any{principalKey: p}}, nil
+	}
+	return auth.RequireBearerToken(verifier, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(next)
 }
 
 // MetadataHandler serves RFC 9728 protected-resource metadata for the

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,6 +160,41 @@ func leanUpstream(sdk http.Handler) http.Handler {
 	})
 }
 
+// BenchmarkLeanDirect and BenchmarkLeanGateway are the throughput half of
+// TestGatewayOverhead as benchmarks, for profiling and system-call counts:
+// the lean upstream over loopback HTTP, called directly or through the
+// gateway with every check on.
+func BenchmarkLeanDirect(b *testing.B) {
+	up := httptest.NewServer(leanUpstream(http.NotFoundHandler()))
+	b.Cleanup(up.Close)
+	runLean(b, newLeanCaller(up.URL, "echo", nil))
+}
+
+func BenchmarkLeanGateway(b *testing.B) {
+	upSrv := upstreamServer()
+	sdkUp := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return upSrv }, &mcp.StreamableHTTPOptions{JSONResponse: true, Stateless: true})
+	up := httptest.NewServer(leanUpstream(sdkUp))
+	b.Cleanup(up.Close)
+	_, gwURL := benchGateway(b, up.URL)
+	runLean(b, newLeanCaller(gwURL, "fix.echo", map[string]string{"X-API-Key": aliceKey}))
+}
+
+func runLean(b *testing.B, c *leanCaller) {
+	if err := c.call(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(8) // 16 callers on 2 cores, as TestGatewayOverhead
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := c.call(context.Background()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // benchGateway fronts upstream URL u with the overhead configuration (API
 // key, policy with an argument condition, schema validation, rate limits,
 // response scanning, audit with sync interval).
@@ -201,7 +237,15 @@ func TestGatewayOverhead(t *testing.T) {
 		name string
 		h    http.Handler
 	}{{"SDK upstream", sdkUp}, {"lean upstream", leanUpstream(sdkUp)}} {
-		srv := httptest.NewServer(up.h)
+		if only := os.Getenv("MCPSOC_BENCH_UPSTREAM"); only != "" && !strings.HasPrefix(up.name, only) {
+			continue
+		}
+		var upCalls atomic.Int64
+		h := up.h
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			upCalls.Add(1)
+			h.ServeHTTP(w, r)
+		}))
 		t.Cleanup(srv.Close)
 		direct := newLeanCaller(srv.URL, "echo", nil)
 		gw, gwURL := benchGateway(t, srv.URL)
@@ -270,7 +314,66 @@ func TestGatewayOverhead(t *testing.T) {
 			t.Logf("%s, CPU per call (all parties): direct %v, through the gateway %v; the gateway's own %v per call, i.e. %.0f calls/s on two idle cores",
 				up.name, cd.Round(100*time.Nanosecond), cg.Round(100*time.Nanosecond), own.Round(100*time.Nanosecond), 2/own.Seconds())
 		}
+		// The same with wrk as the load generator when it is installed: a
+		// C client that costs far less per call than a Go one, running as
+		// its own process (one thread). This process then holds only the
+		// upstream (direct) or the gateway and the upstream, so the
+		// difference in its CPU per call is the gateway's alone.
+		wrk, err := exec.LookPath("wrk")
+		if err != nil || up.name != "lean upstream" {
+			continue
+		}
+		wrkPer := func(c *leanCaller) (float64, time.Duration) {
+			before, calls := processCPU(), upCalls.Load()
+			r, n := runWrk(t, wrk, c, workers, secs)
+			if got := upCalls.Load() - calls; got < n {
+				t.Fatalf("wrk counted %d answers, the upstream %d calls", n, got)
+			}
+			return r, time.Duration(float64(processCPU()-before) / float64(n))
+		}
+		wd, wcd := wrkPer(direct)
+		wg, wcg := wrkPer(through)
+		t.Logf("%s, wrk (1 thread, %d connections, %ds each): direct %.0f calls/s, gateway %.0f calls/s (ratio %.2f); CPU per call of this process: direct %v, gateway %v; the gateway's own %v per call",
+			up.name, workers, secs, wd, wg, wg/wd, wcd.Round(100*time.Nanosecond), wcg.Round(100*time.Nanosecond), (wcg - wcd).Round(100*time.Nanosecond))
 	}
+}
+
+// runWrk posts c's call with wrk for secs seconds on conns connections and
+// returns the calls per second and the number of answers, all of which
+// must be HTTP 200.
+func runWrk(t *testing.T, wrk string, c *leanCaller, conns, secs int) (float64, int64) {
+	var lua strings.Builder
+	lua.WriteString("wrk.method = \"POST\"\nwrk.body = [==[" + string(c.body) + "]==]\n")
+	for k, v := range c.hdr {
+		fmt.Fprintf(&lua, "wrk.headers[%q] = %q\n", k, v[0])
+	}
+	script := t.TempDir() + "/call.lua"
+	if err := os.WriteFile(script, []byte(lua.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(wrk, "-t1", "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(secs)+"s", "-s", script, c.url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("wrk: %v\n%s", err, out)
+	}
+	text := string(out)
+	if strings.Contains(text, "Non-2xx") || strings.Contains(text, "Socket errors") {
+		t.Fatalf("wrk saw failures:\n%s", text)
+	}
+	var n int64
+	var rate float64
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[1] == "requests" && f[2] == "in":
+			n, _ = strconv.ParseInt(f[0], 10, 64)
+		case len(f) == 2 && f[0] == "Requests/sec:":
+			rate, _ = strconv.ParseFloat(f[1], 64)
+		}
+	}
+	if n == 0 || rate == 0 {
+		t.Fatalf("cannot read wrk's output:\n%s", text)
+	}
+	return rate, n
 }
 
 // inMemorySession connects a client to s over in-memory transports.

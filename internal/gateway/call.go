@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
+	"github.com/mcpsoc/mcpsoc/internal/jsonscan"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -277,59 +277,9 @@ func (f *front) callTool(ctx context.Context, p *Principal, req *mcp.CallToolReq
 	return c.finishResult(ctx, res, "allow", why)
 }
 
-// duplicateKey reports whether a JSON object anywhere in raw repeats a key.
-// Parsers disagree about which duplicate wins; the gateway checks policy
-// and schema against one reading, so arguments that allow two readings are
-// refused rather than forwarded.
-func duplicateKey(raw []byte) bool {
-	if !bytes.Contains(raw, []byte(`":`)) && !bytes.Contains(raw, []byte(`" :`)) {
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	type frame struct {
-		obj    bool
-		keys   map[string]struct{}
-		expect bool // next token in this object is a key
-	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return false // malformed input is refused elsewhere
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.obj && top.expect {
-			if k, ok := tok.(string); ok {
-				if _, dup := top.keys[k]; dup {
-					return true
-				}
-				top.keys[k] = struct{}{}
-				top.expect = false
-				continue
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{obj: true, keys: map[string]struct{}{}, expect: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, &frame{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
-				return false
-			}
-		}
-		if len(stack) == 0 {
-			return false // a scalar at the top level
-		}
-		// A value ended: the enclosing object expects a key next.
-		if t := stack[len(stack)-1]; t.obj {
-			t.expect = true
-		}
-	}
-}
+// duplicateKey reports whether a JSON object anywhere in raw (valid JSON:
+// admitCall has decoded it) repeats a key. Parsers disagree about which
+// duplicate wins; the gateway checks policy and schema against one
+// reading, so arguments that allow two readings are refused rather than
+// forwarded.
+func duplicateKey(raw []byte) bool { return jsonscan.DuplicateKey(raw) }

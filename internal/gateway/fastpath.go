@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/mcpsoc/mcpsoc/internal/jsonscan"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -46,66 +47,156 @@ const (
 )
 
 type fastEnvelope struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Method  string          `json:"method"`
-	Params  struct {
-		Name      string                     `json:"name"`
-		Arguments json.RawMessage            `json:"arguments"`
-		Meta      map[string]json.RawMessage `json:"_meta"`
-	} `json:"params"`
+	ID     json.RawMessage
+	Params struct {
+		Name      string
+		Arguments json.RawMessage
+	}
 }
 
 var fastBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (f *front) fastPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.Header.Get("Mcp-Method") != "tools/call" || r.Header.Get("MCP-Protocol-Version") != fastVersion {
+		h := r.Header
+		if r.Method != http.MethodPost || headerIsNot(h, "Mcp-Method", "tools/call") || headerIsNot(h, "Mcp-Protocol-Version", fastVersion) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(r.Body) // bounded by limitBody
-		if err != nil {
-			rpcError(w, http.StatusBadRequest, -32700, "cannot read request body")
-			return
+		var body []byte
+		if bb, ok := r.Body.(*readBody); ok {
+			body = bb.b // read and checked by limitBody, not consumed
+		} else {
+			var err error
+			if body, err = io.ReadAll(r.Body); err != nil {
+				rpcError(w, http.StatusBadRequest, -32700, "cannot read request body")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		if !f.serveFast(w, r, body) {
 			next.ServeHTTP(w, r)
 		}
 	})
 }
 
-// parseFast decodes a tools/call for the fast path, once: unknown fields
-// anywhere in the envelope or params (such as multi-round-trip
-// inputResponses), a notification, a name that disagrees with the Mcp-Name
-// header, another protocol version or extra _meta keys (a progress token,
-// a log level) send the request to the SDK path.
+// headerIsNot reports whether h lacks key (given in canonical form) or holds
+// another first value than want: Header.Get without canonicalizing.
+func headerIsNot(h http.Header, key, want string) bool {
+	v := h[key]
+	return len(v) == 0 || v[0] != want
+}
+
+// parseFast reads a tools/call for the fast path in one pass over the
+// valid JSON body, keeping the id and arguments as raw bytes. Anything it
+// does not expect sends the request to the SDK path, which answers it as
+// before: members other than jsonrpc, id, method and params (or params
+// members other than name, arguments and _meta, or _meta keys other than
+// the protocol version, client info and capabilities, such as a progress
+// token, a log level or multi-round-trip input responses), a member given
+// twice, an escaped key, a notification, a name that disagrees with the
+// Mcp-Name header, or another protocol version.
 func parseFast(body []byte, nameHeader string) (*fastEnvelope, bool) {
-	var env fastEnvelope
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if dec.Decode(&env) != nil || dec.More() || env.JSONRPC != "2.0" || env.Method != "tools/call" || !plainID(env.ID) {
+	if !json.Valid(body) {
 		return nil, false
 	}
-	if env.Params.Name == "" || nameHeader != env.Params.Name || string(env.Params.Meta[metaVersion]) != `"`+fastVersion+`"` {
-		return nil, false
-	}
-	for k := range env.Params.Meta {
-		if k != metaVersion && k != metaClient && k != metaCaps {
-			return nil, false
+	env := &fastEnvelope{}
+	var seen uint8
+	ok := true
+	obj := jsonscan.Members(body, func(k, v []byte) bool {
+		var bit uint8
+		switch string(k) {
+		case "jsonrpc":
+			bit, ok = 1, string(v) == `"2.0"`
+		case "id":
+			bit, ok = 2, plainID(v)
+			env.ID = v
+		case "method":
+			bit, ok = 4, string(v) == `"tools/call"`
+		case "params":
+			bit, ok = 8, parseFastParams(v, env)
+		default:
+			ok = false
 		}
+		if seen&bit != 0 {
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	if !obj || !ok || seen != 15 {
+		return nil, false
+	}
+	if env.Params.Name == "" || nameHeader != env.Params.Name {
+		return nil, false
 	}
 	if a := env.Params.Arguments; len(a) > 0 && a[0] != '{' && string(a) != "null" {
 		return nil, false // admitCall would refuse it; let the SDK answer as it does
 	}
-	return &env, true
+	return env, true
+}
+
+func parseFastParams(v []byte, env *fastEnvelope) bool {
+	var seen uint8
+	ok := true
+	obj := jsonscan.Members(v, func(k, v []byte) bool {
+		var bit uint8
+		switch string(k) {
+		case "name":
+			bit = 1
+			env.Params.Name, ok = jsonscan.String(v)
+		case "arguments":
+			bit = 2
+			env.Params.Arguments = v
+		case "_meta":
+			bit = 4
+			ok = fastMeta(v)
+		default:
+			ok = false
+		}
+		if seen&bit != 0 {
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	return obj && ok && seen&5 == 5
+}
+
+// fastMeta accepts _meta holding the 2026-07-28 protocol version and at
+// most the client's info and capabilities besides.
+func fastMeta(v []byte) bool {
+	var seen uint8
+	ok := true
+	obj := jsonscan.Members(v, func(k, v []byte) bool {
+		var bit uint8
+		switch string(k) {
+		case metaVersion:
+			bit, ok = 1, string(v) == `"`+fastVersion+`"`
+		case metaClient:
+			bit = 2
+		case metaCaps:
+			bit = 4
+		default:
+			ok = false
+		}
+		if seen&bit != 0 {
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	return obj && ok && seen&1 == 1
 }
 
 // serveFast answers the request and returns true, or returns false without
 // writing anything when the request must take the SDK path.
 func (f *front) serveFast(w http.ResponseWriter, r *http.Request, body []byte) bool {
-	env, ok := parseFast(body, r.Header.Get("Mcp-Name"))
+	var nameHeader string
+	if v := r.Header["Mcp-Name"]; len(v) > 0 {
+		nameHeader = v[0]
+	}
+	env, ok := parseFast(body, nameHeader)
 	if !ok {
 		return false
 	}
@@ -166,11 +257,8 @@ func (f *front) serveFast(w http.ResponseWriter, r *http.Request, body []byte) b
 // to the output schema, and credentials are redacted or blocked. Results
 // that need none of that are passed through byte for byte.
 func (g *Gateway) checkForwarded(c *call, raw json.RawMessage) (json.RawMessage, string, string) {
-	var head struct {
-		ResultType        string          `json:"resultType"`
-		StructuredContent json.RawMessage `json:"structuredContent"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
+	head, err := resultHead(raw)
+	if err != nil {
 		return encodeResult(toolError("upstream result of %s is malformed; withheld", c.shown)), "error", "malformed upstream result"
 	}
 	if head.ResultType != "" && head.ResultType != "complete" {
@@ -198,6 +286,33 @@ func (g *Gateway) checkForwarded(c *call, raw json.RawMessage) (json.RawMessage,
 		return encodeResult(out), "deny", why
 	}
 	return encodeResult(out), "allow", why
+}
+
+type forwardedHead struct {
+	ResultType        string          `json:"resultType"`
+	StructuredContent json.RawMessage `json:"structuredContent"`
+}
+
+var headNames = []string{"resultType", "structuredContent"}
+
+// resultHead reads the members of a result object checkForwarded needs, in
+// one pass when encoding/json would read them the same way.
+func resultHead(raw []byte) (forwardedHead, error) {
+	var head forwardedHead
+	var vals [2][]byte
+	if ok, plain := jsonscan.Pick(raw, headNames, vals[:]); ok && plain && json.Valid(raw) {
+		if v := vals[0]; v != nil && string(v) != "null" {
+			s, isStr := jsonscan.String(v)
+			if !isStr {
+				return head, errors.New("resultType is not a string")
+			}
+			head.ResultType = s
+		}
+		head.StructuredContent = vals[1]
+		return head, nil
+	}
+	err := json.Unmarshal(raw, &head)
+	return head, err
 }
 
 // plainID reports whether id is a JSON-RPC request id (a string or a

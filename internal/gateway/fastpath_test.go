@@ -55,3 +55,31 @@ func TestDuplicateArgumentKeysRefused(t *testing.T) {
 		t.Fatalf("%d %s", status, resp)
 	}
 }
+
+// TestParseFast: the fast path takes a well-formed call however it is
+// spaced or escaped, and leaves to the SDK path anything that
+// encoding/json might read differently from the one-pass reader.
+func TestParseFast(t *testing.T) {
+	const meta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`
+	env, ok := parseFast([]byte(` { "jsonrpc" : "2.0", "id" : "x\"y", "method":"tools/call", "params": {`+meta+`, "name":"t\u00e9", "arguments": {"a":[1,{"b":"}"}]} } } `), "té")
+	if !ok || env.Params.Name != "té" || string(env.ID) != `"x\"y"` || string(env.Params.Arguments) != `{"a":[1,{"b":"}"}]}` {
+		t.Fatalf("well-formed call refused or misread: %v %+v", ok, env)
+	}
+	for name, body := range map[string]string{
+		"case variant":     `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","NAME":"y",` + meta + `}}`,
+		"repeated member":  `{"jsonrpc":"2.0","id":1,"id":2,"method":"tools/call","params":{"name":"x",` + meta + `}}`,
+		"escaped key":      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"x",` + meta + `}}`,
+		"trailing data":    `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x",` + meta + `}}}`,
+		"progress token":   `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":1}}}`,
+		"other version":    `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"}}}`,
+		"notification":     `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"x",` + meta + `}}`,
+		"null id":          `{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"x",` + meta + `}}`,
+		"array arguments":  `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":[1],` + meta + `}}`,
+		"unknown member":   `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","inputResponses":{},` + meta + `}}`,
+		"header disagrees": `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"y",` + meta + `}}`,
+	} {
+		if _, ok := parseFast([]byte(body), "x"); ok {
+			t.Errorf("%s: taken by the fast path: %s", name, body)
+		}
+	}
+}

@@ -104,12 +104,30 @@ func FuzzFastPathParse(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"x","inputResponses":{}}}`), "x")
 	f.Add([]byte(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}}`), "x")
 	f.Add([]byte(`[{"jsonrpc":"2.0","id":1}]`), "")
+	f.Add([]byte(` { "jsonrpc" : "2.0", "id" : "x\"y", "method":"tools/call", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion":"2026-07-28",`+
+		`"io.modelcontextprotocol/clientInfo":{"name":"a"}}, "name":"t\u00e9", "arguments": {"a":[1,{"b":"}"}]} } } `), "té")
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","NAME":"y","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`), "x")
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}}`), "x")
 	f.Fuzz(func(t *testing.T, body []byte, name string) {
 		env, ok := parseFast(body, name)
 		if !ok {
 			return
 		}
-		if env.Method != "tools/call" || env.Params.Name != name || !plainID(env.ID) {
+		// What it accepts, encoding/json reads the same way.
+		var ref struct {
+			JSONRPC string          `json:"jsonrpc"`
+			ID      json.RawMessage `json:"id"`
+			Method  string          `json:"method"`
+			Params  struct {
+				Name      string          `json:"name"`
+				Arguments json.RawMessage `json:"arguments"`
+			} `json:"params"`
+		}
+		if err := json.Unmarshal(body, &ref); err != nil || ref.JSONRPC != "2.0" || ref.Method != "tools/call" ||
+			ref.Params.Name != env.Params.Name || !bytes.Equal(ref.Params.Arguments, env.Params.Arguments) || !bytes.Equal(ref.ID, env.ID) {
+			t.Fatalf("accepted %q, which encoding/json reads otherwise (%v)", body, err)
+		}
+		if env.Params.Name != name || !plainID(env.ID) {
 			t.Fatalf("accepted %q", body)
 		}
 	})
@@ -153,6 +171,9 @@ func FuzzDuplicateKey(f *testing.F) {
 	f.Add([]byte(`{"a":[{"b":{"c":[1,2,{"d":3}]}}]}`))
 	f.Add([]byte(`[1,2`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return // admitCall checks for duplicates in arguments it decoded
+		}
 		dup := duplicateKey(b)
 		var m map[string]json.RawMessage
 		if json.Unmarshal(b, &m) != nil || m == nil {

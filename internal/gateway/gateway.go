@@ -17,7 +17,6 @@ import (
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
-	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -61,7 +60,7 @@ type Gateway struct {
 
 	index      atomic.Pointer[toolIndex]
 	indexMu    sync.Mutex
-	indexBuilt time.Time
+	indexBuilt atomic.Int64 // Unix nanoseconds of the last rebuild; 0: never
 
 	// fastCalls counts tools/call requests served on the fast path.
 	fastCalls atomic.Int64
@@ -203,9 +202,8 @@ func (g *Gateway) Close() error {
 func (g *Gateway) tools(force bool) *toolIndex {
 	idx := g.index.Load()
 	now := g.now()
-	g.indexMu.Lock()
-	stale := idx == nil || now.Sub(g.indexBuilt) > 500*time.Millisecond || (force && now.Sub(g.indexBuilt) > 50*time.Millisecond)
-	g.indexMu.Unlock()
+	built := time.Unix(0, g.indexBuilt.Load())
+	stale := idx == nil || now.Sub(built) > 500*time.Millisecond || (force && now.Sub(built) > 50*time.Millisecond)
 	if !stale {
 		return idx
 	}
@@ -226,7 +224,7 @@ func (g *Gateway) tools(force bool) *toolIndex {
 	}
 	next.sig = toolSetSignature(visible, g.guard.hash)
 	g.index.Store(next)
-	g.indexBuilt = now
+	g.indexBuilt.Store(now.UnixNano())
 	if idx != nil && idx.sig != next.sig {
 		g.notifyListChanged()
 	}
@@ -452,7 +450,7 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	serve := func(only string) http.Handler {
 		f := g.newFront(only, false)
-		return wrap(f.fastPath(f.srv.HTTPHandler(httpOpts)))
+		return wrap(f.fastPath(g.authn.SDKBearer(f.srv.HTTPHandler(httpOpts))))
 	}
 	mux.Handle("/mcp", serve(""))
 	for _, u := range g.cfg.Upstreams {
@@ -483,7 +481,7 @@ func (g *Gateway) requestRate(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := PrincipalFrom(auth.TokenInfoFromContext(r.Context()))
+		p, _ := r.Context().Value(principalCtxKey{}).(*Principal)
 		if p == nil {
 			next.ServeHTTP(w, r)
 			return

@@ -75,11 +75,20 @@ func limitBody(next http.Handler, maxBody int64, maxDepth, maxString int) http.H
 			rpcError(w, http.StatusBadRequest, -32600, "request rejected: "+why)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = &readBody{Reader: bytes.NewReader(body), b: body}
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
 }
+
+// readBody is a request body limitBody has read: handlers after it can
+// take the bytes without reading them again.
+type readBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (*readBody) Close() error { return nil }
 
 func rpcError(w http.ResponseWriter, status, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")

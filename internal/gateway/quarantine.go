@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // quarantineHandler serves the tools held back by pinning and signature
@@ -43,7 +42,7 @@ func (g *Gateway) quarantineHandler() http.Handler {
 // refreshIndex rebuilds the catalog index now (after an approval).
 func (g *Gateway) refreshIndex() {
 	g.indexMu.Lock()
-	g.indexBuilt = time.Time{}
+	g.indexBuilt.Store(0)
 	g.indexMu.Unlock()
 	g.tools(true)
 }

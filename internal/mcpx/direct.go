@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
+	"github.com/mcpsoc/mcpsoc/internal/jsonscan"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -102,7 +103,9 @@ func (fp *forwardPath) call(ctx context.Context, tool string, args json.RawMessa
 		if err != nil {
 			return nil, err
 		}
-		ct, _, _ = mime.ParseMediaType(ct)
+		if ct != "application/json" {
+			ct, _, _ = mime.ParseMediaType(ct)
+		}
 		switch ct {
 		case "application/json":
 			msg = body
@@ -119,21 +122,49 @@ func (fp *forwardPath) call(ctx context.Context, tool string, args json.RawMessa
 	if len(msg) > maxForwardResponse {
 		return nil, fmt.Errorf("response larger than %d bytes", maxForwardResponse)
 	}
-	var env struct {
-		ID     json.RawMessage `json:"id"`
-		Result json.RawMessage `json:"result"`
-		Error  *jsonrpc.Error  `json:"error"`
-	}
-	if err := json.Unmarshal(msg, &env); err != nil {
-		return nil, fmt.Errorf("decoding response: %w", err)
+	id, result, rpcErr, err := responseParts(msg)
+	if err != nil {
+		return nil, err
 	}
 	switch {
-	case env.Error != nil:
-		return nil, env.Error
-	case string(env.ID) != "1" || len(env.Result) == 0 || env.Result[0] != '{':
+	case rpcErr != nil:
+		return nil, rpcErr
+	case string(id) != "1" || len(result) == 0 || result[0] != '{':
 		return nil, errors.New("malformed response to tools/call")
 	}
-	return env.Result, nil
+	return result, nil
+}
+
+var responseNames = []string{"id", "result", "error"}
+
+// responseParts splits a JSON-RPC response into its id, result and error
+// in one pass, decoding only an error. A response that encoding/json might
+// read differently (escaped or case-variant keys, repeated members) is
+// decoded by encoding/json, so both read it the same way.
+func responseParts(msg []byte) (id, result json.RawMessage, rpcErr *jsonrpc.Error, err error) {
+	if !json.Valid(msg) {
+		return nil, nil, nil, errors.New("decoding response: invalid JSON")
+	}
+	var vals [3][]byte
+	ok, plain := jsonscan.Pick(msg, responseNames, vals[:])
+	if !ok || !plain {
+		var env struct {
+			ID     json.RawMessage `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  *jsonrpc.Error  `json:"error"`
+		}
+		if err := json.Unmarshal(msg, &env); err != nil {
+			return nil, nil, nil, fmt.Errorf("decoding response: %w", err)
+		}
+		return env.ID, env.Result, env.Error, nil
+	}
+	if e := vals[2]; e != nil && string(e) != "null" {
+		rpcErr = new(jsonrpc.Error)
+		if err := json.Unmarshal(e, rpcErr); err != nil {
+			return nil, nil, nil, fmt.Errorf("decoding response: %w", err)
+		}
+	}
+	return vals[0], vals[1], rpcErr, nil
 }
 
 func (fp *forwardPath) viaClient(ctx context.Context, tool string, body []byte) ([]byte, error) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"sort"
 	"strconv"
@@ -30,9 +31,18 @@ type rawClient struct {
 }
 
 type rawConn struct {
-	c  net.Conn
-	br *bufio.Reader
+	c    net.Conn
+	br   *bufio.Reader
+	idle time.Time // when it went back to the pool
 }
+
+// peekAfter is how long a connection must have been idle before it is
+// checked for a close by the server (one system call). A server closes a
+// kept-alive connection when it has been idle for its idle timeout or when
+// it shuts down; one answered less than this long ago is taken as is, and
+// if the server did close it, the call fails as it would had the close
+// crossed the check (it is never sent twice).
+const peekAfter = time.Millisecond
 
 // newRawClient prepares a client for an http:// URL with the static headers
 // (secrets) of the server entry, or returns nil for other URLs.
@@ -94,7 +104,7 @@ func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte
 	for conn == nil {
 		select {
 		case c := <-rc.idle:
-			if c.open() {
+			if c.br.Buffered() == 0 && (time.Since(c.idle) < peekAfter || c.open()) {
 				conn = c
 			} else {
 				c.c.Close()
@@ -118,6 +128,7 @@ func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte
 		out, ct, reuse, _, err = rc.exchange(ctx, conn, name, body)
 	}
 	if reuse && err == nil {
+		conn.idle = time.Now()
 		select {
 		case rc.idle <- conn:
 			return out, ct, nil
@@ -131,14 +142,17 @@ func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte
 // exchange writes one request and reads its response. sent reports that
 // the request was written whole, so the server may have acted on it.
 func (rc *rawClient) exchange(ctx context.Context, conn *rawConn, name string, body []byte) (out []byte, ct string, reuse, sent bool, err error) {
-	// Cancellation closes the connection, which unblocks reads and writes.
+	// Cancellation, and the call's timeout (the context's deadline, which
+	// cancels it), put the connection's deadline in the past, which
+	// unblocks reads and writes; such a connection is not used again. A
+	// connection that is reused therefore never has a deadline set, and
+	// none needs setting per call.
 	stop := context.AfterFunc(ctx, func() { conn.c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	if d, ok := ctx.Deadline(); ok {
-		conn.c.SetDeadline(d)
-	} else {
-		conn.c.SetDeadline(time.Time{})
-	}
+	defer func() {
+		if !stop() {
+			reuse = false
+		}
+	}()
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
@@ -152,23 +166,202 @@ func (rc *rawClient) exchange(ctx context.Context, conn *rawConn, name string, b
 	if _, err := conn.c.Write(buf.Bytes()); err != nil {
 		return nil, "", false, false, ctxErr(ctx, err)
 	}
-	resp, err := http.ReadResponse(conn.br, nil)
+	resp, err := readResponse(conn.br)
 	if err != nil {
 		return nil, "", false, true, ctxErr(ctx, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxForwardResponse+1))
+	if resp.status != http.StatusOK {
+		return nil, "", !resp.close, true, fmt.Errorf("server answered HTTP %d: %s", resp.status, bytes.TrimSpace(resp.body[:min(len(resp.body), 512)]))
+	}
+	return resp.body, resp.contentType, !resp.close, true, nil
+}
+
+// rawResponse is what the forwarding path needs of an HTTP response.
+type rawResponse struct {
+	status      int
+	contentType string
+	body        []byte
+	close       bool // the server will not take another request on the connection
+}
+
+// maxResponseHeader bounds the status line and header fields of a response.
+const maxResponseHeader = 64 << 10
+
+var errMalformedResponse = errors.New("malformed HTTP response")
+
+// readResponse reads one HTTP/1.x response to a POST, body included:
+// informational (1xx) responses are skipped, the body is delimited by
+// Content-Length, chunked transfer coding or, without either, the end of
+// the connection, and is at most maxForwardResponse bytes. It reads only
+// what it needs from the header (status, Content-Type, Content-Length,
+// Transfer-Encoding, Connection), without building a header map.
+func readResponse(br *bufio.Reader) (*rawResponse, error) {
+	for {
+		resp, err := readResponseHead(br)
+		if err != nil {
+			return nil, err
+		}
+		if resp.status >= 200 {
+			return resp, nil
+		}
+	}
+}
+
+// readResponseHead reads the status line, the header and the body.
+func readResponseHead(br *bufio.Reader) (*rawResponse, error) {
+	budget := maxResponseHeader
+	line, err := readLine(br, &budget)
 	if err != nil {
-		return nil, "", false, true, ctxErr(ctx, err)
+		return nil, err
 	}
-	if len(b) > maxForwardResponse {
-		return nil, "", false, true, fmt.Errorf("response larger than %d bytes", maxForwardResponse)
+	// HTTP/1.1 200 OK
+	if len(line) < 12 || string(line[:7]) != "HTTP/1." || (line[7] != '0' && line[7] != '1') || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
+		return nil, fmt.Errorf("%w: status line %q", errMalformedResponse, line[:min(len(line), 64)])
 	}
-	reuse = !resp.Close
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", reuse, true, fmt.Errorf("server answered HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b[:min(len(b), 512)]))
+	http10 := line[7] == '0'
+	status := 0
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return nil, fmt.Errorf("%w: status line %q", errMalformedResponse, line[:min(len(line), 64)])
+		}
+		status = status*10 + int(c-'0')
 	}
-	return b, resp.Header.Get("Content-Type"), reuse, true, nil
+	resp := &rawResponse{status: status, close: http10}
+	length, chunked, haveLength := int64(-1), false, false
+	for {
+		line, err := readLine(br, &budget)
+		if err != nil {
+			return nil, err
+		}
+		if len(line) == 0 {
+			break
+		}
+		k, v, ok := bytes.Cut(line, []byte{':'})
+		if !ok || len(k) == 0 || k[len(k)-1] == ' ' || k[len(k)-1] == '\t' || line[0] == ' ' || line[0] == '\t' {
+			// Folded lines and spaces before the colon are refused
+			// (RFC 9112 section 5).
+			return nil, fmt.Errorf("%w: header line %q", errMalformedResponse, line[:min(len(line), 64)])
+		}
+		v = bytes.TrimSpace(v)
+		switch {
+		case asciiEqualFold(k, "Content-Length"):
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil || n < 0 || (haveLength && n != length) {
+				return nil, fmt.Errorf("%w: Content-Length %q", errMalformedResponse, v)
+			}
+			length, haveLength = n, true
+		case asciiEqualFold(k, "Transfer-Encoding"):
+			if !asciiEqualFold(v, "chunked") || chunked {
+				return nil, fmt.Errorf("%w: unsupported Transfer-Encoding %q", errMalformedResponse, v)
+			}
+			chunked = true
+		case asciiEqualFold(k, "Connection"):
+			for _, t := range bytes.Split(v, []byte{','}) {
+				switch t = bytes.TrimSpace(t); {
+				case asciiEqualFold(t, "close"):
+					resp.close = true
+				case asciiEqualFold(t, "keep-alive") && http10:
+					resp.close = false
+				}
+			}
+		case asciiEqualFold(k, "Content-Type"):
+			resp.contentType = string(v)
+		}
+	}
+	switch {
+	case status < 200 || status == http.StatusNoContent || status == http.StatusNotModified:
+		return resp, nil // no body
+	case chunked:
+		// A message with both is refused (RFC 9112 section 6.3).
+		if haveLength {
+			return nil, fmt.Errorf("%w: both Content-Length and chunked", errMalformedResponse)
+		}
+		resp.body, err = readAllLimited(httputil.NewChunkedReader(br))
+		if err == nil {
+			// The trailer section, usually empty.
+			for {
+				line, lerr := readLine(br, &budget)
+				if lerr != nil {
+					return nil, lerr
+				}
+				if len(line) == 0 {
+					break
+				}
+			}
+		}
+	case haveLength:
+		if length > maxForwardResponse {
+			return nil, fmt.Errorf("response larger than %d bytes", maxForwardResponse)
+		}
+		if length <= 64<<10 {
+			resp.body = make([]byte, length)
+			_, err = io.ReadFull(br, resp.body)
+		} else {
+			// Grow with what arrives rather than trusting a large length.
+			resp.body, err = io.ReadAll(io.LimitReader(br, length))
+			if err == nil && int64(len(resp.body)) < length {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	default:
+		resp.close = true
+		resp.body, err = readAllLimited(br)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func readAllLimited(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxForwardResponse+1))
+	if err == nil && len(b) > maxForwardResponse {
+		err = fmt.Errorf("response larger than %d bytes", maxForwardResponse)
+	}
+	return b, err
+}
+
+// readLine returns one line without its CRLF (or bare LF), counting it
+// against the header budget.
+func readLine(br *bufio.Reader, budget *int) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	*budget -= len(line)
+	if *budget < 0 || err == bufio.ErrBufferFull {
+		return nil, fmt.Errorf("%w: header too large", errMalformedResponse)
+	}
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 func ctxErr(ctx context.Context, err error) error {

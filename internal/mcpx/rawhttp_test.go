@@ -3,10 +3,12 @@ package mcpx
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,5 +98,78 @@ func TestRawClientNeverRepeatsASentCall(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if n.Load() != 2 {
 		t.Errorf("server read %d requests, want 2: a sent call was repeated", n.Load())
+	}
+}
+
+// TestReadResponse: the forwarding path's response reader delimits bodies
+// as HTTP/1.1 does and refuses what it cannot delimit safely.
+func TestReadResponse(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		status   int
+		body, ct string
+		close    bool
+		bad      bool
+	}{
+		{name: "length", in: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", status: 200, body: "{}", ct: "application/json"},
+		{name: "chunked with trailer", in: "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n3\r\n[1]\r\n0\r\nX-T: 1\r\n\r\n", status: 200, body: "{}[1]"},
+		{name: "informational first", in: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", status: 200, body: "x"},
+		{name: "close", in: "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n", status: 200, close: true},
+		{name: "HTTP/1.0", in: "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", status: 200, body: "x", close: true},
+		{name: "HTTP/1.0 keep-alive", in: "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx", status: 200, body: "x"},
+		{name: "until close", in: "HTTP/1.1 200 OK\r\n\r\nall of it", status: 200, body: "all of it", close: true},
+		{name: "no reason", in: "HTTP/1.1 500\r\nContent-Length: 3\r\n\r\nbad", status: 500, body: "bad"},
+		{name: "bare LF", in: "HTTP/1.1 200 OK\nContent-Length: 1\n\nx", status: 200, body: "x"},
+		{name: "short body", in: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", bad: true},
+		{name: "two lengths", in: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", bad: true},
+		{name: "length and chunked", in: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n", bad: true},
+		{name: "gzip coding", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", bad: true},
+		{name: "folded header", in: "HTTP/1.1 200 OK\r\nX-A: 1\r\n  2\r\nContent-Length: 0\r\n\r\n", bad: true},
+		{name: "space before colon", in: "HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\nx", bad: true},
+		{name: "not HTTP", in: "SSH-2.0-OpenSSH\r\n\r\n", bad: true},
+		{name: "too large", in: fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", maxForwardResponse+1), bad: true},
+		{name: "empty", in: "", bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := readResponse(bufio.NewReader(strings.NewReader(tc.in)))
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("accepted: %+v", resp)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.status != tc.status || string(resp.body) != tc.body || resp.contentType != tc.ct || resp.close != tc.close {
+				t.Fatalf("got status %d body %q type %q close %v", resp.status, resp.body, resp.contentType, resp.close)
+			}
+		})
+	}
+}
+
+// TestRawClientTimeout: a call the server never answers ends with the
+// context's deadline, and its connection is not used again: the next call
+// gets its answer on a fresh one.
+func TestRawClientTimeout(t *testing.T) {
+	url, n := rawServer(t, func(k int64, c net.Conn) bool {
+		if k == 1 {
+			return true // read, never answered
+		}
+		answer(c)
+		return true
+	})
+	rc := newRawClient(url, nil, config.Secret{}, 4)
+	defer rc.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := rc.post(ctx, "slow", []byte(`{}`)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("unanswered call: %v, want the deadline", err)
+	}
+	if _, _, err := rc.post(context.Background(), "echo", []byte(`{}`)); err != nil {
+		t.Fatalf("call after a timeout: %v", err)
+	}
+	if n.Load() != 2 {
+		t.Errorf("server read %d requests, want 2", n.Load())
 	}
 }
