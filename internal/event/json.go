@@ -39,20 +39,64 @@ var sortedCore = func() []string {
 
 func compareNamed(a, b namedValue) int { return comparePath(a.name, b.name) }
 
+// Encoder is AppendJSON for a stream of events, such as one source's
+// batch: it reuses its working memory from one event to the next, and it
+// remembers how the last event's extension fields sort. Events from one
+// parser mostly carry the same extension fields in the same order, and
+// sorting them was a third of encoding. The zero Encoder is ready; it is
+// not safe for concurrent use.
+type Encoder struct {
+	names  []string // the last event's extension field names, as stored
+	perm   []int    // their indices in sorted order
+	ext    []namedValue
+	fields []namedValue
+	segs   []string
+	open   []string
+	leaf   []string
+	first  []bool
+}
+
 // sortedFields returns e's fields ordered by comparePath, the typed fields
-// before an extension field of the same name. The typed fields are sorted
-// once for all events; only the extension fields are sorted here (often
-// already in order), then merged in: sorting all of them per event was a
-// third of encoding.
+// before an extension field of the same name.
 func (e *Event) sortedFields() []namedValue {
-	ext := make([]namedValue, len(e.ext), len(coreNames)+len(e.ext))
-	for i := range e.ext {
-		ext[i] = namedValue{name: e.ext[i].name, s: &e.ext[i]}
+	var enc Encoder
+	return enc.sortedFields(e)
+}
+
+// sortedFields orders e's fields. The typed fields are sorted once for all
+// events; the extension fields are sorted (or their order is taken from
+// the previous event with the same names), then merged in.
+func (enc *Encoder) sortedFields(e *Event) []namedValue {
+	same := len(e.ext) == len(enc.names)
+	for i := 0; same && i < len(e.ext); i++ {
+		same = e.ext[i].name == enc.names[i]
 	}
-	if !slices.IsSortedFunc(ext, compareNamed) {
-		slices.SortStableFunc(ext, compareNamed)
+	if n := len(coreNames) + len(e.ext); cap(enc.fields) < n {
+		enc.fields = make([]namedValue, 0, n)
+		enc.ext = make([]namedValue, 0, len(e.ext))
 	}
-	fields := make([]namedValue, 0, cap(ext))
+	if !same {
+		if cap(enc.perm) < len(e.ext) {
+			enc.names = make([]string, 0, len(e.ext))
+			enc.perm = make([]int, 0, len(e.ext))
+		}
+		enc.names = enc.names[:0]
+		enc.perm = enc.perm[:0]
+		for i := range e.ext {
+			enc.names = append(enc.names, e.ext[i].name)
+			enc.perm = append(enc.perm, i)
+		}
+		byName := func(a, b int) int { return comparePath(e.ext[a].name, e.ext[b].name) }
+		if !slices.IsSortedFunc(enc.perm, byName) {
+			slices.SortStableFunc(enc.perm, byName)
+		}
+	}
+	ext := enc.ext[:0]
+	for _, i := range enc.perm {
+		ext = append(ext, namedValue{name: e.ext[i].name, s: &e.ext[i]})
+	}
+	enc.ext = ext
+	fields := enc.fields[:0]
 	j := 0
 	for _, name := range sortedCore {
 		v, ok, _ := e.getCore(name)
@@ -65,20 +109,35 @@ func (e *Event) sortedFields() []namedValue {
 		}
 		fields = append(fields, namedValue{name: name, v: v})
 	}
-	return append(fields, ext[j:]...)
+	fields = append(fields, ext[j:]...)
+	enc.fields = fields
+	return fields
 }
 
 // AppendJSON appends the JSON encoding of e to dst.
 func (e *Event) AppendJSON(dst []byte) []byte {
-	fields := e.sortedFields()
+	var enc Encoder
+	return enc.AppendJSON(dst, e)
+}
+
+// AppendJSON appends the JSON encoding of e to dst, the same bytes as
+// e.AppendJSON.
+func (enc *Encoder) AppendJSON(dst []byte, e *Event) []byte {
+	fields := enc.sortedFields(e)
+	open := enc.open[:0]     // segments of the currently open object path
+	lastLeaf := enc.leaf[:0] // per depth: last key written at that depth
+	first := enc.first[:0]   // per depth: no key written yet
+	segs := enc.segs[:0]     // reused: splitting every name allocated half of this function's garbage
+	defer func() {
+		enc.open, enc.leaf, enc.first, enc.segs = open, lastLeaf, first, segs
+		// Drop the references to e's values; the memory stays.
+		clear(enc.ext)
+		clear(enc.fields)
+	}()
 
 	dst = append(dst, '{')
-	var open []string     // segments of the currently open object path
-	var lastLeaf []string // per depth: last key written at that depth
-	var first []bool      // per depth: no key written yet
 	first = append(first, true)
 	lastLeaf = append(lastLeaf, "")
-	var segs []string // reused: splitting every name allocated half of this function's garbage
 	for _, f := range fields {
 		segs = appendSegments(segs[:0], f.name)
 		parents := segs[:len(segs)-1]

@@ -276,3 +276,42 @@ func BenchmarkUnmarshalJSON(b *testing.B) {
 		}
 	})
 }
+
+// TestEncoderMatchesAppendJSON: one Encoder over a stream of events whose
+// extension fields repeat, change order, change names or change count
+// writes exactly what each event's own AppendJSON writes.
+func TestEncoderMatchesAppendJSON(t *testing.T) {
+	mk := func(pairs ...string) *Event {
+		e := &Event{Kind: "event", Message: "m"}
+		for i := 0; i+1 < len(pairs); i += 2 {
+			e.Put(pairs[i], pairs[i+1])
+		}
+		return e
+	}
+	var docs []*Event
+	for _, doc := range []string{benchEventJSON, `{"a":1,"zz":{"y":"q"},"source":{"ip":"192.0.2.1","zone":"dmz"}}`} {
+		var e Event
+		if err := e.UnmarshalJSON([]byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, &e)
+	}
+	stream := []*Event{
+		mk("z.b", "1", "a.c", "2", "event.zzz", "3"),
+		mk("z.b", "4", "a.c", "5", "event.zzz", "6"), // same names, same order
+		mk("a.c", "7", "z.b", "8", "event.zzz", "9"), // same names, other order
+		mk("a.c", "7", "z.b", "8"),                   // fewer
+		mk("a.c", "7", "z.q", "8"),                   // same count, another name
+		docs[0], docs[1], docs[0],
+		mk(),
+		mk("a.b", "leaf", "a.b.c", "child", "event", "scalar"),
+		mk("a.b", "leaf", "a.b.c", "child", "event", "scalar"),
+	}
+	var enc Encoder
+	for i, e := range stream {
+		got, want := enc.AppendJSON(nil, e), e.AppendJSON(nil)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("event %d: encoder wrote\n%s\nwant\n%s", i, got, want)
+		}
+	}
+}
