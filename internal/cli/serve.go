@@ -290,17 +290,18 @@ func ingestKeys(cfg *config.Config) (keys []config.Secret, file string, err erro
 // consumeEvents moves events from the bus into the store and through
 // detection (det nil: detection is off). One durable consumer decodes each
 // event once for both. A batch is acknowledged on the bus only after the
-// store committed it and detection evaluated it and stored its alerts;
-// a crash in between redelivers the batch, the store skips the ids it
-// already holds and detection's alerts for events it evaluates again are
+// store committed it and detection evaluated it and stored its alerts; a
+// crash in between redelivers the batch, the store skips the ids it
+// already holds, and detection's alerts for events it evaluates again are
 // the same alerts (same ids), dropped by its dedup window or by the store.
 //
-// Detection works on a batch while the store writes the next one: the
-// store runs at most one batch ahead of detection, so a slow detection
-// slows storage down to its pace but never holds more than two batches.
+// The three steps run as a pipeline, each on its own batch: the next batch
+// is decoded while one is being stored and the one before is in detection.
+// At most three batches are in the pipeline, so a slow detection slows
+// storage down to its pace but never holds more than that.
 func consumeEvents(ctx context.Context, b *bus.Bus, st store.Store, det *detector, log *slog.Logger, reg prometheus.Registerer) error {
 	undecodable := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "mcpsoc_store_undecodable_total", Help: "Bus messages that were not events (logged and skipped).",
+		Name: "mcpsoc_store_undecodable_total", Help: "Bus records that were not events (logged and skipped).",
 	})
 	stored := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "mcpsoc_store_events_total", Help: "Events newly written to the store.",
@@ -313,60 +314,66 @@ func consumeEvents(ctx context.Context, b *bus.Bus, st store.Store, det *detecto
 	} else if ok {
 		log.Info("removed the previous version's detection consumer", "messages_it_had_not_evaluated", n)
 	}
-	storeBatch := func(ctx context.Context, batch []bus.Delivery) ([]*event.Event, error) {
+
+	type handed struct {
+		evs  []store.Encoded
+		done func(error)
+	}
+	toStore, toDetect := make(chan handed), make(chan handed)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // store
+		defer wg.Done()
+		defer close(toDetect)
+		for h := range toStore {
+			n, err := st.AppendEncoded(ctx, h.evs)
+			switch {
+			case err != nil:
+				h.done(err)
+			case det == nil:
+				stored.Add(float64(n))
+				h.done(nil)
+			default:
+				stored.Add(float64(n))
+				toDetect <- h
+			}
+		}
+	}()
+	if det != nil {
+		wg.Add(1)
+		go func() { // detection
+			defer wg.Done()
+			feed := det.feed()
+			defer feed.close(ctx)
+			for h := range toDetect {
+				evs := make([]*event.Event, len(h.evs))
+				for i := range h.evs {
+					evs[i] = h.evs[i].Event
+				}
+				h.done(feed.process(ctx, evs))
+			}
+		}()
+	}
+	err := b.ConsumeAsync(ctx, "store", storeBatchSize, 3, func(ctx context.Context, batch []bus.Delivery, done func(error)) {
 		evs := make([]store.Encoded, 0, len(batch))
+		fields := 0 // extension fields of the last event: room made for as many
 		for _, d := range batch {
 			ev := new(event.Event)
+			ev.Grow(fields)
 			if err := ev.UnmarshalJSON(d.Data); err != nil {
 				undecodable.Inc()
 				log.Error("bus record is not an event; skipped", "message", d.ID, "error", err)
 				continue
 			}
+			fields = ev.Len()
 			// The bus bytes are the event's encoding: the store writes
 			// them as they are.
 			evs = append(evs, store.Encoded{Event: ev, JSON: d.Data})
 		}
-		n, err := st.AppendEncoded(ctx, evs)
-		if err != nil {
-			return nil, err
-		}
-		stored.Add(float64(n))
-		out := make([]*event.Event, len(evs))
-		for i := range evs {
-			out[i] = evs[i].Event
-		}
-		return out, nil
-	}
-	if det == nil {
-		return b.Consume(ctx, "store", storeBatchSize, func(ctx context.Context, batch []bus.Delivery) error {
-			_, err := storeBatch(ctx, batch)
-			return err
-		})
-	}
-	type handed struct {
-		evs  []*event.Event
-		done func(error)
-	}
-	toDetect := make(chan handed, 1)
-	feed := det.feed()
-	detected := make(chan struct{})
-	go func() {
-		defer close(detected)
-		for s := range toDetect {
-			s.done(feed.process(ctx, s.evs))
-		}
-		feed.close(ctx)
-	}()
-	err := b.ConsumeAsync(ctx, "store", storeBatchSize, 2, func(ctx context.Context, batch []bus.Delivery, done func(error)) {
-		evs, err := storeBatch(ctx, batch)
-		if err != nil {
-			done(err)
-			return
-		}
-		toDetect <- handed{evs, done}
+		toStore <- handed{evs, done}
 	})
-	close(toDetect)
-	<-detected
+	close(toStore)
+	wg.Wait()
 	return err
 }
 

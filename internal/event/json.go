@@ -46,9 +46,11 @@ func compareNamed(a, b namedValue) int { return comparePath(a.name, b.name) }
 // sorting them was a third of encoding. The zero Encoder is ready; it is
 // not safe for concurrent use.
 type Encoder struct {
-	names  []string // the last event's extension field names, as stored
-	perm   []int    // their indices in sorted order
-	ext    []namedValue
+	names []string // the last event's extension field names, as stored
+	perm  []int    // their indices in sorted order
+	// pos holds, per extension field in sorted order, how many of the
+	// sorted typed field names come before it.
+	pos    []int
 	fields []namedValue
 	segs   []string
 	open   []string
@@ -73,12 +75,12 @@ func (enc *Encoder) sortedFields(e *Event) []namedValue {
 	}
 	if n := len(coreNames) + len(e.ext); cap(enc.fields) < n {
 		enc.fields = make([]namedValue, 0, n)
-		enc.ext = make([]namedValue, 0, len(e.ext))
 	}
 	if !same {
 		if cap(enc.perm) < len(e.ext) {
 			enc.names = make([]string, 0, len(e.ext))
 			enc.perm = make([]int, 0, len(e.ext))
+			enc.pos = make([]int, 0, len(e.ext))
 		}
 		enc.names = enc.names[:0]
 		enc.perm = enc.perm[:0]
@@ -90,26 +92,33 @@ func (enc *Encoder) sortedFields(e *Event) []namedValue {
 		if !slices.IsSortedFunc(enc.perm, byName) {
 			slices.SortStableFunc(enc.perm, byName)
 		}
+		// Where each goes among the typed fields: after every typed
+		// field whose name is not greater.
+		enc.pos = enc.pos[:0]
+		c := 0
+		for _, i := range enc.perm {
+			for c < len(sortedCore) && comparePath(e.ext[i].name, sortedCore[c]) >= 0 {
+				c++
+			}
+			enc.pos = append(enc.pos, c)
+		}
 	}
-	ext := enc.ext[:0]
-	for _, i := range enc.perm {
-		ext = append(ext, namedValue{name: e.ext[i].name, s: &e.ext[i]})
-	}
-	enc.ext = ext
 	fields := enc.fields[:0]
 	j := 0
-	for _, name := range sortedCore {
-		v, ok, _ := e.getCore(name)
-		if !ok {
-			continue
-		}
-		for j < len(ext) && comparePath(ext[j].name, name) < 0 {
-			fields = append(fields, ext[j])
+	for c, name := range sortedCore {
+		for j < len(enc.perm) && enc.pos[j] <= c {
+			i := enc.perm[j]
+			fields = append(fields, namedValue{name: e.ext[i].name, s: &e.ext[i]})
 			j++
 		}
-		fields = append(fields, namedValue{name: name, v: v})
+		if v, ok, _ := e.getCore(name); ok {
+			fields = append(fields, namedValue{name: name, v: v})
+		}
 	}
-	fields = append(fields, ext[j:]...)
+	for ; j < len(enc.perm); j++ {
+		i := enc.perm[j]
+		fields = append(fields, namedValue{name: e.ext[i].name, s: &e.ext[i]})
+	}
 	enc.fields = fields
 	return fields
 }
@@ -128,12 +137,9 @@ func (enc *Encoder) AppendJSON(dst []byte, e *Event) []byte {
 	lastLeaf := enc.leaf[:0] // per depth: last key written at that depth
 	first := enc.first[:0]   // per depth: no key written yet
 	segs := enc.segs[:0]     // reused: splitting every name allocated half of this function's garbage
-	defer func() {
-		enc.open, enc.leaf, enc.first, enc.segs = open, lastLeaf, first, segs
-		// Drop the references to e's values; the memory stays.
-		clear(enc.ext)
-		clear(enc.fields)
-	}()
+	// fields keeps pointing into e until the next event: clearing it
+	// cost more (write barriers) than keeping one event reachable.
+	defer func() { enc.open, enc.leaf, enc.first, enc.segs = open, lastLeaf, first, segs }()
 
 	dst = append(dst, '{')
 	first = append(first, true)
@@ -509,6 +515,8 @@ func (d *decoder) object(e *Event, prefix string, depth int) error {
 				return err
 			}
 			e.PutString(name, s)
+		} else if n, ok := d.integer(); ok {
+			e.PutInt(name, n) // unboxed too, and parsed without a copy
 		} else {
 			v, err := d.value(depth + 1)
 			if err != nil {
@@ -661,6 +669,40 @@ func (d *decoder) str() (string, error) {
 		}
 	}
 	return "", d.errorf("unterminated string")
+}
+
+// integer consumes an integral JSON number of at most 18 digits (so it
+// fits an int64) and returns it; for anything else it consumes nothing and
+// returns false, leaving the number to value.
+func (d *decoder) integer() (int64, bool) {
+	i := d.i
+	neg := i < len(d.b) && d.b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var n int64
+	for i < len(d.b) && d.b[i] >= '0' && d.b[i] <= '9' {
+		if i-start == 18 {
+			return 0, false
+		}
+		n = n*10 + int64(d.b[i]-'0')
+		i++
+	}
+	if digits := i - start; digits == 0 || (digits > 1 && d.b[start] == '0') {
+		return 0, false
+	}
+	if i < len(d.b) {
+		switch d.b[i] {
+		case '.', 'e', 'E', '+', '-':
+			return 0, false
+		}
+	}
+	d.i = i
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func (d *decoder) number() (any, error) {

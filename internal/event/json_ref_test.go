@@ -315,3 +315,19 @@ func TestEncoderMatchesAppendJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegersMatchReference: the allocation-free integer path and the
+// general number path agree with the reference decoder at their borders.
+func TestIntegersMatchReference(t *testing.T) {
+	for _, n := range []string{"0", "-0", "7", "-7", "123456789012345678", "-123456789012345678",
+		"1234567890123456789", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+		"1.5", "1e3", "-2E-2", "10", "100000"} {
+		agree(t, []byte(`{"a":`+n+`,"source":{"port":`+n+`}}`))
+	}
+	for _, bad := range []string{"01", "-", "-01", "1-", "+1", "1..2", "--1"} {
+		var e Event
+		if err := e.UnmarshalJSON([]byte(`{"a":` + bad + `}`)); err == nil {
+			t.Errorf("number %s accepted", bad)
+		}
+	}
+}
