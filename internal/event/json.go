@@ -28,6 +28,7 @@ type namedValue struct {
 	name string
 	v    any
 	s    *slot
+	c    *coreField // a typed field, written from the event (Encoder)
 }
 
 // sortedCore is coreNames in the order AppendJSON writes keys.
@@ -111,8 +112,8 @@ func (enc *Encoder) sortedFields(e *Event) []namedValue {
 			fields = append(fields, namedValue{name: e.ext[i].name, s: &e.ext[i]})
 			j++
 		}
-		if v, ok, _ := e.getCore(name); ok {
-			fields = append(fields, namedValue{name: name, v: v})
+		if f := &sortedCoreFields[c]; f.has(e) {
+			fields = append(fields, namedValue{name: name, c: f})
 		}
 	}
 	for ; j < len(enc.perm); j++ {
@@ -188,6 +189,8 @@ func (enc *Encoder) AppendJSON(dst []byte, e *Event) []byte {
 		dst = appendJSONString(dst, key)
 		dst = append(dst, ':')
 		switch {
+		case f.c != nil:
+			dst = f.c.put(dst, e)
 		case f.s == nil:
 			dst = appendJSONValue(dst, f.v)
 		case f.s.kind == slotString:

@@ -3,11 +3,13 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // referenceUnmarshal is the previous, map-based decoder, kept as the
@@ -328,6 +330,48 @@ func TestIntegersMatchReference(t *testing.T) {
 		var e Event
 		if err := e.UnmarshalJSON([]byte(`{"a":` + bad + `}`)); err == nil {
 			t.Errorf("number %s accepted", bad)
+		}
+	}
+}
+
+// TestCoreFieldsMatchGetCore: every typed field's direct encoder agrees
+// with getCore followed by appendJSONValue, on presence and on bytes.
+func TestCoreFieldsMatchGetCore(t *testing.T) {
+	loc := time.FixedZone("x", 3600)
+	full := &Event{
+		Timestamp: time.Date(2026, 11, 21, 13, 0, 1, 123456789, loc),
+		Kind:      "event", Category: []string{"network", `q"uote`}, Type: []string{"denied"},
+		Action: "block", Outcome: "failure", Dataset: "d", Module: "m", Severity: -3,
+		Original: "line\nwith \x01 control and \u2028", Message: "é",
+	}
+	full.Provenance.IngestTime = time.Date(2026, 11, 21, 13, 0, 2, 0, time.UTC)
+	full.Provenance.SourceID, full.Provenance.Parser = "syslog:fw", "filterlog"
+	full.Source.IP, full.Source.Port = netip.MustParseAddr("203.0.113.7"), 51234
+	full.Destination.IP, full.Destination.Port = netip.MustParseAddr("fe80::1%eth\"0"), 22
+	full.Network.Transport, full.Network.Protocol, full.Network.Direction = "tcp", "ssh", "inbound"
+	full.Network.Type, full.Network.IANANumber = "ipv4", "6"
+	full.Observer.Vendor, full.Observer.Product, full.Observer.Name = "v", "p", "n"
+	full.Observer.Type, full.Observer.Hostname = "firewall", "h"
+	full.Rule.ID, full.Rule.Name, full.Rule.Category = "1", "r", "c"
+	v6 := &Event{}
+	v6.Source.IP = netip.MustParseAddr("2001:db8::1")
+	for i, e := range []*Event{full, v6, {}} {
+		for c, name := range sortedCore {
+			v, ok, core := e.getCore(name)
+			if !core {
+				t.Fatalf("%s is not a typed field", name)
+			}
+			f := sortedCoreFields[c]
+			if f.has(e) != ok {
+				t.Errorf("event %d, %s: has = %v, getCore ok = %v", i, name, f.has(e), ok)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			if got, want := f.put(nil, e), appendJSONValue(nil, v); !bytes.Equal(got, want) {
+				t.Errorf("event %d, %s: wrote %s, want %s", i, name, got, want)
+			}
 		}
 	}
 }
