@@ -335,13 +335,9 @@ func (b *Bus) ConsumeAsync(ctx context.Context, name string, maxRecords, pending
 	defer cancel()
 	go func() {
 		defer close(fetched)
-		// Messages are fetched by count but batches are sized in records:
-		// the count asked for is maxRecords divided by the records per
-		// message seen so far, so that a batch of big messages does not
-		// hold maxRecords messages' worth of records.
-		perMsg := 1.0
+		f := &fetcher{cons: cons, maxRecords: maxRecords, perMsg: 64}
 		for fctx.Err() == nil {
-			msgs, err := fetch(cons, max(1, int(float64(maxRecords)/perMsg)))
+			msgs, err := f.fetch()
 			if err != nil {
 				if fctx.Err() != nil {
 					return
@@ -353,11 +349,6 @@ func (b *Bus) ConsumeAsync(ctx context.Context, name string, maxRecords, pending
 			if len(msgs) == 0 {
 				continue
 			}
-			recs := 0
-			for _, m := range msgs {
-				recs += max(1, bytes.Count(m.Data(), []byte{'\n'}))
-			}
-			perMsg = (perMsg + float64(recs)/float64(len(msgs))) / 2
 			select {
 			case fetched <- msgs:
 			case <-fctx.Done():
@@ -441,35 +432,71 @@ func (b *Bus) DeleteConsumer(ctx context.Context, name string) (pending uint64, 
 	return pending, true, nil
 }
 
-// fetch returns up to max messages: at once what the consumer has
-// pending, or else the first to arrive within half a second together with
-// whatever came with it. A plain Fetch(max) waits until max messages are
-// there or its wait ends, which holds back a partial batch for the whole
-// wait.
-func fetch(cons jetstream.Consumer, max int) ([]jetstream.Msg, error) {
+// Fetch limits. Messages are fetched by count, but a batch is sized in
+// records: a fetch asks for the records still wanted divided by the
+// records per message seen so far, at most maxFetchMsgs messages at a time,
+// and the batch stops growing at maxFetchBytes. A backlog of big messages
+// after a run of small ones thus costs at most maxFetchMsgs messages of
+// overshoot, and one of single-event messages (an older version's) a few
+// dozen fetches per batch.
+const (
+	maxFetchMsgs  = 128
+	maxFetchBytes = 64 << 20
+)
+
+// fetcher gathers batches for one consumer.
+type fetcher struct {
+	cons       jetstream.Consumer
+	maxRecords int
+	perMsg     float64 // records per message, a running estimate
+}
+
+// fetch returns about maxRecords records' worth of messages: at once what
+// the consumer has pending, or else the first message to arrive within
+// half a second together with whatever is pending after it. A plain
+// Fetch(n) waits until n messages are there or its wait ends, which holds
+// back a partial batch for the whole wait.
+func (f *fetcher) fetch() ([]jetstream.Msg, error) {
 	var msgs []jetstream.Msg
-	collect := func(batch jetstream.MessageBatch) {
+	recs, size := 0, 0
+	collect := func(batch jetstream.MessageBatch) int {
+		n := 0
 		for m := range batch.Messages() {
 			msgs = append(msgs, m)
+			recs += max(1, bytes.Count(m.Data(), []byte{'\n'}))
+			size += len(m.Data())
+			n++
 		}
+		return n
 	}
-	batch, err := cons.FetchNoWait(max)
-	if err != nil {
+	// pending adds what is there without waiting, until the batch is full.
+	pending := func() error {
+		for recs < f.maxRecords && size < maxFetchBytes {
+			want := min(max(1, int(float64(f.maxRecords-recs)/f.perMsg)), maxFetchMsgs)
+			batch, err := f.cons.FetchNoWait(want)
+			if err != nil {
+				return err
+			}
+			if collect(batch) < want {
+				return nil // nothing more pending
+			}
+		}
+		return nil
+	}
+	if err := pending(); err != nil && len(msgs) == 0 {
 		return nil, err
 	}
-	if collect(batch); len(msgs) > 0 {
-		return msgs, nil
+	if len(msgs) == 0 {
+		batch, err := f.cons.Fetch(1, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			return nil, err
+		}
+		if collect(batch) == 0 {
+			return nil, nil
+		}
+		_ = pending() // on error, the ones already fetched go out; the rest next time
 	}
-	if batch, err = cons.Fetch(1, jetstream.FetchMaxWait(500*time.Millisecond)); err != nil {
-		return nil, err
-	}
-	if collect(batch); len(msgs) == 0 || max == 1 {
-		return msgs, nil
-	}
-	if batch, err = cons.FetchNoWait(max - 1); err != nil {
-		return msgs, nil // the one already fetched goes out; the rest next time
-	}
-	collect(batch)
+	f.perMsg = (f.perMsg + float64(recs)/float64(len(msgs))) / 2
 	return msgs, nil
 }
 

@@ -288,3 +288,51 @@ func TestConsumeAsync(t *testing.T) {
 		t.Fatalf("consumed %d distinct ids, %d of them again; want 30, with the failed batch again", len(seen), again)
 	}
 }
+
+// TestBatchSizeInRecords: batches are sized in records, whatever the
+// messages carry: big messages do not make a batch of maxRecords messages,
+// and single-record messages (an older version's) still fill a batch.
+func TestBatchSizeInRecords(t *testing.T) {
+	b := open(t, bus.Options{DataDir: t.TempDir(), Stream: "SIZES", Subject: "test.sizes"})
+	defer b.Close()
+	ctx := context.Background()
+	var big []bus.Message
+	for i := range 50 {
+		var data []byte
+		for j := range 100 {
+			data = fmt.Appendf(data, "{\"n\":%d}\n", i*100+j)
+		}
+		big = append(big, bus.Message{ID: fmt.Sprintf("big-%d", i), Source: "test", Data: data})
+	}
+	if err := b.Publish(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, batchOf(0, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var sizes []int
+	total := 0
+	_ = b.Consume(cctx, "sizes", 500, func(_ context.Context, ds []bus.Delivery) error {
+		sizes = append(sizes, len(ds))
+		if total += len(ds); total >= 6000 {
+			cancel()
+		}
+		return nil
+	})
+	if total != 6000 {
+		t.Fatalf("consumed %d records, want 6000", total)
+	}
+	for _, n := range sizes {
+		// A batch stops at the first message that takes it to 500
+		// records or more; the size estimate may add a few messages.
+		if n > 1000 {
+			t.Errorf("a batch of %d records; want about 500 (batch sizes %v)", n, sizes)
+		}
+	}
+	t.Logf("batch sizes: %v", sizes)
+	if len(sizes) > 30 {
+		t.Errorf("%d batches for 6000 records at 500 a batch: batches stay small (%v)", len(sizes), sizes)
+	}
+}
