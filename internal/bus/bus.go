@@ -4,20 +4,29 @@
 // directory; given a URL it uses an external NATS cluster instead. Both ways
 // run the same code: only how the connection is made differs.
 //
+// A message carries one or more records (encoded events), each ended by a
+// newline; a record never contains a newline itself (event JSON escapes
+// it). Publish, deduplication, delivery and acknowledgement are per message,
+// so a source publishes a whole batch of events as one message and pays
+// those costs once for the batch. A message written by an older version,
+// one record without a newline, reads the same way.
+//
 // A publish returns only once JetStream has stored every message, so a
 // source may acknowledge its input (HTTP 2xx, a file offset commit) when
 // Publish returns nil. Messages carry an id; JetStream drops a message whose
-// id it saw within the duplicate window, so a source that re-sends after a
-// crash does not duplicate events.
+// id it saw within the duplicate window, so a source that re-sends the same
+// batch after a crash or a failed publish does not duplicate it.
 package bus
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -176,15 +185,19 @@ func (b *Bus) Close() error {
 	return nil
 }
 
-// Message is one event to publish.
+// Message is one bus message to publish: one or more records.
 type Message struct {
-	// ID identifies the event for deduplication; the same ID published
-	// twice within the duplicate window is stored once.
+	// ID identifies the message for deduplication; the same ID published
+	// twice within the duplicate window is stored once. A message of many
+	// records needs an id derived from all of them (see ingest.Batch), so
+	// that only a true re-send of the same records is dropped.
 	ID string
 	// Source is the kind of source ("syslog", "file", "http"); it becomes
 	// the last subject token.
 	Source string
-	Data   []byte
+	// Data holds the records, each followed by a newline (a last record
+	// without one is accepted). Records must not contain a newline.
+	Data []byte
 }
 
 // Publish stores msgs in the stream and returns once every one is
@@ -237,15 +250,40 @@ func subjectToken(s string) string {
 	return string(out)
 }
 
-// Delivery is a consumed message.
+// Delivery is one consumed record.
 type Delivery struct {
-	ID   string
+	// ID is the id of the message that carried the record (shared by all
+	// the records of that message).
+	ID string
+	// Data is the record without its newline.
 	Data []byte
 }
 
 // Handler processes a batch of deliveries. Returning nil acknowledges the
-// whole batch; an error leaves it to be redelivered.
+// messages that carried them; an error leaves them all to be redelivered.
 type Handler func(ctx context.Context, batch []Delivery) error
+
+// AsyncHandler processes a batch of deliveries and calls done exactly
+// once, possibly after it returned, from any goroutine: done(nil)
+// acknowledges the messages that carried the batch, done(err) leaves them
+// to be redelivered. The batch stays valid until done is called.
+type AsyncHandler func(ctx context.Context, batch []Delivery, done func(error))
+
+// splitRecords appends the records of one message to ds.
+func splitRecords(ds []Delivery, id string, data []byte) []Delivery {
+	for len(data) > 0 {
+		rec := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			rec, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(rec) > 0 {
+			ds = append(ds, Delivery{ID: id, Data: rec})
+		}
+	}
+	return ds
+}
 
 // ackWait is how long a delivered message may stay unacknowledged before
 // JetStream redelivers it. A batch being handled is kept alive with
@@ -254,19 +292,36 @@ type Handler func(ctx context.Context, batch []Delivery) error
 const ackWait = 30 * time.Second
 
 // Consume runs a durable consumer named name until ctx is done, handing
-// batches of up to max messages to h. Each batch is acknowledged after h
-// succeeds, so a crash between storing and acknowledging only causes a
-// redelivery (consumers must be idempotent; the store is).
-func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) error {
+// batches of about maxRecords records to h (whole messages: a batch may
+// exceed maxRecords by the records of its last message). The messages of a
+// batch are acknowledged after h succeeds, so a crash between storing and
+// acknowledging only causes a redelivery (consumers must be idempotent;
+// the store is).
+func (b *Bus) Consume(ctx context.Context, name string, maxRecords int, h Handler) error {
+	return b.ConsumeAsync(ctx, name, maxRecords, 1, func(ctx context.Context, batch []Delivery, done func(error)) {
+		done(h(ctx, batch))
+	})
+}
+
+// ConsumeAsync is Consume for a handler that finishes a batch after it
+// returns: up to pending batches may be handed out and not yet done, so a
+// consumer can run stages of its work on different batches at once (store
+// one batch while detection works on the one before). Each batch is
+// acknowledged only when its done(nil) is called. ConsumeAsync returns
+// once ctx is done and every batch handed out is done.
+func (b *Bus) ConsumeAsync(ctx context.Context, name string, maxRecords, pending int, h AsyncHandler) error {
+	pending = max(pending, 1)
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.opts.Stream, jetstream.ConsumerConfig{
 		Durable: name,
 		// Explicit: acknowledging one message must never acknowledge an
 		// earlier one. With ack-all, a batch in flight when the process
 		// died was acknowledged by the first batch after the restart,
 		// unstored (the crash test caught it).
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
-		MaxAckPending: max * 4,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   ackWait,
+		// Batches handed out and not done, the one fetched ahead and the
+		// one being fetched, with room to spare.
+		MaxAckPending: maxRecords * (pending + 3),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
@@ -274,16 +329,15 @@ func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) erro
 	}
 	log := b.log.With("consumer", name)
 	// The next batch is fetched while the handler works on the current
-	// one, so the bus's side of the work overlaps the consumer's. At most
-	// three batches are unacknowledged at once (handled, fetched, being
-	// fetched), within MaxAckPending.
+	// one, so the bus's side of the work overlaps the consumer's.
 	fetched := make(chan []jetstream.Msg, 1)
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		defer close(fetched)
+		f := &fetcher{cons: cons, maxRecords: maxRecords, perMsg: 64}
 		for fctx.Err() == nil {
-			msgs, err := fetch(cons, max)
+			msgs, err := f.fetch()
 			if err != nil {
 				if fctx.Err() != nil {
 					return
@@ -302,68 +356,147 @@ func (b *Bus) Consume(ctx context.Context, name string, max int, h Handler) erro
 			}
 		}
 	}()
+
+	// slots holds one token per batch that may be handed out; a done
+	// returns its token with the batch's outcome.
+	slots := make(chan error, pending)
+	for range pending {
+		slots <- nil
+	}
 	backoff := 100 * time.Millisecond
 	for msgs := range fetched {
-		ds := make([]Delivery, len(msgs))
-		for i, m := range msgs {
-			ds[i] = Delivery{ID: m.Headers().Get(jetstream.MsgIDHeader), Data: m.Data()}
-		}
-		stop := keepAlive(msgs)
-		err := h(ctx, ds)
-		stop()
-		if err != nil {
-			log.Warn("handler failed; batch will be redelivered", "error", err, "messages", len(msgs), "retry_in", backoff)
-			for _, m := range msgs {
-				_ = m.NakWithDelay(backoff)
-			}
+		if err := <-slots; err != nil {
+			// A batch failed: wait before handing out the next, so a
+			// failing store is not hammered.
 			sleep(ctx, backoff)
 			backoff = min(backoff*2, 30*time.Second)
-			continue
+		} else {
+			backoff = 100 * time.Millisecond
 		}
-		backoff = 100 * time.Millisecond
-		// Acknowledgements are sent without waiting for confirmation (waiting
-		// cost a round trip per message); one that is lost means a
-		// redelivery, which consumers absorb.
+		var ds []Delivery
 		for _, m := range msgs {
-			if err := m.Ack(); err != nil && ctx.Err() == nil {
-				log.Warn("acknowledging", "error", err)
-				break
-			}
+			ds = splitRecords(ds, m.Headers().Get(jetstream.MsgIDHeader), m.Data())
 		}
-		b.metrics.consumed.WithLabelValues(name).Add(float64(len(msgs)))
+		stop := keepAlive(msgs)
+		var once sync.Once
+		retry := backoff
+		done := func(err error) {
+			once.Do(func() {
+				stop()
+				if err != nil {
+					log.Warn("handler failed; batch will be redelivered", "error", err, "messages", len(msgs), "retry_in", retry)
+					for _, m := range msgs {
+						_ = m.NakWithDelay(retry)
+					}
+				} else {
+					// Acknowledgements are sent without waiting for
+					// confirmation (waiting cost a round trip per
+					// message); one that is lost means a redelivery,
+					// which consumers absorb.
+					for _, m := range msgs {
+						if err := m.Ack(); err != nil && ctx.Err() == nil {
+							log.Warn("acknowledging", "error", err)
+							break
+						}
+					}
+					b.metrics.consumed.WithLabelValues(name).Add(float64(len(ds)))
+				}
+				slots <- err
+			})
+		}
+		h(ctx, ds, done)
+	}
+	// Wait for the batches still being handled.
+	for range pending {
+		<-slots
 	}
 	return nil
 }
 
-// fetch returns up to max messages: at once what the consumer has
-// pending, or else the first to arrive within half a second together with
-// whatever came with it. A plain Fetch(max) waits until max messages are
-// there or its wait ends, which holds back a partial batch for the whole
-// wait.
-func fetch(cons jetstream.Consumer, max int) ([]jetstream.Msg, error) {
+// DeleteConsumer removes the durable consumer name if it exists, and
+// reports whether it did and how many messages it had not acknowledged.
+func (b *Bus) DeleteConsumer(ctx context.Context, name string) (pending uint64, existed bool, err error) {
+	cons, err := b.js.Consumer(ctx, b.opts.Stream, name)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("consumer %s: %w", name, err)
+	}
+	if info := cons.CachedInfo(); info != nil {
+		pending = info.NumPending + uint64(info.NumAckPending)
+	}
+	if err := b.js.DeleteConsumer(ctx, b.opts.Stream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return pending, true, fmt.Errorf("deleting consumer %s: %w", name, err)
+	}
+	return pending, true, nil
+}
+
+// Fetch limits. Messages are fetched by count, but a batch is sized in
+// records: a fetch asks for the records still wanted divided by the
+// records per message seen so far, at most maxFetchMsgs messages at a time,
+// and the batch stops growing at maxFetchBytes. A backlog of big messages
+// after a run of small ones thus costs at most maxFetchMsgs messages of
+// overshoot, and one of single-event messages (an older version's) a few
+// dozen fetches per batch.
+const (
+	maxFetchMsgs  = 128
+	maxFetchBytes = 64 << 20
+)
+
+// fetcher gathers batches for one consumer.
+type fetcher struct {
+	cons       jetstream.Consumer
+	maxRecords int
+	perMsg     float64 // records per message, a running estimate
+}
+
+// fetch returns about maxRecords records' worth of messages: at once what
+// the consumer has pending, or else the first message to arrive within
+// half a second together with whatever is pending after it. A plain
+// Fetch(n) waits until n messages are there or its wait ends, which holds
+// back a partial batch for the whole wait.
+func (f *fetcher) fetch() ([]jetstream.Msg, error) {
 	var msgs []jetstream.Msg
-	collect := func(batch jetstream.MessageBatch) {
+	recs, size := 0, 0
+	collect := func(batch jetstream.MessageBatch) int {
+		n := 0
 		for m := range batch.Messages() {
 			msgs = append(msgs, m)
+			recs += max(1, bytes.Count(m.Data(), []byte{'\n'}))
+			size += len(m.Data())
+			n++
 		}
+		return n
 	}
-	batch, err := cons.FetchNoWait(max)
-	if err != nil {
+	// pending adds what is there without waiting, until the batch is full.
+	pending := func() error {
+		for recs < f.maxRecords && size < maxFetchBytes {
+			want := min(max(1, int(float64(f.maxRecords-recs)/f.perMsg)), maxFetchMsgs)
+			batch, err := f.cons.FetchNoWait(want)
+			if err != nil {
+				return err
+			}
+			if collect(batch) < want {
+				return nil // nothing more pending
+			}
+		}
+		return nil
+	}
+	if err := pending(); err != nil && len(msgs) == 0 {
 		return nil, err
 	}
-	if collect(batch); len(msgs) > 0 {
-		return msgs, nil
+	if len(msgs) == 0 {
+		batch, err := f.cons.Fetch(1, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			return nil, err
+		}
+		if collect(batch) == 0 {
+			return nil, nil
+		}
+		_ = pending() // on error, the ones already fetched go out; the rest next time
 	}
-	if batch, err = cons.Fetch(1, jetstream.FetchMaxWait(500*time.Millisecond)); err != nil {
-		return nil, err
-	}
-	if collect(batch); len(msgs) == 0 || max == 1 {
-		return msgs, nil
-	}
-	if batch, err = cons.FetchNoWait(max - 1); err != nil {
-		return msgs, nil // the one already fetched goes out; the rest next time
-	}
-	collect(batch)
+	f.perMsg = (f.perMsg + float64(recs)/float64(len(msgs))) / 2
 	return msgs, nil
 }
 

@@ -188,3 +188,151 @@ func TestPublishRequiresID(t *testing.T) {
 		t.Error("message without id accepted")
 	}
 }
+
+// TestRecordsPerMessage: a message carries several newline-ended records,
+// each handed to the consumer on its own; a message of an older version
+// (one record, no newline) reads the same way, and re-publishing a message
+// id drops the whole message.
+func TestRecordsPerMessage(t *testing.T) {
+	b := open(t, bus.Options{DataDir: t.TempDir(), Stream: "RECORDS", Subject: "test.records"})
+	defer b.Close()
+	ctx := context.Background()
+	batch := bus.Message{ID: "batch-1", Source: "test", Data: []byte("{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n")}
+	legacy := bus.Message{ID: "ev-legacy", Source: "test", Data: []byte(`{"n":4}`)}
+	if err := b.Publish(ctx, []bus.Message{batch, legacy}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, []bus.Message{batch}); err != nil { // a retry
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var got []string
+	_ = b.Consume(cctx, "records", 100, func(_ context.Context, ds []bus.Delivery) error {
+		for _, d := range ds {
+			got = append(got, d.ID+" "+string(d.Data))
+		}
+		if len(got) >= 4 {
+			cancel()
+		}
+		return nil
+	})
+	want := []string{`batch-1 {"n":1}`, `batch-1 {"n":2}`, `batch-1 {"n":3}`, `ev-legacy {"n":4}`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("consumed %q, want %q", got, want)
+	}
+}
+
+// TestConsumeAsync: a batch is acknowledged only when its done is called
+// with nil, possibly after the handler returned; a batch done with an
+// error comes back.
+func TestConsumeAsync(t *testing.T) {
+	b := open(t, bus.Options{DataDir: t.TempDir(), Stream: "ASYNC", Subject: "test.async"})
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := b.Publish(ctx, batchOf(0, 30)); err != nil {
+		t.Fatal(err)
+	}
+	later := make(chan func(error), 16)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	failed := false
+	go func() {
+		for done := range later {
+			mu.Lock()
+			fail := !failed
+			failed = true
+			mu.Unlock()
+			if fail {
+				done(fmt.Errorf("detection failed"))
+			} else {
+				done(nil)
+			}
+		}
+	}()
+	_ = b.ConsumeAsync(ctx, "async", 10, 2, func(_ context.Context, ds []bus.Delivery, done func(error)) {
+		mu.Lock()
+		for _, d := range ds {
+			seen[d.ID]++
+		}
+		n := len(seen)
+		mu.Unlock()
+		later <- done
+		if n == 30 {
+			// Every id came at least once; stop once the failed batch
+			// came back too.
+			mu.Lock()
+			again := 0
+			for _, c := range seen {
+				if c > 1 {
+					again++
+				}
+			}
+			mu.Unlock()
+			if again > 0 {
+				cancel()
+			}
+		}
+	})
+	close(later)
+	mu.Lock()
+	defer mu.Unlock()
+	again := 0
+	for _, c := range seen {
+		if c > 1 {
+			again++
+		}
+	}
+	if len(seen) != 30 || again == 0 {
+		t.Fatalf("consumed %d distinct ids, %d of them again; want 30, with the failed batch again", len(seen), again)
+	}
+}
+
+// TestBatchSizeInRecords: batches are sized in records, whatever the
+// messages carry: big messages do not make a batch of maxRecords messages,
+// and single-record messages (an older version's) still fill a batch.
+func TestBatchSizeInRecords(t *testing.T) {
+	b := open(t, bus.Options{DataDir: t.TempDir(), Stream: "SIZES", Subject: "test.sizes"})
+	defer b.Close()
+	ctx := context.Background()
+	var big []bus.Message
+	for i := range 50 {
+		var data []byte
+		for j := range 100 {
+			data = fmt.Appendf(data, "{\"n\":%d}\n", i*100+j)
+		}
+		big = append(big, bus.Message{ID: fmt.Sprintf("big-%d", i), Source: "test", Data: data})
+	}
+	if err := b.Publish(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, batchOf(0, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var sizes []int
+	total := 0
+	_ = b.Consume(cctx, "sizes", 500, func(_ context.Context, ds []bus.Delivery) error {
+		sizes = append(sizes, len(ds))
+		if total += len(ds); total >= 6000 {
+			cancel()
+		}
+		return nil
+	})
+	if total != 6000 {
+		t.Fatalf("consumed %d records, want 6000", total)
+	}
+	for _, n := range sizes {
+		// A batch stops at the first message that takes it to 500
+		// records or more; the size estimate may add a few messages.
+		if n > 1000 {
+			t.Errorf("a batch of %d records; want about 500 (batch sizes %v)", n, sizes)
+		}
+	}
+	t.Logf("batch sizes: %v", sizes)
+	if len(sizes) > 30 {
+		t.Errorf("%d batches for 6000 records at 500 a batch: batches stay small (%v)", len(sizes), sizes)
+	}
+}

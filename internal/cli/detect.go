@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mcpsoc/mcpsoc/internal/bus"
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/detect"
 	"github.com/mcpsoc/mcpsoc/internal/detect/ioc"
@@ -368,74 +367,80 @@ func (d *detector) saveState(ctx context.Context) error {
 	return ss.PutState(ctx, stateKey, s.Version, b)
 }
 
-// run consumes the bus as its own durable consumer, so detection scales and
-// restarts independently of storage, and stores the alerts it raises as
+// detectFeed evaluates the events serve's bus consumer decoded (see
+// consumeEvents), one batch at a time, and stores the alerts raised as
 // events of kind alert. The state is saved every 30 s and when detection
 // stops, so a restart (or another instance on the same database) resumes
 // it.
-func (d *detector) run(ctx context.Context, b *bus.Bus) error {
-	save := time.NewTicker(30 * time.Second)
-	defer save.Stop()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := d.save(sctx); err != nil {
+type detectFeed struct {
+	d           *detector
+	save, sweep *time.Ticker
+	latest      time.Time
+}
+
+func (d *detector) feed() *detectFeed {
+	return &detectFeed{d: d, save: time.NewTicker(30 * time.Second), sweep: time.NewTicker(time.Minute)}
+}
+
+// process evaluates one batch. It returns nil once the batch's alerts are
+// stored; an error means the batch is to be evaluated again.
+func (f *detectFeed) process(ctx context.Context, batch []*event.Event) error {
+	d := f.d
+	var out []*event.Event
+	seen := 0
+	d.mu.Lock()
+	eng := d.eng
+	for _, ev := range batch {
+		if ev.Kind == event.KindAlert && ev.Dataset == alertDataset {
+			continue // our own alerts are not evidence
+		}
+		if ev.Timestamp.After(f.latest) {
+			f.latest = ev.Timestamp
+		}
+		seen++
+		for _, a := range eng.Process(ev) {
+			d.alerts.WithLabelValues(a.SeverityName).Inc()
+			aev, err := alertEvent(&a)
+			if err != nil {
+				d.log.Error("encoding an alert", "rule", a.Rule.ID, "error", err)
+				continue
+			}
+			out = append(out, aev)
+		}
+	}
+	select {
+	case <-f.sweep.C:
+		eng.Sweep(f.latest)
+	default:
+	}
+	d.mu.Unlock()
+	select {
+	case <-f.save.C:
+		if err := d.save(ctx); err != nil {
 			d.log.Error("saving detection state", "error", err)
 		}
-	}()
-	sweep := time.NewTicker(time.Minute)
-	defer sweep.Stop()
-	var latest time.Time
-	return b.Consume(ctx, "detect", 1000, func(ctx context.Context, batch []bus.Delivery) error {
-		var out []*event.Event
-		seen := 0
-		d.mu.Lock()
-		eng := d.eng
-		for _, dv := range batch {
-			ev := new(event.Event)
-			if err := ev.UnmarshalJSON(dv.Data); err != nil {
-				continue // the store consumer logs and counts these
-			}
-			if ev.Kind == event.KindAlert && ev.Dataset == alertDataset {
-				continue // our own alerts are not evidence
-			}
-			if ev.Timestamp.After(latest) {
-				latest = ev.Timestamp
-			}
-			seen++
-			for _, a := range eng.Process(ev) {
-				d.alerts.WithLabelValues(a.SeverityName).Inc()
-				aev, err := alertEvent(&a)
-				if err != nil {
-					d.log.Error("encoding an alert", "rule", a.Rule.ID, "error", err)
-					continue
-				}
-				out = append(out, aev)
-			}
+	default:
+	}
+	if len(out) > 0 {
+		if _, err := d.st.Append(ctx, out); err != nil {
+			return err
 		}
-		select {
-		case <-sweep.C:
-			eng.Sweep(latest)
-		default:
-		}
-		d.mu.Unlock()
-		select {
-		case <-save.C:
-			if err := d.save(ctx); err != nil {
-				d.log.Error("saving detection state", "error", err)
-			}
-		default:
-		}
-		if len(out) > 0 {
-			if _, err := d.st.Append(ctx, out); err != nil {
-				return err
-			}
-		}
-		// Counted once the batch's alerts are stored, so a caller that
-		// sees the count also finds the alerts.
-		d.events.Add(float64(seen))
-		return nil
-	})
+	}
+	// Counted once the batch's alerts are stored, so a caller that sees
+	// the count also finds the alerts.
+	d.events.Add(float64(seen))
+	return nil
+}
+
+// close saves the state when detection stops.
+func (f *detectFeed) close(ctx context.Context) {
+	f.save.Stop()
+	f.sweep.Stop()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := f.d.save(sctx); err != nil {
+		f.d.log.Error("saving detection state", "error", err)
+	}
 }
 
 // alertDataset marks alerts MCPSoc raised itself.

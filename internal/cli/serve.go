@@ -201,9 +201,8 @@ func serve(ctx context.Context, cmd *cobra.Command, cfgPath string, cfg *config.
 	for _, t := range tailers {
 		g.Go("file", t.Run)
 	}
-	g.Go("store-consumer", func(ctx context.Context) error { return consumeToStore(ctx, b, st, log, reg) })
+	g.Go("event-consumer", func(ctx context.Context) error { return consumeEvents(ctx, b, st, det, log, reg) })
 	if det != nil {
-		g.Go("detection", func(ctx context.Context) error { return det.run(ctx, b) })
 		g.Go("detection-reload", func(ctx context.Context) error { return det.watch(ctx, cfg.Detect.ReloadInterval) })
 	}
 	if intelSvc != nil {
@@ -288,47 +287,104 @@ func ingestKeys(cfg *config.Config) (keys []config.Secret, file string, err erro
 	return []config.Secret{config.NewSecret(strings.TrimSpace(string(b)))}, file, nil
 }
 
-// consumeToStore moves events from the bus into the store. A batch is
-// acknowledged on the bus only after the store committed it; the store
-// skips ids it already holds, so a redelivery never duplicates.
-func consumeToStore(ctx context.Context, b *bus.Bus, st store.Store, log *slog.Logger, reg prometheus.Registerer) error {
+// consumeEvents moves events from the bus into the store and through
+// detection (det nil: detection is off). One durable consumer decodes each
+// event once for both. A batch is acknowledged on the bus only after the
+// store committed it and detection evaluated it and stored its alerts; a
+// crash in between redelivers the batch, the store skips the ids it
+// already holds, and detection's alerts for events it evaluates again are
+// the same alerts (same ids), dropped by its dedup window or by the store.
+//
+// The three steps run as a pipeline, each on its own batch: the next batch
+// is decoded while one is being stored and the one before is in detection.
+// At most three batches are in the pipeline, so a slow detection slows
+// storage down to its pace but never holds more than that.
+func consumeEvents(ctx context.Context, b *bus.Bus, st store.Store, det *detector, log *slog.Logger, reg prometheus.Registerer) error {
 	undecodable := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "mcpsoc_store_undecodable_total", Help: "Bus messages that were not events (logged and skipped).",
+		Name: "mcpsoc_store_undecodable_total", Help: "Bus records that were not events (logged and skipped).",
 	})
 	stored := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "mcpsoc_store_events_total", Help: "Events newly written to the store.",
 	})
 	reg.MustRegister(undecodable, stored)
-	return b.Consume(ctx, "store", storeBatch, func(ctx context.Context, batch []bus.Delivery) error {
+	// Earlier versions ran detection on a consumer of its own; it is
+	// dropped, detection now reads from this one.
+	if n, ok, err := b.DeleteConsumer(ctx, "detect"); err != nil {
+		log.Warn("removing the previous version's detection consumer", "error", err)
+	} else if ok {
+		log.Info("removed the previous version's detection consumer", "messages_it_had_not_evaluated", n)
+	}
+
+	type handed struct {
+		evs  []store.Encoded
+		done func(error)
+	}
+	toStore, toDetect := make(chan handed), make(chan handed)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // store
+		defer wg.Done()
+		defer close(toDetect)
+		for h := range toStore {
+			n, err := st.AppendEncoded(ctx, h.evs)
+			switch {
+			case err != nil:
+				h.done(err)
+			case det == nil:
+				stored.Add(float64(n))
+				h.done(nil)
+			default:
+				stored.Add(float64(n))
+				toDetect <- h
+			}
+		}
+	}()
+	if det != nil {
+		wg.Add(1)
+		go func() { // detection
+			defer wg.Done()
+			feed := det.feed()
+			defer feed.close(ctx)
+			for h := range toDetect {
+				evs := make([]*event.Event, len(h.evs))
+				for i := range h.evs {
+					evs[i] = h.evs[i].Event
+				}
+				h.done(feed.process(ctx, evs))
+			}
+		}()
+	}
+	err := b.ConsumeAsync(ctx, "store", storeBatchSize, 3, func(ctx context.Context, batch []bus.Delivery, done func(error)) {
 		evs := make([]store.Encoded, 0, len(batch))
+		fields := 0 // extension fields of the last event: room made for as many
 		for _, d := range batch {
 			ev := new(event.Event)
+			ev.Grow(fields)
 			if err := ev.UnmarshalJSON(d.Data); err != nil {
 				undecodable.Inc()
-				log.Error("bus message is not an event; skipped", "id", d.ID, "error", err)
+				log.Error("bus record is not an event; skipped", "message", d.ID, "error", err)
 				continue
 			}
+			fields = ev.Len()
 			// The bus bytes are the event's encoding: the store writes
 			// them as they are.
 			evs = append(evs, store.Encoded{Event: ev, JSON: d.Data})
 		}
-		n, err := st.AppendEncoded(ctx, evs)
-		if err != nil {
-			return err
-		}
-		stored.Add(float64(n))
-		return nil
+		toStore <- handed{evs, done}
 	})
+	close(toStore)
+	wg.Wait()
+	return err
 }
 
-// storeBatch is how many bus messages the store consumer takes at once:
-// one store transaction each. Large transactions amortize the index pages
+// storeBatchSize is how many events the store consumer takes at once: one
+// store transaction each. Large transactions amortize the index pages
 // every commit rewrites (most of an append's cost).
-const storeBatch = 5000
+const storeBatchSize = 5000
 
 // pipelineGC makes the collector run less often than Go's default (a
 // cycle whenever the heap doubled): every event allocates a parse, an
-// encoding and two decodes, and under sustained ingest the collector took
+// encoding and a decode, and under sustained ingest the collector took
 // about an eighth of serve's CPU. An operator's GOGC or GOMEMLIMIT wins.
 func pipelineGC() {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {

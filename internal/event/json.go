@@ -28,6 +28,7 @@ type namedValue struct {
 	name string
 	v    any
 	s    *slot
+	c    *coreField // a typed field, written from the event (Encoder)
 }
 
 // sortedCore is coreNames in the order AppendJSON writes keys.
@@ -39,46 +40,111 @@ var sortedCore = func() []string {
 
 func compareNamed(a, b namedValue) int { return comparePath(a.name, b.name) }
 
+// Encoder is AppendJSON for a stream of events, such as one source's
+// batch: it reuses its working memory from one event to the next, and it
+// remembers how the last event's extension fields sort. Events from one
+// parser mostly carry the same extension fields in the same order, and
+// sorting them was a third of encoding. The zero Encoder is ready; it is
+// not safe for concurrent use.
+type Encoder struct {
+	names []string // the last event's extension field names, as stored
+	perm  []int    // their indices in sorted order
+	// pos holds, per extension field in sorted order, how many of the
+	// sorted typed field names come before it.
+	pos    []int
+	fields []namedValue
+	segs   []string
+	open   []string
+	leaf   []string
+	first  []bool
+}
+
 // sortedFields returns e's fields ordered by comparePath, the typed fields
-// before an extension field of the same name. The typed fields are sorted
-// once for all events; only the extension fields are sorted here (often
-// already in order), then merged in: sorting all of them per event was a
-// third of encoding.
+// before an extension field of the same name.
 func (e *Event) sortedFields() []namedValue {
-	ext := make([]namedValue, len(e.ext), len(coreNames)+len(e.ext))
-	for i := range e.ext {
-		ext[i] = namedValue{name: e.ext[i].name, s: &e.ext[i]}
+	var enc Encoder
+	return enc.sortedFields(e)
+}
+
+// sortedFields orders e's fields. The typed fields are sorted once for all
+// events; the extension fields are sorted (or their order is taken from
+// the previous event with the same names), then merged in.
+func (enc *Encoder) sortedFields(e *Event) []namedValue {
+	same := len(e.ext) == len(enc.names)
+	for i := 0; same && i < len(e.ext); i++ {
+		same = e.ext[i].name == enc.names[i]
 	}
-	if !slices.IsSortedFunc(ext, compareNamed) {
-		slices.SortStableFunc(ext, compareNamed)
+	if n := len(coreNames) + len(e.ext); cap(enc.fields) < n {
+		enc.fields = make([]namedValue, 0, n)
 	}
-	fields := make([]namedValue, 0, cap(ext))
-	j := 0
-	for _, name := range sortedCore {
-		v, ok, _ := e.getCore(name)
-		if !ok {
-			continue
+	if !same {
+		if cap(enc.perm) < len(e.ext) {
+			enc.names = make([]string, 0, len(e.ext))
+			enc.perm = make([]int, 0, len(e.ext))
+			enc.pos = make([]int, 0, len(e.ext))
 		}
-		for j < len(ext) && comparePath(ext[j].name, name) < 0 {
-			fields = append(fields, ext[j])
+		enc.names = enc.names[:0]
+		enc.perm = enc.perm[:0]
+		for i := range e.ext {
+			enc.names = append(enc.names, e.ext[i].name)
+			enc.perm = append(enc.perm, i)
+		}
+		byName := func(a, b int) int { return comparePath(e.ext[a].name, e.ext[b].name) }
+		if !slices.IsSortedFunc(enc.perm, byName) {
+			slices.SortStableFunc(enc.perm, byName)
+		}
+		// Where each goes among the typed fields: after every typed
+		// field whose name is not greater.
+		enc.pos = enc.pos[:0]
+		c := 0
+		for _, i := range enc.perm {
+			for c < len(sortedCore) && comparePath(e.ext[i].name, sortedCore[c]) >= 0 {
+				c++
+			}
+			enc.pos = append(enc.pos, c)
+		}
+	}
+	fields := enc.fields[:0]
+	j := 0
+	for c, name := range sortedCore {
+		for j < len(enc.perm) && enc.pos[j] <= c {
+			i := enc.perm[j]
+			fields = append(fields, namedValue{name: e.ext[i].name, s: &e.ext[i]})
 			j++
 		}
-		fields = append(fields, namedValue{name: name, v: v})
+		if f := &sortedCoreFields[c]; f.has(e) {
+			fields = append(fields, namedValue{name: name, c: f})
+		}
 	}
-	return append(fields, ext[j:]...)
+	for ; j < len(enc.perm); j++ {
+		i := enc.perm[j]
+		fields = append(fields, namedValue{name: e.ext[i].name, s: &e.ext[i]})
+	}
+	enc.fields = fields
+	return fields
 }
 
 // AppendJSON appends the JSON encoding of e to dst.
 func (e *Event) AppendJSON(dst []byte) []byte {
-	fields := e.sortedFields()
+	var enc Encoder
+	return enc.AppendJSON(dst, e)
+}
+
+// AppendJSON appends the JSON encoding of e to dst, the same bytes as
+// e.AppendJSON.
+func (enc *Encoder) AppendJSON(dst []byte, e *Event) []byte {
+	fields := enc.sortedFields(e)
+	open := enc.open[:0]     // segments of the currently open object path
+	lastLeaf := enc.leaf[:0] // per depth: last key written at that depth
+	first := enc.first[:0]   // per depth: no key written yet
+	segs := enc.segs[:0]     // reused: splitting every name allocated half of this function's garbage
+	// fields keeps pointing into e until the next event: clearing it
+	// cost more (write barriers) than keeping one event reachable.
+	defer func() { enc.open, enc.leaf, enc.first, enc.segs = open, lastLeaf, first, segs }()
 
 	dst = append(dst, '{')
-	var open []string     // segments of the currently open object path
-	var lastLeaf []string // per depth: last key written at that depth
-	var first []bool      // per depth: no key written yet
 	first = append(first, true)
 	lastLeaf = append(lastLeaf, "")
-	var segs []string // reused: splitting every name allocated half of this function's garbage
 	for _, f := range fields {
 		segs = appendSegments(segs[:0], f.name)
 		parents := segs[:len(segs)-1]
@@ -123,6 +189,8 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		dst = appendJSONString(dst, key)
 		dst = append(dst, ':')
 		switch {
+		case f.c != nil:
+			dst = f.c.put(dst, e)
 		case f.s == nil:
 			dst = appendJSONValue(dst, f.v)
 		case f.s.kind == slotString:
@@ -450,6 +518,8 @@ func (d *decoder) object(e *Event, prefix string, depth int) error {
 				return err
 			}
 			e.PutString(name, s)
+		} else if n, ok := d.integer(); ok {
+			e.PutInt(name, n) // unboxed too, and parsed without a copy
 		} else {
 			v, err := d.value(depth + 1)
 			if err != nil {
@@ -602,6 +672,40 @@ func (d *decoder) str() (string, error) {
 		}
 	}
 	return "", d.errorf("unterminated string")
+}
+
+// integer consumes an integral JSON number of at most 18 digits (so it
+// fits an int64) and returns it; for anything else it consumes nothing and
+// returns false, leaving the number to value.
+func (d *decoder) integer() (int64, bool) {
+	i := d.i
+	neg := i < len(d.b) && d.b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var n int64
+	for i < len(d.b) && d.b[i] >= '0' && d.b[i] <= '9' {
+		if i-start == 18 {
+			return 0, false
+		}
+		n = n*10 + int64(d.b[i]-'0')
+		i++
+	}
+	if digits := i - start; digits == 0 || (digits > 1 && d.b[start] == '0') {
+		return 0, false
+	}
+	if i < len(d.b) {
+		switch d.b[i] {
+		case '.', 'e', 'E', '+', '-':
+			return 0, false
+		}
+	}
+	d.i = i
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func (d *decoder) number() (any, error) {

@@ -36,3 +36,40 @@ func BenchmarkAppendJSON(b *testing.B) {
 		buf = e.AppendJSON(buf[:0])
 	}
 }
+
+// parserOrder returns the bench event with its extension fields in an
+// order a parser might add them (not sorted), as events reach the encoder
+// at ingest.
+func parserOrder(b *testing.B) *Event {
+	var d Event
+	if err := d.UnmarshalJSON([]byte(benchEventJSON)); err != nil {
+		b.Fatal(err)
+	}
+	e := d
+	e.ext = nil
+	for i := len(d.ext) - 1; i >= 0; i-- {
+		e.Put(d.ext[i].name, d.ext[i].value())
+	}
+	return &e
+}
+
+// BenchmarkEncoder compares, in one run, encoding a stream of events from
+// one parser with an Encoder (working memory and extension field order
+// kept) and with Event.AppendJSON (both the same bytes).
+func BenchmarkEncoder(b *testing.B) {
+	e := parserOrder(b)
+	buf := make([]byte, 0, 4096)
+	b.Run("encoder", func(b *testing.B) {
+		var enc Encoder
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = enc.AppendJSON(buf[:0], e)
+		}
+	})
+	b.Run("event", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = e.AppendJSON(buf[:0])
+		}
+	})
+}

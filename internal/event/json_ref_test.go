@@ -3,11 +3,13 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // referenceUnmarshal is the previous, map-based decoder, kept as the
@@ -275,4 +277,101 @@ func BenchmarkUnmarshalJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestEncoderMatchesAppendJSON: one Encoder over a stream of events whose
+// extension fields repeat, change order, change names or change count
+// writes exactly what each event's own AppendJSON writes.
+func TestEncoderMatchesAppendJSON(t *testing.T) {
+	mk := func(pairs ...string) *Event {
+		e := &Event{Kind: "event", Message: "m"}
+		for i := 0; i+1 < len(pairs); i += 2 {
+			e.Put(pairs[i], pairs[i+1])
+		}
+		return e
+	}
+	var docs []*Event
+	for _, doc := range []string{benchEventJSON, `{"a":1,"zz":{"y":"q"},"source":{"ip":"192.0.2.1","zone":"dmz"}}`} {
+		var e Event
+		if err := e.UnmarshalJSON([]byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, &e)
+	}
+	stream := []*Event{
+		mk("z.b", "1", "a.c", "2", "event.zzz", "3"),
+		mk("z.b", "4", "a.c", "5", "event.zzz", "6"), // same names, same order
+		mk("a.c", "7", "z.b", "8", "event.zzz", "9"), // same names, other order
+		mk("a.c", "7", "z.b", "8"),                   // fewer
+		mk("a.c", "7", "z.q", "8"),                   // same count, another name
+		docs[0], docs[1], docs[0],
+		mk(),
+		mk("a.b", "leaf", "a.b.c", "child", "event", "scalar"),
+		mk("a.b", "leaf", "a.b.c", "child", "event", "scalar"),
+	}
+	var enc Encoder
+	for i, e := range stream {
+		got, want := enc.AppendJSON(nil, e), e.AppendJSON(nil)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("event %d: encoder wrote\n%s\nwant\n%s", i, got, want)
+		}
+	}
+}
+
+// TestIntegersMatchReference: the allocation-free integer path and the
+// general number path agree with the reference decoder at their borders.
+func TestIntegersMatchReference(t *testing.T) {
+	for _, n := range []string{"0", "-0", "7", "-7", "123456789012345678", "-123456789012345678",
+		"1234567890123456789", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+		"1.5", "1e3", "-2E-2", "10", "100000"} {
+		agree(t, []byte(`{"a":`+n+`,"source":{"port":`+n+`}}`))
+	}
+	for _, bad := range []string{"01", "-", "-01", "1-", "+1", "1..2", "--1"} {
+		var e Event
+		if err := e.UnmarshalJSON([]byte(`{"a":` + bad + `}`)); err == nil {
+			t.Errorf("number %s accepted", bad)
+		}
+	}
+}
+
+// TestCoreFieldsMatchGetCore: every typed field's direct encoder agrees
+// with getCore followed by appendJSONValue, on presence and on bytes.
+func TestCoreFieldsMatchGetCore(t *testing.T) {
+	loc := time.FixedZone("x", 3600)
+	full := &Event{
+		Timestamp: time.Date(2026, 11, 21, 13, 0, 1, 123456789, loc),
+		Kind:      "event", Category: []string{"network", `q"uote`}, Type: []string{"denied"},
+		Action: "block", Outcome: "failure", Dataset: "d", Module: "m", Severity: -3,
+		Original: "line\nwith \x01 control and \u2028", Message: "é",
+	}
+	full.Provenance.IngestTime = time.Date(2026, 11, 21, 13, 0, 2, 0, time.UTC)
+	full.Provenance.SourceID, full.Provenance.Parser = "syslog:fw", "filterlog"
+	full.Source.IP, full.Source.Port = netip.MustParseAddr("203.0.113.7"), 51234
+	full.Destination.IP, full.Destination.Port = netip.MustParseAddr("fe80::1%eth\"0"), 22
+	full.Network.Transport, full.Network.Protocol, full.Network.Direction = "tcp", "ssh", "inbound"
+	full.Network.Type, full.Network.IANANumber = "ipv4", "6"
+	full.Observer.Vendor, full.Observer.Product, full.Observer.Name = "v", "p", "n"
+	full.Observer.Type, full.Observer.Hostname = "firewall", "h"
+	full.Rule.ID, full.Rule.Name, full.Rule.Category = "1", "r", "c"
+	v6 := &Event{}
+	v6.Source.IP = netip.MustParseAddr("2001:db8::1")
+	for i, e := range []*Event{full, v6, {}} {
+		for c, name := range sortedCore {
+			v, ok, core := e.getCore(name)
+			if !core {
+				t.Fatalf("%s is not a typed field", name)
+			}
+			f := sortedCoreFields[c]
+			if f.has(e) != ok {
+				t.Errorf("event %d, %s: has = %v, getCore ok = %v", i, name, f.has(e), ok)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			if got, want := f.put(nil, e), appendJSONValue(nil, v); !bytes.Equal(got, want) {
+				t.Errorf("event %d, %s: wrote %s, want %s", i, name, got, want)
+			}
+		}
+	}
 }

@@ -15,8 +15,9 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add([]byte("\n\n\r\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bufio.NewReader(bytes.NewReader(data))
+		var scratch []byte
 		for i := 0; i < len(data)+2; i++ {
-			msg, err := readFrame(r, 64)
+			msg, err := readFrame(r, 64, &scratch)
 			if len(msg) > 64 {
 				t.Fatalf("frame of %d bytes", len(msg))
 			}

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"io"
 	"log/slog"
 	"strconv"
@@ -44,6 +45,9 @@ type Pipeline struct {
 	// maxRecord is the record size limit that keeps events within the
 	// bus's message limit.
 	maxRecord int
+	// maxMessage is the size a bus message is filled to with encoded
+	// events; an event larger than that travels alone.
+	maxMessage int
 }
 
 // PipelineOptions configure NewPipeline. Nil means defaults.
@@ -64,7 +68,10 @@ func NewPipeline(pub Publisher, opts *PipelineOptions) *Pipeline {
 	// An event carries its record up to twice (event.original and message)
 	// plus fields: records are cut so that every event fits the bus.
 	maxRecord := int(min(int64(parse.DefaultMaxRecordBytes), pub.MaxPayload()/3))
-	return &Pipeline{pub: pub, log: log.With("component", "ingest"), m: newMetrics(opts.Registerer), now: time.Now, maxRecord: maxRecord}
+	// Room is left for the message's headers (its id).
+	maxMessage := int(max(min(pub.MaxPayload()-4<<10, maxMessageBytes), 1))
+	return &Pipeline{pub: pub, log: log.With("component", "ingest"), m: newMetrics(opts.Registerer), now: time.Now,
+		maxRecord: maxRecord, maxMessage: maxMessage}
 }
 
 // parseConfig is the parser configuration for one source.
@@ -84,25 +91,45 @@ type Source struct {
 // ID is the provenance source id, "kind:name".
 func (s Source) ID() string { return s.Kind + ":" + s.Name }
 
-// Batch collects one source's events until Flush publishes them. A Batch
-// is used by one goroutine at a time.
+// maxMessageBytes bounds a bus message built from a batch; the bus may
+// accept more (8 MiB embedded), but bigger messages save nothing more and
+// make every consumer fetch hold more.
+const maxMessageBytes = 1 << 20
+
+// Batch collects one source's events until Flush publishes them. Events
+// are encoded straight into the bus messages being built: a batch of 1,000
+// filterlog events is one message, so its publish, deduplication, delivery
+// and acknowledgement are paid once, not per event. A Batch is used by one
+// goroutine at a time.
 type Batch struct {
-	p      *Pipeline
-	src    Source
-	msgs   []bus.Message
-	bytes  int
-	errors int
-	trunc  int
+	p   *Pipeline
+	src Source
+	// msgs are the messages filled and waiting for Flush.
+	msgs []bus.Message
+	// cur holds the records of the message being filled, curN of them,
+	// whose ids are hashed into ids for the message id.
+	cur  []byte
+	curN int
+	ids  hash.Hash
+	// n counts the events waiting, in msgs and cur.
+	n int
+	// spare holds the buffers of published messages for reuse.
+	spare [][]byte
+	enc   event.Encoder
+
+	bytes, errors, trunc int
 }
 
 // NewBatch starts an empty batch for src.
 func (p *Pipeline) NewBatch(src Source) *Batch {
-	return &Batch{p: p, src: src}
+	return &Batch{p: p, src: src, ids: sha256.New()}
 }
 
 // Add appends ev under id, which must identify the record stably when the
-// source can re-send it (a file offset, an idempotency key) so that a
-// replay is deduplicated by the bus.
+// source can re-send it (a file offset, an idempotency key): the bus
+// message id is derived from the ids of the events it carries, so a
+// re-sent batch is dropped by the bus, and the store skips an event whose
+// id it holds.
 func (b *Batch) Add(ev *event.Event, id string) {
 	ev.Put("event.id", id)
 	if ev.Provenance.SourceID == "" {
@@ -117,18 +144,60 @@ func (b *Batch) Add(ev *event.Event, id string) {
 	if v, ok := ev.Get("event.truncated"); ok && v == true {
 		b.trunc++
 	}
-	data := ev.AppendJSON(nil)
+	if b.cur == nil {
+		b.cur = b.buffer()
+	}
+	start := len(b.cur)
+	b.cur = append(b.enc.AppendJSON(b.cur, ev), '\n')
+	if b.curN > 0 && len(b.cur) > b.p.maxMessage {
+		// The event does not fit: the message closes before it and the
+		// event starts the next one.
+		next := append(b.buffer(), b.cur[start:]...)
+		b.cur = b.cur[:start]
+		b.closeMessage()
+		b.cur = next
+	}
+	b.ids.Write([]byte(id))
+	b.ids.Write([]byte{0})
+	b.curN++
+	b.n++
 	b.bytes += len(ev.Original)
-	b.msgs = append(b.msgs, bus.Message{ID: id, Source: b.src.Kind, Data: data})
+}
+
+// buffer returns an empty message buffer, reusing a published one.
+func (b *Batch) buffer() []byte {
+	if n := len(b.spare); n > 0 {
+		buf := b.spare[n-1]
+		b.spare = b.spare[:n-1]
+		return buf
+	}
+	return make([]byte, 0, min(64<<10, b.p.maxMessage+1))
+}
+
+// closeMessage turns the records in cur into a message. Its id hashes the
+// ids of its events in order: publishing the same events again (a retry of
+// a failed flush, an HTTP retry with the same Idempotency-Key, a file chunk
+// read again after a crash) gives the same id.
+func (b *Batch) closeMessage() {
+	if b.curN == 0 {
+		return
+	}
+	var sum [sha256.Size]byte
+	id := hex.EncodeToString(b.ids.Sum(sum[:0])[:16])
+	b.msgs = append(b.msgs, bus.Message{ID: id, Source: b.src.Kind, Data: b.cur})
+	b.cur, b.curN = nil, 0
+	b.ids.Reset()
 }
 
 // Len is the number of events waiting.
-func (b *Batch) Len() int { return len(b.msgs) }
+func (b *Batch) Len() int { return b.n }
 
 // Flush publishes the waiting events and returns once the bus has stored
 // them; only then may the source acknowledge their input. On error nothing
-// is acknowledged and the batch keeps its events for a retry.
+// is acknowledged and the batch keeps its events for a retry, in the same
+// messages under the same ids.
 func (b *Batch) Flush(ctx context.Context) error {
+	b.closeMessage()
 	if len(b.msgs) == 0 {
 		return nil
 	}
@@ -137,11 +206,20 @@ func (b *Batch) Flush(ctx context.Context) error {
 		return err
 	}
 	id := b.src.ID()
-	b.p.m.events.WithLabelValues(id).Add(float64(len(b.msgs)))
+	b.p.m.events.WithLabelValues(id).Add(float64(b.n))
 	b.p.m.bytes.WithLabelValues(id).Add(float64(b.bytes))
 	b.p.m.pipelineErrors.WithLabelValues(id).Add(float64(b.errors))
 	b.p.m.truncated.WithLabelValues(id).Add(float64(b.trunc))
-	b.msgs, b.bytes, b.errors, b.trunc = b.msgs[:0], 0, 0, 0
+	for i := range b.msgs {
+		// A buffer that grew far past a message's size (one huge
+		// event) is not kept.
+		if cap(b.msgs[i].Data) <= 2*b.p.maxMessage {
+			b.spare = append(b.spare, b.msgs[i].Data[:0])
+		}
+	}
+	clear(b.msgs)
+	b.msgs = b.msgs[:0]
+	b.n, b.bytes, b.errors, b.trunc = 0, 0, 0, 0
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
+	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
 )
 
@@ -113,6 +114,7 @@ func (s *Syslog) serveUDP(ctx context.Context) error {
 	prefix := nonce()
 	var seq int64
 	buf := make([]byte, 65536)
+	ev := new(event.Event) // reused: Add encodes it at once
 	for {
 		deadline := time.Time{}
 		if b.Len() > 0 {
@@ -132,7 +134,8 @@ func (s *Syslog) serveUDP(ctx context.Context) error {
 			}
 			return fmt.Errorf("syslog %s: %w", s.cfg.Name, err)
 		}
-		b.Add(norm.Parse(trimRecord(buf[:n])), RecordID(s.src.ID(), prefix, itoa(seq)))
+		norm.ParseInto(ev, trimRecord(buf[:n]))
+		b.Add(ev, RecordID(s.src.ID(), prefix, itoa(seq)))
 		seq++
 		if b.Len() >= 1000 {
 			s.flush(ctx, b)
@@ -195,11 +198,17 @@ func (s *Syslog) serveConn(ctx context.Context, c net.Conn, connID string) {
 	norm, _ := parse.New(s.cfg.Format, s.p.parseConfig(s.src))
 	r := bufio.NewReaderSize(c, 64<<10)
 	b := s.p.NewBatch(s.src)
+	// One event and one frame buffer serve the whole connection: Add
+	// encodes the event into the batch at once, and the parser copies what
+	// it keeps of the frame.
+	ev := new(event.Event)
+	var scratch []byte
 	var seq int64
 	for {
-		msg, err := readFrame(r, s.p.maxRecord+1)
+		msg, err := readFrame(r, s.p.maxRecord+1, &scratch)
 		if len(msg) > 0 {
-			b.Add(norm.Parse(trimRecord(msg)), RecordID(s.src.ID(), connID, itoa(seq)))
+			norm.ParseInto(ev, trimRecord(msg))
+			b.Add(ev, RecordID(s.src.ID(), connID, itoa(seq)))
 			seq++
 		}
 		if err != nil || r.Buffered() == 0 || b.Len() >= 1000 {
@@ -220,15 +229,21 @@ func (s *Syslog) serveConn(ctx context.Context, c net.Conn, connID string) {
 // readFrame reads one message with RFC 6587 framing: octet counting
 // ("LEN SP MSG") when the frame starts with a digit, otherwise a line. A
 // message over limit bytes is cut there and the rest of it skipped; the
-// parser, whose record limit is one byte less, flags it as truncated.
-func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
+// parser, whose record limit is one byte less, flags it as truncated. The
+// message is valid until the next read from r: it is r's own buffer when
+// the line is in it whole, else *scratch, which is reused.
+func readFrame(r *bufio.Reader, limit int, scratch *[]byte) ([]byte, error) {
 	first, err := r.Peek(1)
 	if err != nil {
 		return nil, err
 	}
 	if first[0] >= '1' && first[0] <= '9' {
 		if n, ok := octetCount(r); ok {
-			msg := make([]byte, min(n, limit))
+			m := min(n, limit)
+			if cap(*scratch) < m {
+				*scratch = make([]byte, m)
+			}
+			msg := (*scratch)[:m]
 			if _, err := io.ReadFull(r, msg); err != nil {
 				return msg, err
 			}
@@ -240,18 +255,22 @@ func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
 			return msg, nil
 		}
 	}
-	var line []byte
+	chunk, err := r.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return chunk[:min(len(chunk), limit)], err
+	}
+	line := (*scratch)[:0]
+	defer func() { *scratch = line[:0] }()
 	for {
-		chunk, err := r.ReadSlice('\n')
 		if len(line)+len(chunk) <= limit {
 			line = append(line, chunk...)
 		} else if len(line) < limit {
 			line = append(line, chunk[:limit-len(line)]...)
 		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, err
 		}
-		return line, err
+		chunk, err = r.ReadSlice('\n')
 	}
 }
 
