@@ -56,6 +56,30 @@ type detector struct {
 	lease stateLease // see detect_lease.go
 }
 
+// evictionCollector reports the detection state dropped because a bound
+// was reached: correlation groups, anomaly keys, and dedup keys or
+// correlation evidence. The correlation and anomaly counts restart when a
+// reload builds a new engine, which Prometheus reads as a counter reset.
+type evictionCollector struct{ d *detector }
+
+var evictedDesc = prometheus.NewDesc("mcpsoc_detect_state_evicted_total",
+	"Detection state dropped before its window ended because its bound was reached, by kind.",
+	[]string{"state"}, nil)
+
+func (c evictionCollector) Describe(ch chan<- *prometheus.Desc) { ch <- evictedDesc }
+
+func (c evictionCollector) Collect(ch chan<- prometheus.Metric) {
+	c.d.mu.Lock()
+	s := c.d.eng.Stats()
+	c.d.mu.Unlock()
+	for _, m := range []struct {
+		state string
+		n     uint64
+	}{{"correlation", s.CorrelationEvicted}, {"anomaly", s.AnomalyEvicted}, {"dedup_evidence", s.Evicted}} {
+		ch <- prometheus.MustNewConstMetric(evictedDesc, prometheus.CounterValue, float64(m.n), m.state)
+	}
+}
+
 // stateKey is the detection state's key in the store's detect_state table.
 const stateKey = "detect"
 
@@ -74,7 +98,7 @@ func newDetector(ctx context.Context, cfgPath string, cfg *config.Config, st sto
 			Name: "mcpsoc_detect_events_total", Help: "Events evaluated by detection (counted once their alerts are stored).",
 		}),
 	}
-	reg.MustRegister(d.reloads, d.alerts, d.events)
+	reg.MustRegister(d.reloads, d.alerts, d.events, evictionCollector{d})
 	if !cfg.Detect.NoBuiltinRules {
 		if _, err := rules.WriteTo(d.builtinDir()); err != nil {
 			return nil, fmt.Errorf("writing the built-in rules: %w", err)

@@ -3,8 +3,10 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,9 +100,16 @@ type Stats struct {
 	Shadow       uint64 `json:"shadow"`
 	Suppressed   uint64 `json:"suppressed"`
 	Deduplicated uint64 `json:"deduplicated"`
-	Rules        int    `json:"rules"`
-	Correlations int    `json:"correlations"`
-	Indicators   int    `json:"indicators"`
+	// Evicted counts dedup keys and correlation evidence groups dropped
+	// before their window ended because their maps were full.
+	Evicted uint64 `json:"evicted"`
+	// CorrelationEvicted and AnomalyEvicted count groups and keys those
+	// engines dropped for their limits (since the engine was built).
+	CorrelationEvicted uint64 `json:"correlation_evicted"`
+	AnomalyEvicted     uint64 `json:"anomaly_evicted"`
+	Rules              int    `json:"rules"`
+	Correlations       int    `json:"correlations"`
+	Indicators         int    `json:"indicators"`
 }
 
 // Engine runs every detection on each event. Process is safe for concurrent
@@ -568,29 +577,70 @@ func (e *Engine) remember(h correlate.Hit, evID string, ents func() []Entity) {
 	}
 }
 
-// pruneEvidence drops evidence older than the longest timespan, or half of
-// it when nothing is old. Caller holds e.mu.
+// pruneEvidence drops evidence older than the longest timespan; if that
+// leaves the map above its low-water mark, the groups idle longest go too.
+// Pruning down to the mark, not by one entry, keeps a flood of new groups
+// (many source addresses) at amortized constant cost per event instead of
+// a scan of the whole map per event. Caller holds e.mu.
 func (e *Engine) pruneEvidence(now time.Time) {
 	var longest time.Duration
 	for _, c := range e.corrs {
 		longest = max(longest, c.Timespan)
 	}
-	n := 0
 	for k, ev := range e.evidence {
 		if len(ev.times) == 0 || now.Sub(ev.times[len(ev.times)-1]) > longest {
 			delete(e.evidence, k)
-			n++
 		}
 	}
-	if n == 0 {
-		i := 0
-		for k := range e.evidence {
-			if i%2 == 0 {
-				delete(e.evidence, k)
+	e.stats.Evicted += uint64(evictOldest(e.evidence, lowWater(e.opts.MaxDedupKeys), func(ev *evidence) time.Time {
+		if len(ev.times) == 0 {
+			return time.Time{}
+		}
+		return ev.times[len(ev.times)-1]
+	}))
+}
+
+// lowWater is the size a full bounded map is pruned down to: three
+// quarters of its limit, so the next prune is a quarter of the limit away.
+func lowWater(limit int) int { return limit - max(1, limit/4) }
+
+// evictOldest deletes about the oldest entries of m until at most keep
+// remain, and returns how many it deleted. The cutoff time comes from a
+// sample of up to 512 entries (Go's map order starts at a random place),
+// so a prune costs one or two passes over the map rather than a sort of
+// it; when the sample puts the cutoff too early, a later one is tried.
+func evictOldest[V any](m map[string]V, keep int, at func(V) time.Time) int {
+	excess := len(m) - keep
+	if excess <= 0 {
+		return 0
+	}
+	sample := make([]int64, 0, min(len(m), 512))
+	for _, v := range m {
+		if len(sample) == cap(sample) {
+			break
+		}
+		sample = append(sample, at(v).UnixNano())
+	}
+	slices.Sort(sample)
+	idx := int(math.Ceil(float64(excess)*float64(len(sample))/float64(len(m)))) - 1
+	n := 0
+	for n < excess {
+		cutoff := int64(math.MaxInt64)
+		if idx < len(sample)-1 {
+			cutoff = sample[max(idx, 0)]
+		}
+		for k, v := range m {
+			if n == excess {
+				break
 			}
-			i++
+			if at(v).UnixNano() <= cutoff {
+				delete(m, k)
+				n++
+			}
 		}
+		idx += max(1, len(sample)/16)
 	}
+	return n
 }
 
 func groupKey(c *correlate.Rule, g []correlate.GroupValue) string {
@@ -755,22 +805,15 @@ func (e *Engine) finish(out []Alert, a Alert, ev Event, group sigma.MapEvent, no
 	return append(out, a)
 }
 
+// pruneDedup drops dedup keys past the window and, if the map is still
+// above its low-water mark, the oldest keys (see pruneEvidence).
 func (e *Engine) pruneDedup(now time.Time) {
 	for k, t := range e.dedup {
 		if now.Sub(t) >= e.opts.DedupWindow {
 			delete(e.dedup, k)
 		}
 	}
-	if len(e.dedup) >= e.opts.MaxDedupKeys {
-		var oldestK string
-		var oldest time.Time
-		for k, t := range e.dedup {
-			if oldestK == "" || t.Before(oldest) {
-				oldestK, oldest = k, t
-			}
-		}
-		delete(e.dedup, oldestK)
-	}
+	e.stats.Evicted += uint64(evictOldest(e.dedup, lowWater(e.opts.MaxDedupKeys), func(t time.Time) time.Time { return t }))
 }
 
 // Sweep drops correlation and dedup state idle since before now minus
@@ -804,6 +847,12 @@ func (e *Engine) Stats() Stats {
 	e.mu.Unlock()
 	s.Rules = e.nrules
 	s.Correlations = len(e.corrs)
+	if e.corr != nil {
+		s.CorrelationEvicted = e.corr.Stats().Evicted
+	}
+	if e.opts.Anomaly != nil {
+		s.AnomalyEvicted = e.opts.Anomaly.Stats().Evicted
+	}
 	if e.intel != nil {
 		s.Indicators = e.intel.Len()
 	}

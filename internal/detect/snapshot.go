@@ -129,6 +129,7 @@ func (e *Engine) TakeOver(old *Engine) Restored {
 	e.stats.Shadow += st.Shadow
 	e.stats.Suppressed += st.Suppressed
 	e.stats.Deduplicated += st.Deduplicated
+	e.stats.Evicted += st.Evicted
 	return r
 }
 
