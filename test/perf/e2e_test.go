@@ -82,7 +82,8 @@ func send(b *testing.B, addr string, chunks [][]byte, conns int) {
 	wg.Wait()
 }
 
-var storedRE = regexp.MustCompile(`(?m)^mcpsoc_store_events_total (\d+)`)
+// Prometheus writes large counters in exponent form (1e+06).
+var storedRE = regexp.MustCompile(`(?m)^mcpsoc_store_events_total (\S+)`)
 
 func storedEvents(api string) int {
 	resp, err := http.Get("http://" + api + "/metrics")
@@ -92,8 +93,11 @@ func storedEvents(api string) int {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if m := storedRE.FindSubmatch(body); m != nil {
-		n, _ := strconv.Atoi(string(m[1]))
-		return n
+		f, err := strconv.ParseFloat(string(m[1]), 64)
+		if err != nil {
+			return 0
+		}
+		return int(f)
 	}
 	return 0
 }
