@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -84,40 +83,62 @@ func startServe(t *testing.T, cfg string, args ...string) (base, dataDir string)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
 	dataDir = filepath.Join(dir, "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	var code int
-	var stderr bytes.Buffer
-	go func() {
-		defer wg.Done()
-		code = Execute(ctx, append([]string{"serve", "--config", path, "--listen", addr, "--data", dataDir}, args...),
-			strings.NewReader(""), io.Discard, &stderr)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		if code != 0 {
-			t.Errorf("serve exited %d: %s", code, stderr.String())
+	// freeAddr's port can be taken by another test between its close and
+	// serve's bind: a start that fails on that is retried on a new port.
+	for attempt := 0; ; attempt++ {
+		addr := freeAddr(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		var code int
+		var stderr bytes.Buffer
+		go func() {
+			defer close(done)
+			code = Execute(ctx, append([]string{"serve", "--config", path, "--listen", addr, "--data", dataDir}, args...),
+				strings.NewReader(""), io.Discard, &stderr)
+		}()
+		base = "http://" + addr
+		ready, exited := waitReady(base, done)
+		if exited && attempt < 3 && strings.Contains(stderr.String(), "address already in use") {
+			cancel()
+			continue
 		}
-	})
-	base = "http://" + addr
+		t.Cleanup(func() {
+			cancel()
+			<-done
+			if code != 0 {
+				t.Errorf("serve exited %d: %s", code, stderr.String())
+			}
+		})
+		if !ready {
+			cancel()
+			<-done
+			t.Fatalf("serve never became ready: %s", stderr.String())
+		}
+		return base, dataDir
+	}
+}
+
+// waitReady polls base's /readyz for up to 30 s; it reports whether it
+// answered 200 and whether the server ended first (done closed).
+func waitReady(base string, done <-chan struct{}) (ready, exited bool) {
 	deadline := time.Now().Add(30 * time.Second)
-	for {
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return false, true
+		default:
+		}
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base, dataDir
+				return true, false
 			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve never became ready: %s", stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return false, false
 }
 
 func get(t *testing.T, url string, header ...string) (int, []byte) {
