@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"unicode/utf8"
+
+	"github.com/mcpsoc/mcpsoc/internal/jsonenc"
 )
 
 // MarshalJSON writes e as nested ECS JSON: {"@timestamp":"…","source":{"ip":"…"}}.
@@ -306,56 +307,10 @@ func appendJSONValue(dst []byte, v any) []byte {
 	return append(dst, b...)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString quotes s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// as encoding/json does, so the output is always valid JSON.
+// appendJSONString quotes s as a JSON string with the shortest escapes;
+// invalid UTF-8 becomes U+FFFD, so the output is always valid JSON.
 func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return jsonenc.AppendString(dst, s, jsonenc.Compact)
 }
 
 // UnmarshalJSON reads nested (or dotted, or mixed) ECS JSON into e,
