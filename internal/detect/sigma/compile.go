@@ -712,7 +712,86 @@ func compileRegex(expr, flags string) (matcher, error) {
 	if lits, ok := regexLiterals(st.Simplify(), 0); ok {
 		m.pre = lits
 	}
+	if run := regexRun(st, 0); run != nil && run.n >= minClassRun {
+		m.run = run
+	}
 	return m, nil
+}
+
+// classRun is a prefilter for regexes that require a run of characters from
+// one class (`[a-f0-9]{64}`, `\d{9}`, `[a-zA-Z]{8}`): a value with no run of
+// n consecutive bytes in the class cannot match. Checking it is one table
+// load per byte, where Go's regexp engine spends microseconds on a long
+// value that fails late (`\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}` over a
+// command line).
+type classRun struct {
+	set [8]uint32 // bytes in the class, as a bitmap
+	n   int
+}
+
+// minClassRun is the shortest run worth checking.
+const minClassRun = 4
+
+// has reports whether s has n consecutive bytes in the class.
+func (c *classRun) has(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; c.set[b>>5]&(1<<(b&31)) != 0 {
+			if run++; run >= c.n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// regexRun finds the longest run a match of re must contain: a character
+// class repeated at least n times in a part every match goes through
+// (concatenation, capture, repetition with a minimum; not alternation).
+// The bitmap holds the class's ASCII members; when the class has runes
+// outside ASCII (case folding adds the Kelvin sign to k), every byte >=
+// 0x80 counts as a member, so a run of n runes is still a run of at least
+// n member bytes.
+func regexRun(re *syntax.Regexp, depth int) *classRun {
+	if depth > 50 {
+		return nil
+	}
+	switch re.Op {
+	case syntax.OpCapture, syntax.OpPlus:
+		return regexRun(re.Sub[0], depth+1)
+	case syntax.OpRepeat:
+		if re.Min < 1 {
+			return nil
+		}
+		if sub := re.Sub[0]; sub.Op == syntax.OpCharClass {
+			c := &classRun{n: re.Min}
+			for i := 0; i+1 < len(sub.Rune); i += 2 {
+				lo, hi := sub.Rune[i], sub.Rune[i+1]
+				if hi >= utf8.RuneSelf {
+					for b := 0x80; b < 0x100; b++ {
+						c.set[b>>5] |= 1 << (b & 31)
+					}
+					hi = utf8.RuneSelf - 1
+				}
+				for r := lo; r <= hi; r++ {
+					c.set[r>>5] |= 1 << (r & 31)
+				}
+			}
+			return c
+		}
+		return regexRun(re.Sub[0], depth+1)
+	case syntax.OpConcat:
+		var best *classRun
+		for _, sub := range re.Sub {
+			if c := regexRun(sub, depth+1); c != nil && (best == nil || c.n > best.n) {
+				best = c
+			}
+		}
+		return best
+	}
+	return nil
 }
 
 // regexMinLen is a lower bound on the bytes any match of re needs; values

@@ -3,6 +3,7 @@ package sigma
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -82,5 +83,29 @@ func FuzzCondition(f *testing.F) {
 			memo[i] = int8(1 - 2*(i%2)) // pre-decided selections: no events needed
 		}
 		sc.evalNode(d, n, memo)
+	})
+}
+
+// FuzzRegexPrefilter checks that a regex matcher's prefilters (minimum
+// length, mined literals, class runs) never reject a value the regex
+// matches: the matcher agrees with the regex engine on every input.
+func FuzzRegexPrefilter(f *testing.F) {
+	f.Add(`\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}`, "x "+strings.Repeat("ab", 32)+" 0123456789abcdef", "")
+	f.Add(`(?i)[k]{4}`, "kKk\u212a", "i")
+	f.Add(`(?i)inv[o0]ke-(expression|webrequest)`, "INV0KE-WebRequest", "")
+	f.Add(`\\[a-zA-Z]{8}\.tmp$`, `C:\x\abcdEFGH.tmp`, "m")
+	f.Fuzz(func(t *testing.T, expr, value, flags string) {
+		if len(expr) > 200 || len(flags) > 3 || strings.Trim(flags, "ims") != "" {
+			return
+		}
+		m, err := compileRegex(expr, flags)
+		if err != nil {
+			return
+		}
+		sc := &scratch{}
+		v := fval{raw: value, str: value, isStr: true}
+		if got, want := m.match(&v, sc), m.re.MatchString(value); got != want {
+			t.Fatalf("%s (flags %q) on %q: matcher %v, regex %v", expr, flags, value, got, want)
+		}
 	})
 }

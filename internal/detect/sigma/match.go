@@ -119,7 +119,8 @@ type matcher struct {
 	lit   string // lower-cased unless cased
 	glob  *glob
 	re    *regexp.Regexp
-	pre   []string // regex: lower-cased literals one of which any match contains
+	pre   []string  // regex: lower-cased literals one of which any match contains
+	run   *classRun // regex: a run of class characters every match contains
 	cidr  *bart.Lite
 	op    string  // gt gte lt lte
 	num   float64 // number to compare; for regexes the minimum match length
@@ -173,6 +174,9 @@ func (m *matcher) match(v *fval, sc *scratch) bool {
 			if !found {
 				return false
 			}
+		}
+		if m.run != nil && !m.run.has(v.str) {
+			return false
 		}
 		return m.re.MatchString(v.str)
 	case mCIDR:

@@ -489,3 +489,68 @@ func TestRegexLiteralsSound(t *testing.T) {
 		t.Logf("%s: literals %q, %d random matches checked", expr, m.pre, matched)
 	}
 }
+
+// TestRegexRunSound checks the class-run prefilter: every string a regex
+// matches has the required run, and the run is found where one is needed.
+func TestRegexRunSound(t *testing.T) {
+	cases := []struct {
+		expr  string
+		n     int      // expected run length; 0: no prefilter
+		pos   []string // strings the regex matches
+		noRun []string // strings without the run (the regex cannot match them)
+	}{
+		{`\s[a-fA-F0-9]{8}\s[a-f0-9]{4}`, 8, []string{"x DEADbeef beef"}, []string{"x deadbee beef", "deadbe-efbeef"}},
+		{`(?i)[k]{4}`, 4, []string{"kKk\u212a", "KKKK"}, []string{"kkk-k"}},
+		{`(?i)\w{5}x`, 5, []string{"ab_12x", "\u212a\u212a\u212a\u212a\u212ax"}, []string{"ab-12x"}},
+		{`(ab|[0-9]{6})`, 0, nil, nil},
+		{`([0-9]{4}x){2}`, 4, []string{"1234x5678x"}, []string{"123x456x"}},
+		{`[0-9]{3}x`, 0, nil, nil}, // too short to be worth checking
+		{`\\[0-9a-f]{8}-[0-9a-f]{4}\.txt$`, 8, []string{`c:\0123abcd-ffff.txt`}, []string{`c:\0123abc-dffff.txt`}},
+		{`a{6}`, 0, nil, nil},
+		{`[^\\]{1,256}$`, 0, nil, nil},
+		{`x[a-c]{2,}y`, 0, nil, nil},
+	}
+	alphabet := []string{"a", "b", "c", "f", "k", "K", "x", "0", "1", "9", "-", "_", " ", "\t", "\\", "\u212a", "é", "ab", "12", "deadbeef"}
+	r := newEventGen(5).r
+	for _, tc := range cases {
+		m, err := compileRegex(tc.expr, "")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		got := 0
+		if m.run != nil {
+			got = m.run.n
+		}
+		if got != tc.n {
+			t.Errorf("%s: run of %d, want %d", tc.expr, got, tc.n)
+		}
+		for _, s := range tc.pos {
+			if !m.re.MatchString(s) || (m.run != nil && !m.run.has(s)) {
+				t.Errorf("%s: positive example %q fails the regex or its run", tc.expr, s)
+			}
+		}
+		for _, s := range tc.noRun {
+			if m.run == nil || m.run.has(s) {
+				t.Errorf("%s: %q should have no run", tc.expr, s)
+			}
+		}
+		if m.run == nil {
+			continue
+		}
+		matched := 0
+		for range 100000 {
+			var b strings.Builder
+			for range 1 + r.IntN(12) {
+				b.WriteString(alphabet[r.IntN(len(alphabet))])
+			}
+			s := b.String()
+			if m.re.MatchString(s) {
+				matched++
+				if !m.run.has(s) {
+					t.Fatalf("%s matches %q, which lacks its run of %d", tc.expr, s, m.run.n)
+				}
+			}
+		}
+		t.Logf("%s: %d random matches checked", tc.expr, matched)
+	}
+}
