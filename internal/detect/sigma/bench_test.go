@@ -41,6 +41,7 @@ func benchEngine(b *testing.B, e *Engine, events []map[string]any) (wall, cpu fl
 	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	cpu0, cpuOK := threadCPUTime()
+	cacheStatsStart()
 	b.ResetTimer()
 	matches := 0
 	for i := 0; i < b.N; i++ {
@@ -48,6 +49,7 @@ func benchEngine(b *testing.B, e *Engine, events []map[string]any) (wall, cpu fl
 		matches += len(buf)
 	}
 	b.StopTimer()
+	cacheStatsReport(b)
 	wall = float64(b.N) / b.Elapsed().Seconds()
 	b.ReportMetric(wall, "events/s")
 	if cpu1, ok := threadCPUTime(); ok && cpuOK && cpu1 > cpu0 {
@@ -77,10 +79,13 @@ func BenchmarkCorpus(b *testing.B) {
 //   - N_rules_nomatch runs the events that match none of the N rules;
 //   - N_rules_floor does only what any engine must do for the matches:
 //     read the event and evaluate and report each rule that matches it
-//     (no routing, no index, no other rule).
+//     (no routing, no index, no other rule);
+//   - N_rules_unique runs mixed events in which no value repeats (see
+//     eventGen.mixedUnique): what the engine costs when no cache helps.
 func BenchmarkRuleCount(b *testing.B) {
 	rs := loadCorpus(b, nil)
 	events := genEvents(benchEvents, 2, (*eventGen).mixed)
+	unique := genEvents(benchEvents, 2, (*eventGen).mixedUnique)
 	for _, n := range []int{100, 1000, 3000} {
 		if n > len(rs.Rules) {
 			continue
@@ -111,6 +116,9 @@ func BenchmarkRuleCount(b *testing.B) {
 		})
 		b.Run(itoa(n)+"_rules_floor", func(b *testing.B) {
 			benchFloor(b, e, events, matching)
+		})
+		b.Run(itoa(n)+"_rules_unique", func(b *testing.B) {
+			benchEngine(b, e, unique)
 		})
 	}
 }
@@ -368,5 +376,82 @@ func BenchmarkIndexInterleaved(b *testing.B) {
 			b.ReportMetric(refined, "refined-events/cpu-s")
 			b.ReportMetric(refined/plain, "refined/plain")
 		})
+	}
+}
+
+// BenchmarkScanCache measures the cache of scan results by switching it off
+// and on batch by batch (512 events, thread CPU time) on the same engine,
+// so load swings on a shared machine hit both alike: mixed events (values
+// repeat as in real logs) and mixedUnique events (no value repeats: what a
+// miss costs), at 100, 1,000 and 3,000 corpus rules. It reports each
+// setting's events per CPU-second, on/off, and the hit rate.
+//
+//	go test ./internal/detect/sigma -run XXX -bench ScanCache -benchtime 1x
+func BenchmarkScanCache(b *testing.B) {
+	rs := loadCorpus(b, nil)
+	sets := []struct {
+		name   string
+		events []map[string]any
+	}{{"mixed", genEvents(benchEvents, 2, (*eventGen).mixed)}, {"unique", genEvents(benchEvents, 2, (*eventGen).mixedUnique)}}
+	defer func() { useScanCache = true }()
+	for _, n := range []int{100, 1000, 3000} {
+		r := rand.New(rand.NewPCG(42, uint64(n)))
+		keep := map[*Rule]bool{}
+		for _, i := range r.Perm(len(rs.Rules))[:n] {
+			keep[rs.Rules[i]] = true
+		}
+		e := NewEngine(rs.Select(func(r *Rule) bool { return keep[r] }))
+		for _, set := range sets {
+			evs := make([]MapEvent, len(set.events))
+			for i, ev := range set.events {
+				evs[i] = MapEvent(ev)
+			}
+			b.Run(itoa(n)+"_rules_"+set.name, func(b *testing.B) {
+				var buf []Match
+				for _, ev := range evs {
+					buf = e.Match(ev, buf[:0])
+				}
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				var spent [2]float64
+				var done [2]int
+				var hits, lookups uint64
+				const batch, rounds = 512, 64
+				for range b.N {
+					for round := range rounds {
+						for k := range 2 {
+							on := (k+round)%2 == 1 // alternate which goes first
+							useScanCache = on
+							v := 0
+							if on {
+								v = 1
+								cacheStatsStart()
+							}
+							c0, ok0 := threadCPUTime()
+							for i := range batch {
+								buf = e.Match(evs[(round*batch+i)%len(evs)], buf[:0])
+							}
+							c1, ok1 := threadCPUTime()
+							if !ok0 || !ok1 {
+								b.Skip("no thread CPU clock")
+							}
+							if s := scanCacheStats; s != nil {
+								hits, lookups = hits+s.hits, lookups+s.hits+s.misses
+								scanCacheStats = nil
+							}
+							spent[v] += (c1 - c0).Seconds()
+							done[v] += batch
+						}
+					}
+				}
+				off, on := float64(done[0])/spent[0], float64(done[1])/spent[1]
+				b.ReportMetric(off, "off-events/cpu-s")
+				b.ReportMetric(on, "on-events/cpu-s")
+				b.ReportMetric(on/off, "on/off")
+				if lookups > 0 {
+					b.ReportMetric(float64(hits)/float64(lookups), "cache-hit")
+				}
+			})
+		}
 	}
 }

@@ -25,6 +25,7 @@ type Engine struct {
 
 	mu    sync.Mutex // serializes lane construction
 	lanes atomic.Pointer[map[string]*lane]
+	cids  uint32 // lane fields numbered so far (under mu)
 	pool  sync.Pool
 }
 
@@ -167,6 +168,7 @@ type lane struct {
 
 type laneField struct {
 	field int
+	cid   uint32 // identifies the lane field in scan caches; unique per engine
 	// contains holds the contains-literals, scanned over whole values;
 	// nil when none.
 	contains *litIndex
@@ -308,7 +310,8 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		if strings.IndexByte(name, '.') >= 0 {
 			ln.dotted = append(ln.dotted, len(ln.fields))
 		}
-		lf := laneField{field: f, prefixEnd: fp.prefixEnd, suffixLen: fp.suffixLen,
+		e.cids++
+		lf := laneField{field: f, cid: e.cids, prefixEnd: fp.prefixEnd, suffixLen: fp.suffixLen,
 			contains: newLitIndex(fp.sets[0].pats, fp.sets[0].refs), anchored: newLitIndex(fp.sets[1].pats, fp.sets[1].refs)}
 		ln.fields = append(ln.fields, lf)
 	}
@@ -407,35 +410,50 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 
 // scan runs a lane field's automata over the field's values, marks the
 // witness slots whose literal occurs, anchored as required, and appends
-// the rules whose every slot is now marked.
+// the rules whose every slot is now marked. Short values go through the
+// scratch's cache of scan results (see scanCache).
 func (sc *scratch) scan(ln *lane, lf *laneField, vals []fval, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	for vi := range vals {
 		fv := &vals[vi]
 		if fv.null {
 			continue
 		}
-		// The automata fold ASCII case themselves; only non-ASCII text
-		// needs lower-casing first.
-		v := fv.str
-		if !fv.isASCII() {
-			v = sc.lowOf(fv)
-		}
-		if lf.contains != nil {
-			cands = lf.contains.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
-		}
-		an := lf.anchored
-		if an == nil {
-			continue
-		}
-		if from := len(v) - lf.suffixLen; from <= lf.prefixEnd {
-			cands = an.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
+		if useScanCache {
+			cands = sc.scanCached(ln, lf, fv, cstamp, cgen, cands)
 		} else {
-			if lf.prefixEnd > 0 {
-				cands = an.scan(sc, ln, v, 0, lf.prefixEnd, cstamp, cgen, cands)
-			}
-			if lf.suffixLen > 0 {
-				cands = an.scan(sc, ln, v, from, len(v), cstamp, cgen, cands)
-			}
+			cands = sc.scanValue(ln, lf, fv, cstamp, cgen, cands)
+		}
+	}
+	return cands
+}
+
+// useScanCache switches the cache of scan results (benchmarks comparing
+// with and without it change it).
+var useScanCache = true
+
+// scanValue scans one (non-null) value.
+func (sc *scratch) scanValue(ln *lane, lf *laneField, fv *fval, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	// The automata fold ASCII case themselves; only non-ASCII text
+	// needs lower-casing first.
+	v := fv.str
+	if !fv.isASCII() {
+		v = sc.lowOf(fv)
+	}
+	if lf.contains != nil {
+		cands = lf.contains.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
+	}
+	an := lf.anchored
+	if an == nil {
+		return cands
+	}
+	if from := len(v) - lf.suffixLen; from <= lf.prefixEnd {
+		cands = an.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
+	} else {
+		if lf.prefixEnd > 0 {
+			cands = an.scan(sc, ln, v, 0, lf.prefixEnd, cstamp, cgen, cands)
+		}
+		if lf.suffixLen > 0 {
+			cands = an.scan(sc, ln, v, from, len(v), cstamp, cgen, cands)
 		}
 	}
 	return cands
@@ -469,6 +487,9 @@ func (sc *scratch) scanRangeIDs(ln *lane, ac *acMatcher, ids []int32, refs [][]p
 // vlen: each rule referencing it gets the witness slot marked when the
 // anchor holds, and becomes a candidate once all its slots are.
 func (sc *scratch) hit(ln *lane, refs []patRef, end int32, vlen int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	if sc.rec {
+		return sc.hitRecorded(ln, refs, end, vlen, cstamp, cgen, cands)
+	}
 	cmask := sc.cmask
 	for _, ref := range refs {
 		if cstamp[ref.rule] != cgen {
@@ -477,24 +498,8 @@ func (sc *scratch) hit(ln *lane, refs []patRef, end int32, vlen int, cstamp []ui
 		} else if cmask[ref.rule]&ref.slot != 0 {
 			continue
 		}
-		// The pattern ends where the literal ends.
-		switch ref.anchor {
-		case skPrefix:
-			if end != ref.llen {
-				continue
-			}
-		case skSuffix:
-			if int(end) != vlen {
-				continue
-			}
-		case skExact:
-			if end != ref.llen || int(end) != vlen {
-				continue
-			}
-		default:
-			if end < ref.llen {
-				continue
-			}
+		if !ref.anchored(end, vlen) {
+			continue
 		}
 		m := cmask[ref.rule] | ref.slot
 		cmask[ref.rule] = m
@@ -503,6 +508,46 @@ func (sc *scratch) hit(ln *lane, refs []patRef, end int32, vlen int, cstamp []ui
 		}
 	}
 	return cands
+}
+
+// hitRecorded is hit while a scan is recorded for the cache: every slot
+// the value marks is recorded, even when an earlier value of the event
+// marked it already.
+func (sc *scratch) hitRecorded(ln *lane, refs []patRef, end int32, vlen int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	cmask := sc.cmask
+	for _, ref := range refs {
+		if !ref.anchored(end, vlen) {
+			continue
+		}
+		sc.record(ref.rule, ref.slot)
+		if cstamp[ref.rule] != cgen {
+			cstamp[ref.rule] = cgen
+			cmask[ref.rule] = 0
+		}
+		if m := cmask[ref.rule]; m&ref.slot == 0 {
+			m |= ref.slot
+			cmask[ref.rule] = m
+			if m == ln.need[ref.rule] {
+				cands = append(cands, ref.rule)
+			}
+		}
+	}
+	return cands
+}
+
+// anchored reports whether a pattern occurrence ending at end, in a value
+// of length vlen, is where the literal's anchor requires (the pattern ends
+// where the literal ends).
+func (ref *patRef) anchored(end int32, vlen int) bool {
+	switch ref.anchor {
+	case skPrefix:
+		return end == ref.llen
+	case skSuffix:
+		return int(end) == vlen
+	case skExact:
+		return end == ref.llen && int(end) == vlen
+	}
+	return end >= ref.llen
 }
 
 func (sc *scratch) evalNode(d *detection, n *condNode, memo []int8) bool {
@@ -776,6 +821,9 @@ type scratch struct {
 	fstamp  []uint32 // lane fields scanned for this event
 	fgen    uint32
 	pooled  []fval
+	cache   *scanCache // allocated on first use
+	rec     bool       // a scan is being recorded for the cache
+	recHits []uint32   // the marks recorded
 }
 
 func (sc *scratch) reset(ev Event) {

