@@ -164,7 +164,7 @@ func (f *front) admitCall(ctx context.Context, p *Principal, shown string, raw j
 		if c.args == nil {
 			inst = map[string]any{}
 		}
-		if err := cs.rs.Validate(inst); err != nil {
+		if err := cs.validate(inst); err != nil {
 			return deny("schema validation failed", "arguments do not match the input schema of %s: %v", shown, err)
 		}
 	}
@@ -221,7 +221,7 @@ func (c *call) checkOutput(res *mcp.CallToolResult) *mcp.CallToolResult {
 	var inst any
 	b, _ := json.Marshal(res.StructuredContent)
 	_ = json.Unmarshal(b, &inst)
-	if cs.err != nil || cs.rs.Validate(inst) != nil {
+	if cs.err != nil || cs.validate(inst) != nil {
 		return toolError("upstream result of %s does not match the tool's output schema; withheld", c.shown)
 	}
 	return nil
