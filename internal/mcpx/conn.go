@@ -15,6 +15,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Connection states reported by ServerStatus.State.
@@ -52,6 +53,11 @@ type conn struct {
 	fwd          atomic.Pointer[forwardPath] // set while a stateless HTTP session is up
 	procs        sync.Map                    // mcp.Transport -> *stdioProcess
 
+	// The metrics of a successful call, resolved once: looking a labelled
+	// series up hashes its labels on every call.
+	okCalls prometheus.Counter
+	latency prometheus.Observer
+
 	mu          sync.Mutex
 	state       string
 	session     *mcp.ClientSession
@@ -80,6 +86,8 @@ func newConn(spec config.MCPServer, m *Manager) *conn {
 		kick:         make(chan struct{}, 1),
 		state:        StateConnecting,
 	}
+	c.okCalls = m.metrics.calls.WithLabelValues(spec.Name, "ok")
+	c.latency = m.metrics.latency.WithLabelValues(spec.Name)
 	c.cat.Store(&catalog{toolSet: map[string]bool{}})
 	return c
 }
@@ -407,8 +415,15 @@ func (c *conn) do(ctx context.Context, method string, opts *CallOptions, fn func
 	if timeout <= 0 {
 		timeout = config.DefaultCallTimeout
 	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	start := time.Now()
+	cctx := ctx
+	if opts.connDeadline {
+		opts.deadline = start.Add(timeout)
+	} else {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	var token any
 	if opts.Progress != nil {
 		t := "mcpsoc-" + strconv.FormatUint(c.progressSeq.Add(1), 10)
@@ -419,11 +434,14 @@ func (c *conn) do(ctx context.Context, method string, opts *CallOptions, fn func
 		defer time.AfterFunc(time.Second, func() { c.progress.Delete(t) })
 		token = t
 	}
-	start := time.Now()
 	err = fn(cctx, s, token)
 	outcome := c.settle(ctx, cctx, err, trial)
-	c.m.metrics.calls.WithLabelValues(c.spec.Name, outcome).Inc()
-	c.m.metrics.latency.WithLabelValues(c.spec.Name).Observe(time.Since(start).Seconds())
+	if outcome == "ok" {
+		c.okCalls.Inc()
+	} else {
+		c.m.metrics.calls.WithLabelValues(c.spec.Name, outcome).Inc()
+	}
+	c.latency.Observe(time.Since(start).Seconds())
 	switch {
 	case err == nil:
 		return nil
@@ -474,7 +492,7 @@ func (c *conn) settle(caller, call context.Context, err error, trial bool) strin
 		outcome = "ok"
 	case caller.Err() != nil:
 		outcome = "cancelled"
-	case errors.Is(call.Err(), context.DeadlineExceeded):
+	case errors.Is(call.Err(), context.DeadlineExceeded), errors.Is(err, errCallTimedOut):
 		outcome, failed = "timeout", true
 	case errors.As(err, &rpcErr):
 		outcome = "rpc_error"

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"time"
@@ -91,8 +92,9 @@ func validHeader(k, v string) bool {
 }
 
 // post sends one request with Mcp-Name name and returns the response body
-// and its content type.
-func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte, string, error) {
+// and its content type. The exchange must end by deadline (zero: no
+// limit), or it fails with errCallTimedOut; cancelling ctx ends it too.
+func (rc *rawClient) post(ctx context.Context, deadline time.Time, name string, body []byte) ([]byte, string, error) {
 	if !validHeader("Mcp-Name", name) {
 		return nil, "", errors.New("tool name not allowed in a header")
 	}
@@ -104,27 +106,29 @@ func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte
 	for conn == nil {
 		select {
 		case c := <-rc.idle:
-			if c.br.Buffered() == 0 && (time.Since(c.idle) < peekAfter || c.open()) {
+			// The deadline goes on first: the peek must not trip over the
+			// previous call's.
+			if c.c.SetDeadline(deadline) == nil && c.br.Buffered() == 0 && (time.Since(c.idle) < peekAfter || c.open()) {
 				conn = c
 			} else {
 				c.c.Close()
 			}
 		default:
-			c, err := rc.dialer.DialContext(ctx, "tcp", rc.addr)
+			c, err := rc.dial(ctx, deadline)
 			if err != nil {
 				return nil, "", err
 			}
-			conn = &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
+			conn = c
 		}
 	}
 	out, ct, reuse, sent, err := rc.exchange(ctx, conn, name, body)
 	if err != nil && !sent && ctx.Err() == nil {
 		conn.c.Close()
-		c, derr := rc.dialer.DialContext(ctx, "tcp", rc.addr)
+		c, derr := rc.dial(ctx, deadline)
 		if derr != nil {
 			return nil, "", derr
 		}
-		conn = &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
+		conn = c
 		out, ct, reuse, _, err = rc.exchange(ctx, conn, name, body)
 	}
 	if reuse && err == nil {
@@ -139,14 +143,36 @@ func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte
 	return out, ct, err
 }
 
+// dial opens a connection with the call's deadline set.
+func (rc *rawClient) dial(ctx context.Context, deadline time.Time) (*rawConn, error) {
+	d := rc.dialer
+	if !deadline.IsZero() {
+		d.Deadline = deadline
+	}
+	c, err := d.DialContext(ctx, "tcp", rc.addr)
+	if err != nil {
+		if ctx.Err() == nil && !deadline.IsZero() && !time.Now().Before(deadline) {
+			return nil, errCallTimedOut
+		}
+		return nil, err
+	}
+	if err := c.SetDeadline(deadline); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}, nil
+}
+
+// errCallTimedOut is a forwarded call that ran past its deadline.
+var errCallTimedOut = fmt.Errorf("call timed out: %w", context.DeadlineExceeded)
+
 // exchange writes one request and reads its response. sent reports that
 // the request was written whole, so the server may have acted on it.
 func (rc *rawClient) exchange(ctx context.Context, conn *rawConn, name string, body []byte) (out []byte, ct string, reuse, sent bool, err error) {
-	// Cancellation, and the call's timeout (the context's deadline, which
-	// cancels it), put the connection's deadline in the past, which
-	// unblocks reads and writes; such a connection is not used again. A
-	// connection that is reused therefore never has a deadline set, and
-	// none needs setting per call.
+	// The call's timeout is the connection's deadline (set by post), and
+	// cancellation puts that deadline in the past; either unblocks reads
+	// and writes, and such a connection is not used again (a timed-out
+	// exchange fails, and failed exchanges are not reused).
 	stop := context.AfterFunc(ctx, func() { conn.c.SetDeadline(time.Unix(1, 0)) })
 	defer func() {
 		if !stop() {
@@ -367,6 +393,9 @@ func asciiEqualFold(b []byte, s string) bool {
 func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errCallTimedOut
 	}
 	return err
 }
