@@ -348,6 +348,10 @@ func encodeResult(res *mcp.CallToolResult) []byte {
 	return append(out, b[1:]...)
 }
 
+// jsonContentType is the Content-Type value of fast-path answers, built
+// once (net/http copies the header when it writes it).
+var jsonContentType = []string{"application/json"}
+
 func writeResult(w http.ResponseWriter, id, result []byte) {
 	buf := fastBufs.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -357,7 +361,7 @@ func writeResult(w http.ResponseWriter, id, result []byte) {
 	buf.Write(result)
 	buf.WriteString("}\n")
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
+	h["Content-Type"] = jsonContentType
 	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
