@@ -97,7 +97,7 @@ func headerIsNot(h http.Header, key, want string) bool {
 // twice, an escaped key, a notification, a name that disagrees with the
 // Mcp-Name header, or another protocol version.
 func parseFast(body []byte, nameHeader string) (*fastEnvelope, bool) {
-	if !json.Valid(body) {
+	if !jsonscan.Valid(body) {
 		return nil, false
 	}
 	env := &fastEnvelope{}
@@ -300,7 +300,7 @@ var headNames = []string{"resultType", "structuredContent"}
 func resultHead(raw []byte) (forwardedHead, error) {
 	var head forwardedHead
 	var vals [2][]byte
-	if ok, plain := jsonscan.Pick(raw, headNames, vals[:]); ok && plain && json.Valid(raw) {
+	if ok, plain := jsonscan.Pick(raw, headNames, vals[:]); ok && plain && jsonscan.Valid(raw) {
 		if v := vals[0]; v != nil && string(v) != "null" {
 			s, isStr := jsonscan.String(v)
 			if !isStr {

@@ -151,7 +151,7 @@ var responseNames = []string{"id", "result", "error"}
 // read differently (escaped or case-variant keys, repeated members) is
 // decoded by encoding/json, so both read it the same way.
 func responseParts(msg []byte) (id, result json.RawMessage, rpcErr *jsonrpc.Error, err error) {
-	if !json.Valid(msg) {
+	if !jsonscan.Valid(msg) {
 		return nil, nil, nil, errors.New("decoding response: invalid JSON")
 	}
 	var vals [3][]byte
