@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/mcpsoc/mcpsoc/internal/jsonscan"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
@@ -53,8 +52,6 @@ type fastEnvelope struct {
 		Arguments json.RawMessage
 	}
 }
-
-var fastBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (f *front) fastPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -353,19 +350,17 @@ func encodeResult(res *mcp.CallToolResult) []byte {
 var jsonContentType = []string{"application/json"}
 
 func writeResult(w http.ResponseWriter, id, result []byte) {
-	buf := fastBufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	buf.WriteString(`{"jsonrpc":"2.0","id":`)
-	buf.Write(id)
-	buf.WriteString(`,"result":`)
-	buf.Write(result)
-	buf.WriteString("}\n")
+	// Written in pieces into the response's buffer: no copy of the result.
+	const head, mid, tail = `{"jsonrpc":"2.0","id":`, `,"result":`, "}\n"
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	h["Content-Length"] = []string{strconv.Itoa(len(head) + len(id) + len(mid) + len(result) + len(tail))}
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
-	fastBufs.Put(buf)
+	_, _ = io.WriteString(w, head)
+	_, _ = w.Write(id)
+	_, _ = io.WriteString(w, mid)
+	_, _ = w.Write(result)
+	_, _ = io.WriteString(w, tail)
 }
 
 func writeRPCError(w http.ResponseWriter, id []byte, err error) {
