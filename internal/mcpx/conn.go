@@ -483,8 +483,14 @@ func (c *conn) endTrial(trial bool) {
 // settle classifies a finished call and updates the breaker. Failures that
 // say nothing about the server's health (the caller cancelled, the server
 // answered with a JSON-RPC error) do not count.
-func (c *conn) settle(caller, call context.Context, err error, trial bool) string {
+// isRPCError reports whether err is a JSON-RPC error from the server (a
+// function of its own, so that successful calls do not allocate the target).
+func isRPCError(err error) bool {
 	var rpcErr *jsonrpc.Error
+	return errors.As(err, &rpcErr)
+}
+
+func (c *conn) settle(caller, call context.Context, err error, trial bool) string {
 	var outcome string
 	failed := false
 	switch {
@@ -494,7 +500,7 @@ func (c *conn) settle(caller, call context.Context, err error, trial bool) strin
 		outcome = "cancelled"
 	case errors.Is(call.Err(), context.DeadlineExceeded), errors.Is(err, errCallTimedOut):
 		outcome, failed = "timeout", true
-	case errors.As(err, &rpcErr):
+	case isRPCError(err):
 		outcome = "rpc_error"
 	default:
 		outcome, failed = "error", true

@@ -14,6 +14,8 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
@@ -27,14 +29,47 @@ import (
 type rawClient struct {
 	addr   string // host:port
 	prefix []byte // request line and fixed headers, up to Content-Length
-	idle   chan *rawConn
 	dialer net.Dialer
+
+	// Idle keep-alive connections, the most recently used last: taking the
+	// last one reuses a connection answered moments ago, which needs no
+	// peek (see peekAfter), and leaves the others to go idle for good.
+	mu      sync.Mutex
+	idle    []*rawConn
+	maxIdle int
 }
 
 type rawConn struct {
 	c    net.Conn
+	sc   syscall.RawConn // c's, for the idle peek; nil if it has none
 	br   *bufio.Reader
 	idle time.Time // when it went back to the pool
+}
+
+// getIdle takes the most recently used idle connection, or nil.
+func (rc *rawClient) getIdle() *rawConn {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	n := len(rc.idle)
+	if n == 0 {
+		return nil
+	}
+	c := rc.idle[n-1]
+	rc.idle[n-1] = nil
+	rc.idle = rc.idle[:n-1]
+	return c
+}
+
+// putIdle returns a connection to the pool, or reports false when it is
+// full.
+func (rc *rawClient) putIdle(c *rawConn) bool {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.idle) >= rc.maxIdle {
+		return false
+	}
+	rc.idle = append(rc.idle, c)
+	return true
 }
 
 // peekAfter is how long a connection must have been idle before it is
@@ -79,7 +114,7 @@ func newRawClient(u string, headers map[string]config.Secret, bearer config.Secr
 	}
 	b.WriteString("Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n")
 	b.WriteString("Mcp-Protocol-Version: " + statelessVersion + "\r\nMcp-Method: tools/call\r\n")
-	return &rawClient{addr: host, prefix: b.Bytes(), idle: make(chan *rawConn, pool), dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}}
+	return &rawClient{addr: host, prefix: b.Bytes(), maxIdle: pool, dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}}
 }
 
 func validHeader(k, v string) bool {
@@ -104,21 +139,20 @@ func (rc *rawClient) post(ctx context.Context, deadline time.Time, name string, 
 	// not be idempotent), the caller gets the error instead.
 	var conn *rawConn
 	for conn == nil {
-		select {
-		case c := <-rc.idle:
-			// The deadline goes on first: the peek must not trip over the
-			// previous call's.
-			if c.c.SetDeadline(deadline) == nil && c.br.Buffered() == 0 && (time.Since(c.idle) < peekAfter || c.open()) {
-				conn = c
-			} else {
-				c.c.Close()
-			}
-		default:
-			c, err := rc.dial(ctx, deadline)
-			if err != nil {
+		c := rc.getIdle()
+		if c == nil {
+			var err error
+			if conn, err = rc.dial(ctx, deadline); err != nil {
 				return nil, "", err
 			}
+			break
+		}
+		// The deadline goes on first: the peek must not trip over the
+		// previous call's.
+		if c.c.SetDeadline(deadline) == nil && c.br.Buffered() == 0 && (time.Since(c.idle) < peekAfter || c.open()) {
 			conn = c
+		} else {
+			c.c.Close()
 		}
 	}
 	out, ct, reuse, sent, err := rc.exchange(ctx, conn, name, body)
@@ -133,10 +167,8 @@ func (rc *rawClient) post(ctx context.Context, deadline time.Time, name string, 
 	}
 	if reuse && err == nil {
 		conn.idle = time.Now()
-		select {
-		case rc.idle <- conn:
+		if rc.putIdle(conn) {
 			return out, ct, nil
-		default:
 		}
 	}
 	conn.c.Close()
@@ -160,7 +192,11 @@ func (rc *rawClient) dial(ctx context.Context, deadline time.Time) (*rawConn, er
 		c.Close()
 		return nil, err
 	}
-	return &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}, nil
+	rconn := &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
+	if sc, ok := c.(syscall.Conn); ok {
+		rconn.sc, _ = sc.SyscallConn()
+	}
+	return rconn, nil
 }
 
 // errCallTimedOut is a forwarded call that ran past its deadline.
@@ -291,7 +327,11 @@ func readResponseHead(br *bufio.Reader) (*rawResponse, error) {
 				}
 			}
 		case asciiEqualFold(k, "Content-Type"):
-			resp.contentType = string(v)
+			if string(v) == "application/json" {
+				resp.contentType = "application/json" // no copy for the usual value
+			} else {
+				resp.contentType = string(v)
+			}
 		}
 	}
 	switch {
@@ -402,12 +442,11 @@ func ctxErr(ctx context.Context, err error) error {
 
 // close drops the idle connections.
 func (rc *rawClient) close() {
-	for {
-		select {
-		case c := <-rc.idle:
-			c.c.Close()
-		default:
-			return
-		}
+	rc.mu.Lock()
+	idle := rc.idle
+	rc.idle = nil
+	rc.mu.Unlock()
+	for _, c := range idle {
+		c.c.Close()
 	}
 }
