@@ -174,5 +174,7 @@ func ParseRecord(line []byte) (*Record, error) {
 // and ResultHash.
 func HashBytes(b []byte) string {
 	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], s[:])
+	return string(h[:])
 }

@@ -75,7 +75,9 @@ func limitBody(next http.Handler, maxBody int64, maxDepth, maxString int) http.H
 			rpcError(w, http.StatusBadRequest, -32600, "request rejected: "+why)
 			return
 		}
-		r.Body = &readBody{Reader: bytes.NewReader(body), b: body}
+		rb := &readBody{b: body}
+		rb.Reset(body)
+		r.Body = rb
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
@@ -109,7 +111,7 @@ func readAtMost(r io.Reader, limit, declared int64) ([]byte, error) {
 // readBody is a request body limitBody has read: handlers after it can
 // take the bytes without reading them again.
 type readBody struct {
-	*bytes.Reader
+	bytes.Reader
 	b []byte
 }
 
