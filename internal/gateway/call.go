@@ -126,10 +126,19 @@ func (f *front) admitCall(ctx context.Context, p *Principal, shown string, raw j
 		c.ev.ArgsHash = audit.HashBytes(raw)
 	}
 	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &c.args); err != nil {
-			return deny("arguments are not an object", "arguments must be a JSON object")
+		// One pass decodes the usual arguments and spots repeated keys;
+		// anything it leaves (escapes, odd numbers, invalid input) is
+		// decoded by encoding/json as before.
+		m, dup, ok := jsonscan.DecodeObject(raw)
+		if ok {
+			c.args = m
+		} else {
+			if err := json.Unmarshal(raw, &c.args); err != nil {
+				return deny("arguments are not an object", "arguments must be a JSON object")
+			}
+			dup = duplicateKey(raw)
 		}
-		if duplicateKey(raw) {
+		if dup {
 			return deny("arguments repeat a key", "arguments must not repeat a key in any object")
 		}
 	}
