@@ -139,7 +139,7 @@ func (c *conn) run(ctx context.Context) {
 func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) {
 	cctx, cancel := context.WithTimeout(ctx, c.spec.ConnectTimeout)
 	defer cancel()
-	s, transport, cleanup, err := c.dial(cctx, &mcp.ClientOptions{
+	s, _, transport, cleanup, err := c.dial(cctx, &mcp.ClientOptions{
 		Capabilities:                &mcp.ClientCapabilities{},
 		ElicitationHandler:          c.m.opts.ElicitationHandler,
 		ToolListChangedHandler:      func(context.Context, *mcp.ToolListChangedRequest) { c.requestRefresh() },
@@ -186,7 +186,7 @@ func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) 
 
 // dial starts (or reaches) the server and opens one client session with
 // opts. cleanup ends the session's process group for stdio servers.
-func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string, roots ...*mcp.Root) (*mcp.ClientSession, mcp.Transport, func(), error) {
+func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string, roots ...*mcp.Root) (*mcp.ClientSession, *mcp.Client, mcp.Transport, func(), error) {
 	var (
 		transport mcp.Transport
 		proc      *stdioProcess
@@ -199,7 +199,7 @@ func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string
 		ct, st := mcp.NewInMemoryTransports()
 		// The server side ends when the client session closes the pipe.
 		if _, err := inproc.Connect(ctx, st, nil); err != nil {
-			return nil, nil, func() {}, fmt.Errorf("in-process server: %w", err)
+			return nil, nil, nil, func() {}, fmt.Errorf("in-process server: %w", err)
 		}
 		transport = ct
 	case c.spec.Transport() == "stdio":
@@ -209,13 +209,13 @@ func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string
 		if err != nil {
 			_ = w.Close()
 			wait()
-			return nil, nil, func() {}, err
+			return nil, nil, nil, func() {}, err
 		}
 		proc, transport = p, t
 	default:
 		t, err := httpTransport(c.spec, c.m.opts.OAuthCodeFetcher)
 		if err != nil {
-			return nil, nil, func() {}, err
+			return nil, nil, nil, func() {}, err
 		}
 		t.MaxEventSize = c.m.opts.MaxMessageBytes
 		transport = t
@@ -237,14 +237,14 @@ func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string
 	s, err := client.Connect(ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		cleanup()
-		return nil, nil, func() {}, fmt.Errorf("connecting: %w", err)
+		return nil, nil, nil, func() {}, fmt.Errorf("connecting: %w", err)
 	}
 	if proc != nil {
 		c.procs.Store(transport, proc)
 		inner := cleanup
 		cleanup = func() { c.procs.Delete(transport); inner() }
 	}
-	return s, transport, cleanup, nil
+	return s, client, transport, cleanup, nil
 }
 
 // proc returns the stdio process behind a transport dial returned.
