@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/jsonenc"
+	"github.com/mcpsoc/mcpsoc/internal/jsonscan"
 )
 
 // Records are written in their canonical form, json.Marshal's encoding of
@@ -25,7 +26,7 @@ func appendString(dst []byte, s string) []byte {
 // appendRaw appends a json.RawMessage as json.Marshal does: compacted,
 // HTML-escaped, and refused when it is not valid JSON.
 func appendRaw(dst []byte, raw []byte) ([]byte, bool) {
-	if !json.Valid(raw) {
+	if !jsonscan.Valid(raw) {
 		return dst, false
 	}
 	if bytes.IndexAny(raw, " \t\r\n<>&\u2028\u2029") < 0 {

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -87,8 +89,14 @@ func computeHash(r *Record) (string, error) {
 // the line is the hashed body with `,"hash":"…"` before its closing brace.
 // event, when not nil, is r.Event's members from appendEvent.
 func hashAndEncode(r *Record, event []byte) ([]byte, error) {
+	return appendLine(nil, r, event)
+}
+
+// appendLine is hashAndEncode appending to dst (on error dst is returned
+// unchanged): the writer builds lines straight into its queue.
+func appendLine(dst []byte, r *Record, event []byte) ([]byte, error) {
 	r.Hash = ""
-	var body []byte
+	start := len(dst)
 	ok := false
 	if event == nil {
 		event, ok = appendEvent(make([]byte, 0, 256), &r.Event)
@@ -96,24 +104,32 @@ func hashAndEncode(r *Record, event []byte) ([]byte, error) {
 		ok = true
 	}
 	if ok {
-		body, ok = appendRecordBody(make([]byte, 0, len(event)+256), r, event)
-	}
-	if !ok {
-		var err error
-		if body, err = json.Marshal(r); err != nil {
-			return nil, err
+		if dst, ok = appendRecordBody(dst, r, event); !ok {
+			dst = dst[:start]
 		}
 	}
-	h := sha256.New()
+	if !ok {
+		body, err := json.Marshal(r)
+		if err != nil {
+			return dst[:start], err
+		}
+		dst = append(dst, body...)
+	}
+	h := hashers.Get().(hash.Hash)
+	h.Reset()
 	h.Write([]byte(hashDomain))
-	h.Write(body)
+	h.Write(dst[start:])
 	var sum [sha256.Size]byte
-	r.Hash = hex.EncodeToString(h.Sum(sum[:0]))
-	line := body[:len(body)-1]
-	line = append(line, `,"hash":"`...)
-	line = append(line, r.Hash...)
-	return append(line, "\"}\n"...), nil
+	h.Sum(sum[:0])
+	hashers.Put(h)
+	dst = append(dst[:len(dst)-1], `,"hash":"`...)
+	at := len(dst)
+	dst = hex.AppendEncode(dst, sum[:])
+	r.Hash = string(dst[at:])
+	return append(dst, "\"}\n"...), nil
 }
+
+var hashers = sync.Pool{New: func() any { return sha256.New() }}
 
 // encode returns the canonical line of r, newline included.
 func encode(r *Record) ([]byte, error) {
@@ -158,5 +174,7 @@ func ParseRecord(line []byte) (*Record, error) {
 // and ResultHash.
 func HashBytes(b []byte) string {
 	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], s[:])
+	return string(h[:])
 }

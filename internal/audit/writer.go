@@ -78,6 +78,16 @@ type Writer struct {
 	done chan struct{}
 }
 
+// eventBufs holds buffers for encoding events outside the lock.
+var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func putEventBuf(eb *[]byte, buf []byte) {
+	if cap(buf) <= 64<<10 { // a rare huge record does not stay pooled
+		*eb = buf[:0]
+		eventBufs.Put(eb)
+	}
+}
+
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("audit log closed")
 
@@ -160,9 +170,12 @@ func (w *Writer) Append(ev Event) (*Record, error) {
 	// The event's members are encoded before taking the lock; only what
 	// depends on the chain's position (sequence, time, prev, hash) is done
 	// under it.
-	event, ok := appendEvent(make([]byte, 0, 384), &ev)
+	eb := eventBufs.Get().(*[]byte)
+	buf, ok := appendEvent((*eb)[:0], &ev)
+	defer putEventBuf(eb, buf)
+	event := buf
 	if !ok {
-		event = nil // hashAndEncode falls back to json.Marshal, which says why
+		event = nil // appendLine falls back to json.Marshal, which says why
 	}
 	w.mu.Lock()
 	if w.closed {
@@ -175,16 +188,21 @@ func (w *Writer) Append(ev Event) (*Record, error) {
 		return nil, err
 	}
 	rec := &Record{Seq: w.head.Seq + 1, Time: w.now().UTC(), Event: ev, Prev: w.head.Hash}
-	line, err := hashAndEncode(rec, event)
+	// The line is built at the end of the queue, and cut off again if it
+	// cannot go out.
+	start := len(w.pending)
+	var err error
+	w.pending, err = appendLine(w.pending, rec, event)
 	if err != nil {
+		w.pending = w.pending[:start]
 		w.mu.Unlock()
 		return nil, fmt.Errorf("audit: encoding record: %w", err)
 	}
-	if len(line) > MaxLineBytes {
+	if n := len(w.pending) - start; n > MaxLineBytes {
+		w.pending = w.pending[:start]
 		w.mu.Unlock()
-		return nil, fmt.Errorf("audit: record of %d bytes exceeds %d", len(line), MaxLineBytes)
+		return nil, fmt.Errorf("audit: record of %d bytes exceeds %d", n, MaxLineBytes)
 	}
-	w.pending = append(w.pending, line...)
 	w.head = Head{Seq: rec.Seq, Hash: rec.Hash}
 	w.mu.Unlock()
 	if err := w.flush(rec.Seq); err != nil {

@@ -310,6 +310,10 @@ func (a *Authenticator) challenge(w http.ResponseWriter, e *AuthError) {
 // subject, and the client's own token must go no further than this file.
 const internalBearer = "Bearer gateway-authenticated"
 
+// internalBearerValue is the header value, built once (handlers only read
+// it; Header.Set and Add replace or copy the slice).
+var internalBearerValue = []string{internalBearer}
+
 type principalCtxKey struct{}
 
 // Middleware authenticates every request to next: it strips the client's
@@ -327,7 +331,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalCtxKey{}, p))
 		delete(r.Header, "X-Api-Key")
-		r.Header["Authorization"] = []string{internalBearer}
+		r.Header["Authorization"] = internalBearerValue
 		next.ServeHTTP(w, r)
 	})
 }

@@ -126,10 +126,19 @@ func (f *front) admitCall(ctx context.Context, p *Principal, shown string, raw j
 		c.ev.ArgsHash = audit.HashBytes(raw)
 	}
 	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &c.args); err != nil {
-			return deny("arguments are not an object", "arguments must be a JSON object")
+		// One pass decodes the usual arguments and spots repeated keys;
+		// anything it leaves (escapes, odd numbers, invalid input) is
+		// decoded by encoding/json as before.
+		m, dup, ok := jsonscan.DecodeObject(raw)
+		if ok {
+			c.args = m
+		} else {
+			if err := json.Unmarshal(raw, &c.args); err != nil {
+				return deny("arguments are not an object", "arguments must be a JSON object")
+			}
+			dup = duplicateKey(raw)
 		}
-		if duplicateKey(raw) {
+		if dup {
 			return deny("arguments repeat a key", "arguments must not repeat a key in any object")
 		}
 	}
@@ -164,7 +173,7 @@ func (f *front) admitCall(ctx context.Context, p *Principal, shown string, raw j
 		if c.args == nil {
 			inst = map[string]any{}
 		}
-		if err := cs.rs.Validate(inst); err != nil {
+		if err := cs.validate(inst); err != nil {
 			return deny("schema validation failed", "arguments do not match the input schema of %s: %v", shown, err)
 		}
 	}
@@ -221,7 +230,7 @@ func (c *call) checkOutput(res *mcp.CallToolResult) *mcp.CallToolResult {
 	var inst any
 	b, _ := json.Marshal(res.StructuredContent)
 	_ = json.Unmarshal(b, &inst)
-	if cs.err != nil || cs.rs.Validate(inst) != nil {
+	if cs.err != nil || cs.validate(inst) != nil {
 		return toolError("upstream result of %s does not match the tool's output schema; withheld", c.shown)
 	}
 	return nil

@@ -182,7 +182,8 @@ type Rule struct {
 	// closed. Listing ignores conditions.
 	When string `yaml:"when"`
 
-	when cel.Program
+	when      cel.Program
+	allowedBy string // "allowed by " + Name, the reason of its allow decisions
 }
 
 // ArgCondition constrains one argument. Set fields are ANDed.
@@ -593,6 +594,7 @@ func (c *Config) Validate() error {
 		if r.Name == "" {
 			r.Name = fmt.Sprintf("rule %d", i+1)
 		}
+		r.allowedBy = "allowed by " + r.Name
 	}
 	for _, b := range []struct {
 		f string

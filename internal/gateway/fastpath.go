@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/mcpsoc/mcpsoc/internal/jsonscan"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
@@ -54,8 +53,6 @@ type fastEnvelope struct {
 	}
 }
 
-var fastBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 func (f *front) fastPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header
@@ -97,7 +94,7 @@ func headerIsNot(h http.Header, key, want string) bool {
 // twice, an escaped key, a notification, a name that disagrees with the
 // Mcp-Name header, or another protocol version.
 func parseFast(body []byte, nameHeader string) (*fastEnvelope, bool) {
-	if !json.Valid(body) {
+	if !jsonscan.Valid(body) {
 		return nil, false
 	}
 	env := &fastEnvelope{}
@@ -300,7 +297,7 @@ var headNames = []string{"resultType", "structuredContent"}
 func resultHead(raw []byte) (forwardedHead, error) {
 	var head forwardedHead
 	var vals [2][]byte
-	if ok, plain := jsonscan.Pick(raw, headNames, vals[:]); ok && plain && json.Valid(raw) {
+	if ok, plain := jsonscan.Pick(raw, headNames, vals[:]); ok && plain && jsonscan.Valid(raw) {
 		if v := vals[0]; v != nil && string(v) != "null" {
 			s, isStr := jsonscan.String(v)
 			if !isStr {
@@ -348,20 +345,22 @@ func encodeResult(res *mcp.CallToolResult) []byte {
 	return append(out, b[1:]...)
 }
 
+// jsonContentType is the Content-Type value of fast-path answers, built
+// once (net/http copies the header when it writes it).
+var jsonContentType = []string{"application/json"}
+
 func writeResult(w http.ResponseWriter, id, result []byte) {
-	buf := fastBufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	buf.WriteString(`{"jsonrpc":"2.0","id":`)
-	buf.Write(id)
-	buf.WriteString(`,"result":`)
-	buf.Write(result)
-	buf.WriteString("}\n")
+	// Written in pieces into the response's buffer: no copy of the result.
+	const head, mid, tail = `{"jsonrpc":"2.0","id":`, `,"result":`, "}\n"
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(head) + len(id) + len(mid) + len(result) + len(tail))}
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
-	fastBufs.Put(buf)
+	_, _ = io.WriteString(w, head)
+	_, _ = w.Write(id)
+	_, _ = io.WriteString(w, mid)
+	_, _ = w.Write(result)
+	_, _ = io.WriteString(w, tail)
 }
 
 func writeRPCError(w http.ResponseWriter, id []byte, err error) {

@@ -270,7 +270,8 @@ func (g *Gateway) newFront(only string, stdio bool) *front {
 		Logger:       g.log,
 		Instructions: "MCPSoc gateway: tools of several MCP servers, named upstream.tool, under authentication, policy and audit.",
 		SDK: &mcp.ServerOptions{HasTools: true, HasPrompts: true, HasResources: true,
-			CompletionHandler: f.complete, SubscribeHandler: f.subscribe, UnsubscribeHandler: f.unsubscribe},
+			CompletionHandler: f.complete, SubscribeHandler: f.subscribe, UnsubscribeHandler: f.unsubscribe,
+			RootsListChangedHandler: f.rootsChanged},
 	})
 	f.srv.SDK().AddReceivingMiddleware(f.middleware)
 	g.frontsMu.Lock()

@@ -62,7 +62,7 @@ func limitBody(next http.Handler, maxBody int64, maxDepth, maxString int) http.H
 			rpcError(w, http.StatusRequestEntityTooLarge, -32600, fmt.Sprintf("request body larger than %d bytes", maxBody))
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		body, err := readAtMost(r.Body, maxBody+1, r.ContentLength)
 		if err != nil {
 			rpcError(w, http.StatusBadRequest, -32700, "cannot read request body")
 			return
@@ -75,16 +75,43 @@ func limitBody(next http.Handler, maxBody int64, maxDepth, maxString int) http.H
 			rpcError(w, http.StatusBadRequest, -32600, "request rejected: "+why)
 			return
 		}
-		r.Body = &readBody{Reader: bytes.NewReader(body), b: body}
+		rb := &readBody{b: body}
+		rb.Reset(body)
+		r.Body = rb
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
 }
 
+// readAtMost reads r to its end or to limit bytes, into a buffer sized by
+// the declared length when there is one (io.ReadAll starts small and
+// grows).
+func readAtMost(r io.Reader, limit, declared int64) ([]byte, error) {
+	size := int64(512)
+	if declared >= 0 && declared < limit {
+		size = declared + 1 // room to see the end without growing
+	}
+	b := make([]byte, 0, size)
+	lr := io.LimitedReader{R: r, N: limit}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
 // readBody is a request body limitBody has read: handlers after it can
 // take the bytes without reading them again.
 type readBody struct {
-	*bytes.Reader
+	bytes.Reader
 	b []byte
 }
 

@@ -166,7 +166,11 @@ func (pl *Policy) decideCtx(ctx context.Context, p *Principal, upstream string, 
 			}
 			continue
 		}
-		return Decision{Allow: true, Approval: r.RequireApproval, Reason: "allowed by " + r.Name}
+		reason := r.allowedBy
+		if reason == "" {
+			reason = "allowed by " + r.Name
+		}
+		return Decision{Allow: true, Approval: r.RequireApproval, Reason: reason}
 	}
 	if skipped != "" {
 		return Decision{Reason: fmt.Sprintf("destructive tool: %s does not set allow_destructive and no later rule allows it", skipped)}

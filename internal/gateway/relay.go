@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/audit"
 	"github.com/mcpsoc/mcpsoc/internal/mcpx"
@@ -32,6 +33,8 @@ type relays struct {
 type relaySet struct {
 	level mcp.LoggingLevel
 	ups   map[string]*mcpx.Session
+	// rootsMu orders the passing on of the client's root changes.
+	rootsMu sync.Mutex
 }
 
 // wantsRelay reports whether calls of ss need a dedicated upstream session.
@@ -146,6 +149,53 @@ func (g *Gateway) relaySession(ctx context.Context, ss *mcp.ServerSession, p *Pr
 	}
 	set.ups[upstream] = u
 	return u, nil
+}
+
+// rootsChanged passes a client's notifications/roots/list_changed on to
+// the upstream sessions opened for that client session: the gateway lists
+// the client's roots again, and each session answers roots/list with them
+// from then on and tells its upstream that they changed. Upstreams reached
+// through the shared connection see a client without roots, so there is
+// nothing to tell them. It runs apart from the notification, which must
+// not wait for a request to the same client.
+func (f *front) rootsChanged(_ context.Context, req *mcp.RootsListChangedRequest) {
+	g, ss := f.g, req.Session
+	p := f.principal(req)
+	if ss == nil || p == nil {
+		return
+	}
+	r := &g.relays
+	r.mu.Lock()
+	set := r.sets[ss]
+	r.mu.Unlock()
+	if set == nil {
+		return
+	}
+	go func() {
+		set.rootsMu.Lock()
+		defer set.rootsMu.Unlock()
+		r.mu.Lock()
+		ups := make(map[string]*mcpx.Session, len(set.ups))
+		for name, u := range set.ups {
+			ups[name] = u
+		}
+		r.mu.Unlock()
+		if len(ups) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := ss.ListRoots(ctx, nil)
+		if err != nil || res == nil {
+			g.log.Warn("listing the client's changed roots", "session", ss.ID(), "error", err)
+			return
+		}
+		for name, u := range ups {
+			u.SetRoots(res.Roots)
+			g.record(ctx, audit.Event{Kind: "gateway.relay", Subject: p.Subject, Session: ss.ID(), Upstream: name,
+				Method: "notifications/roots/list_changed", Decision: "allow"})
+		}
+	}()
 }
 
 // resourceUpstream finds the upstream that serves uri for p on front f.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -108,5 +109,102 @@ func TestRelayReachesOnlyTheCaller(t *testing.T) {
 	}
 	if relayed != 20 {
 		t.Errorf("%d relays audited, want 20", relayed)
+	}
+}
+
+// TestRootsChangeReachesUpstream: a client whose calls run on a dedicated
+// upstream session changes its roots; its notifications/roots/list_changed
+// reaches that upstream, which then lists the new roots, and another
+// client's session is untouched.
+func TestRootsChangeReachesUpstream(t *testing.T) {
+	changed := make(chan string, 4)
+	up := mcp.NewServer(&mcp.Implementation{Name: "rooter", Version: "1"}, &mcp.ServerOptions{
+		RootsListChangedHandler: func(ctx context.Context, req *mcp.RootsListChangedRequest) {
+			res, err := req.Session.ListRoots(ctx, nil)
+			if err != nil {
+				changed <- "error: " + err.Error()
+				return
+			}
+			var uris []string
+			for _, r := range res.Roots {
+				uris = append(uris, r.URI)
+			}
+			changed <- strings.Join(uris, ",")
+		},
+	})
+	f := false
+	mcp.AddTool(up, &mcp.Tool{Name: "roots", Description: "List the client's roots.", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: &f}},
+		func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
+			res, err := req.Session.ListRoots(ctx, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			var uris []string
+			for _, r := range res.Roots {
+				uris = append(uris, r.URI)
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strings.Join(uris, ",")}}}, nil, nil
+		})
+	yaml := strings.Replace(openLoopback, "upstreams:", "upstreams:\n  - name: rooter\n    url: http://127.0.0.1:9/in-process # never dialled: Options.InProcess serves \"rooter\"", 1)
+	_, srv, auditPath := newTestGateway(t, yaml, map[string]*mcp.Server{"rooter": up})
+	ctx := context.Background()
+	client := func(name string) (*mcp.Client, *mcp.ClientSession) {
+		// Sampling makes the gateway give this client its own upstream session.
+		c := mcp.NewClient(&mcp.Implementation{Name: name, Version: "1"}, &mcp.ClientOptions{
+			CreateMessageHandler: func(context.Context, *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+				return nil, fmt.Errorf("not used")
+			},
+		})
+		c.AddRoots(&mcp.Root{URI: "file:///home/" + name})
+		cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: srv.URL + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cs.Close() })
+		return c, cs
+	}
+	roots := func(cs *mcp.ClientSession) string {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "rooter.roots"})
+		if err != nil || res.IsError {
+			t.Fatalf("roots: %v %+v", err, res)
+		}
+		return resultText(res)
+	}
+	ca, a := client("alpha")
+	_, b := client("beta")
+	if got := roots(a); got != "file:///home/alpha" {
+		t.Fatalf("alpha's roots before the change: %q", got)
+	}
+	if got := roots(b); got != "file:///home/beta" {
+		t.Fatalf("beta's roots: %q", got)
+	}
+	ca.AddRoots(&mcp.Root{URI: "file:///work/alpha"})
+	select {
+	case got := <-changed:
+		if got != "file:///home/alpha,file:///work/alpha" {
+			t.Fatalf("upstream listed %q after the change", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream was not told that the roots changed")
+	}
+	if got := roots(a); got != "file:///home/alpha,file:///work/alpha" {
+		t.Errorf("alpha's roots after the change: %q", got)
+	}
+	if got := roots(b); got != "file:///home/beta" {
+		t.Errorf("beta's roots after alpha's change: %q", got)
+	}
+	select {
+	case got := <-changed:
+		t.Errorf("another change reached the upstream: %q", got)
+	default:
+	}
+	found := false
+	for _, r := range auditRecords(t, auditPath) {
+		if r.Kind == "gateway.relay" && r.Method == "notifications/roots/list_changed" && r.Upstream == "rooter" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the relayed change was not audited")
 	}
 }

@@ -39,8 +39,18 @@ func (c *schemaCache) forTool(name string, t *mcp.Tool) *compiled {
 }
 
 type compiled struct {
-	rs  *jsonschema.Resolved
-	err error // the schema itself is invalid: calls are refused
+	rs   *jsonschema.Resolved
+	fast *fastSchema // the schema's simple form, when it has one
+	err  error       // the schema itself is invalid: calls are refused
+}
+
+// validate checks an instance: the fast form accepts what it can show
+// valid, and the full validator decides (and words) everything else.
+func (cc *compiled) validate(inst any) error {
+	if cc.fast != nil && cc.fast.valid(inst) {
+		return nil
+	}
+	return cc.rs.Validate(inst)
 }
 
 func (c *schemaCache) get(tool string, schema any) *compiled {
@@ -65,6 +75,7 @@ func (c *schemaCache) get(tool string, schema any) *compiled {
 		cc.err = fmt.Errorf("input schema does not resolve: %w", err)
 	} else {
 		cc.rs = rs
+		cc.fast = compileFast(raw)
 	}
 	if len(c.m) > 10_000 {
 		// Bounded: upstreams that churn schemas cannot grow it forever.

@@ -1,5 +1,5 @@
 // Package jsonscan walks JSON text that is already known to be valid
-// (checked with json.Valid) without decoding it: the members of an object
+// (checked with Valid or json.Valid) without decoding it: the members of an object
 // as raw key and value bytes, and a check for repeated keys. It lets the
 // gateway's hot path pick a few fields out of a message, and forward the
 // rest byte for byte, in one pass and without allocating.

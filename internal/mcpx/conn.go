@@ -15,6 +15,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Connection states reported by ServerStatus.State.
@@ -52,6 +53,11 @@ type conn struct {
 	fwd          atomic.Pointer[forwardPath] // set while a stateless HTTP session is up
 	procs        sync.Map                    // mcp.Transport -> *stdioProcess
 
+	// The metrics of a successful call, resolved once: looking a labelled
+	// series up hashes its labels on every call.
+	okCalls prometheus.Counter
+	latency prometheus.Observer
+
 	mu          sync.Mutex
 	state       string
 	session     *mcp.ClientSession
@@ -80,6 +86,8 @@ func newConn(spec config.MCPServer, m *Manager) *conn {
 		kick:         make(chan struct{}, 1),
 		state:        StateConnecting,
 	}
+	c.okCalls = m.metrics.calls.WithLabelValues(spec.Name, "ok")
+	c.latency = m.metrics.latency.WithLabelValues(spec.Name)
 	c.cat.Store(&catalog{toolSet: map[string]bool{}})
 	return c
 }
@@ -131,7 +139,7 @@ func (c *conn) run(ctx context.Context) {
 func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) {
 	cctx, cancel := context.WithTimeout(ctx, c.spec.ConnectTimeout)
 	defer cancel()
-	s, transport, cleanup, err := c.dial(cctx, &mcp.ClientOptions{
+	s, _, transport, cleanup, err := c.dial(cctx, &mcp.ClientOptions{
 		Capabilities:                &mcp.ClientCapabilities{},
 		ElicitationHandler:          c.m.opts.ElicitationHandler,
 		ToolListChangedHandler:      func(context.Context, *mcp.ToolListChangedRequest) { c.requestRefresh() },
@@ -178,7 +186,7 @@ func (c *conn) connect(ctx context.Context) (*mcp.ClientSession, func(), error) 
 
 // dial starts (or reaches) the server and opens one client session with
 // opts. cleanup ends the session's process group for stdio servers.
-func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string, roots ...*mcp.Root) (*mcp.ClientSession, mcp.Transport, func(), error) {
+func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string, roots ...*mcp.Root) (*mcp.ClientSession, *mcp.Client, mcp.Transport, func(), error) {
 	var (
 		transport mcp.Transport
 		proc      *stdioProcess
@@ -191,7 +199,7 @@ func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string
 		ct, st := mcp.NewInMemoryTransports()
 		// The server side ends when the client session closes the pipe.
 		if _, err := inproc.Connect(ctx, st, nil); err != nil {
-			return nil, nil, func() {}, fmt.Errorf("in-process server: %w", err)
+			return nil, nil, nil, func() {}, fmt.Errorf("in-process server: %w", err)
 		}
 		transport = ct
 	case c.spec.Transport() == "stdio":
@@ -201,13 +209,13 @@ func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string
 		if err != nil {
 			_ = w.Close()
 			wait()
-			return nil, nil, func() {}, err
+			return nil, nil, nil, func() {}, err
 		}
 		proc, transport = p, t
 	default:
 		t, err := httpTransport(c.spec, c.m.opts.OAuthCodeFetcher)
 		if err != nil {
-			return nil, nil, func() {}, err
+			return nil, nil, nil, func() {}, err
 		}
 		t.MaxEventSize = c.m.opts.MaxMessageBytes
 		transport = t
@@ -229,14 +237,14 @@ func (c *conn) dial(ctx context.Context, opts *mcp.ClientOptions, version string
 	s, err := client.Connect(ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		cleanup()
-		return nil, nil, func() {}, fmt.Errorf("connecting: %w", err)
+		return nil, nil, nil, func() {}, fmt.Errorf("connecting: %w", err)
 	}
 	if proc != nil {
 		c.procs.Store(transport, proc)
 		inner := cleanup
 		cleanup = func() { c.procs.Delete(transport); inner() }
 	}
-	return s, transport, cleanup, nil
+	return s, client, transport, cleanup, nil
 }
 
 // proc returns the stdio process behind a transport dial returned.
@@ -407,8 +415,15 @@ func (c *conn) do(ctx context.Context, method string, opts *CallOptions, fn func
 	if timeout <= 0 {
 		timeout = config.DefaultCallTimeout
 	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	start := time.Now()
+	cctx := ctx
+	if opts.connDeadline {
+		opts.deadline = start.Add(timeout)
+	} else {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	var token any
 	if opts.Progress != nil {
 		t := "mcpsoc-" + strconv.FormatUint(c.progressSeq.Add(1), 10)
@@ -419,11 +434,14 @@ func (c *conn) do(ctx context.Context, method string, opts *CallOptions, fn func
 		defer time.AfterFunc(time.Second, func() { c.progress.Delete(t) })
 		token = t
 	}
-	start := time.Now()
 	err = fn(cctx, s, token)
 	outcome := c.settle(ctx, cctx, err, trial)
-	c.m.metrics.calls.WithLabelValues(c.spec.Name, outcome).Inc()
-	c.m.metrics.latency.WithLabelValues(c.spec.Name).Observe(time.Since(start).Seconds())
+	if outcome == "ok" {
+		c.okCalls.Inc()
+	} else {
+		c.m.metrics.calls.WithLabelValues(c.spec.Name, outcome).Inc()
+	}
+	c.latency.Observe(time.Since(start).Seconds())
 	switch {
 	case err == nil:
 		return nil
@@ -465,8 +483,14 @@ func (c *conn) endTrial(trial bool) {
 // settle classifies a finished call and updates the breaker. Failures that
 // say nothing about the server's health (the caller cancelled, the server
 // answered with a JSON-RPC error) do not count.
-func (c *conn) settle(caller, call context.Context, err error, trial bool) string {
+// isRPCError reports whether err is a JSON-RPC error from the server (a
+// function of its own, so that successful calls do not allocate the target).
+func isRPCError(err error) bool {
 	var rpcErr *jsonrpc.Error
+	return errors.As(err, &rpcErr)
+}
+
+func (c *conn) settle(caller, call context.Context, err error, trial bool) string {
 	var outcome string
 	failed := false
 	switch {
@@ -474,9 +498,9 @@ func (c *conn) settle(caller, call context.Context, err error, trial bool) strin
 		outcome = "ok"
 	case caller.Err() != nil:
 		outcome = "cancelled"
-	case errors.Is(call.Err(), context.DeadlineExceeded):
+	case errors.Is(call.Err(), context.DeadlineExceeded), errors.Is(err, errCallTimedOut):
 		outcome, failed = "timeout", true
-	case errors.As(err, &rpcErr):
+	case isRPCError(err):
 		outcome = "rpc_error"
 	default:
 		outcome, failed = "error", true

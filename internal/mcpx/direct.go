@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/jsonscan"
@@ -67,19 +68,27 @@ func (m *Manager) ForwardCall(ctx context.Context, server, tool string, args jso
 		return nil, ErrNoForward
 	}
 	var out json.RawMessage
-	err := c.do(ctx, "tools/call", nil, func(ctx context.Context, _ *mcp.ClientSession, _ any) error {
+	// The raw path enforces the call timeout as its connection's deadline
+	// (no timer context per call); the http.Client path derives one.
+	opts := &CallOptions{connDeadline: true}
+	err := c.do(ctx, "tools/call", opts, func(ctx context.Context, _ *mcp.ClientSession, _ any) error {
 		fp := c.fwd.Load()
 		if fp == nil {
 			return ErrNoForward
 		}
-		r, err := fp.call(ctx, tool, args)
+		if fp.raw == nil {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, opts.deadline)
+			defer cancel()
+		}
+		r, err := fp.call(ctx, opts.deadline, tool, args)
 		out = r
 		return err
 	})
 	return out, err
 }
 
-func (fp *forwardPath) call(ctx context.Context, tool string, args json.RawMessage) (json.RawMessage, error) {
+func (fp *forwardPath) call(ctx context.Context, deadline time.Time, tool string, args json.RawMessage) (json.RawMessage, error) {
 	if len(args) == 0 {
 		args = json.RawMessage("{}")
 	}
@@ -99,7 +108,7 @@ func (fp *forwardPath) call(ctx context.Context, tool string, args json.RawMessa
 	var err error
 	if fp.raw != nil {
 		var body []byte
-		body, ct, err = fp.raw.post(ctx, tool, buf.Bytes())
+		body, ct, err = fp.raw.post(ctx, deadline, tool, buf.Bytes())
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +151,7 @@ var responseNames = []string{"id", "result", "error"}
 // read differently (escaped or case-variant keys, repeated members) is
 // decoded by encoding/json, so both read it the same way.
 func responseParts(msg []byte) (id, result json.RawMessage, rpcErr *jsonrpc.Error, err error) {
-	if !json.Valid(msg) {
+	if !jsonscan.Valid(msg) {
 		return nil, nil, nil, errors.New("decoding response: invalid JSON")
 	}
 	var vals [3][]byte

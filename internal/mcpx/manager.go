@@ -279,6 +279,12 @@ type CallOptions struct {
 	// Progress, if set, receives the server's progress notifications for
 	// this call.
 	Progress func(*mcp.ProgressNotificationParams)
+
+	// connDeadline: the call enforces its timeout itself, as a deadline on
+	// its connection (the raw forwarding path), so do sets deadline
+	// instead of deriving a context with a timer.
+	connDeadline bool
+	deadline     time.Time
 }
 
 // CallTool calls a namespaced tool ("server.tool"). A tool that fails

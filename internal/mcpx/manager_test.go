@@ -377,3 +377,30 @@ func TestManagerEras(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardCallTimeout: a forwarded call (raw path, the timeout enforced
+// as the connection's deadline) that outlives call_timeout fails as a
+// timeout, counts against the breaker like one, and the connection it
+// used is not used again.
+func TestForwardCallTimeout(t *testing.T) {
+	url, _ := httpServer(t, 5*time.Second)
+	spec := httpSpec("h", url)
+	spec.CallTimeout = 150 * time.Millisecond
+	m := startManager(t, []config.MCPServer{spec}, &mcpx.ManagerOptions{BreakerThreshold: 2, BreakerCooldown: time.Minute})
+	if !m.CanForward("h") {
+		t.Skip("the test server did not negotiate the stateless revision")
+	}
+	for i := range 2 {
+		start := time.Now()
+		_, err := m.ForwardCall(context.Background(), "h", "slow", nil)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timed out after 150ms") {
+			t.Fatalf("call %d: err = %v, want a timeout", i, err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("call %d: timeout took %v", i, d)
+		}
+	}
+	if _, err := m.ForwardCall(context.Background(), "h", "slow", nil); !errors.Is(err, mcpx.ErrCircuitOpen) {
+		t.Fatalf("third call: err = %v, want ErrCircuitOpen", err)
+	}
+}

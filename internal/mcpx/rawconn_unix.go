@@ -11,13 +11,10 @@ func (c *rawConn) open() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
-	sc, ok := c.c.(syscall.Conn)
-	if !ok {
-		return true
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return false
+	raw := c.sc
+	if raw == nil {
+		_, isSys := c.c.(syscall.Conn)
+		return !isSys // a connection without a descriptor cannot be peeked
 	}
 	alive := false
 	var b [1]byte

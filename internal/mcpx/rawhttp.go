@@ -11,8 +11,11 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
@@ -26,14 +29,47 @@ import (
 type rawClient struct {
 	addr   string // host:port
 	prefix []byte // request line and fixed headers, up to Content-Length
-	idle   chan *rawConn
 	dialer net.Dialer
+
+	// Idle keep-alive connections, the most recently used last: taking the
+	// last one reuses a connection answered moments ago, which needs no
+	// peek (see peekAfter), and leaves the others to go idle for good.
+	mu      sync.Mutex
+	idle    []*rawConn
+	maxIdle int
 }
 
 type rawConn struct {
 	c    net.Conn
+	sc   syscall.RawConn // c's, for the idle peek; nil if it has none
 	br   *bufio.Reader
 	idle time.Time // when it went back to the pool
+}
+
+// getIdle takes the most recently used idle connection, or nil.
+func (rc *rawClient) getIdle() *rawConn {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	n := len(rc.idle)
+	if n == 0 {
+		return nil
+	}
+	c := rc.idle[n-1]
+	rc.idle[n-1] = nil
+	rc.idle = rc.idle[:n-1]
+	return c
+}
+
+// putIdle returns a connection to the pool, or reports false when it is
+// full.
+func (rc *rawClient) putIdle(c *rawConn) bool {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.idle) >= rc.maxIdle {
+		return false
+	}
+	rc.idle = append(rc.idle, c)
+	return true
 }
 
 // peekAfter is how long a connection must have been idle before it is
@@ -78,7 +114,7 @@ func newRawClient(u string, headers map[string]config.Secret, bearer config.Secr
 	}
 	b.WriteString("Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n")
 	b.WriteString("Mcp-Protocol-Version: " + statelessVersion + "\r\nMcp-Method: tools/call\r\n")
-	return &rawClient{addr: host, prefix: b.Bytes(), idle: make(chan *rawConn, pool), dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}}
+	return &rawClient{addr: host, prefix: b.Bytes(), maxIdle: pool, dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}}
 }
 
 func validHeader(k, v string) bool {
@@ -91,8 +127,9 @@ func validHeader(k, v string) bool {
 }
 
 // post sends one request with Mcp-Name name and returns the response body
-// and its content type.
-func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte, string, error) {
+// and its content type. The exchange must end by deadline (zero: no
+// limit), or it fails with errCallTimedOut; cancelling ctx ends it too.
+func (rc *rawClient) post(ctx context.Context, deadline time.Time, name string, body []byte) ([]byte, string, error) {
 	if !validHeader("Mcp-Name", name) {
 		return nil, "", errors.New("tool name not allowed in a header")
 	}
@@ -102,51 +139,76 @@ func (rc *rawClient) post(ctx context.Context, name string, body []byte) ([]byte
 	// not be idempotent), the caller gets the error instead.
 	var conn *rawConn
 	for conn == nil {
-		select {
-		case c := <-rc.idle:
-			if c.br.Buffered() == 0 && (time.Since(c.idle) < peekAfter || c.open()) {
-				conn = c
-			} else {
-				c.c.Close()
-			}
-		default:
-			c, err := rc.dialer.DialContext(ctx, "tcp", rc.addr)
-			if err != nil {
+		c := rc.getIdle()
+		if c == nil {
+			var err error
+			if conn, err = rc.dial(ctx, deadline); err != nil {
 				return nil, "", err
 			}
-			conn = &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
+			break
+		}
+		// The deadline goes on first: the peek must not trip over the
+		// previous call's.
+		if c.c.SetDeadline(deadline) == nil && c.br.Buffered() == 0 && (time.Since(c.idle) < peekAfter || c.open()) {
+			conn = c
+		} else {
+			c.c.Close()
 		}
 	}
 	out, ct, reuse, sent, err := rc.exchange(ctx, conn, name, body)
 	if err != nil && !sent && ctx.Err() == nil {
 		conn.c.Close()
-		c, derr := rc.dialer.DialContext(ctx, "tcp", rc.addr)
+		c, derr := rc.dial(ctx, deadline)
 		if derr != nil {
 			return nil, "", derr
 		}
-		conn = &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
+		conn = c
 		out, ct, reuse, _, err = rc.exchange(ctx, conn, name, body)
 	}
 	if reuse && err == nil {
 		conn.idle = time.Now()
-		select {
-		case rc.idle <- conn:
+		if rc.putIdle(conn) {
 			return out, ct, nil
-		default:
 		}
 	}
 	conn.c.Close()
 	return out, ct, err
 }
 
+// dial opens a connection with the call's deadline set.
+func (rc *rawClient) dial(ctx context.Context, deadline time.Time) (*rawConn, error) {
+	d := rc.dialer
+	if !deadline.IsZero() {
+		d.Deadline = deadline
+	}
+	c, err := d.DialContext(ctx, "tcp", rc.addr)
+	if err != nil {
+		if ctx.Err() == nil && !deadline.IsZero() && !time.Now().Before(deadline) {
+			return nil, errCallTimedOut
+		}
+		return nil, err
+	}
+	if err := c.SetDeadline(deadline); err != nil {
+		c.Close()
+		return nil, err
+	}
+	rconn := &rawConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
+	if sc, ok := c.(syscall.Conn); ok {
+		rconn.sc, _ = sc.SyscallConn()
+	}
+	return rconn, nil
+}
+
+// errCallTimedOut is a forwarded call that ran past its deadline.
+var errCallTimedOut = fmt.Errorf("call timed out: %w", context.DeadlineExceeded)
+
 // exchange writes one request and reads its response. sent reports that
 // the request was written whole, so the server may have acted on it.
 func (rc *rawClient) exchange(ctx context.Context, conn *rawConn, name string, body []byte) (out []byte, ct string, reuse, sent bool, err error) {
-	// Cancellation, and the call's timeout (the context's deadline, which
-	// cancels it), put the connection's deadline in the past, which
-	// unblocks reads and writes; such a connection is not used again. A
-	// connection that is reused therefore never has a deadline set, and
-	// none needs setting per call.
+	// The call's timeout is the connection's deadline (set by post), and
+	// cancellation puts that deadline in the past; either unblocks reads
+	// and writes, and such a connection is not used again (a timed-out
+	// exchange fails, and failed exchanges are not reused).
 	stop := context.AfterFunc(ctx, func() { conn.c.SetDeadline(time.Unix(1, 0)) })
 	defer func() {
 		if !stop() {
@@ -265,7 +327,11 @@ func readResponseHead(br *bufio.Reader) (*rawResponse, error) {
 				}
 			}
 		case asciiEqualFold(k, "Content-Type"):
-			resp.contentType = string(v)
+			if string(v) == "application/json" {
+				resp.contentType = "application/json" // no copy for the usual value
+			} else {
+				resp.contentType = string(v)
+			}
 		}
 	}
 	switch {
@@ -368,17 +434,19 @@ func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errCallTimedOut
+	}
 	return err
 }
 
 // close drops the idle connections.
 func (rc *rawClient) close() {
-	for {
-		select {
-		case c := <-rc.idle:
-			c.c.Close()
-		default:
-			return
-		}
+	rc.mu.Lock()
+	idle := rc.idle
+	rc.idle = nil
+	rc.mu.Unlock()
+	for _, c := range idle {
+		c.c.Close()
 	}
 }

@@ -66,7 +66,7 @@ func TestRawClientDropsClosedIdleConnection(t *testing.T) {
 	rc := newRawClient(url, nil, config.Secret{}, 4)
 	defer rc.close()
 	for i := range 3 {
-		if _, _, err := rc.post(context.Background(), "echo", []byte(`{}`)); err != nil {
+		if _, _, err := rc.post(context.Background(), time.Time{}, "echo", []byte(`{}`)); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 		time.Sleep(20 * time.Millisecond) // let the close reach us
@@ -89,10 +89,10 @@ func TestRawClientNeverRepeatsASentCall(t *testing.T) {
 	})
 	rc := newRawClient(url, nil, config.Secret{}, 4)
 	defer rc.close()
-	if _, _, err := rc.post(context.Background(), "delete_file", []byte(`{}`)); err != nil {
+	if _, _, err := rc.post(context.Background(), time.Time{}, "delete_file", []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := rc.post(context.Background(), "delete_file", []byte(`{}`)); err == nil {
+	if _, _, err := rc.post(context.Background(), time.Time{}, "delete_file", []byte(`{}`)); err == nil {
 		t.Fatal("a call the server dropped unanswered succeeded")
 	}
 	time.Sleep(50 * time.Millisecond)
@@ -163,13 +163,41 @@ func TestRawClientTimeout(t *testing.T) {
 	defer rc.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if _, _, err := rc.post(ctx, "slow", []byte(`{}`)); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, err := rc.post(ctx, time.Time{}, "slow", []byte(`{}`)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("unanswered call: %v, want the deadline", err)
 	}
-	if _, _, err := rc.post(context.Background(), "echo", []byte(`{}`)); err != nil {
+	if _, _, err := rc.post(context.Background(), time.Time{}, "echo", []byte(`{}`)); err != nil {
 		t.Fatalf("call after a timeout: %v", err)
 	}
 	if n.Load() != 2 {
 		t.Errorf("server read %d requests, want 2", n.Load())
+	}
+}
+
+// TestRawClientDeadline: the call's own deadline (the forwarding path's
+// timeout) ends an unanswered call the same way, on a connection kept
+// alive from an earlier call, whose old deadline must not linger.
+func TestRawClientDeadline(t *testing.T) {
+	url, n := rawServer(t, func(k int64, c net.Conn) bool {
+		if k == 2 {
+			return true // read, never answered
+		}
+		answer(c)
+		return true
+	})
+	rc := newRawClient(url, nil, config.Secret{}, 4)
+	defer rc.close()
+	if _, _, err := rc.post(context.Background(), time.Now().Add(50*time.Millisecond), "echo", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // past the first call's deadline: the idle peek must not trip on it
+	if _, _, err := rc.post(context.Background(), time.Now().Add(100*time.Millisecond), "slow", []byte(`{}`)); !errors.Is(err, errCallTimedOut) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("unanswered call: %v, want the call's timeout", err)
+	}
+	if _, _, err := rc.post(context.Background(), time.Now().Add(time.Second), "echo", []byte(`{}`)); err != nil {
+		t.Fatalf("call after a timeout: %v", err)
+	}
+	if n.Load() != 3 {
+		t.Errorf("server read %d requests, want 3", n.Load())
 	}
 }

@@ -44,8 +44,50 @@ type ClientHandlers struct {
 type Session struct {
 	c       *conn
 	s       *mcp.ClientSession
+	client  *mcp.Client
 	cleanup func()
 	once    sync.Once
+
+	rootsMu sync.Mutex
+	roots   map[string]*mcp.Root // by URI, as the client holds them
+}
+
+// SetRoots replaces the roots the session answers roots/list with (for a
+// session opened with Roots) and, if they changed, sends the server
+// notifications/roots/list_changed, so that it lists them again.
+func (x *Session) SetRoots(roots []*mcp.Root) {
+	x.rootsMu.Lock()
+	defer x.rootsMu.Unlock()
+	keep := make(map[string]*mcp.Root, len(roots))
+	for _, r := range roots {
+		if r != nil {
+			keep[r.URI] = r
+		}
+	}
+	var gone []string
+	var add []*mcp.Root
+	for uri, old := range x.roots {
+		if nr, ok := keep[uri]; !ok || nr.Name != old.Name {
+			gone = append(gone, uri)
+		}
+	}
+	for uri, r := range keep {
+		if old, ok := x.roots[uri]; !ok || old.Name != r.Name {
+			add = append(add, r)
+		}
+	}
+	if len(gone) == 0 && len(add) == 0 {
+		return
+	}
+	// Each call notifies the server once; a change of both kinds sends
+	// two notifications, which only makes it list the roots twice.
+	if len(gone) > 0 {
+		x.client.RemoveRoots(gone...)
+	}
+	if len(add) > 0 {
+		x.client.AddRoots(add...)
+	}
+	x.roots = keep
 }
 
 // OpenSession opens a dedicated session to server whose server-to-client
@@ -75,11 +117,12 @@ func (m *Manager) OpenSession(ctx context.Context, server string, h ClientHandle
 		opts.ProgressNotificationHandler = func(ctx context.Context, r *mcp.ProgressNotificationClientRequest) { h.Progress(ctx, r.Params) }
 	}
 	if h.Roots != nil {
-		opts.Capabilities.RootsV2 = &mcp.RootCapabilities{}
+		// listChanged: SetRoots tells the server when the user's roots change.
+		opts.Capabilities.RootsV2 = &mcp.RootCapabilities{ListChanged: true}
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.spec.ConnectTimeout)
 	defer cancel()
-	s, _, cleanup, err := c.dial(cctx, opts, h.ProtocolVersion, h.Roots...)
+	s, client, _, cleanup, err := c.dial(cctx, opts, h.ProtocolVersion, h.Roots...)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +132,13 @@ func (m *Manager) OpenSession(ctx context.Context, server string, h ClientHandle
 		}
 	}
 	c.log.Info("dedicated session opened")
-	return &Session{c: c, s: s, cleanup: cleanup}, nil
+	x := &Session{c: c, s: s, client: client, cleanup: cleanup, roots: map[string]*mcp.Root{}}
+	for _, r := range h.Roots {
+		if r != nil {
+			x.roots[r.URI] = r
+		}
+	}
+	return x, nil
 }
 
 // CallTool calls tool on the dedicated session. progressToken, when not
