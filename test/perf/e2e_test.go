@@ -5,7 +5,8 @@
 //	go test ./test/perf -run '^$' -bench . -benchtime 1x -timeout 30m
 //
 // MCPSOC_PERF_EVENTS sets the number of events (default 500000);
-// MCPSOC_PERF_BASELINE an earlier mcpsoc binary to compare with.
+// MCPSOC_PERF_BASELINE an earlier mcpsoc binary to compare with;
+// MCPSOC_PERF_STREAM=cyclic the older stream (see stream).
 package perf
 
 import (
@@ -21,6 +22,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,13 +45,25 @@ func freeAddr(b *testing.B) string {
 	return ln.Addr().String()
 }
 
-// stream prebuilds n realistic filterlog lines in RFC 3164 syslog.
+// stream prebuilds n realistic filterlog lines in RFC 3164 syslog. Their
+// timestamps run forward, 1,000 lines per second from 10:00:00, as a busy
+// firewall's do. MCPSOC_PERF_STREAM=cyclic gives the stream the figures
+// before 2026-11-21 21:00 UTC used instead: timestamps cycling through one
+// hour, one second per line, so a million lines revisit each second 278
+// times. That put every insert into a time-ordered index at a random
+// place, which no live source does.
 func stream(n int) [][]byte {
+	cyclic := os.Getenv("MCPSOC_PERF_STREAM") == "cyclic"
 	chunks := make([][]byte, 0, 8)
 	var buf bytes.Buffer
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&buf, "<134>Nov 21 13:%02d:%02d fw filterlog[4242]: 5,,,1000000103,igb0,match,block,in,4,0x0,,64,%d,0,DF,6,tcp,60,203.0.%d.%d,192.0.2.10,%d,%d,0,S,%d,,64240,,mss;sackOK;TS;nop;wscale\n",
-			(i/60)%60, i%60, i%65535, (i/250)%250, i%250, 1024+i%60000, 1+i%1024, i)
+		hh, mm, ss := 13, (i/60)%60, i%60
+		if !cyclic {
+			sec := i / 1000
+			hh, mm, ss = 10+sec/3600, (sec/60)%60, sec%60
+		}
+		fmt.Fprintf(&buf, "<134>Nov 21 %02d:%02d:%02d fw filterlog[4242]: 5,,,1000000103,igb0,match,block,in,4,0x0,,64,%d,0,DF,6,tcp,60,203.0.%d.%d,192.0.2.10,%d,%d,0,S,%d,,64240,,mss;sackOK;TS;nop;wscale\n",
+			hh, mm, ss, i%65535, (i/250)%250, i%250, 1024+i%60000, 1+i%1024, i)
 		if buf.Len() > 8<<20 {
 			chunks = append(chunks, bytes.Clone(buf.Bytes()))
 			buf.Reset()
@@ -158,6 +172,9 @@ func syslogToStore(b *testing.B, bin string, n int, chunks [][]byte) {
 func reportCPU(b *testing.B, cmd *exec.Cmd, n int) {
 	if ps := cmd.ProcessState; ps != nil {
 		b.ReportMetric(float64((ps.UserTime()+ps.SystemTime()).Microseconds())/float64(n), "cpu-µs/event")
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			b.ReportMetric(float64(ru.Maxrss)/1024, "max-rss-MiB") // Linux: KiB
+		}
 	}
 }
 
