@@ -11,10 +11,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// samplingServer's tool asks its client's model a question (sampling)
-// during the call and returns the answer.
-func samplingServer() *mcp.Server {
-	s := mcp.NewServer(&mcp.Implementation{Name: "asker", Version: "1"}, nil)
+// addRootsTool gives s a tool "roots" that answers with the URIs of its
+// client's roots, comma-separated.
+func addRootsTool(s *mcp.Server) {
 	f := false
 	mcp.AddTool(s, &mcp.Tool{Name: "roots", Description: "List the client's roots.", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: &f}},
 		func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
@@ -28,6 +27,14 @@ func samplingServer() *mcp.Server {
 			}
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strings.Join(uris, ",")}}}, nil, nil
 		})
+}
+
+// samplingServer's tool asks its client's model a question (sampling)
+// during the call and returns the answer.
+func samplingServer() *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "asker", Version: "1"}, nil)
+	f := false
+	addRootsTool(s)
 	mcp.AddTool(s, &mcp.Tool{Name: "ask", Description: "Ask the model.", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: &f}},
 		func(ctx context.Context, req *mcp.CallToolRequest, in struct {
 			Q string `json:"q"`
@@ -132,19 +139,7 @@ func TestRootsChangeReachesUpstream(t *testing.T) {
 			changed <- strings.Join(uris, ",")
 		},
 	})
-	f := false
-	mcp.AddTool(up, &mcp.Tool{Name: "roots", Description: "List the client's roots.", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: &f}},
-		func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
-			res, err := req.Session.ListRoots(ctx, nil)
-			if err != nil {
-				return nil, nil, err
-			}
-			var uris []string
-			for _, r := range res.Roots {
-				uris = append(uris, r.URI)
-			}
-			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strings.Join(uris, ",")}}}, nil, nil
-		})
+	addRootsTool(up)
 	yaml := strings.Replace(openLoopback, "upstreams:", "upstreams:\n  - name: rooter\n    url: http://127.0.0.1:9/in-process # never dialled: Options.InProcess serves \"rooter\"", 1)
 	_, srv, auditPath := newTestGateway(t, yaml, map[string]*mcp.Server{"rooter": up})
 	ctx := context.Background()

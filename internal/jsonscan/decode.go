@@ -32,6 +32,25 @@ type decoder struct {
 	dup bool
 }
 
+// next moves past what follows a member or an element: a comma and the
+// white space after it (end false), or the container's closing byte (end
+// true). ok is false for anything else.
+func (d *decoder) next(closing byte) (end, ok bool) {
+	d.i = skipSpace(d.b, d.i)
+	if d.i >= len(d.b) {
+		return false, false
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i = skipSpace(d.b, d.i+1)
+		return false, true
+	case closing:
+		d.i++
+		return true, true
+	}
+	return false, false
+}
+
 // value decodes the value at d.i (white space skipped) and moves past it.
 func (d *decoder) value(depth int) (any, bool) {
 	b := d.b
@@ -64,18 +83,10 @@ func (d *decoder) value(depth int) (any, bool) {
 				d.dup = true
 			}
 			m[k] = v
-			d.i = skipSpace(b, d.i)
-			if d.i >= len(b) {
+			if end, ok := d.next('}'); !ok {
 				return nil, false
-			}
-			switch b[d.i] {
-			case ',':
-				d.i = skipSpace(b, d.i+1)
-			case '}':
-				d.i++
+			} else if end {
 				return m, true
-			default:
-				return nil, false
 			}
 		}
 	case '[':
@@ -91,18 +102,10 @@ func (d *decoder) value(depth int) (any, bool) {
 				return nil, false
 			}
 			a = append(a, v)
-			d.i = skipSpace(b, d.i)
-			if d.i >= len(b) {
+			if end, ok := d.next(']'); !ok {
 				return nil, false
-			}
-			switch b[d.i] {
-			case ',':
-				d.i = skipSpace(b, d.i+1)
-			case ']':
-				d.i++
+			} else if end {
 				return a, true
-			default:
-				return nil, false
 			}
 		}
 	case '"':
