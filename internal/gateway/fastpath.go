@@ -98,30 +98,21 @@ func parseFast(body []byte, nameHeader string) (*fastEnvelope, bool) {
 		return nil, false
 	}
 	env := &fastEnvelope{}
-	var seen uint8
-	ok := true
-	obj := jsonscan.Members(body, func(k, v []byte) bool {
-		var bit uint8
+	ok := fastObject(body, 15, func(k, v []byte) (uint8, bool) {
 		switch string(k) {
 		case "jsonrpc":
-			bit, ok = 1, string(v) == `"2.0"`
+			return 1, string(v) == `"2.0"`
 		case "id":
-			bit, ok = 2, plainID(v)
 			env.ID = v
+			return 2, plainID(v)
 		case "method":
-			bit, ok = 4, string(v) == `"tools/call"`
+			return 4, string(v) == `"tools/call"`
 		case "params":
-			bit, ok = 8, parseFastParams(v, env)
-		default:
-			ok = false
+			return 8, parseFastParams(v, env)
 		}
-		if seen&bit != 0 {
-			ok = false
-		}
-		seen |= bit
-		return ok
+		return 0, false
 	})
-	if !obj || !ok || seen != 15 {
+	if !ok {
 		return nil, false
 	}
 	if env.Params.Name == "" || nameHeader != env.Params.Name {
@@ -134,56 +125,55 @@ func parseFast(body []byte, nameHeader string) (*fastEnvelope, bool) {
 }
 
 func parseFastParams(v []byte, env *fastEnvelope) bool {
-	var seen uint8
-	ok := true
-	obj := jsonscan.Members(v, func(k, v []byte) bool {
-		var bit uint8
+	return fastObject(v, 5, func(k, v []byte) (uint8, bool) {
 		switch string(k) {
 		case "name":
-			bit = 1
+			var ok bool
 			env.Params.Name, ok = jsonscan.String(v)
+			return 1, ok
 		case "arguments":
-			bit = 2
 			env.Params.Arguments = v
+			return 2, true
 		case "_meta":
-			bit = 4
-			ok = fastMeta(v)
-		default:
-			ok = false
+			return 4, fastMeta(v)
 		}
-		if seen&bit != 0 {
-			ok = false
-		}
-		seen |= bit
-		return ok
+		return 0, false
 	})
-	return obj && ok && seen&5 == 5
 }
 
 // fastMeta accepts _meta holding the 2026-07-28 protocol version and at
 // most the client's info and capabilities besides.
 func fastMeta(v []byte) bool {
+	return fastObject(v, 1, func(k, v []byte) (uint8, bool) {
+		switch string(k) {
+		case metaVersion:
+			return 1, string(v) == `"`+fastVersion+`"`
+		case metaClient:
+			return 2, true
+		case metaCaps:
+			return 4, true
+		}
+		return 0, false
+	})
+}
+
+// fastObject walks the members of the JSON object v. member names each
+// expected key's bit and says whether its value is acceptable; an
+// unexpected key (bit 0), a rejected value, a repeated key, a value that
+// is not an object or a missing required bit makes it report false.
+func fastObject(v []byte, required uint8, member func(k, v []byte) (bit uint8, ok bool)) bool {
 	var seen uint8
 	ok := true
 	obj := jsonscan.Members(v, func(k, v []byte) bool {
-		var bit uint8
-		switch string(k) {
-		case metaVersion:
-			bit, ok = 1, string(v) == `"`+fastVersion+`"`
-		case metaClient:
-			bit = 2
-		case metaCaps:
-			bit = 4
-		default:
+		bit, good := member(k, v)
+		if bit == 0 || !good || seen&bit != 0 {
 			ok = false
-		}
-		if seen&bit != 0 {
-			ok = false
+			return false
 		}
 		seen |= bit
-		return ok
+		return true
 	})
-	return obj && ok && seen&1 == 1
+	return obj && ok && seen&required == required
 }
 
 // serveFast answers the request and returns true, or returns false without
