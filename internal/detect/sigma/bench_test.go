@@ -90,14 +90,7 @@ func BenchmarkRuleCount(b *testing.B) {
 		if n > len(rs.Rules) {
 			continue
 		}
-		r := rand.New(rand.NewPCG(42, uint64(n)))
-		perm := r.Perm(len(rs.Rules))
-		keep := map[*Rule]bool{}
-		for _, i := range perm[:n] {
-			keep[rs.Rules[i]] = true
-		}
-		sub := rs.Select(func(r *Rule) bool { return keep[r] })
-		e := NewEngine(sub)
+		e := NewEngine(sampleRules(rs, n))
 		b.Run(itoa(n)+"_rules", func(b *testing.B) {
 			benchEngine(b, e, events)
 		})
@@ -121,6 +114,51 @@ func BenchmarkRuleCount(b *testing.B) {
 			benchEngine(b, e, unique)
 		})
 	}
+}
+
+// sampleRules picks n of rs's rules at random, the same n for the same
+// count in every benchmark and build.
+func sampleRules(rs *Ruleset, n int) *Ruleset {
+	r := rand.New(rand.NewPCG(42, uint64(n)))
+	keep := map[*Rule]bool{}
+	for _, i := range r.Perm(len(rs.Rules))[:n] {
+		keep[rs.Rules[i]] = true
+	}
+	return rs.Select(func(r *Rule) bool { return keep[r] })
+}
+
+// alternateCPU runs two variants (0 and 1) of a batch of batch events,
+// rounds times per b.N iteration, switching which goes first every round
+// so a shared machine's load swings hit both alike, and returns each
+// variant's events per thread-CPU-second. before and after (either may be
+// nil) run outside the clock around each batch.
+func alternateCPU(b *testing.B, rounds, batch int, before func(v int), run func(v, round int), after func(v int)) [2]float64 {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var spent [2]float64
+	var done [2]int
+	for range b.N {
+		for round := range rounds {
+			for k := range 2 {
+				v := (k + round) % 2
+				if before != nil {
+					before(v)
+				}
+				c0, ok0 := threadCPUTime()
+				run(v, round)
+				c1, ok1 := threadCPUTime()
+				if !ok0 || !ok1 {
+					b.Skip("no thread CPU clock")
+				}
+				if after != nil {
+					after(v)
+				}
+				spent[v] += (c1 - c0).Seconds()
+				done[v] += batch
+			}
+		}
+	}
+	return [2]float64{float64(done[0]) / spent[0], float64(done[1]) / spent[1]}
 }
 
 // benchFloor reads each event and evaluates only the rules that match it,
@@ -290,12 +328,7 @@ func BenchmarkIndexVariants(b *testing.B) {
 			if n == 0 {
 				name, events = "corpus_windows", windows
 			} else {
-				r := rand.New(rand.NewPCG(42, uint64(n)))
-				keep := map[*Rule]bool{}
-				for _, i := range r.Perm(len(rs.Rules))[:n] {
-					keep[rs.Rules[i]] = true
-				}
-				sub = rs.Select(func(r *Rule) bool { return keep[r] })
+				sub = sampleRules(rs, n)
 			}
 			e := NewEngine(sub)
 			b.Run(name+"/"+v.name, func(b *testing.B) {
@@ -325,12 +358,7 @@ func BenchmarkIndexInterleaved(b *testing.B) {
 			if n == 0 {
 				return NewEngine(rs)
 			}
-			r := rand.New(rand.NewPCG(42, uint64(n)))
-			keep := map[*Rule]bool{}
-			for _, i := range r.Perm(len(rs.Rules))[:n] {
-				keep[rs.Rules[i]] = true
-			}
-			return NewEngine(rs.Select(func(r *Rule) bool { return keep[r] }))
+			return NewEngine(sampleRules(rs, n))
 		}
 		engines := []*Engine{build(false), build(true)}
 		name, events := itoa(n)+"_rules", mixed
@@ -348,30 +376,13 @@ func BenchmarkIndexInterleaved(b *testing.B) {
 					buf = e.Match(ev, buf[:0])
 				}
 			}
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			var spent [2]float64
-			var done [2]int
-			const batch, rounds = 512, 40
-			for range b.N {
-				for round := range rounds {
-					for k := range engines {
-						v := (k + round) % 2 // alternate which goes first
-						e := engines[v]
-						c0, ok0 := threadCPUTime()
-						for i := range batch {
-							buf = e.Match(evs[(round*batch+i)%len(evs)], buf[:0])
-						}
-						c1, ok1 := threadCPUTime()
-						if !ok0 || !ok1 {
-							b.Skip("no thread CPU clock")
-						}
-						spent[v] += (c1 - c0).Seconds()
-						done[v] += batch
-					}
+			const batch = 512
+			rate := alternateCPU(b, 40, batch, nil, func(v, round int) {
+				for i := range batch {
+					buf = engines[v].Match(evs[(round*batch+i)%len(evs)], buf[:0])
 				}
-			}
-			plain, refined := float64(done[0])/spent[0], float64(done[1])/spent[1]
+			}, nil)
+			plain, refined := rate[0], rate[1]
 			b.ReportMetric(plain, "plain-events/cpu-s")
 			b.ReportMetric(refined, "refined-events/cpu-s")
 			b.ReportMetric(refined/plain, "refined/plain")
@@ -395,12 +406,7 @@ func BenchmarkScanCache(b *testing.B) {
 	}{{"mixed", genEvents(benchEvents, 2, (*eventGen).mixed)}, {"unique", genEvents(benchEvents, 2, (*eventGen).mixedUnique)}}
 	defer func() { useScanCache = true }()
 	for _, n := range []int{100, 1000, 3000} {
-		r := rand.New(rand.NewPCG(42, uint64(n)))
-		keep := map[*Rule]bool{}
-		for _, i := range r.Perm(len(rs.Rules))[:n] {
-			keep[rs.Rules[i]] = true
-		}
-		e := NewEngine(rs.Select(func(r *Rule) bool { return keep[r] }))
+		e := NewEngine(sampleRules(rs, n))
 		for _, set := range sets {
 			evs := make([]MapEvent, len(set.events))
 			for i, ev := range set.events {
@@ -411,40 +417,24 @@ func BenchmarkScanCache(b *testing.B) {
 				for _, ev := range evs {
 					buf = e.Match(ev, buf[:0])
 				}
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				var spent [2]float64
-				var done [2]int
 				var hits, lookups uint64
-				const batch, rounds = 512, 64
-				for range b.N {
-					for round := range rounds {
-						for k := range 2 {
-							on := (k+round)%2 == 1 // alternate which goes first
-							useScanCache = on
-							v := 0
-							if on {
-								v = 1
-								cacheStatsStart()
-							}
-							c0, ok0 := threadCPUTime()
-							for i := range batch {
-								buf = e.Match(evs[(round*batch+i)%len(evs)], buf[:0])
-							}
-							c1, ok1 := threadCPUTime()
-							if !ok0 || !ok1 {
-								b.Skip("no thread CPU clock")
-							}
-							if s := scanCacheStats; s != nil {
-								hits, lookups = hits+s.hits, lookups+s.hits+s.misses
-								scanCacheStats = nil
-							}
-							spent[v] += (c1 - c0).Seconds()
-							done[v] += batch
-						}
+				const batch = 512
+				rate := alternateCPU(b, 64, batch, func(v int) {
+					useScanCache = v == 1
+					if useScanCache {
+						cacheStatsStart()
 					}
-				}
-				off, on := float64(done[0])/spent[0], float64(done[1])/spent[1]
+				}, func(_, round int) {
+					for i := range batch {
+						buf = e.Match(evs[(round*batch+i)%len(evs)], buf[:0])
+					}
+				}, func(int) {
+					if s := scanCacheStats; s != nil {
+						hits, lookups = hits+s.hits, lookups+s.hits+s.misses
+						scanCacheStats = nil
+					}
+				})
+				off, on := rate[0], rate[1]
 				b.ReportMetric(off, "off-events/cpu-s")
 				b.ReportMetric(on, "on-events/cpu-s")
 				b.ReportMetric(on/off, "on/off")
