@@ -6,7 +6,10 @@
 //
 // MCPSOC_PERF_EVENTS sets the number of events (default 500000);
 // MCPSOC_PERF_BASELINE an earlier mcpsoc binary to compare with;
-// MCPSOC_PERF_STREAM=cyclic the older stream (see stream).
+// MCPSOC_PERF_STREAM=cyclic the older stream (see stream);
+// MCPSOC_PERF_DETECT=off runs serve with detection disabled, which measures
+// the chain alone (syslog over TCP → bus → SQLite) beside the
+// default, where detection shares the two cores.
 package perf
 
 import (
@@ -139,7 +142,11 @@ func syslogToStore(b *testing.B, bin string, n int, chunks [][]byte) {
 		dir := b.TempDir()
 		api, sys := freeAddr(b), freeAddr(b)
 		cfg := filepath.Join(dir, "mcpsoc.yaml")
-		os.WriteFile(cfg, []byte(fmt.Sprintf("log: {level: warn}\ningest:\n  syslog:\n    - {name: fw, protocol: tcp, listen: %q, format: auto}\n", sys)), 0o600)
+		conf := fmt.Sprintf("log: {level: warn}\ningest:\n  syslog:\n    - {name: fw, protocol: tcp, listen: %q, format: auto}\n", sys)
+		if os.Getenv("MCPSOC_PERF_DETECT") == "off" {
+			conf += "detect: {disabled: true}\n"
+		}
+		os.WriteFile(cfg, []byte(conf), 0o600)
 		cmd := exec.Command(bin, "serve", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", api)
 		var logs bytes.Buffer
 		cmd.Stderr = &logs
