@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -339,4 +340,30 @@ func TestMigrateOverflow(t *testing.T) {
 	if n, err := s.Append(t.Context(), []*event.Event{evs[2]}); err != nil || n != 0 {
 		t.Fatalf("re-Append of the overflowed row stored %d, %v", n, err)
 	}
+}
+
+// FuzzKey: any string gets a key in [0, 2^60), the same with and without
+// a cached run, and ids that differ only in their last three hex digits
+// differ only in the key's low 12 bits.
+func FuzzKey(f *testing.F) {
+	f.Add("0123456789abcdef0123456789abcdef", uint16(5))
+	f.Add("", uint16(0))
+	f.Add("zz", uint16(4095))
+	f.Add("0123456789abcdef0123456789abcXYZ", uint16(1))
+	salt := bytes.Repeat([]byte{3}, 32)
+	warm := newKeyer(salt)
+	f.Fuzz(func(t *testing.T, id string, low uint16) {
+		k := warm.key(id)
+		if k < 0 || k >= 1<<60 || k != newKeyer(salt).key(id) {
+			t.Fatalf("key(%q) = %d, fresh keyer %d", id, k, newKeyer(salt).key(id))
+		}
+		if !store.ValidID(id) {
+			return
+		}
+		low %= 4096
+		other := id[:29] + fmt.Sprintf("%03x", low)
+		if got := warm.key(other); got>>12 != k>>12 || got&4095 != int64(low) {
+			t.Fatalf("key(%s) = %x, key(%s) = %x: want the same high bits and low bits %x", id, k, other, got, low)
+		}
+	})
 }
