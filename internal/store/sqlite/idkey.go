@@ -191,7 +191,8 @@ func (s *Store) placeSlow(ctx context.Context, tx *sql.Tx, one *sql.Stmt, rows [
 			// set could let a redelivery in twice, while one too many
 			// (the transaction fails) only costs a lookup.
 			s.displaced.add(base)
-			s.log.Debug("event id key collision, stored in the overflow", "base", base, "key", key)
+			// Keys are not logged: they are outputs of the salted hash.
+			s.log.Debug("event id key collision, event stored in the overflow")
 		}
 		res, err := one.ExecContext(ctx, appendRowArgs(nil, r, key)...)
 		if err != nil {
