@@ -17,6 +17,7 @@ import (
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
+	"github.com/mcpsoc/mcpsoc/internal/store"
 )
 
 // maxChunk bounds how much of a file is read, parsed and published at once.
@@ -258,7 +259,7 @@ func (t *Tailer) publish(ctx context.Context, tf *tailed, chunk []byte) error {
 	for sc.Scan() {
 		ev := sc.Event()
 		ev.Put("log.file.path", tf.path)
-		b.Add(ev, RecordID(t.src.ID(), tf.id, gen, itoa(tf.offset+sc.Offset())))
+		b.Add(ev, store.RecordID(tf.offset+sc.Offset(), t.src.ID(), tf.id, gen))
 		if b.Len() >= 1000 {
 			if err := b.Flush(ctx); err != nil {
 				return err

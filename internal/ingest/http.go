@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
+	"github.com/mcpsoc/mcpsoc/internal/store"
 )
 
 // PushOptions configure the HTTP push handler.
@@ -102,7 +103,7 @@ func (p *Pipeline) PushHandler(opts PushOptions) http.Handler {
 		sc := parse.NewScanner(body, norm)
 		var n int64
 		for sc.Scan() {
-			b.Add(sc.Event(), RecordID(src.ID(), prefix, itoa(n)))
+			b.Add(sc.Event(), store.RecordID(n, src.ID(), prefix))
 			n++
 			if b.Len() >= opts.BatchSize {
 				if err := b.Flush(r.Context()); err != nil {

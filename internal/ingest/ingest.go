@@ -20,6 +20,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/bus"
 	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
+	"github.com/mcpsoc/mcpsoc/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 
 	_ "github.com/mcpsoc/mcpsoc/internal/parse/builtin" // every log format
@@ -223,17 +224,6 @@ func (b *Batch) Flush(ctx context.Context) error {
 	return nil
 }
 
-// RecordID derives a stable event id from the parts that identify a
-// record at its source (a file's identity and offset, say).
-func RecordID(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
 // nonce returns a random prefix for ids of records that are never re-sent.
 func nonce() string {
 	var b [12]byte
@@ -255,7 +245,7 @@ func (p *Pipeline) Seed(ctx context.Context, src Source, format string, r io.Rea
 	prefix := nonce()
 	sc := parse.NewScanner(r, norm)
 	for sc.Scan() {
-		b.Add(sc.Event(), RecordID(src.ID(), prefix, itoa(sc.Offset())))
+		b.Add(sc.Event(), store.RecordID(sc.Offset(), src.ID(), prefix))
 		if b.Len() >= 1000 {
 			if err := b.Flush(ctx); err != nil {
 				return err

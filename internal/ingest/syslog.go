@@ -17,6 +17,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/config"
 	"github.com/mcpsoc/mcpsoc/internal/event"
 	"github.com/mcpsoc/mcpsoc/internal/parse"
+	"github.com/mcpsoc/mcpsoc/internal/store"
 )
 
 // Syslog is one syslog listener. Create it with ListenSyslog and run it
@@ -135,7 +136,7 @@ func (s *Syslog) serveUDP(ctx context.Context) error {
 			return fmt.Errorf("syslog %s: %w", s.cfg.Name, err)
 		}
 		norm.ParseInto(ev, trimRecord(buf[:n]))
-		b.Add(ev, RecordID(s.src.ID(), prefix, itoa(seq)))
+		b.Add(ev, store.RecordID(seq, s.src.ID(), prefix))
 		seq++
 		if b.Len() >= 1000 {
 			s.flush(ctx, b)
@@ -208,7 +209,7 @@ func (s *Syslog) serveConn(ctx context.Context, c net.Conn, connID string) {
 		msg, err := readFrame(r, s.p.maxRecord+1, &scratch)
 		if len(msg) > 0 {
 			norm.ParseInto(ev, trimRecord(msg))
-			b.Add(ev, RecordID(s.src.ID(), connID, itoa(seq)))
+			b.Add(ev, store.RecordID(seq, s.src.ID(), connID))
 			seq++
 		}
 		if err != nil || r.Buffered() == 0 || b.Len() >= 1000 {

@@ -60,6 +60,33 @@ func ID(ev *event.Event) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// RecordID derives the id of the record at position pos of a stream, for
+// sources that name their records (package ingest): the parts identify the
+// stream (a source, a syslog connection, a push request's idempotency key,
+// a file's identity and generation), pos is the record's sequence number
+// or byte offset in it. The id is 20 hex digits of SHA-256 over the parts
+// and pos's bits above 48, then pos's low 48 bits as 12 hex digits. A
+// replay names the same record with the same id, records of one stream
+// differ in their last digits, and the SQLite store gives ids that end in
+// consecutive positions consecutive keys (see keyer in store/sqlite), so
+// one stream's rows fill its key index in order.
+func RecordID(pos int64, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(pos)>>48)
+	h.Write(n[:])
+	var sum [sha256.Size]byte
+	var id [32]byte
+	hex.Encode(id[:20], h.Sum(sum[:0])[:10])
+	binary.BigEndian.PutUint64(n[:], uint64(pos))
+	hex.Encode(id[20:], n[2:])
+	return string(id[:])
+}
+
 // ValidID reports whether s has the shape of an id, so lookups of garbage
 // never reach the database.
 func ValidID(s string) bool {

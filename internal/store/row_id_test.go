@@ -27,3 +27,30 @@ func TestIDPrefersSourceID(t *testing.T) {
 		t.Error("events without a valid event.id must fall back to the same content hash")
 	}
 }
+
+// TestRecordID: record ids are valid, deterministic, end in the position,
+// and differ between streams and between positions.
+func TestRecordID(t *testing.T) {
+	a := store.RecordID(0x123456789abc, "syslog:fw", "conn-1")
+	if !store.ValidID(a) || a[20:] != "123456789abc" {
+		t.Fatalf("RecordID = %q: want a valid id ending in the position", a)
+	}
+	if b := store.RecordID(0x123456789abc, "syslog:fw", "conn-1"); b != a {
+		t.Fatalf("RecordID is not deterministic: %s, %s", a, b)
+	}
+	seen := map[string]string{a: "a"}
+	for name, id := range map[string]string{
+		"next position":   store.RecordID(0x123456789abd, "syslog:fw", "conn-1"),
+		"other stream":    store.RecordID(0x123456789abc, "syslog:fw", "conn-2"),
+		"parts regrouped": store.RecordID(0x123456789abc, "syslog:fwconn-1"),
+		"position >2^48":  store.RecordID(1<<48|0x123456789abc, "syslog:fw", "conn-1"),
+	} {
+		if prev, dup := seen[id]; dup {
+			t.Errorf("%s: id %s repeats %s", name, id, prev)
+		}
+		seen[id] = name
+	}
+	if c := store.RecordID(0x123456789abd, "syslog:fw", "conn-1"); c[:20] != a[:20] {
+		t.Errorf("one stream's ids differ before the position: %s, %s", a, c)
+	}
+}

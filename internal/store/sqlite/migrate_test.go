@@ -120,66 +120,8 @@ func searchIDs(t *testing.T, s store.Store, q string) []string {
 	return ids
 }
 
-// Ids whose keys collide are both stored, in different keys of the slot,
-// and each is found, deduplicated and deleted as itself.
-func TestKeyCollision(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "events.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	rows, _ := rowsOf(t, 3, 21)
-	victim := rows[0]
-	// Occupy the victim's first key, and its third, with other events.
-	for i, slot := range []int64{0, 2} {
-		other := rows[i+1]
-		args := appendRowArgs(nil, other, idKey(victim.ID)+slot)
-		if _, err := s.w.ExecContext(t.Context(), insertSQL(1), args...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	evs := storetest.Events(3, 21)
-	if n, err := s.Append(t.Context(), evs[:1]); err != nil || n != 1 {
-		t.Fatalf("Append of the colliding event stored %d, %v", n, err)
-	}
-	var key int64
-	if err := s.r.QueryRowContext(t.Context(), `SELECT idkey FROM events WHERE id = ?1`, victim.ID).Scan(&key); err != nil || key != idKey(victim.ID)+1 {
-		t.Fatalf("colliding event got key %d (%v), want the slot's second key", key-idKey(victim.ID), err)
-	}
-	rec, err := s.Get(t.Context(), victim.ID)
-	if err != nil || rec.ID != victim.ID {
-		t.Fatalf("Get(%s) = %s, %v", victim.ID, rec.ID, err)
-	}
-	if n, err := s.Append(t.Context(), evs[:1]); err != nil || n != 0 {
-		t.Fatalf("re-Append stored %d, %v; want 0", n, err)
-	}
-	// A full slot is an error, not a silent drop: fill the rest of the
-	// victim's slot, move the whole slot onto another event's key and
-	// append that event.
-	for slot := int64(3); slot < idKeySlots; slot++ {
-		r := rowsOf2(t, slot)
-		if _, err := s.w.ExecContext(t.Context(), insertSQL(1), appendRowArgs(nil, r, idKey(victim.ID)+slot)...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	extra := storetest.Events(1, 99)
-	extraKey := idKey(store.MakeRow(extra[0], nil).ID)
-	if _, err := s.w.ExecContext(t.Context(), `UPDATE events SET idkey = idkey - ?1 + ?2 WHERE idkey BETWEEN ?1 AND ?1 + 7`, idKey(victim.ID), extraKey); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := s.Append(t.Context(), extra); err == nil {
-		t.Fatalf("Append into a full slot stored %d without an error", n)
-	}
-}
-
-// rowsOf2 returns a distinct row for filling slot k.
-func rowsOf2(t *testing.T, k int64) store.Row {
-	rows, _ := rowsOf(t, 1, uint64(1000+k))
-	return rows[0]
-}
-
-// The Go half of migration 0004 places rows the copy skipped because of a
-// key collision.
+// The Go half of migration 0004 copies a row the copy skipped because of
+// a key collision under -seq, and 0006 then gives it its key.
 func TestMigrateCollision(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
 	rows, ids := rowsOf(t, 5, 31)
@@ -190,8 +132,8 @@ func TestMigrateCollision(t *testing.T) {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	// Apply 0004's SQL, then make one copied row take the key of another
-	// row and drop that row from the copy, as if the copy had skipped it.
+	// Apply 0004's SQL, then drop one row from the copy, as if the copy
+	// had skipped it.
 	ms, err := store.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
@@ -204,21 +146,36 @@ func TestMigrateCollision(t *testing.T) {
 	if _, err := tx.ExecContext(t.Context(), ms[3].SQL); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.ExecContext(t.Context(), `DELETE FROM events_v4 WHERE id = ?1`, rows[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.ExecContext(t.Context(), `UPDATE events_v4 SET idkey = ?1 WHERE id = ?2`, idKey(rows[0].ID), rows[1].ID); err != nil {
+	var seq int64
+	if err := tx.QueryRowContext(t.Context(), `DELETE FROM events_v4 WHERE id = ?1 RETURNING seq`, rows[0].ID).Scan(&seq); err != nil {
 		t.Fatal(err)
 	}
 	if err := placeMigratedCollisions(t.Context(), tx); err != nil {
 		t.Fatal(err)
 	}
 	var key int64
-	if err := tx.QueryRowContext(t.Context(), `SELECT idkey FROM events_v4 WHERE id = ?1`, rows[0].ID).Scan(&key); err != nil || key != idKey(rows[0].ID)+1 {
-		t.Fatalf("skipped row got key offset %d (%v), want 1", key-idKey(rows[0].ID), err)
+	if err := tx.QueryRowContext(t.Context(), `SELECT idkey FROM events_v4 WHERE id = ?1`, rows[0].ID).Scan(&key); err != nil || key != -seq {
+		t.Fatalf("skipped row got key %d (%v), want -seq = %d", key, err, -seq)
 	}
 	var n int
 	if err := tx.QueryRowContext(t.Context(), `SELECT count(*) FROM events_v4`).Scan(&n); err != nil || n != len(ids) {
 		t.Fatalf("events_v4 holds %d rows (%v), want %d", n, err, len(ids))
+	}
+	// The rest of the migrations give it its salted key.
+	if _, err := tx.ExecContext(t.Context(), ms[4].SQL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(t.Context(), ms[5].SQL); err != nil {
+		t.Fatal(err)
+	}
+	if err := createSalt(t.Context(), tx); err != nil {
+		t.Fatal(err)
+	}
+	salt, err := loadSalt(t.Context(), tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.QueryRowContext(t.Context(), `SELECT idkey FROM events WHERE id = ?1`, rows[0].ID).Scan(&key); err != nil || key != newKeyer(salt).key(rows[0].ID) {
+		t.Fatalf("skipped row has key %d (%v) after 0006, want its base key", key, err)
 	}
 }

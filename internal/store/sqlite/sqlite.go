@@ -57,32 +57,38 @@ func init() {
 	if err != nil {
 		panic(err)
 	}
-	// mcpsoc_id_key(id) is idKey for migration 0004.
+	// mcpsoc_id_key(id) is idKeyV4 for migration 0004.
 	err = sqlitedrv.RegisterDeterministicScalarFunction("mcpsoc_id_key", 1, func(_ *sqlitedrv.FunctionContext, args []driver.Value) (driver.Value, error) {
 		id, ok := args[0].(string)
 		if !ok {
 			return nil, fmt.Errorf("mcpsoc_id_key: id is %T, not text", args[0])
 		}
-		return idKey(id), nil
+		return idKeyV4(id), nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	// mcpsoc_salted_id_key(salt, id) is an id's base key under salt, for
+	// migration 0006.
+	err = sqlitedrv.RegisterDeterministicScalarFunction("mcpsoc_salted_id_key", 2, func(_ *sqlitedrv.FunctionContext, args []driver.Value) (driver.Value, error) {
+		salt, ok1 := args[0].([]byte)
+		id, ok2 := args[1].(string)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("mcpsoc_salted_id_key: arguments are %T, %T, not a blob and text", args[0], args[1])
+		}
+		return newKeyer(salt).key(id), nil
 	})
 	if err != nil {
 		panic(err)
 	}
 }
 
-// idKeySlots is how many consecutive keys belong to one id's key: two ids
-// whose keys collide are stored under different keys of the same slot.
-const idKeySlots = 8
-
-// idKey is the integer the events table is uniquely keyed by instead of
-// the 32-character id: the first 60 bits of SHA-256 over the id, times
-// idKeySlots. Hashing the id again (most ids are hashes already) keeps
-// keys uniform even for ids a source assigned with a shared prefix, and
-// makes colliding ids on purpose impractical. A row's key is the first
-// free one in [idKey(id), idKey(id)+idKeySlots).
-func idKey(id string) int64 {
+// idKeyV4 is the key migration 0004 gave: the first 60 bits of SHA-256
+// over the id, times 8. Migration 0006 replaces it with keyer's salted
+// keys (see idkey.go).
+func idKeyV4(id string) int64 {
 	sum := sha256.Sum256([]byte(id))
-	return int64(binary.BigEndian.Uint64(sum[:8])>>4) * idKeySlots
+	return int64(binary.BigEndian.Uint64(sum[:8])>>4) * 8
 }
 
 // Store is the SQLite event store. Create it with Open.
@@ -92,8 +98,11 @@ type Store struct {
 	multi  *sql.Stmt // rowsPerInsert rows
 	opts   *store.Options
 	log    *slog.Logger
-	total  atomic.Int64 // events stored, for the time-range guard
-	closed atomic.Bool
+	salt   []byte // the idkey salt; secret, never logged
+	// displaced holds the base keys of rows in the key overflow.
+	displaced displacedSet
+	total     atomic.Int64 // events stored, for the time-range guard
+	closed    atomic.Bool
 }
 
 var (
@@ -181,6 +190,13 @@ func Open(ctx context.Context, path string, opts *store.Options) (*Store, error)
 	w.SetConnMaxLifetime(0)
 	s := &Store{w: w, opts: opts, log: store.Logger(opts).With("component", "store", "store", "sqlite")}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if s.salt, err = loadSalt(ctx, w); err == nil {
+		err = s.loadDisplaced(ctx)
+	}
+	if err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -310,11 +326,14 @@ const schemaMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // in its transaction.
 var migrateHooks = map[int]func(context.Context, *sql.Tx) error{
 	4: placeMigratedCollisions,
+	6: createSalt,
 }
 
 // placeMigratedCollisions finishes 0004's copy: a row the copy skipped
-// because another id had taken its key goes to the first free key of its
-// slot. Normally there is none and this costs two counts.
+// because another id had taken its key is copied under the key -seq,
+// which no other row holds. Migration 0006 rekeys every row anyway and
+// puts such rows in the key overflow. Normally there is none and this
+// costs two counts.
 func placeMigratedCollisions(ctx context.Context, tx *sql.Tx) error {
 	var old, copied int64
 	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM events_v4)`).Scan(&old, &copied); err != nil {
@@ -323,46 +342,12 @@ func placeMigratedCollisions(ctx context.Context, tx *sql.Tx) error {
 	if old == copied {
 		return nil
 	}
-	rs, err := tx.QueryContext(ctx, `SELECT seq, id FROM events e WHERE NOT EXISTS (SELECT 1 FROM events_v4 n WHERE n.seq = e.seq)`)
-	if err != nil {
-		return err
-	}
-	type missing struct {
-		seq int64
-		id  string
-	}
-	var ms []missing
-	for rs.Next() {
-		var m missing
-		if err := rs.Scan(&m.seq, &m.id); err != nil {
-			rs.Close()
-			return err
-		}
-		ms = append(ms, m)
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return err
-	}
-	for _, m := range ms {
-		free, stored, err := slotStateIn(ctx, tx, "events_v4", idKey(m.id), m.id)
-		if err != nil {
-			return err
-		}
-		if stored {
-			return fmt.Errorf("event %s is stored twice (seq %d)", m.id, m.seq)
-		}
-		if free < 0 {
-			return fmt.Errorf("event %s: all %d keys of its slot are taken by other ids", m.id, idKeySlots)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events_v4 (seq, idkey, id, ts, kind, dataset, module, action, outcome, severity,
-			src_ip, src_port, dst_ip, dst_port, host_name, user_name, rule_id, message, data)
-			SELECT seq, ?1, id, ts, kind, dataset, module, action, outcome, severity,
-			src_ip, src_port, dst_ip, dst_port, host_name, user_name, rule_id, message, data FROM events WHERE seq = ?2`, free, m.seq); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := tx.ExecContext(ctx, `INSERT INTO events_v4 (seq, idkey, id, ts, kind, dataset, module, action, outcome, severity,
+		src_ip, src_port, dst_ip, dst_port, host_name, user_name, rule_id, message, data)
+		SELECT seq, -seq, id, ts, kind, dataset, module, action, outcome, severity,
+		src_ip, src_port, dst_ip, dst_port, host_name, user_name, rule_id, message, data
+		FROM events e WHERE NOT EXISTS (SELECT 1 FROM events_v4 n WHERE n.seq = e.seq)`)
+	return err
 }
 
 func nullString(s string) any {
@@ -444,17 +429,33 @@ func (s *Store) appendRows(ctx context.Context, rows []store.Row) (int, error) {
 		return 0, fmt.Errorf("appending events: %w", err)
 	}
 	one, multi := tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.multi)
+	kr := newKeyer(s.salt)
+	keys := make([]int64, len(rows))
+	for i := range rows {
+		keys[i] = kr.key(rows[i].ID)
+	}
+	// Rows whose base key is displaced skip the fast path: their id may
+	// be in the overflow while the base key is free.
+	fast := make([]int, 0, len(rows))
+	var slow []int
+	displaced := s.displaced.filter(keys)
+	for i := range rows {
+		if displaced != nil && displaced[i] {
+			slow = append(slow, i)
+		} else {
+			fast = append(fast, i)
+		}
+	}
 	n := 0
 	args := make([]any, 0, rowsPerInsert*insertCols)
-	var skipped []int // rows of statements that stored fewer rows than they had
-	for i := 0; i < len(rows); {
+	for p := 0; p < len(fast); {
 		st, k := one, 1
-		if len(rows)-i >= rowsPerInsert {
+		if len(fast)-p >= rowsPerInsert {
 			st, k = multi, rowsPerInsert
 		}
 		args = args[:0]
-		for _, r := range rows[i : i+k] {
-			args = appendRowArgs(args, r, idKey(r.ID))
+		for _, i := range fast[p : p+k] {
+			args = appendRowArgs(args, rows[i], keys[i])
 		}
 		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
@@ -466,14 +467,13 @@ func (s *Store) appendRows(ctx context.Context, rows []store.Row) (int, error) {
 		}
 		n += int(added)
 		if int(added) < k {
-			for j := i; j < i+k; j++ {
-				skipped = append(skipped, j)
-			}
+			// Some rows' keys were taken: find out which and why.
+			slow = append(slow, fast[p:p+k]...)
 		}
-		i += k
+		p += k
 	}
-	if len(skipped) > 0 {
-		k, err := placeCollided(ctx, tx, one, rows, skipped)
+	if len(slow) > 0 {
+		k, err := s.placeSlow(ctx, tx, one, rows, keys, slow)
 		n += k
 		if err != nil {
 			return 0, err
@@ -497,75 +497,6 @@ func appendRowArgs(args []any, r store.Row, key int64) []any {
 		nullString(r.Module), nullString(r.Action), nullString(r.Outcome), nullInt(r.Severity),
 		nullIP(r.SrcIP), nullInt(int64(r.SrcPort)), nullIP(r.DstIP), nullInt(int64(r.DstPort)),
 		nullString(r.HostName), nullString(r.UserName), nullString(r.RuleID), nullString(r.Message), r.Data)
-}
-
-// placeCollided handles the rows of statements that skipped some of their
-// rows. A row was skipped because its key was taken: by the same id (the
-// event is already stored, as when a batch is delivered again) or, very
-// rarely, by another id whose key collides. Such a row is stored under
-// the first free key of its slot. It returns how many rows it stored.
-func placeCollided(ctx context.Context, tx *sql.Tx, one *sql.Stmt, rows []store.Row, which []int) (int, error) {
-	n := 0
-	for _, i := range which {
-		r := rows[i]
-		base := idKey(r.ID)
-		free, stored, err := slotState(ctx, tx, base, r.ID)
-		if err != nil {
-			return n, fmt.Errorf("appending events: %w", err)
-		}
-		if stored {
-			continue
-		}
-		if free < 0 {
-			return n, fmt.Errorf("appending event %s: all %d keys of its slot are taken by other ids", r.ID, idKeySlots)
-		}
-		if _, err := one.ExecContext(ctx, appendRowArgs(nil, r, free)...); err != nil {
-			return n, fmt.Errorf("appending events: %w", err)
-		}
-		n++
-	}
-	return n, nil
-}
-
-// querier is what slotState needs of a *sql.Tx or *sql.DB.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// slotState reports whether id is stored in the key slot starting at
-// base and, if not, the first free key of the slot (-1 when it is full).
-func slotState(ctx context.Context, q querier, base int64, id string) (free int64, stored bool, err error) {
-	return slotStateIn(ctx, q, "events", base, id)
-}
-
-// slotStateIn is slotState on table (events, or events_v4 while migrating).
-func slotStateIn(ctx context.Context, q querier, table string, base int64, id string) (free int64, stored bool, err error) {
-	rs, err := q.QueryContext(ctx, `SELECT idkey, id FROM `+table+` WHERE idkey BETWEEN ?1 AND ?2`, base, base+idKeySlots-1)
-	if err != nil {
-		return 0, false, err
-	}
-	defer rs.Close()
-	var taken [idKeySlots]bool
-	for rs.Next() {
-		var k int64
-		var have string
-		if err := rs.Scan(&k, &have); err != nil {
-			return 0, false, err
-		}
-		if have == id {
-			return 0, true, nil
-		}
-		taken[k-base] = true
-	}
-	if err := rs.Err(); err != nil {
-		return 0, false, err
-	}
-	for j, t := range taken {
-		if !t {
-			return base + int64(j), false, nil
-		}
-	}
-	return -1, false, nil
 }
 
 // where compiles req into a condition and its arguments, cursor included.
@@ -674,8 +605,10 @@ func (s *Store) Get(ctx context.Context, id string) (store.Record, error) {
 		return store.Record{}, store.ErrNotFound
 	}
 	var data []byte
-	k := idKey(id)
-	err := s.r.QueryRowContext(ctx, `SELECT data FROM events WHERE idkey BETWEEN ?1 AND ?2 AND id = ?3`, k, k+idKeySlots-1, id).Scan(&data)
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM events WHERE idkey = ?1 AND id = ?2
+		UNION ALL
+		SELECT e.data FROM events_overflow o JOIN events e ON e.idkey = o.idkey AND e.id = o.id WHERE o.id = ?2
+		LIMIT 1`, newKeyer(s.salt).key(id), id).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Record{}, store.ErrNotFound
 	}

@@ -51,9 +51,12 @@ func HeavyIP(k int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, by
 
 var benchPorts = []int{22, 80, 443, 3389, 445, 8080, 53, 25}
 
-// BenchEvent returns the i-th event of a data set of total events.
+// BenchEvent returns the i-th event of a data set of total events. Its id
+// is the one an ingest source gives: record i of a stream of 100,000 (a
+// long-lived syslog connection, say).
 func BenchEvent(i, total int) *event.Event {
 	ev := &event.Event{}
+	ev.PutString("event.id", store.RecordID(int64(i%100_000), "bench:synthetic", strconv.Itoa(i/100_000)))
 	off := time.Duration(int64(BenchSpan) / int64(total) * int64(total-1-i))
 	ev.Timestamp = BenchEnd.Add(-off)
 	h := uint64(i) * 0x9e3779b97f4a7c15
