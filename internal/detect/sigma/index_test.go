@@ -140,3 +140,41 @@ func bigPatternSet() []string {
 	}
 	return out
 }
+
+// TestAllValuesWitnessed checks that the values of a |all list count as
+// separate conjuncts: the rule gets two witnesses from one field condition
+// and is a candidate only when both literals occur, and the index still
+// agrees with brute force.
+func TestAllValuesWitnessed(t *testing.T) {
+	rs := NewRuleset(nil)
+	rule := "title: all\nlogsource: {product: test}\ndetection:\n  s:\n    CommandLine|contains|all: ['\\AppData\\Local\\', ',DllEntry', 'regsvr32']\n  condition: s\n"
+	if n := rs.AddFile("all.yml", []byte(rule)); n != 1 || len(rs.Errors) > 0 {
+		t.Fatalf("rule did not compile: %v", rs.Errors)
+	}
+	d := rs.Rules[0].det
+	if d.witness == nil || d.witness2 == nil {
+		t.Fatalf("witnesses %v and %v, want two", d.witness, d.witness2)
+	}
+	e := NewEngine(rs)
+	for _, c := range []struct {
+		cmd       string
+		candidate bool
+	}{
+		{`regsvr32 C:\Users\x\AppData\Local\a.dll,DllEntry`, true},
+		{`regsvr32 C:\Users\x\AppData\Local\a.dll`, false},
+		{`rundll32 a.dll,DllEntry`, false},
+	} {
+		ev := MapEvent{"CommandLine": c.cmd}
+		sc := e.pool.Get().(*scratch)
+		sc.reset(ev)
+		sc.cands = sc.cands[:0]
+		e.matchLane(e.route(sc), sc, nil)
+		if got := len(sc.cands) > 0; got != c.candidate {
+			t.Errorf("%q: candidate %v, want %v", c.cmd, got, c.candidate)
+		}
+		e.pool.Put(sc)
+		if d := cmp.Diff(bruteMatch(e, ev), matchIDs(e.Match(ev, nil))); d != "" {
+			t.Errorf("%q: indexed and brute-force matches differ:\n%s", c.cmd, d)
+		}
+	}
+}
