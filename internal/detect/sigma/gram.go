@@ -223,6 +223,14 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 // that starts at or after from and ends at or before to (positions in v),
 // with the pattern id and the end position.
 func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	cands, _ = sc.scanGramsASCII(ln, g, refs, v, from, to, cstamp, cgen, cands)
+	return cands
+}
+
+// scanGramsASCII is scanGrams that also tells whether v[from:to] is ASCII,
+// which the scan learns on the way: 1 when it is, -1 when it is not, 0 when
+// the scan did not read every byte (a strided scan of an ASCII range).
+func (sc *scratch) scanGramsASCII(ln *lane, g *gramIndex, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) ([]int32, int8) {
 	// hi is the scanned bytes ORed together: bit 7 is set when one of
 	// them is >= 0x80.
 	var hi uint32
@@ -256,10 +264,16 @@ func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs [][]patRef, v string, 
 			cands = sc.shortAt(ln, g, refs, v, i, to, pr, cands, cstamp, cgen)
 		}
 	}
-	if g.short != nil && hi&0x80 != 0 {
-		cands = sc.scanRangeIDs(ln, g.short, g.sids, refs, v, from, to, cstamp, cgen, cands)
+	if hi&0x80 != 0 {
+		if g.short != nil {
+			cands = sc.scanRangeIDs(ln, g.short, g.sids, refs, v, from, to, cstamp, cgen, cands)
+		}
+		return cands, -1
 	}
-	return cands
+	if g.stride > 1 && to-from >= 4 {
+		return cands, 0
+	}
+	return cands, 1
 }
 
 // scanGramsOnly is the gram pass of scanGrams for an index without short

@@ -1,10 +1,13 @@
 package sigma
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // gramScanReport scans v[from:to] with a gram index over pats and returns,
@@ -22,8 +25,12 @@ func gramScanReport(g *gramIndex, pats []string, v string, from, to int) []bool 
 	ln := &lane{need: slices.Repeat([]uint8{1}, n)}
 	sc := &scratch{cmask: make([]uint8, n)}
 	got := make([]bool, n)
-	for _, r := range sc.scanGrams(ln, g, refs, v, from, to, make([]uint32, n), 1, nil) {
+	cands, ascii := sc.scanGramsASCII(ln, g, refs, v, from, to, make([]uint32, n), 1, nil)
+	for _, r := range cands {
 		got[r] = true
+	}
+	if want := isASCII(v[from:to]); (ascii == 1 && !want) || (ascii == -1 && want) || (ascii == 0 && g.stride == 1) {
+		panic(fmt.Sprintf("scan of %q[%d:%d] (stride %d) says ASCII %d", v, from, to, g.stride, ascii))
 	}
 	return got
 }
@@ -178,4 +185,48 @@ func FuzzGramIndex(f *testing.F) {
 			checkGramScan(t, pats, v, 1, len(v)-1)
 		}
 	})
+}
+
+// TestGramScanNonASCII checks the engine where a gram scan reads a value's
+// text before knowing it is not ASCII: upper-case non-ASCII letters whose
+// lower case is ASCII (the Kelvin sign) or shorter or longer in UTF-8
+// must still make the rule a candidate, anchored literals included, and
+// the index must agree with brute force.
+func TestGramScanNonASCII(t *testing.T) {
+	defer func(old int) { gramIndexThreshold = old }(gramIndexThreshold)
+	gramIndexThreshold = 0
+	rs := NewRuleset(nil)
+	rules := []string{
+		"title: kelvin\nlogsource: {product: test}\ndetection:\n  s:\n    CommandLine|contains: 'kb5034441'\n  condition: s\n",
+		"title: short\nlogsource: {product: test}\ndetection:\n  s:\n    CommandLine|contains: ' /k'\n  condition: s\n",
+		"title: cyrillic\nlogsource: {product: test}\ndetection:\n  s:\n    CommandLine|contains: 'кк'\n  condition: s\n",
+		"title: suffix\nlogsource: {product: test}\ndetection:\n  s:\n    CommandLine|endswith: 'x.exe'\n    CommandLine|contains: 'run'\n  condition: s\n",
+	}
+	for i, r := range rules {
+		if rs.AddFile(fmt.Sprintf("r%d.yml", i), []byte(r)) != 1 {
+			t.Fatalf("rule %d: %v", i, rs.Errors)
+		}
+	}
+	e := NewEngine(rs)
+	for _, c := range []struct {
+		cmd  string
+		want int
+	}{
+		{"install \u212AB5034441", 1},       // Kelvin sign: 3 bytes, lower case 'k'
+		{"cmd /\u212A dir", 1},              // the same in a short literal
+		{"ÉCHO КК", 1},                      // Cyrillic upper case, 2 bytes each
+		{"İrun X.EXE", 1},                   // İ lowers to two runes of other length
+		{"run \u212Ax.EXE", 1},              // non-ASCII inside the suffix window
+		{"plain kb5034441 /k run x.exe", 3}, // ASCII
+		{"ÉCHO nothing", 0},
+	} {
+		ev := MapEvent{"CommandLine": c.cmd}
+		got := matchIDs(e.Match(ev, nil))
+		if d := cmp.Diff(bruteMatch(e, ev), got); d != "" {
+			t.Errorf("%q: indexed and brute-force matches differ:\n%s", c.cmd, d)
+		}
+		if len(got) != c.want {
+			t.Errorf("%q: %d matches %v, want %d", c.cmd, len(got), got, c.want)
+		}
+	}
 }
