@@ -90,7 +90,7 @@ const minSecondScore = 3
 // evaluating it prunes candidates that one common literal (an image name
 // shared by many rules) lets through. The conjuncts are the kids of
 // top-level ANDs and, for a selection of a single map, its field
-// conditions (each value of an |all list counting as one).
+// conditions.
 func (d *detection) witnesses(names []string) (first, second wset, n int) {
 	var conj []wset
 	var walk func(c *condNode)
@@ -102,17 +102,6 @@ func (d *detection) witnesses(names []string) (first, second wset, n int) {
 			}
 		case c.op == opIdent && len(d.sels[c.sel].branches) == 1:
 			for _, fc := range d.sels[c.sel].branches[0] {
-				if fc.all && fc.exists < 0 && !fc.neq {
-					// Every value of an |all list must match: each is
-					// a conjunct of its own (CommandLine|contains|all
-					// with a common path and a rare argument).
-					for _, g := range fc.groups {
-						if w, ok := fc.groupWitness(g, nil, nil, names); ok {
-							conj = append(conj, w)
-						}
-					}
-					continue
-				}
 				if w, ok := fc.witness(names); ok {
 					conj = append(conj, w)
 				}
