@@ -431,43 +431,16 @@ func (sc *scratch) scan(ln *lane, lf *laneField, vals []fval, cstamp []uint32, c
 // with and without it change it).
 var useScanCache = true
 
-// gramASCIIScan lets a whole-value gram scan tell whether the value is
-// ASCII (see scanValue; a variable only so benchmarks can compare).
-var gramASCIIScan = true
-
 // scanValue scans one (non-null) value.
 func (sc *scratch) scanValue(ln *lane, lf *laneField, fv *fval, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	// The automata fold ASCII case themselves; only non-ASCII text
 	// needs lower-casing first.
 	v := fv.str
-	if ci := lf.contains; fv.ascii == 0 && ci != nil && ci.g != nil && gramASCIIScan {
-		// A gram scan of the whole value learns whether it is ASCII
-		// on the way, so the text is scanned as it is, before the
-		// check. On a value that turns out not to be, the scan may
-		// have marked slots that the lower-cased text would not (the
-		// marks only make rules candidates, which are evaluated in
-		// full, so extra marks cost time, never matches), and the
-		// lower-cased text is scanned again.
-		var ascii int8
-		cands, ascii = sc.scanGramsASCII(ln, ci.g, ci.refs, v, 0, len(v), cstamp, cgen, cands)
-		if ascii == 0 {
-			ascii = -1
-			if isASCII(v) {
-				ascii = 1
-			}
-		}
-		fv.ascii = ascii
-		if ascii < 0 {
-			v = sc.lowOf(fv)
-			cands = ci.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
-		}
-	} else {
-		if !fv.isASCII() {
-			v = sc.lowOf(fv)
-		}
-		if ci != nil {
-			cands = ci.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
-		}
+	if !fv.isASCII() {
+		v = sc.lowOf(fv)
+	}
+	if lf.contains != nil {
+		cands = lf.contains.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
 	}
 	an := lf.anchored
 	if an == nil {

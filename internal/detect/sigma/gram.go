@@ -23,24 +23,8 @@ type gramIndex struct {
 	slots     []gramSlot
 	slotShift uint32 // 32 - log2(len(slots))
 	pats      []gramPat
-	// ASCII patterns under four bytes are found in the same pass as the
-	// grams: pairBits has a bit per folded byte pair (8 KiB) set when a
-	// pattern of two or three bytes starts with the pair, or a one-byte
-	// pattern equals its first byte; on a set bit the pair is looked up
-	// in pairSlots (patterns of two and three bytes) and the first byte
-	// in one. nil when there are no such patterns.
-	pairBits      []uint64
-	pairSlots     []gramSlot
-	pairSlotShift uint32
-	pairPats      []gramPat
-	one           *[256]int32 // pattern id + 1 of the one-byte pattern, by byte
-	// Patterns under four bytes with a byte >= 0x80 (UTF-8 look-alike
-	// characters, such as Cyrillic letters or dingbats in command lines)
-	// can only occur where the scanned text has such bytes: their
-	// automaton runs only then. nil when none.
-	short    *acMatcher
-	sids     []int32 // short automaton's pattern i is pattern sids[i]
-	shortAll bool    // short holds ASCII patterns too (gramShortPairs off): run it always
+	short     *acMatcher // patterns under four bytes; nil when none
+	sids      []int32    // short automaton's pattern i is pattern sids[i]
 }
 
 type gramSlot struct {
@@ -50,47 +34,16 @@ type gramSlot struct {
 
 // lookup returns the patterns keyed by gram w.
 func (g *gramIndex) lookup(w uint32) []gramPat {
-	return probeSlots(g.slots, g.slotShift, g.pats, w)
-}
-
-// probeSlots finds key w in an open-addressing table built by fillSlots.
-func probeSlots(slots []gramSlot, shift uint32, pats []gramPat, w uint32) []gramPat {
-	mask := uint32(len(slots) - 1)
-	for i := (w * 0x9E3779B1) >> shift; ; i = (i + 1) & mask {
-		sl := &slots[i]
+	mask := uint32(len(g.slots) - 1)
+	for i := (w * 0x9E3779B1) >> g.slotShift; ; i = (i + 1) & mask {
+		sl := &g.slots[i]
 		if sl.end == 0 {
 			return nil
 		}
 		if sl.gram == w {
-			return pats[sl.start:sl.end]
+			return g.pats[sl.start:sl.end]
 		}
 	}
-}
-
-// fillSlots lays out table (key -> patterns) as an open-addressing table at
-// most half full, keys in sorted order for a deterministic layout.
-func fillSlots(table map[uint32][]gramPat) (slots []gramSlot, shift uint32, pats []gramPat) {
-	slotsLog := 4
-	for 1<<slotsLog < 2*len(table) {
-		slotsLog++
-	}
-	slots, shift = make([]gramSlot, 1<<slotsLog), uint32(32-slotsLog)
-	keys := make([]uint32, 0, len(table))
-	for k := range table {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	mask := uint32(len(slots) - 1)
-	for _, k := range keys {
-		i := (k * 0x9E3779B1) >> shift
-		for slots[i].end != 0 {
-			i = (i + 1) & mask
-		}
-		start := int32(len(pats))
-		pats = append(pats, table[k]...)
-		slots[i] = gramSlot{gram: k, start: start, end: int32(len(pats))}
-	}
-	return slots, shift, pats
 }
 
 type gramPat struct {
@@ -111,11 +64,9 @@ const (
 	gramBitsMaxLog     = 18
 )
 
-// gramShortPairs (ASCII short patterns in the gram pass) and gramStrides
-// (strided scans of long-pattern sets) are variables only so benchmarks
-// can compare with and without; without the first, the short patterns'
-// automaton runs over every value.
-var gramShortPairs, gramStrides = true, true
+// gramStrides switches strided scans of long-pattern sets (a variable only
+// so benchmarks can compare with and without).
+var gramStrides = true
 
 // gramIndexThreshold is the automaton size (bytes of transition table)
 // above which a field's literals are indexed by grams instead (a variable
@@ -154,6 +105,8 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 	// only look at every s-th position: an occurrence covers s
 	// consecutive gram positions, one of which the scan visits, so each
 	// pattern is keyed by the s grams starting at offsets k..k+s-1.
+	// Hashes (literals of 12 bytes, values of ~190 unique bytes) are
+	// scanned at every 8th position.
 	minLen := maxPatternLen
 	for _, p := range pats {
 		minLen = min(minLen, len(p))
@@ -180,33 +133,14 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 		}
 	}
 	var short []string
-	pairTable := map[uint32][]gramPat{}
 	for pid, p := range pats {
 		if len(p) < 4 {
-			if !isASCII(p) || !gramShortPairs {
-				short = append(short, p)
-				g.sids = append(g.sids, int32(pid))
-				continue
-			}
-			if g.pairBits == nil {
-				g.pairBits, g.one = make([]uint64, 1<<16/64), new([256]int32)
-			}
-			if len(p) == 1 {
-				// Patterns are distinct, so one per byte; it marks every
-				// pair it starts.
-				g.one[p[0]] = int32(pid) + 1
-				for b := range 256 {
-					pr := uint32(p[0]) | uint32(b)<<8
-					g.pairBits[pr>>6] |= 1 << (pr & 63)
-				}
-				continue
-			}
-			pr := uint32(p[0]) | uint32(p[1])<<8
-			g.pairBits[pr>>6] |= 1 << (pr & 63)
-			pairTable[pr] = append(pairTable[pr], gramPat{pat: p, pid: int32(pid)})
+			short = append(short, p)
+			g.sids = append(g.sids, int32(pid))
 			continue
 		}
-		// The run of stride grams shared by the fewest other patterns.
+		// The run of stride grams shared by the fewest other patterns
+		// (with stride 1, the rarest gram).
 		best, bestCost := 0, -1
 		for k := 0; k+stride-1+4 <= len(p); k++ {
 			cost := 0
@@ -225,11 +159,27 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 		}
 	}
 	if len(short) > 0 {
-		g.short, g.shortAll = buildAC(short), !gramShortPairs
+		g.short = buildAC(short)
 	}
-	g.slots, g.slotShift, g.pats = fillSlots(table)
-	if g.pairBits != nil {
-		g.pairSlots, g.pairSlotShift, g.pairPats = fillSlots(pairTable)
+	slotsLog := 4
+	for 1<<slotsLog < 2*len(table) {
+		slotsLog++
+	}
+	g.slots, g.slotShift = make([]gramSlot, 1<<slotsLog), uint32(32-slotsLog)
+	grams := make([]uint32, 0, len(table))
+	for k := range table {
+		grams = append(grams, k)
+	}
+	slices.Sort(grams) // deterministic layout
+	mask := uint32(len(g.slots) - 1)
+	for _, k := range grams {
+		i := (k * 0x9E3779B1) >> g.slotShift
+		for g.slots[i].end != 0 {
+			i = (i + 1) & mask
+		}
+		start := int32(len(g.pats))
+		g.pats = append(g.pats, table[k]...)
+		g.slots[i] = gramSlot{gram: k, start: start, end: int32(len(g.pats))}
 	}
 	return nil, g
 }
@@ -238,84 +188,28 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 // that starts at or after from and ends at or before to (positions in v),
 // with the pattern id and the end position.
 func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
-	cands, _ = sc.scanGramsASCII(ln, g, refs, v, from, to, cstamp, cgen, cands)
-	return cands
-}
-
-// scanGramsASCII is scanGrams that also tells whether v[from:to] is ASCII,
-// which the scan learns on the way: 1 when it is, -1 when it is not, 0 when
-// the scan did not read every byte (a strided scan of an ASCII range).
-func (sc *scratch) scanGramsASCII(ln *lane, g *gramIndex, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) ([]int32, int8) {
-	// hi is the scanned bytes ORed together: bit 7 is set when one of
-	// them is >= 0x80.
-	var hi uint32
-	if to-from >= 4 {
-		switch {
-		case g.stride > 1:
-			// No short patterns (their presence forces stride 1), so
-			// hi is not needed.
-			cands = sc.scanGramsStrided(ln, g, refs, v, from, to, cstamp, cgen, cands)
-		case g.pairBits != nil:
-			cands, hi = sc.scanGramsPairs(ln, g, refs, v, from, to, cstamp, cgen, cands)
-		default:
-			cands, hi = sc.scanGramsOnly(ln, g, refs, v, from, to, cstamp, cgen, cands)
-		}
-	}
-	// Positions where no whole 4-gram fits (all of them in a range under
-	// four bytes) are checked one by one for the short patterns.
-	for i := max(from, to-3); i < to; i++ {
-		b0 := uint32(foldByte[v[i]])
-		hi |= b0
-		if g.pairBits == nil {
-			continue
-		}
-		pr := b0
-		if i+1 < to {
-			pr |= uint32(foldByte[v[i+1]]) << 8
-		} else if g.one[b0] == 0 {
-			continue
-		}
-		if i+1 >= to || g.pairBits[pr>>6]&(1<<(pr&63)) != 0 {
-			cands = sc.shortAt(ln, g, refs, v, i, to, pr, cands, cstamp, cgen)
-		}
-	}
-	if g.short != nil && (hi&0x80 != 0 || g.shortAll) {
+	if g.short != nil {
 		cands = sc.scanRangeIDs(ln, g.short, g.sids, refs, v, from, to, cstamp, cgen, cands)
 	}
-	if hi&0x80 != 0 {
-		return cands, -1
+	if to-from < 4 {
+		return cands
 	}
-	if g.stride > 1 && to-from >= 4 {
-		return cands, 0
+	if g.stride > 1 {
+		// Every pattern is at least stride+3 bytes long (and there
+		// are no short ones): look at every stride-th position only.
+		for i := from; i+4 <= to; i += g.stride {
+			w := gramAt(v, i)
+			h := gramHash(w, g.shift)
+			if g.bits[h>>6]&(1<<(h&63)) != 0 {
+				cands = sc.gramHit(ln, g, refs, v, i, from, to, w, cands, cstamp, cgen)
+			}
+		}
+		return cands
 	}
-	return cands, 1
-}
-
-// scanGramsOnly is the gram pass of scanGrams for an index without short
-// patterns; it also returns the scanned bytes ORed together, folded to
-// one byte.
-func (sc *scratch) scanGramsOnly(ln *lane, g *gramIndex, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) ([]int32, uint32) {
 	bits, shift := g.bits, g.shift
 	w := gramAt(v, from) << 8 // primed so the loop shifts the first gram in
-	acc := w
 	for i := from; i+4 <= to; i++ {
 		w = w>>8 | uint32(foldByte[v[i+3]])<<24
-		acc |= w
-		h := gramHash(w, shift)
-		if bits[h>>6]&(1<<(h&63)) == 0 {
-			continue
-		}
-		cands = sc.gramHit(ln, g, refs, v, i, from, to, w, cands, cstamp, cgen)
-	}
-	return cands, (acc | acc>>8 | acc>>16 | acc>>24) & 0xff
-}
-
-// scanGramsStrided is the gram pass of an index whose patterns are all at
-// least stride+3 bytes long: it looks at every stride-th position only.
-func (sc *scratch) scanGramsStrided(ln *lane, g *gramIndex, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
-	bits, shift, stride := g.bits, g.shift, g.stride
-	for i := from; i+4 <= to; i += stride {
-		w := gramAt(v, i)
 		h := gramHash(w, shift)
 		if bits[h>>6]&(1<<(h&63)) == 0 {
 			continue
@@ -323,27 +217,6 @@ func (sc *scratch) scanGramsStrided(ln *lane, g *gramIndex, refs [][]patRef, v s
 		cands = sc.gramHit(ln, g, refs, v, i, from, to, w, cands, cstamp, cgen)
 	}
 	return cands
-}
-
-// scanGramsPairs is scanGramsOnly that also checks each position's byte
-// pair for the short patterns.
-func (sc *scratch) scanGramsPairs(ln *lane, g *gramIndex, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) ([]int32, uint32) {
-	bits, shift, pairs := g.bits, g.shift, g.pairBits
-	w := gramAt(v, from) << 8
-	acc := w
-	for i := from; i+4 <= to; i++ {
-		w = w>>8 | uint32(foldByte[v[i+3]])<<24
-		acc |= w
-		if pr := w & 0xffff; pairs[pr>>6]&(1<<(pr&63)) != 0 {
-			cands = sc.shortAt(ln, g, refs, v, i, to, pr, cands, cstamp, cgen)
-		}
-		h := gramHash(w, shift)
-		if bits[h>>6]&(1<<(h&63)) == 0 {
-			continue
-		}
-		cands = sc.gramHit(ln, g, refs, v, i, from, to, w, cands, cstamp, cgen)
-	}
-	return cands, (acc | acc>>8 | acc>>16 | acc>>24) & 0xff
 }
 
 // gramHit verifies the patterns keyed by gram w, found at position i.
@@ -355,26 +228,6 @@ func (sc *scratch) gramHit(ln *lane, g *gramIndex, refs [][]patRef, v string, i,
 			continue
 		}
 		cands = sc.hit(ln, refs[gp.pid], int32(end), len(v), cstamp, cgen, cands)
-	}
-	return cands
-}
-
-// shortAt reports the ASCII patterns under four bytes that occur at
-// position i (ending at or before to), given the folded byte pair there
-// (just the byte when i is the last position).
-func (sc *scratch) shortAt(ln *lane, g *gramIndex, refs [][]patRef, v string, i, to int, pr uint32, cands []int32, cstamp []uint32, cgen uint32) []int32 {
-	if id := g.one[pr&0xff]; id != 0 {
-		cands = sc.hit(ln, refs[id-1], int32(i+1), len(v), cstamp, cgen, cands)
-	}
-	if i+2 > to {
-		return cands
-	}
-	for _, sp := range probeSlots(g.pairSlots, g.pairSlotShift, g.pairPats, pr) {
-		end := i + len(sp.pat)
-		if end > to || (len(sp.pat) == 3 && foldByte[v[i+2]] != sp.pat[2]) {
-			continue
-		}
-		cands = sc.hit(ln, refs[sp.pid], int32(end), len(v), cstamp, cgen, cands)
 	}
 	return cands
 }
