@@ -445,3 +445,43 @@ func BenchmarkScanCache(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGrowthChanges measures this round's index change against the
+// index without it, alternating the two engines batch by batch (512
+// events, thread CPU time) so load swings hit both alike: strided scans of
+// long-literal sets (gramStrides). Mixed events, random corpus samples;
+// on/off > 1 means the change helps.
+//
+//	go test ./internal/detect/sigma -run XXX -bench GrowthChanges -benchtime 1x
+func BenchmarkGrowthChanges(b *testing.B) {
+	mixed := genEvents(benchEvents, 2, (*eventGen).mixed)
+	evs := make([]MapEvent, len(mixed))
+	for i, ev := range mixed {
+		evs[i] = MapEvent(ev)
+	}
+	defer func() { gramStrides = true }()
+	rs := loadCorpus(b, nil)
+	for _, n := range []int{100, 1000, 3000} {
+		var engines [2]*Engine
+		var buf []Match
+		for k := range engines {
+			gramStrides = k == 1
+			engines[k] = NewEngine(sampleRules(rs, n))
+			for _, ev := range evs { // builds the lanes with this setting
+				buf = engines[k].Match(ev, buf[:0])
+			}
+		}
+		gramStrides = true
+		b.Run(itoa(n)+"_rules/strides", func(b *testing.B) {
+			const batch = 512
+			rate := alternateCPU(b, 40, batch, nil, func(k, round int) {
+				for i := range batch {
+					buf = engines[k].Match(evs[(round*batch+i)%len(evs)], buf[:0])
+				}
+			}, nil)
+			b.ReportMetric(rate[0], "off-events/cpu-s")
+			b.ReportMetric(rate[1], "on-events/cpu-s")
+			b.ReportMetric(rate[1]/rate[0], "on/off")
+		})
+	}
+}
