@@ -118,10 +118,19 @@ func (e *Engine) TakeOver(old *Engine) Restored {
 	defer old.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for k, ev := range old.evidence {
+	// Oldest first, so the groups keep their order in e's list.
+	for ev := old.evBack; ev != nil; {
+		prev := ev.prev
+		k := ev.key
 		if i := strings.IndexByte(k, 0x1f); i >= 0 && keep[k[:i]] || i < 0 && keep[k] {
+			old.dropEvidence(ev)
+			if cur := e.evidence[k]; cur != nil {
+				e.dropEvidence(cur)
+			}
 			e.evidence[k] = ev
+			e.linkEvidence(ev)
 		}
+		ev = prev
 	}
 	st := old.stats
 	e.stats.Events += st.Events
