@@ -83,7 +83,9 @@ func checkEvidenceList(t *testing.T, e *Engine) {
 func TestEvidenceBoundedAndCounted(t *testing.T) {
 	e := stateEngine(t, stateRules)
 	e.opts.MaxDedupKeys = 100
-	at := func(sec int) time.Time { return time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC).Add(time.Duration(sec) * time.Second) }
+	at := func(sec int) time.Time {
+		return time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC).Add(time.Duration(sec) * time.Second)
+	}
 	ev := func(host string, sec int) sigma.MapEvent {
 		return sigma.MapEvent{"@timestamp": at(sec).Format(time.RFC3339), "event.outcome": "failure",
 			"host.name": host, "event.id": host + "-" + strconv.Itoa(sec)}
