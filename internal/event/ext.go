@@ -164,6 +164,19 @@ func (e *Event) PutString(name, s string) {
 	e.push(slot{name: name, kind: slotString, str: s})
 }
 
+// putStrings is Put for a non-empty list of strings, without boxing it
+// for the typed lists.
+func (e *Event) putStrings(name string, v []string) {
+	switch name {
+	case "event.category":
+		e.Category = v
+	case "event.type":
+		e.Type = v
+	default:
+		e.Put(name, v)
+	}
+}
+
 // PutInt sets an integer field, replacing any value.
 func (e *Event) PutInt(name string, n int64) {
 	if e.setCore(name, n) {

@@ -406,6 +406,7 @@ type decoder struct {
 	names   map[string]string // fieldNames when the decode started
 	fresh   []string          // names not in it
 	scratch []byte
+	strs    []string // stringArray's elements until the array ends
 }
 
 // maxDepth bounds nesting, so hostile input cannot exhaust the stack.
@@ -475,6 +476,8 @@ func (d *decoder) object(e *Event, prefix string, depth int) error {
 			e.PutString(name, s)
 		} else if n, ok := d.integer(); ok {
 			e.PutInt(name, n) // unboxed too, and parsed without a copy
+		} else if strs, ok := d.stringArray(); ok {
+			e.putStrings(name, strs)
 		} else {
 			v, err := d.value(depth + 1)
 			if err != nil {
@@ -575,6 +578,47 @@ func (d *decoder) value(depth int) (any, error) {
 		return d.number()
 	}
 	return nil, d.errorf("unexpected character")
+}
+
+// stringArray consumes a non-empty array of strings and returns them in a
+// slice of their own; for anything else (another element type, an empty
+// array, an error to report) it consumes nothing and returns false,
+// leaving the array to value. Lists of strings (event.category,
+// related.ip, tcp options) are most arrays, and value boxes every element
+// and grows a []any before copying it into a []string.
+func (d *decoder) stringArray() ([]string, bool) {
+	if d.i >= len(d.b) || d.b[d.i] != '[' {
+		return nil, false
+	}
+	start := d.i
+	d.i++
+	strs := d.strs[:0]
+	for {
+		d.space()
+		if d.i >= len(d.b) || d.b[d.i] != '"' {
+			break
+		}
+		s, err := d.str()
+		if err != nil {
+			break
+		}
+		strs = append(strs, s)
+		if d.eat(',') {
+			continue
+		}
+		if d.eat(']') {
+			d.strs = strs[:0]
+			out := make([]string, len(strs))
+			copy(out, strs)
+			clear(strs)
+			return out, true
+		}
+		break
+	}
+	clear(strs)
+	d.strs = strs[:0]
+	d.i = start
+	return nil, false
 }
 
 // str reads a string; escapes are decoded by encoding/json, which knows
