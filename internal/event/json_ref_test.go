@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -377,5 +378,40 @@ func TestCoreFieldsMatchGetCore(t *testing.T) {
 				t.Errorf("event %d, %s: wrote %s, want %s", i, name, got, want)
 			}
 		}
+	}
+}
+
+// TestLayoutAcrossEvents decodes events whose members match the previous
+// event's, differ in a key, a nesting, a count or an order, and checks
+// every decode against the reference: a layout carried over from one event
+// never names another's fields.
+func TestLayoutAcrossEvents(t *testing.T) {
+	many := `{`
+	for i := range maxLayout + 5 {
+		if i > 0 {
+			many += ","
+		}
+		many += `"f` + strconv.Itoa(i) + `":` + strconv.Itoa(i)
+	}
+	many += `}`
+	docs := []string{
+		benchEventJSON,
+		benchEventJSON,
+		`{"a":{"b":1,"c":"x"},"d":"y"}`,
+		`{"a":{"b":1,"c":"x"},"d":"y"}`,
+		`{"a":{"b":1},"c":"x","d":"y"}`,         // same keys, another nesting
+		`{"a":{"b":1,"c":"x"}}`,                 // a prefix of the last
+		`{"a":{"b":1,"c":"x"},"d":"y","e":"z"}`, // one more
+		`{"d":"y","a":{"c":"x","b":1}}`,         // another order
+		`{"a":{"b":1,"c\u0041":"x"},"d":"y"}`,   // an escaped key
+		`{"a.b":2,"a":{"b":1}}`,
+		many,
+		many,
+		benchEventJSON,
+		`{"source":{"ip":"192.0.2.1"},"destination":{"ip":"192.0.2.2"}}`,
+		`{"source":{"ip":"192.0.2.1"},"destination":{"port":80}}`,
+	}
+	for i, doc := range docs {
+		t.Run(strconv.Itoa(i), func(t *testing.T) { agree(t, []byte(doc)) })
 	}
 }
