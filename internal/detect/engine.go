@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"net/netip"
 	"path"
@@ -127,9 +128,15 @@ type Engine struct {
 	supp   []Suppression
 	nrules int
 
-	mu       sync.Mutex
-	dedup    map[string]time.Time // dedup key → event time of the last raised alert
-	evidence map[string]*evidence // correlation id + group → recent hits
+	mu    sync.Mutex
+	dedup map[string]time.Time // dedup key → event time of the last raised alert
+	// evidence files each correlation group's recent hits under a seeded
+	// hash of its key (correlation id and name, group values): a uint64
+	// key is cheaper to hash, compare and delete than the string. A
+	// different group under the same hash, which the random seed makes
+	// about impossible, pushes the other out (counted as evicted).
+	evidence map[uint64]*evidence
+	seed     maphash.Seed
 	// evFront and evBack link the evidence groups, most recently hit
 	// first, so a full map drops its idlest group without a scan.
 	evFront, evBack *evidence
@@ -145,6 +152,7 @@ type Engine struct {
 // evidence keeps the recent triggering events of one correlation key.
 type evidence struct {
 	key      string
+	hash     uint64        // maphash of key, its index in Engine.evidence
 	hits     []evidenceHit // in arrival order
 	entities []Entity
 	// one holds the first hit, so a group hit once (most groups of a
@@ -180,7 +188,8 @@ func New(rs *sigma.Ruleset, corrs []*correlate.Rule, opts *Options) (*Engine, er
 		refs:     map[string][]*correlate.Rule{},
 		byRef:    map[string]*correlate.Rule{},
 		dedup:    map[string]time.Time{},
-		evidence: map[string]*evidence{},
+		evidence: map[uint64]*evidence{},
+		seed:     maphash.MakeSeed(),
 		nrules:   len(rs.Rules),
 	}
 	if opts != nil {
@@ -630,9 +639,15 @@ func (e *Engine) remember(h correlate.Hit, evID string, ents func() []Entity) {
 			if !ok {
 				continue
 			}
-			ev := e.evidence[string(k)]
+			hk := maphash.Bytes(e.seed, k)
+			ev := e.evidence[hk]
+			if ev != nil && ev.key != string(k) {
+				e.stats.Evicted++
+				e.dropEvidence(ev)
+				ev = nil
+			}
 			if ev == nil {
-				ev = e.newEvidence(string(k), h.Time)
+				ev = e.newEvidence(hk, string(k), h.Time)
 			} else {
 				e.touchEvidence(ev)
 			}
@@ -666,7 +681,7 @@ func (e *Engine) remember(h correlate.Hit, evID string, ents func() []Entity) {
 // are linked in order of their last hit, so this costs the same whatever
 // the map holds (a scan of the map per new group would not, under a flood
 // of new source addresses). Caller holds e.mu.
-func (e *Engine) newEvidence(key string, now time.Time) *evidence {
+func (e *Engine) newEvidence(hash uint64, key string, now time.Time) *evidence {
 	for len(e.evidence) >= e.opts.MaxDedupKeys && e.evBack != nil {
 		old := e.evBack
 		if len(old.hits) > 0 && now.Sub(old.last()) <= e.longest {
@@ -674,9 +689,9 @@ func (e *Engine) newEvidence(key string, now time.Time) *evidence {
 		}
 		e.dropEvidence(old)
 	}
-	ev := &evidence{key: key}
+	ev := &evidence{key: key, hash: hash}
 	ev.hits = ev.one[:0]
-	e.evidence[key] = ev
+	e.evidence[hash] = ev
 	e.linkEvidence(ev)
 	return ev
 }
@@ -717,7 +732,7 @@ func (e *Engine) touchEvidence(ev *evidence) {
 
 // dropEvidence deletes a group from the map and the list.
 func (e *Engine) dropEvidence(ev *evidence) {
-	delete(e.evidence, ev.key)
+	delete(e.evidence, ev.hash)
 	e.unlinkEvidence(ev)
 }
 
@@ -817,7 +832,7 @@ func (e *Engine) emitCorrelation(out []Alert, ca correlate.Alert, ev Event, now 
 	// Triggering events: the evidence of the base hits within the window;
 	// for a chained correlation, those of the correlations it references.
 	k := groupKey(r, ca.Group)
-	if evd := e.evidence[k]; evd != nil {
+	if evd := e.evidence[maphash.String(e.seed, k)]; evd != nil && evd.key == k {
 		for _, x := range evd.hits {
 			if !x.t.Before(ca.Start) && !x.t.After(ca.End) {
 				a.EventIDs = append(a.EventIDs, x.id)
@@ -840,9 +855,15 @@ func (e *Engine) emitCorrelation(out []Alert, ca correlate.Alert, ev Event, now 
 			continue
 		}
 		pk := groupKey(parent, g)
-		pe := e.evidence[pk]
+		ph := maphash.String(e.seed, pk)
+		pe := e.evidence[ph]
+		if pe != nil && pe.key != pk {
+			e.stats.Evicted++
+			e.dropEvidence(pe)
+			pe = nil
+		}
 		if pe == nil {
-			pe = e.newEvidence(pk, ca.End)
+			pe = e.newEvidence(ph, pk, ca.End)
 		} else {
 			e.touchEvidence(pe)
 		}

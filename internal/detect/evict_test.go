@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,7 +67,7 @@ func checkEvidenceList(t *testing.T, e *Engine) {
 	n := 0
 	var prev *evidence
 	for ev := e.evFront; ev != nil; ev = ev.next {
-		if e.evidence[ev.key] != ev || ev.prev != prev {
+		if e.evidence[ev.hash] != ev || ev.hash != maphash.String(e.seed, ev.key) || ev.prev != prev {
 			t.Fatalf("listed group %q is not linked or not in the map", ev.key)
 		}
 		prev, n = ev, n+1
@@ -105,7 +106,7 @@ func TestEvidenceBoundedAndCounted(t *testing.T) {
 	if got, want := e.Stats().Evicted, uint64(1000+1-100); got != want {
 		t.Errorf("evicted %d, want %d (every group the flood pushed out)", got, want)
 	}
-	if e.evidence["\x00many_failures\x1fhot"] == nil {
+	if e.evidence[maphash.String(e.seed, "\x00many_failures\x1fhot")] == nil {
 		t.Fatal("a group hit throughout the flood was evicted")
 	}
 	// Later than every window: the old groups expire, uncounted.
@@ -127,7 +128,7 @@ func TestEvidenceBoundedAndCounted(t *testing.T) {
 	if got, want := strings.Join(alerts[0].EventIDs, ","), "x-20001,x-20002,x-20003"; got != want {
 		t.Errorf("event ids %s, want %s", got, want)
 	}
-	if _, ok := e.evidence["\x00many_failures\x1fx"]; ok {
+	if _, ok := e.evidence[maphash.String(e.seed, "\x00many_failures\x1fx")]; ok {
 		t.Error("a fired correlation kept its evidence")
 	}
 	checkEvidenceList(t, e)
@@ -136,4 +137,33 @@ func TestEvidenceBoundedAndCounted(t *testing.T) {
 	if len(e.evidence) != 0 {
 		t.Errorf("%d groups left after a sweep past every window", len(e.evidence))
 	}
+}
+
+// Two groups under one evidence hash (a collision, forced here) never
+// share evidence: the group hit pushes the other out, counted as evicted.
+func TestEvidenceHashCollision(t *testing.T) {
+	e := stateEngine(t, stateRules)
+	ev := func(host string, sec int) sigma.MapEvent {
+		return sigma.MapEvent{"@timestamp": time.Date(2026, 11, 21, 10, 0, sec, 0, time.UTC).Format(time.RFC3339),
+			"event.outcome": "failure", "host.name": host, "event.id": host + "-" + strconv.Itoa(sec)}
+	}
+	e.Process(ev("a", 0))
+	e.Process(ev("a", 1))
+	// File a's group under b's hash, as a collision would.
+	a := e.evidence[maphash.String(e.seed, "\x00many_failures\x1fa")]
+	e.dropEvidence(a)
+	a.hash = maphash.String(e.seed, "\x00many_failures\x1fb")
+	e.evidence[a.hash] = a
+	e.linkEvidence(a)
+	before := e.Stats().Evicted
+	e.Process(ev("b", 2))
+	e.Process(ev("b", 3))
+	got := e.Process(ev("b", 4))
+	if len(got) != 1 || strings.Join(got[0].EventIDs, ",") != "b-2,b-3,b-4" {
+		t.Fatalf("b's alert %+v, want b's three events only", got)
+	}
+	if e.Stats().Evicted != before+1 {
+		t.Errorf("the group pushed out was not counted: %d, was %d", e.Stats().Evicted, before)
+	}
+	checkEvidenceList(t, e)
 }

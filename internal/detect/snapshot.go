@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"time"
 
@@ -124,10 +125,11 @@ func (e *Engine) TakeOver(old *Engine) Restored {
 		k := ev.key
 		if i := strings.IndexByte(k, 0x1f); i >= 0 && keep[k[:i]] || i < 0 && keep[k] {
 			old.dropEvidence(ev)
-			if cur := e.evidence[k]; cur != nil {
+			ev.hash = maphash.String(e.seed, k)
+			if cur := e.evidence[ev.hash]; cur != nil {
 				e.dropEvidence(cur)
 			}
-			e.evidence[k] = ev
+			e.evidence[ev.hash] = ev
 			e.linkEvidence(ev)
 		}
 		ev = prev
