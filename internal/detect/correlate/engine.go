@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"strconv"
@@ -85,11 +86,17 @@ type Engine struct {
 	// from them, and copied only for a new group.
 	keyBuf   []byte
 	groupBuf []GroupValue
+	// seed hashes group keys for corr.keys.
+	seed maphash.Seed
 }
 
 type corr struct {
-	r    *Rule
-	keys map[string]*state
+	r *Rule
+	// keys files each group's state under a seeded hash of its key: a
+	// uint64 is cheaper to hash, compare and delete than the key. A
+	// different group under the same hash, which the random seed makes
+	// about impossible, pushes the other out (counted as evicted).
+	keys map[uint64]*state
 	// front and back link the states, most recently active first, so the
 	// least recently active is evicted in constant time.
 	front, back *state
@@ -125,7 +132,7 @@ func (c *corr) unlink(st *state) {
 
 // remove drops st from the map and the list.
 func (c *corr) remove(st *state) {
-	delete(c.keys, st.key)
+	delete(c.keys, st.hash)
 	c.unlink(st)
 }
 
@@ -136,6 +143,7 @@ type valueSeen struct {
 
 type state struct {
 	key    string
+	hash   uint64 // maphash of key, its index in corr.keys
 	group  []GroupValue
 	newest time.Time
 	times  []time.Time // event_count, sorted
@@ -154,7 +162,7 @@ const maxChain = 16
 // New checks the rules (every reference resolves to a base rule or another
 // correlation, by id or name; no cycles) and builds an engine.
 func New(rules []*Rule, base []*sigma.Rule, opts *Options) (*Engine, error) {
-	e := &Engine{byRef: map[string][]*corr{}}
+	e := &Engine{byRef: map[string][]*corr{}, seed: maphash.MakeSeed()}
 	if opts != nil {
 		e.opts = *opts
 	}
@@ -232,7 +240,7 @@ func New(rules []*Rule, base []*sigma.Rule, opts *Options) (*Engine, error) {
 	}
 	foldHashes(rules, base, corrByRef)
 	for _, r := range rules {
-		c := &corr{r: r, keys: map[string]*state{}, steps: len(r.Rules)}
+		c := &corr{r: r, keys: map[uint64]*state{}, steps: len(r.Rules)}
 		e.corrs = append(e.corrs, c)
 		seen := map[string]bool{}
 		for _, ref := range r.Rules {
@@ -410,18 +418,24 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 			return Alert{}, false
 		}
 	}
-	st, ok := c.keys[string(kb)]
+	hk := maphash.Bytes(e.seed, kb)
+	st, ok := c.keys[hk]
+	if ok && st.key != string(kb) {
+		c.remove(st)
+		e.evicted++
+		ok = false
+	}
 	if !ok {
 		if len(c.keys) >= e.opts.MaxKeys && c.back != nil {
 			c.remove(c.back)
 			e.evicted++
 		}
-		st = &state{key: string(kb), group: slices.Clone(group)}
+		st = &state{key: string(kb), hash: hk, group: slices.Clone(group)}
 		if r.Type == Temporal || r.Type == TemporalOrdered {
 			st.last = make([]time.Time, len(r.Rules))
 		}
 		c.pushFront(st)
-		c.keys[st.key] = st
+		c.keys[hk] = st
 	} else if c.front != st {
 		c.unlink(st)
 		c.pushFront(st)

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"hash/maphash"
 	"math"
 	"time"
 )
@@ -123,13 +124,14 @@ func (e *Engine) Restore(s Snapshot) int {
 		// Oldest first, so PushFront leaves the most recent at the front.
 		for i := len(groups) - 1; i >= 0; i-- {
 			g := groups[i]
-			if _, dup := c.keys[g.Key]; dup || len(c.keys) >= e.opts.MaxKeys {
+			hk := maphash.String(e.seed, g.Key)
+			if _, dup := c.keys[hk]; dup || len(c.keys) >= e.opts.MaxKeys {
 				continue
 			}
 			if temporal && len(g.Last) != len(c.r.Rules) {
 				continue
 			}
-			st := &state{key: g.Key, group: g.Group, newest: g.Newest, times: g.Times}
+			st := &state{key: g.Key, hash: hk, group: g.Group, newest: g.Newest, times: g.Times}
 			if temporal {
 				st.last = g.Last
 			}
@@ -156,7 +158,7 @@ func (e *Engine) Restore(s Snapshot) int {
 				st.times = st.times[len(st.times)-e.opts.MaxEvents:]
 			}
 			c.pushFront(st)
-			c.keys[g.Key] = st
+			c.keys[hk] = st
 			n++
 		}
 	}

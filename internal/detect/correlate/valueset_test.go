@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"hash/maphash"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -59,7 +60,7 @@ func TestEvictsLeastRecentlyActive(t *testing.T) {
 	e.Observe(hit("fw_block", 2, "source.ip", "a"))
 	e.Observe(hit("fw_block", 3, "source.ip", "c")) // evicts b
 	c := e.corrs[0]
-	if _, ok := c.keys["b\x1f"]; ok || len(c.keys) != 2 {
+	if _, ok := c.keys[maphash.String(e.seed, "b\x1f")]; ok || len(c.keys) != 2 {
 		t.Fatalf("keys %v: b should have gone", c.keys)
 	}
 	if c.front.key != "c\x1f" || c.back.key != "a\x1f" {
@@ -71,7 +72,7 @@ func TestEvictsLeastRecentlyActive(t *testing.T) {
 		e.Observe(hit("fw_block", i, "source.ip", strconv.Itoa(i%150)))
 		n := 0
 		for st := c.front; st != nil; st = st.next {
-			if c.keys[st.key] != st {
+			if c.keys[st.hash] != st || st.hash != maphash.String(e.seed, st.key) {
 				t.Fatalf("step %d: listed key %q is not in the map", i, st.key)
 			}
 			n++
@@ -82,5 +83,26 @@ func TestEvictsLeastRecentlyActive(t *testing.T) {
 	}
 	if s := e.Stats(); s.Evicted == 0 {
 		t.Error("150 keys over a limit of 100 evicted nothing")
+	}
+}
+
+// Two groups under one key hash (a collision, forced here) never share a
+// window: the group hit pushes the other out, counted as evicted.
+func TestKeyHashCollision(t *testing.T) {
+	e := mustEngine(t, eventCountRule, []string{"fw_block"}, nil)
+	e.Observe(hit("fw_block", 0, "source.ip", "a"))
+	e.Observe(hit("fw_block", 1, "source.ip", "a"))
+	c := e.corrs[0]
+	st := c.keys[maphash.String(e.seed, "a\x1f")]
+	c.remove(st)
+	st.hash = maphash.String(e.seed, "b\x1f")
+	c.keys[st.hash] = st
+	c.pushFront(st)
+	// b's first hit must not count a's two.
+	if got := fired(e, hit("fw_block", 2, "source.ip", "b")); got != nil {
+		t.Fatalf("b fired on a's window: %v", got)
+	}
+	if s := e.Stats(); s.Evicted != 1 || s.Keys != 1 {
+		t.Errorf("stats %+v, want a pushed out and counted", s)
 	}
 }
