@@ -187,29 +187,6 @@ func (e *Event) putStrings(name string, v []string) {
 	}
 }
 
-// putExtString is PutString for a name known not to be a typed field:
-// the decoder knows it from the layout and skips setCore's switch.
-func (e *Event) putExtString(name, s string) {
-	if s == "" {
-		e.Delete(name)
-		return
-	}
-	if i := e.findUnlessFull(name); i >= 0 {
-		e.ext[i] = slot{name: name, kind: slotString, str: s}
-		return
-	}
-	e.push(slot{name: name, kind: slotString, str: s})
-}
-
-// putExtInt is PutInt for a name known not to be a typed field.
-func (e *Event) putExtInt(name string, n int64) {
-	if i := e.findUnlessFull(name); i >= 0 {
-		e.ext[i] = slot{name: name, kind: slotInt, num: n}
-		return
-	}
-	e.push(slot{name: name, kind: slotInt, num: n})
-}
-
 // PutInt sets an integer field, replacing any value.
 func (e *Event) PutInt(name string, n int64) {
 	if e.setCore(name, n) {

@@ -378,13 +378,6 @@ type layoutEntry struct {
 	prefix string // the enclosing object's name, "" at the top
 	key    string // the member's key as it appears in the input
 	name   string // prefix.key
-	ext    bool   // name is not a typed field
-}
-
-// isExt reports whether name is an extension field, not a typed one.
-func isExt(name string) bool {
-	var probe Event
-	return !probe.setCore(name, nil)
 }
 
 // fieldNames holds the dotted field names decoded so far, so that decoding
@@ -438,16 +431,14 @@ func (d *decoder) name(prefix string, key []byte) string {
 		if d.pos < len(d.layout) {
 			if en := &d.layout[d.pos]; en.prefix == prefix && en.key == string(key) {
 				d.pos++
-				d.ext = en.ext
 				return en.name
 			}
 		}
 		d.stray()
 	}
 	n := d.lookupName(prefix, key)
-	d.ext = isExt(n)
 	if len(*d.seen) <= maxLayout {
-		*d.seen = append(*d.seen, layoutEntry{prefix: prefix, key: n[len(n)-len(key):], name: n, ext: d.ext})
+		*d.seen = append(*d.seen, layoutEntry{prefix: prefix, key: n[len(n)-len(key):], name: n})
 	}
 	return n
 }
@@ -486,7 +477,6 @@ type decoder struct {
 	pos     int            // members matched in layout so far
 	strayed bool           // a member did not match layout
 	seen    *[]layoutEntry // once strayed: this event's layout, recorded up to one past maxLayout
-	ext     bool           // the name name returned last is not a typed field
 }
 
 // maxDepth bounds nesting, so hostile input cannot exhaust the stack.
@@ -528,10 +518,8 @@ func (d *decoder) object(e *Event, prefix string, depth int) error {
 	for {
 		d.space()
 		var name string
-		ext := false // name is known not to be a typed field
 		if raw, ok := d.plainString(); ok {
 			name = d.name(prefix, raw)
-			ext = d.ext
 		} else {
 			key, err := d.str()
 			if err != nil {
@@ -555,18 +543,9 @@ func (d *decoder) object(e *Event, prefix string, depth int) error {
 			if err != nil {
 				return err
 			}
-			if ext {
-				e.putExtString(name, s)
-			} else {
-				e.PutString(name, s)
-			}
+			e.PutString(name, s)
 		} else if n, ok := d.integer(); ok {
-			// Unboxed too, and parsed without a copy.
-			if ext {
-				e.putExtInt(name, n)
-			} else {
-				e.PutInt(name, n)
-			}
+			e.PutInt(name, n) // unboxed too, and parsed without a copy
 		} else if strs, ok := d.stringArray(); ok {
 			e.putStrings(name, strs)
 		} else {
