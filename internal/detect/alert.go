@@ -179,7 +179,10 @@ var entityFields = []struct{ field, typ string }{
 // Entities extracts the entities of one event, deduplicated by type and
 // value (the first field wins).
 func Entities(ev Event) []Entity {
-	var out []Entity
+	// Collected on the stack, returned in one allocation of the right
+	// size (most events name two to six entities).
+	var buf [8]Entity
+	out := buf[:0]
 	add := func(typ, field, v string) {
 		if v == "" || v == "-" {
 			return
@@ -191,8 +194,15 @@ func Entities(ev Event) []Entity {
 		}
 		out = append(out, Entity{Type: typ, Value: v, Field: field})
 	}
+	view, _ := ev.(*eventView)
 	for _, f := range entityFields {
-		v, ok := ev.Get(f.field)
+		var v any
+		var ok bool
+		if view != nil {
+			v, ok = view.entityGet(f.field)
+		} else {
+			v, ok = ev.Get(f.field)
+		}
 		if !ok {
 			continue
 		}
@@ -211,7 +221,10 @@ func Entities(ev Event) []Entity {
 			}
 		}
 	}
-	return out
+	if len(out) == 0 {
+		return nil
+	}
+	return append([]Entity(nil), out...)
 }
 
 func mergeEntities(dst []Entity, src []Entity) []Entity {

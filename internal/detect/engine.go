@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"net/netip"
 	"path"
@@ -127,18 +128,50 @@ type Engine struct {
 	supp   []Suppression
 	nrules int
 
-	mu       sync.Mutex
-	dedup    map[string]time.Time // dedup key → event time of the last raised alert
-	evidence map[string]*evidence // correlation id + group → recent hits
-	stats    Stats
-	pool     sync.Pool
+	mu    sync.Mutex
+	dedup map[string]time.Time // dedup key → event time of the last raised alert
+	// evidence files each correlation group's recent hits under a seeded
+	// hash of its key (correlation id and name, group values): a uint64
+	// key is cheaper to hash, compare and delete than the string. A
+	// different group under the same hash, which the random seed makes
+	// about impossible, pushes the other out (counted as evicted).
+	evidence map[uint64]*evidence
+	seed     maphash.Seed
+	// evFront and evBack link the evidence groups, most recently hit
+	// first, so a full map drops its idlest group without a scan.
+	evFront, evBack *evidence
+	// longest is the longest correlation timespan: evidence idle longer
+	// is expired rather than evicted.
+	longest time.Duration
+	keyBuf  []byte
+	stats   Stats
+	pool    sync.Pool
+	views   sync.Pool // of *eventView
 }
 
 // evidence keeps the recent triggering events of one correlation key.
 type evidence struct {
-	times    []time.Time
-	ids      []string
+	key      string
+	hash     uint64        // maphash of key, its index in Engine.evidence
+	hits     []evidenceHit // in arrival order
 	entities []Entity
+	// one holds the first hit, so a group hit once (most groups of a
+	// scan) costs no slice of its own.
+	one        [1]evidenceHit
+	prev, next *evidence
+}
+
+type evidenceHit struct {
+	t  time.Time
+	id string
+}
+
+// last is the event time of the group's latest hit (zero when none).
+func (ev *evidence) last() time.Time {
+	if len(ev.hits) == 0 {
+		return time.Time{}
+	}
+	return ev.hits[len(ev.hits)-1].t
 }
 
 const maxEvidence = 64
@@ -155,7 +188,8 @@ func New(rs *sigma.Ruleset, corrs []*correlate.Rule, opts *Options) (*Engine, er
 		refs:     map[string][]*correlate.Rule{},
 		byRef:    map[string]*correlate.Rule{},
 		dedup:    map[string]time.Time{},
-		evidence: map[string]*evidence{},
+		evidence: map[uint64]*evidence{},
+		seed:     maphash.MakeSeed(),
 		nrules:   len(rs.Rules),
 	}
 	if opts != nil {
@@ -197,6 +231,7 @@ func New(rs *sigma.Ruleset, corrs []*correlate.Rule, opts *Options) (*Engine, er
 		}
 		e.corr = c
 		for _, r := range corrs {
+			e.longest = max(e.longest, r.Timespan)
 			for _, ref := range r.Rules {
 				e.refs[ref] = append(e.refs[ref], r)
 			}
@@ -209,6 +244,7 @@ func New(rs *sigma.Ruleset, corrs []*correlate.Rule, opts *Options) (*Engine, er
 		}
 	}
 	e.pool.New = func() any { s := make([]sigma.Match, 0, 4); return &s }
+	e.views.New = func() any { return new(eventView) }
 	return e, nil
 }
 
@@ -363,12 +399,18 @@ func (e *Engine) Process(ev Event) []Alert {
 	if !ok {
 		t = now
 	}
+	// Rules, correlations and entities read the event through a view:
+	// its fields are read once for all of them.
+	view := e.views.Get().(*eventView)
+	view.reset(ev)
 	bufp := e.pool.Get().(*[]sigma.Match)
-	matches := e.sig.Match(ev, (*bufp)[:0])
+	matches := e.sig.Match(view, (*bufp)[:0])
 	defer func() {
 		clear(matches)
 		*bufp = matches[:0]
 		e.pool.Put(bufp)
+		view.reset(nil)
+		e.views.Put(view)
 	}()
 
 	var out []Alert
@@ -380,14 +422,14 @@ func (e *Engine) Process(ev Event) []Alert {
 			evID = EventID(ev)
 		}
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	lazy := func() {
 		lazyID()
 		if !entsDone {
-			ents, entsDone = Entities(ev), true
+			ents, entsDone = Entities(view), true
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.stats.Events++
 	for _, m := range matches {
 		r := m.Rule
@@ -397,7 +439,7 @@ func (e *Engine) Process(ev Event) []Alert {
 		}
 		if e.corr != nil {
 			lazyID()
-			h := correlate.Hit{ID: r.ID, Name: r.Name, Event: ev, Time: t}
+			h := correlate.Hit{ID: r.ID, Name: r.Name, Event: view, Time: t}
 			e.remember(h, evID, func() []Entity { lazy(); return ents })
 			for _, ca := range e.corr.Observe(h) {
 				out = e.emitCorrelation(out, ca, ev, now)
@@ -459,6 +501,52 @@ func (e *Engine) Process(ev Event) []Alert {
 		}
 	}
 	return out
+}
+
+// eventView remembers the fields read from one event while the engine
+// evaluates it. Several correlations group by the same fields, and a typed
+// field such as source.ip is formatted anew on every Get. It keeps found
+// values only (absent ones are cheap to ask for again) and a few of them.
+type eventView struct {
+	ev    Event
+	n     int
+	names [16]string
+	vals  [16]any
+}
+
+var _ Event = (*eventView)(nil)
+
+func (v *eventView) reset(ev Event) {
+	v.ev = ev
+	clear(v.vals[:v.n])
+	v.n = 0
+}
+
+// Get returns what the event's Get returns.
+func (v *eventView) Get(field string) (any, bool) {
+	for i := range v.n {
+		if v.names[i] == field {
+			return v.vals[i], true
+		}
+	}
+	x, ok := v.ev.Get(field)
+	if ok && v.n < len(v.names) {
+		v.names[v.n], v.vals[v.n] = field, x
+		v.n++
+	}
+	return x, ok
+}
+
+// entityGet is Get for Entities: through the view for the address
+// fields, which the event formats anew on every read, straight from the
+// event for the rest. Most of the thirty entity fields are absent, and
+// the view's scan would only add to each miss.
+func (v *eventView) entityGet(field string) (any, bool) {
+	switch field {
+	case "source.ip", "destination.ip":
+		return v.Get(field)
+	}
+	return v.ev.Get(field)
 }
 
 // AnomalyRulePrefix starts the rule id of anomaly alerts.
@@ -543,61 +631,109 @@ func (e *Engine) remember(h correlate.Hit, evID string, ents func() []Entity) {
 				}
 			}
 			seen = append(seen, c)
-			g, ok := c.Group(h)
+			// The key groupKey would build, in a reused buffer: the map
+			// lookup does not allocate, only a new group's key does.
+			k := append(append(append(e.keyBuf[:0], c.ID...), 0), c.Name...)
+			k, ok := c.AppendGroup(k, h)
+			e.keyBuf = k
 			if !ok {
 				continue
 			}
-			k := groupKey(c, g)
-			ev := e.evidence[k]
+			hk := maphash.Bytes(e.seed, k)
+			ev := e.evidence[hk]
+			if ev != nil && ev.key != string(k) {
+				e.stats.Evicted++
+				e.dropEvidence(ev)
+				ev = nil
+			}
 			if ev == nil {
-				if len(e.evidence) >= e.opts.MaxDedupKeys {
-					e.pruneEvidence(h.Time)
-				}
-				ev = &evidence{}
-				e.evidence[k] = ev
+				ev = e.newEvidence(hk, string(k), h.Time)
+			} else {
+				e.touchEvidence(ev)
 			}
 			// Drop what fell out of the window, then cap.
 			cut := 0
-			for cut < len(ev.times) && h.Time.Sub(ev.times[cut]) > c.Timespan {
+			for cut < len(ev.hits) && h.Time.Sub(ev.hits[cut].t) > c.Timespan {
 				cut++
 			}
-			if cut > 0 || len(ev.times) >= maxEvidence {
-				if len(ev.times)-cut >= maxEvidence {
-					cut = len(ev.times) - maxEvidence + 1
+			if cut > 0 || len(ev.hits) >= maxEvidence {
+				if len(ev.hits)-cut >= maxEvidence {
+					cut = len(ev.hits) - maxEvidence + 1
 				}
-				ev.times = append(ev.times[:0], ev.times[cut:]...)
-				ev.ids = append(ev.ids[:0], ev.ids[cut:]...)
+				ev.hits = append(ev.hits[:0], ev.hits[cut:]...)
 			}
-			ev.times = append(ev.times, h.Time)
-			ev.ids = append(ev.ids, evID)
-			if len(ev.entities) < 32 {
+			ev.hits = append(ev.hits, evidenceHit{h.Time, evID})
+			if n := len(ev.entities); n == 0 {
+				// The event's own list, shared (never written in place;
+				// the full slice expression makes a later merge copy).
+				x := ents()
+				ev.entities = x[:len(x):len(x)]
+			} else if n < 32 {
 				ev.entities = mergeEntities(ev.entities, ents())
 			}
 		}
 	}
 }
 
-// pruneEvidence drops evidence older than the longest timespan; if that
-// leaves the map above its low-water mark, the groups idle longest go too.
-// Pruning down to the mark, not by one entry, keeps a flood of new groups
-// (many source addresses) at amortized constant cost per event instead of
-// a scan of the whole map per event. Caller holds e.mu.
-func (e *Engine) pruneEvidence(now time.Time) {
-	var longest time.Duration
-	for _, c := range e.corrs {
-		longest = max(longest, c.Timespan)
-	}
-	for k, ev := range e.evidence {
-		if len(ev.times) == 0 || now.Sub(ev.times[len(ev.times)-1]) > longest {
-			delete(e.evidence, k)
+// newEvidence adds an empty evidence group under key, first making room
+// when the map is full: the groups idle longest go, those idle past the
+// longest timespan as expired, any other counted as evicted. The groups
+// are linked in order of their last hit, so this costs the same whatever
+// the map holds (a scan of the map per new group would not, under a flood
+// of new source addresses). Caller holds e.mu.
+func (e *Engine) newEvidence(hash uint64, key string, now time.Time) *evidence {
+	for len(e.evidence) >= e.opts.MaxDedupKeys && e.evBack != nil {
+		old := e.evBack
+		if len(old.hits) > 0 && now.Sub(old.last()) <= e.longest {
+			e.stats.Evicted++
 		}
+		e.dropEvidence(old)
 	}
-	e.stats.Evicted += uint64(evictOldest(e.evidence, lowWater(e.opts.MaxDedupKeys), func(ev *evidence) time.Time {
-		if len(ev.times) == 0 {
-			return time.Time{}
-		}
-		return ev.times[len(ev.times)-1]
-	}))
+	ev := &evidence{key: key, hash: hash}
+	ev.hits = ev.one[:0]
+	e.evidence[hash] = ev
+	e.linkEvidence(ev)
+	return ev
+}
+
+// linkEvidence puts ev at the front of the list (most recently hit).
+func (e *Engine) linkEvidence(ev *evidence) {
+	ev.prev, ev.next = nil, e.evFront
+	if e.evFront != nil {
+		e.evFront.prev = ev
+	}
+	e.evFront = ev
+	if e.evBack == nil {
+		e.evBack = ev
+	}
+}
+
+func (e *Engine) unlinkEvidence(ev *evidence) {
+	if ev.prev != nil {
+		ev.prev.next = ev.next
+	} else {
+		e.evFront = ev.next
+	}
+	if ev.next != nil {
+		ev.next.prev = ev.prev
+	} else {
+		e.evBack = ev.prev
+	}
+	ev.prev, ev.next = nil, nil
+}
+
+// touchEvidence moves a group just hit to the front.
+func (e *Engine) touchEvidence(ev *evidence) {
+	if e.evFront != ev {
+		e.unlinkEvidence(ev)
+		e.linkEvidence(ev)
+	}
+}
+
+// dropEvidence deletes a group from the map and the list.
+func (e *Engine) dropEvidence(ev *evidence) {
+	delete(e.evidence, ev.hash)
+	e.unlinkEvidence(ev)
 }
 
 // lowWater is the size a full bounded map is pruned down to: three
@@ -696,14 +832,14 @@ func (e *Engine) emitCorrelation(out []Alert, ca correlate.Alert, ev Event, now 
 	// Triggering events: the evidence of the base hits within the window;
 	// for a chained correlation, those of the correlations it references.
 	k := groupKey(r, ca.Group)
-	if evd := e.evidence[k]; evd != nil {
-		for i, t := range evd.times {
-			if !t.Before(ca.Start) && !t.After(ca.End) {
-				a.EventIDs = append(a.EventIDs, evd.ids[i])
+	if evd := e.evidence[maphash.String(e.seed, k)]; evd != nil && evd.key == k {
+		for _, x := range evd.hits {
+			if !x.t.Before(ca.Start) && !x.t.After(ca.End) {
+				a.EventIDs = append(a.EventIDs, x.id)
 			}
 		}
 		a.Entities = mergeEntities(a.Entities, evd.entities)
-		delete(e.evidence, k)
+		e.dropEvidence(evd)
 	}
 	if len(a.EventIDs) == 0 {
 		a.EventIDs = []string{EventID(ev)}
@@ -719,15 +855,21 @@ func (e *Engine) emitCorrelation(out []Alert, ca correlate.Alert, ev Event, now 
 			continue
 		}
 		pk := groupKey(parent, g)
-		pe := e.evidence[pk]
+		ph := maphash.String(e.seed, pk)
+		pe := e.evidence[ph]
+		if pe != nil && pe.key != pk {
+			e.stats.Evicted++
+			e.dropEvidence(pe)
+			pe = nil
+		}
 		if pe == nil {
-			pe = &evidence{}
-			e.evidence[pk] = pe
+			pe = e.newEvidence(ph, pk, ca.End)
+		} else {
+			e.touchEvidence(pe)
 		}
-		for range a.EventIDs {
-			pe.times = append(pe.times, ca.End)
+		for _, id := range a.EventIDs {
+			pe.hits = append(pe.hits, evidenceHit{ca.End, id})
 		}
-		pe.ids = append(pe.ids, a.EventIDs...)
 		pe.entities = mergeEntities(pe.entities, a.Entities)
 	}
 	return e.finish(out, a, ev, group, now)
@@ -806,7 +948,9 @@ func (e *Engine) finish(out []Alert, a Alert, ev Event, group sigma.MapEvent, no
 }
 
 // pruneDedup drops dedup keys past the window and, if the map is still
-// above its low-water mark, the oldest keys (see pruneEvidence).
+// above its low-water mark, the oldest keys. Pruning down to the mark, not
+// by one key, keeps a flood of new keys at amortized constant cost per
+// alert instead of a scan of the whole map per alert.
 func (e *Engine) pruneDedup(now time.Time) {
 	for k, t := range e.dedup {
 		if now.Sub(t) >= e.opts.DedupWindow {
@@ -829,13 +973,9 @@ func (e *Engine) Sweep(now time.Time) {
 			delete(e.dedup, k)
 		}
 	}
-	var longest time.Duration
-	for _, c := range e.corrs {
-		longest = max(longest, c.Timespan)
-	}
-	for k, ev := range e.evidence {
-		if len(ev.times) == 0 || now.Sub(ev.times[len(ev.times)-1]) > longest {
-			delete(e.evidence, k)
+	for _, ev := range e.evidence {
+		if len(ev.hits) == 0 || now.Sub(ev.last()) > e.longest {
+			e.dropEvidence(ev)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"time"
 
@@ -118,10 +119,20 @@ func (e *Engine) TakeOver(old *Engine) Restored {
 	defer old.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for k, ev := range old.evidence {
+	// Oldest first, so the groups keep their order in e's list.
+	for ev := old.evBack; ev != nil; {
+		prev := ev.prev
+		k := ev.key
 		if i := strings.IndexByte(k, 0x1f); i >= 0 && keep[k[:i]] || i < 0 && keep[k] {
-			e.evidence[k] = ev
+			old.dropEvidence(ev)
+			ev.hash = maphash.String(e.seed, k)
+			if cur := e.evidence[ev.hash]; cur != nil {
+				e.dropEvidence(cur)
+			}
+			e.evidence[ev.hash] = ev
+			e.linkEvidence(ev)
 		}
+		ev = prev
 	}
 	st := old.stats
 	e.stats.Events += st.Events

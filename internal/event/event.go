@@ -82,6 +82,21 @@ type Event struct {
 	Provenance  Provenance
 
 	ext []slot
+	// extNames has nameBit set for the name of every extension field (and
+	// maybe of deleted ones): find rejects most absent names without
+	// scanning, and rule and entity lookups ask for many absent names.
+	extNames [2]uint64
+}
+
+// nameBit returns the word and bit of extNames that stand for name.
+func nameBit(name string) (int, uint64) {
+	n := len(name)
+	h := uint(n) * 0x9e3779b1
+	if n > 0 {
+		h ^= uint(name[n-1])*0x85ebca6b ^ uint(name[n/2])*0xc2b2ae35 ^ uint(name[n/3])*0x27d4eb2f
+	}
+	h ^= h >> 15
+	return int(h>>6) & 1, 1 << (h & 63)
 }
 
 // Reset clears e for reuse, keeping allocated capacity.

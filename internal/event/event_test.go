@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -268,5 +269,42 @@ func TestFieldLimit(t *testing.T) {
 	}
 	if v, _ := e.Get("mcpsoc.fields_dropped"); v != int64(10) {
 		t.Errorf("fields_dropped = %v, want 10", v)
+	}
+}
+
+// TestExtNamesNeverHideAField: the name filter in front of the extension
+// scan rejects absent names only, through puts, deletes, resets and a
+// pipeline error's carried fields.
+func TestExtNamesNeverHideAField(t *testing.T) {
+	var e Event
+	want := map[string]string{}
+	for i := range 3000 {
+		name := fmt.Sprintf("f%d.x%d", i%37, i%11)
+		switch i % 5 {
+		case 0, 1, 2:
+			e.PutString(name, "v"+name)
+			want[name] = "v" + name
+		case 3:
+			e.Delete(name)
+			delete(want, name)
+		case 4:
+			if i%500 == 4 {
+				e.Reset()
+				clear(want)
+			}
+		}
+		for n, v := range want {
+			if got, ok := e.GetString(n); !ok || got != v {
+				t.Fatalf("step %d: %s = %q %v, want %q", i, n, got, ok, v)
+			}
+		}
+	}
+	e.PutString("host.name", "h")
+	e.PutString("log.level", "x")
+	e.SetPipelineError("bad")
+	for _, n := range []string{"host.name", "log.level", "error.message"} {
+		if _, ok := e.Get(n); !ok {
+			t.Errorf("%s lost after SetPipelineError", n)
+		}
 	}
 }

@@ -59,6 +59,7 @@ const droppedField = "mcpsoc.fields_dropped"
 func (e *Event) push(sl slot) {
 	if len(e.ext) < MaxExtFields {
 		e.ext = append(e.ext, sl)
+		e.markName(sl.name)
 		return
 	}
 	if i := e.find(droppedField); i >= 0 {
@@ -66,6 +67,12 @@ func (e *Event) push(sl slot) {
 		return
 	}
 	e.ext = append(e.ext, slot{name: droppedField, kind: slotInt, num: 1})
+	e.markName(droppedField)
+}
+
+func (e *Event) markName(name string) {
+	w, b := nameBit(name)
+	e.extNames[w] |= b
 }
 
 // findUnlessFull is find for writers: once the event is full it returns -1
@@ -79,6 +86,9 @@ func (e *Event) findUnlessFull(name string) int {
 }
 
 func (e *Event) find(name string) int {
+	if w, b := nameBit(name); e.extNames[w]&b == 0 {
+		return -1
+	}
 	for i := range e.ext {
 		if e.ext[i].name == name {
 			return i
@@ -162,6 +172,19 @@ func (e *Event) PutString(name, s string) {
 		return
 	}
 	e.push(slot{name: name, kind: slotString, str: s})
+}
+
+// putStrings is Put for a non-empty list of strings, without boxing it
+// for the typed lists.
+func (e *Event) putStrings(name string, v []string) {
+	switch name {
+	case "event.category":
+		e.Category = v
+	case "event.type":
+		e.Type = v
+	default:
+		e.Put(name, v)
+	}
 }
 
 // PutInt sets an integer field, replacing any value.
@@ -286,6 +309,9 @@ func (e *Event) SetPipelineError(reason string) {
 	ext := e.ext[:0]
 	*e = keep
 	e.ext = append(ext, carry...)
+	for i := range e.ext {
+		e.markName(e.ext[i].name)
+	}
 	e.PutString("error.message", reason)
 }
 

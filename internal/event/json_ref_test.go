@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -243,7 +244,11 @@ func TestUnmarshalMatchesReference(t *testing.T) {
 func FuzzUnmarshalMatchesReference(f *testing.F) {
 	for _, s := range []string{
 		`{"@timestamp":"2026-11-21T13:00:00Z","source":{"ip":"203.0.113.7","port":22},"tags":["a","b"],"n":1.0,"big":12345678901234567890,"x":[1,"a",{"k":[true,null]}],"e":"\u00e9\ud83d\ude00\n"}`,
-		`{"a":{"b":1,"b.c":2},"a.b.d":3}`, `{}`, `{"k":"\xff\xfe"}`, `{"k":1e400}`, `[1]`, `{"a":01}`,
+		`{"a":{"b":1,"b.c":2},"a.b.d":3}`, `{}`,
+		// String arrays take a fast path; mixed, empty and escaped ones
+		// must come out as the reference has them.
+		`{"a":["x",1],"b":[],"c":[ "p" , "q\u00e9" ],"d":["x","y"`,
+		`{"event":{"category":["x"],"type":[]},"related":{"ip":["192.0.2.1","192.0.2.2"]},"t":["a",["b"]]}`, `{"k":"\xff\xfe"}`, `{"k":1e400}`, `[1]`, `{"a":01}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -373,5 +378,40 @@ func TestCoreFieldsMatchGetCore(t *testing.T) {
 				t.Errorf("event %d, %s: wrote %s, want %s", i, name, got, want)
 			}
 		}
+	}
+}
+
+// TestLayoutAcrossEvents decodes events whose members match the previous
+// event's, differ in a key, a nesting, a count or an order, and checks
+// every decode against the reference: a layout carried over from one event
+// never names another's fields.
+func TestLayoutAcrossEvents(t *testing.T) {
+	many := `{`
+	for i := range maxLayout + 5 {
+		if i > 0 {
+			many += ","
+		}
+		many += `"f` + strconv.Itoa(i) + `":` + strconv.Itoa(i)
+	}
+	many += `}`
+	docs := []string{
+		benchEventJSON,
+		benchEventJSON,
+		`{"a":{"b":1,"c":"x"},"d":"y"}`,
+		`{"a":{"b":1,"c":"x"},"d":"y"}`,
+		`{"a":{"b":1},"c":"x","d":"y"}`,         // same keys, another nesting
+		`{"a":{"b":1,"c":"x"}}`,                 // a prefix of the last
+		`{"a":{"b":1,"c":"x"},"d":"y","e":"z"}`, // one more
+		`{"d":"y","a":{"c":"x","b":1}}`,         // another order
+		`{"a":{"b":1,"c\u0041":"x"},"d":"y"}`,   // an escaped key
+		`{"a.b":2,"a":{"b":1}}`,
+		many,
+		many,
+		benchEventJSON,
+		`{"source":{"ip":"192.0.2.1"},"destination":{"ip":"192.0.2.2"}}`,
+		`{"source":{"ip":"192.0.2.1"},"destination":{"port":80}}`,
+	}
+	for i, doc := range docs {
+		t.Run(strconv.Itoa(i), func(t *testing.T) { agree(t, []byte(doc)) })
 	}
 }

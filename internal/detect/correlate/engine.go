@@ -1,10 +1,11 @@
 package correlate
 
 import (
-	"container/list"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,13 +82,58 @@ type Engine struct {
 	opts    Options
 	evicted uint64
 	trimmed uint64
+	// keyBuf and groupBuf are update's scratch: a hit's key is looked up
+	// from them, and copied only for a new group.
+	keyBuf   []byte
+	groupBuf []GroupValue
+	// seed hashes group keys for corr.keys.
+	seed maphash.Seed
 }
 
 type corr struct {
-	r     *Rule
-	keys  map[string]*list.Element
-	lru   *list.List // of *state, most recently active first
-	steps int
+	r *Rule
+	// keys files each group's state under a seeded hash of its key: a
+	// uint64 is cheaper to hash, compare and delete than the key. A
+	// different group under the same hash, which the random seed makes
+	// about impossible, pushes the other out (counted as evicted).
+	keys map[uint64]*state
+	// front and back link the states, most recently active first, so the
+	// least recently active is evicted in constant time.
+	front, back *state
+	steps       int
+}
+
+// pushFront links st first.
+func (c *corr) pushFront(st *state) {
+	st.prev, st.next = nil, c.front
+	if c.front != nil {
+		c.front.prev = st
+	}
+	c.front = st
+	if c.back == nil {
+		c.back = st
+	}
+}
+
+// unlink takes st out of the list.
+func (c *corr) unlink(st *state) {
+	if st.prev != nil {
+		st.prev.next = st.next
+	} else {
+		c.front = st.next
+	}
+	if st.next != nil {
+		st.next.prev = st.prev
+	} else {
+		c.back = st.prev
+	}
+	st.prev, st.next = nil, nil
+}
+
+// remove drops st from the map and the list.
+func (c *corr) remove(st *state) {
+	delete(c.keys, st.hash)
+	c.unlink(st)
 }
 
 type valueSeen struct {
@@ -97,13 +143,16 @@ type valueSeen struct {
 
 type state struct {
 	key    string
+	hash   uint64 // maphash of key, its index in corr.keys
 	group  []GroupValue
 	newest time.Time
-	times  []time.Time          // event_count, sorted
-	values map[string]time.Time // value_count: value -> last seen
-	order  []valueSeen          // value_count, in arrival order
-	last   []time.Time          // temporal: last hit per position; ordered: latest chain start per step
-	num    *numWindow           // value_sum, value_avg, value_percentile
+	times  []time.Time // event_count, sorted
+	values valueSet    // value_count: value -> last seen
+	order  []valueSeen // value_count, in arrival order
+	last   []time.Time // temporal: last hit per position; ordered: latest chain start per step
+	num    *numWindow  // value_sum, value_avg, value_percentile
+
+	prev, next *state
 }
 
 // maxChain bounds correlation chaining depth at run time; cycles are
@@ -113,7 +162,7 @@ const maxChain = 16
 // New checks the rules (every reference resolves to a base rule or another
 // correlation, by id or name; no cycles) and builds an engine.
 func New(rules []*Rule, base []*sigma.Rule, opts *Options) (*Engine, error) {
-	e := &Engine{byRef: map[string][]*corr{}}
+	e := &Engine{byRef: map[string][]*corr{}, seed: maphash.MakeSeed()}
 	if opts != nil {
 		e.opts = *opts
 	}
@@ -191,7 +240,7 @@ func New(rules []*Rule, base []*sigma.Rule, opts *Options) (*Engine, error) {
 	}
 	foldHashes(rules, base, corrByRef)
 	for _, r := range rules {
-		c := &corr{r: r, keys: map[string]*list.Element{}, lru: list.New(), steps: len(r.Rules)}
+		c := &corr{r: r, keys: map[uint64]*state{}, steps: len(r.Rules)}
 		e.corrs = append(e.corrs, c)
 		seen := map[string]bool{}
 		for _, ref := range r.Rules {
@@ -334,8 +383,7 @@ func valueString(v any) (string, bool) {
 
 func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 	r := c.r
-	group := make([]GroupValue, 0, len(r.GroupBy))
-	var kb strings.Builder
+	group, kb := e.groupBuf[:0], e.keyBuf[:0]
 	for _, g := range r.GroupBy {
 		v, ok := h.Event.Get(c.fieldFor(g, h))
 		if !ok {
@@ -346,9 +394,10 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 			return Alert{}, false
 		}
 		group = append(group, GroupValue{Field: g, Value: s})
-		kb.WriteString(s)
-		kb.WriteByte(0x1f)
+		kb = append(kb, s...)
+		kb = append(kb, 0x1f)
 	}
+	e.groupBuf, e.keyBuf = group, kb
 	var value string
 	var num float64
 	if r.Type.Numeric() {
@@ -369,25 +418,28 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 			return Alert{}, false
 		}
 	}
-	key := kb.String()
-	el, ok := c.keys[key]
+	hk := maphash.Bytes(e.seed, kb)
+	st, ok := c.keys[hk]
+	if ok && st.key != string(kb) {
+		c.remove(st)
+		e.evicted++
+		ok = false
+	}
 	if !ok {
-		if c.lru.Len() >= e.opts.MaxKeys {
-			old := c.lru.Back()
-			delete(c.keys, old.Value.(*state).key)
-			c.lru.Remove(old)
+		if len(c.keys) >= e.opts.MaxKeys && c.back != nil {
+			c.remove(c.back)
 			e.evicted++
 		}
-		st := &state{key: key, group: group}
+		st = &state{key: string(kb), hash: hk, group: slices.Clone(group)}
 		if r.Type == Temporal || r.Type == TemporalOrdered {
 			st.last = make([]time.Time, len(r.Rules))
 		}
-		el = c.lru.PushFront(st)
-		c.keys[key] = el
-	} else {
-		c.lru.MoveToFront(el)
+		c.pushFront(st)
+		c.keys[hk] = st
+	} else if c.front != st {
+		c.unlink(st)
+		c.pushFront(st)
 	}
-	st := el.Value.(*state)
 	t := h.Time
 	if t.After(st.newest) {
 		st.newest = t
@@ -414,36 +466,33 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 			fired = true
 		}
 	case ValueCount:
-		if st.values == nil {
-			st.values = map[string]time.Time{}
-		}
-		if prev, ok := st.values[value]; !ok || t.After(prev) {
-			st.values[value] = t
+		if prev, ok := st.values.get(value); !ok || t.After(prev) {
+			st.values.set(value, t)
 		}
 		st.order = append(st.order, valueSeen{value, t})
 		drop := 0
-		for drop < len(st.order) && (st.order[drop].t.Before(floor) || len(st.values) > e.opts.MaxValues) {
+		for drop < len(st.order) && (st.order[drop].t.Before(floor) || st.values.len() > e.opts.MaxValues) {
 			o := st.order[drop]
-			if last, ok := st.values[o.v]; ok && !last.After(o.t) {
-				delete(st.values, o.v)
+			if last, ok := st.values.get(o.v); ok && !last.After(o.t) {
+				st.values.del(o.v)
 			}
 			drop++
 		}
 		st.order = st.order[drop:]
-		if len(st.order) > 4*len(st.values)+64 {
+		if len(st.order) > 4*st.values.len()+64 {
 			// Compact repeated sightings so the order slice stays
 			// proportional to the distinct values.
 			kept := st.order[:0]
 			for _, o := range st.order {
-				if st.values[o.v].Equal(o.t) {
+				if last, _ := st.values.get(o.v); last.Equal(o.t) {
 					kept = append(kept, o)
 				}
 			}
 			st.order = kept
 		}
-		if n := len(st.values); r.Condition.holds(float64(n)) {
+		if n := st.values.len(); r.Condition.holds(float64(n)) {
 			a = Alert{Count: n, Start: t, End: t}
-			for v, seen := range st.values {
+			for v, seen := range st.values.all() {
 				a.Values = append(a.Values, v)
 				if seen.Before(a.Start) {
 					a.Start = seen
@@ -526,10 +575,9 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 		return Alert{}, false
 	}
 	a.Rule = r
-	a.Group = group
+	a.Group = st.group
 	// A fired window starts over: the same events do not fire again.
-	delete(c.keys, key)
-	c.lru.Remove(el)
+	c.remove(st)
 	return a, true
 }
 
@@ -541,16 +589,9 @@ func (e *Engine) Sweep(now time.Time) int {
 	n := 0
 	for _, c := range e.corrs {
 		floor := now.Add(-c.r.Timespan)
-		for el := c.lru.Back(); el != nil; {
-			st := el.Value.(*state)
-			if !st.newest.Before(floor) {
-				break
-			}
-			prev := el.Prev()
-			delete(c.keys, st.key)
-			c.lru.Remove(el)
+		for st := c.back; st != nil && st.newest.Before(floor); st = c.back {
+			c.remove(st)
 			n++
-			el = prev
 		}
 	}
 	return n

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"hash/maphash"
 	"math"
 	"time"
 )
@@ -65,8 +66,7 @@ func (e *Engine) Snapshot() Snapshot {
 	s := Snapshot{Version: snapshotVersion, Taken: time.Now().UTC(), Correlations: map[string][]GroupState{}, Hashes: map[string]string{}}
 	for _, c := range e.corrs {
 		var groups []GroupState
-		for el := c.lru.Front(); el != nil; el = el.Next() {
-			st := el.Value.(*state)
+		for st := c.front; st != nil; st = st.next {
 			g := GroupState{Key: st.key, Group: append([]GroupValue(nil), st.group...), Newest: st.newest,
 				Times: append([]time.Time(nil), st.times...), Last: append([]time.Time(nil), st.last...)}
 			if st.num != nil {
@@ -76,7 +76,7 @@ func (e *Engine) Snapshot() Snapshot {
 				}
 			}
 			for _, v := range st.order {
-				if t, ok := st.values[v.v]; ok && t.Equal(v.t) {
+				if t, ok := st.values.get(v.v); ok && t.Equal(v.t) {
 					g.Values = append(g.Values, ValueTime{Value: v.v, Time: v.t})
 				}
 			}
@@ -124,23 +124,23 @@ func (e *Engine) Restore(s Snapshot) int {
 		// Oldest first, so PushFront leaves the most recent at the front.
 		for i := len(groups) - 1; i >= 0; i-- {
 			g := groups[i]
-			if _, dup := c.keys[g.Key]; dup || c.lru.Len() >= e.opts.MaxKeys {
+			hk := maphash.String(e.seed, g.Key)
+			if _, dup := c.keys[hk]; dup || len(c.keys) >= e.opts.MaxKeys {
 				continue
 			}
 			if temporal && len(g.Last) != len(c.r.Rules) {
 				continue
 			}
-			st := &state{key: g.Key, group: g.Group, newest: g.Newest, times: g.Times}
+			st := &state{key: g.Key, hash: hk, group: g.Group, newest: g.Newest, times: g.Times}
 			if temporal {
 				st.last = g.Last
 			}
 			if c.r.Type == ValueCount {
-				st.values = map[string]time.Time{}
 				for _, v := range g.Values {
-					if len(st.values) >= e.opts.MaxValues {
+					if st.values.len() >= e.opts.MaxValues {
 						break
 					}
-					st.values[v.Value] = v.Time
+					st.values.set(v.Value, v.Time)
 					st.order = append(st.order, valueSeen{v: v.Value, t: v.Time})
 				}
 			}
@@ -157,7 +157,8 @@ func (e *Engine) Restore(s Snapshot) int {
 			if c.r.Type == EventCount && len(st.times) > e.opts.MaxEvents {
 				st.times = st.times[len(st.times)-e.opts.MaxEvents:]
 			}
-			c.keys[g.Key] = c.lru.PushFront(st)
+			c.pushFront(st)
+			c.keys[hk] = st
 			n++
 		}
 	}
