@@ -18,6 +18,7 @@ import (
 	"github.com/mcpsoc/mcpsoc/internal/detect/ioc"
 	"github.com/mcpsoc/mcpsoc/internal/detect/sigma"
 	"github.com/mcpsoc/mcpsoc/internal/event"
+	"github.com/mcpsoc/mcpsoc/internal/lru"
 )
 
 // Event is what the engine reads: a value by ECS field name. *event.Event
@@ -137,9 +138,9 @@ type Engine struct {
 	// about impossible, pushes the other out (counted as evicted).
 	evidence map[uint64]*evidence
 	seed     maphash.Seed
-	// evFront and evBack link the evidence groups, most recently hit
-	// first, so a full map drops its idlest group without a scan.
-	evFront, evBack *evidence
+	// recent orders the evidence groups, most recently hit first, so a
+	// full map drops its idlest group without a scan.
+	recent lru.List[evidence, *evidence]
 	// longest is the longest correlation timespan: evidence idle longer
 	// is expired rather than evicted.
 	longest time.Duration
@@ -157,9 +158,12 @@ type evidence struct {
 	entities []Entity
 	// one holds the first hit, so a group hit once (most groups of a
 	// scan) costs no slice of its own.
-	one        [1]evidenceHit
-	prev, next *evidence
+	one   [1]evidenceHit
+	links lru.Links[evidence]
 }
+
+// Links returns the group's place in the engine's recency list.
+func (ev *evidence) Links() *lru.Links[evidence] { return &ev.links }
 
 type evidenceHit struct {
 	t  time.Time
@@ -649,7 +653,7 @@ func (e *Engine) remember(h correlate.Hit, evID string, ents func() []Entity) {
 			if ev == nil {
 				ev = e.newEvidence(hk, string(k), h.Time)
 			} else {
-				e.touchEvidence(ev)
+				e.recent.Touch(ev)
 			}
 			// Drop what fell out of the window, then cap.
 			cut := 0
@@ -682,8 +686,8 @@ func (e *Engine) remember(h correlate.Hit, evID string, ents func() []Entity) {
 // the map holds (a scan of the map per new group would not, under a flood
 // of new source addresses). Caller holds e.mu.
 func (e *Engine) newEvidence(hash uint64, key string, now time.Time) *evidence {
-	for len(e.evidence) >= e.opts.MaxDedupKeys && e.evBack != nil {
-		old := e.evBack
+	for len(e.evidence) >= e.opts.MaxDedupKeys && e.recent.Back() != nil {
+		old := e.recent.Back()
 		if len(old.hits) > 0 && now.Sub(old.last()) <= e.longest {
 			e.stats.Evicted++
 		}
@@ -692,48 +696,14 @@ func (e *Engine) newEvidence(hash uint64, key string, now time.Time) *evidence {
 	ev := &evidence{key: key, hash: hash}
 	ev.hits = ev.one[:0]
 	e.evidence[hash] = ev
-	e.linkEvidence(ev)
+	e.recent.PushFront(ev)
 	return ev
-}
-
-// linkEvidence puts ev at the front of the list (most recently hit).
-func (e *Engine) linkEvidence(ev *evidence) {
-	ev.prev, ev.next = nil, e.evFront
-	if e.evFront != nil {
-		e.evFront.prev = ev
-	}
-	e.evFront = ev
-	if e.evBack == nil {
-		e.evBack = ev
-	}
-}
-
-func (e *Engine) unlinkEvidence(ev *evidence) {
-	if ev.prev != nil {
-		ev.prev.next = ev.next
-	} else {
-		e.evFront = ev.next
-	}
-	if ev.next != nil {
-		ev.next.prev = ev.prev
-	} else {
-		e.evBack = ev.prev
-	}
-	ev.prev, ev.next = nil, nil
-}
-
-// touchEvidence moves a group just hit to the front.
-func (e *Engine) touchEvidence(ev *evidence) {
-	if e.evFront != ev {
-		e.unlinkEvidence(ev)
-		e.linkEvidence(ev)
-	}
 }
 
 // dropEvidence deletes a group from the map and the list.
 func (e *Engine) dropEvidence(ev *evidence) {
 	delete(e.evidence, ev.hash)
-	e.unlinkEvidence(ev)
+	e.recent.Remove(ev)
 }
 
 // lowWater is the size a full bounded map is pruned down to: three
@@ -865,7 +835,7 @@ func (e *Engine) emitCorrelation(out []Alert, ca correlate.Alert, ev Event, now 
 		if pe == nil {
 			pe = e.newEvidence(ph, pk, ca.End)
 		} else {
-			e.touchEvidence(pe)
+			e.recent.Touch(pe)
 		}
 		for _, id := range a.EventIDs {
 			pe.hits = append(pe.hits, evidenceHit{ca.End, id})

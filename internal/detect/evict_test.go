@@ -66,13 +66,13 @@ func checkEvidenceList(t *testing.T, e *Engine) {
 	t.Helper()
 	n := 0
 	var prev *evidence
-	for ev := e.evFront; ev != nil; ev = ev.next {
-		if e.evidence[ev.hash] != ev || ev.hash != maphash.String(e.seed, ev.key) || ev.prev != prev {
+	for ev := e.recent.Front(); ev != nil; ev = e.recent.Next(ev) {
+		if e.evidence[ev.hash] != ev || ev.hash != maphash.String(e.seed, ev.key) || e.recent.Prev(ev) != prev {
 			t.Fatalf("listed group %q is not linked or not in the map", ev.key)
 		}
 		prev, n = ev, n+1
 	}
-	if prev != e.evBack || n != len(e.evidence) {
+	if prev != e.recent.Back() || n != len(e.evidence) {
 		t.Fatalf("%d groups listed, %d in the map", n, len(e.evidence))
 	}
 }
@@ -154,7 +154,7 @@ func TestEvidenceHashCollision(t *testing.T) {
 	e.dropEvidence(a)
 	a.hash = maphash.String(e.seed, "\x00many_failures\x1fb")
 	e.evidence[a.hash] = a
-	e.linkEvidence(a)
+	e.recent.PushFront(a)
 	before := e.Stats().Evicted
 	e.Process(ev("b", 2))
 	e.Process(ev("b", 3))

@@ -120,8 +120,8 @@ func (e *Engine) TakeOver(old *Engine) Restored {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	// Oldest first, so the groups keep their order in e's list.
-	for ev := old.evBack; ev != nil; {
-		prev := ev.prev
+	for ev := old.recent.Back(); ev != nil; {
+		prev := old.recent.Prev(ev)
 		k := ev.key
 		if i := strings.IndexByte(k, 0x1f); i >= 0 && keep[k[:i]] || i < 0 && keep[k] {
 			old.dropEvidence(ev)
@@ -130,7 +130,7 @@ func (e *Engine) TakeOver(old *Engine) Restored {
 				e.dropEvidence(cur)
 			}
 			e.evidence[ev.hash] = ev
-			e.linkEvidence(ev)
+			e.recent.PushFront(ev)
 		}
 		ev = prev
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpsoc/mcpsoc/internal/detect/sigma"
+	"github.com/mcpsoc/mcpsoc/internal/lru"
 )
 
 // Options bound the engine's state. Nil means defaults.
@@ -97,43 +98,16 @@ type corr struct {
 	// different group under the same hash, which the random seed makes
 	// about impossible, pushes the other out (counted as evicted).
 	keys map[uint64]*state
-	// front and back link the states, most recently active first, so the
-	// least recently active is evicted in constant time.
-	front, back *state
-	steps       int
-}
-
-// pushFront links st first.
-func (c *corr) pushFront(st *state) {
-	st.prev, st.next = nil, c.front
-	if c.front != nil {
-		c.front.prev = st
-	}
-	c.front = st
-	if c.back == nil {
-		c.back = st
-	}
-}
-
-// unlink takes st out of the list.
-func (c *corr) unlink(st *state) {
-	if st.prev != nil {
-		st.prev.next = st.next
-	} else {
-		c.front = st.next
-	}
-	if st.next != nil {
-		st.next.prev = st.prev
-	} else {
-		c.back = st.prev
-	}
-	st.prev, st.next = nil, nil
+	// recent orders the states, most recently active first, so the least
+	// recently active is evicted in constant time.
+	recent lru.List[state, *state]
+	steps  int
 }
 
 // remove drops st from the map and the list.
 func (c *corr) remove(st *state) {
 	delete(c.keys, st.hash)
-	c.unlink(st)
+	c.recent.Remove(st)
 }
 
 type valueSeen struct {
@@ -152,8 +126,11 @@ type state struct {
 	last   []time.Time // temporal: last hit per position; ordered: latest chain start per step
 	num    *numWindow  // value_sum, value_avg, value_percentile
 
-	prev, next *state
+	links lru.Links[state]
 }
+
+// Links returns the state's place in its correlation's recency list.
+func (st *state) Links() *lru.Links[state] { return &st.links }
 
 // maxChain bounds correlation chaining depth at run time; cycles are
 // rejected at load time already.
@@ -426,19 +403,18 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 		ok = false
 	}
 	if !ok {
-		if len(c.keys) >= e.opts.MaxKeys && c.back != nil {
-			c.remove(c.back)
+		if b := c.recent.Back(); len(c.keys) >= e.opts.MaxKeys && b != nil {
+			c.remove(b)
 			e.evicted++
 		}
 		st = &state{key: string(kb), hash: hk, group: slices.Clone(group)}
 		if r.Type == Temporal || r.Type == TemporalOrdered {
 			st.last = make([]time.Time, len(r.Rules))
 		}
-		c.pushFront(st)
+		c.recent.PushFront(st)
 		c.keys[hk] = st
-	} else if c.front != st {
-		c.unlink(st)
-		c.pushFront(st)
+	} else {
+		c.recent.Touch(st)
 	}
 	t := h.Time
 	if t.After(st.newest) {
@@ -589,7 +565,7 @@ func (e *Engine) Sweep(now time.Time) int {
 	n := 0
 	for _, c := range e.corrs {
 		floor := now.Add(-c.r.Timespan)
-		for st := c.back; st != nil && st.newest.Before(floor); st = c.back {
+		for st := c.recent.Back(); st != nil && st.newest.Before(floor); st = c.recent.Back() {
 			c.remove(st)
 			n++
 		}

@@ -66,7 +66,7 @@ func (e *Engine) Snapshot() Snapshot {
 	s := Snapshot{Version: snapshotVersion, Taken: time.Now().UTC(), Correlations: map[string][]GroupState{}, Hashes: map[string]string{}}
 	for _, c := range e.corrs {
 		var groups []GroupState
-		for st := c.front; st != nil; st = st.next {
+		for st := c.recent.Front(); st != nil; st = c.recent.Next(st) {
 			g := GroupState{Key: st.key, Group: append([]GroupValue(nil), st.group...), Newest: st.newest,
 				Times: append([]time.Time(nil), st.times...), Last: append([]time.Time(nil), st.last...)}
 			if st.num != nil {
@@ -157,7 +157,7 @@ func (e *Engine) Restore(s Snapshot) int {
 			if c.r.Type == EventCount && len(st.times) > e.opts.MaxEvents {
 				st.times = st.times[len(st.times)-e.opts.MaxEvents:]
 			}
-			c.pushFront(st)
+			c.recent.PushFront(st)
 			c.keys[hk] = st
 			n++
 		}

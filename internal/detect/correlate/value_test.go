@@ -114,7 +114,7 @@ func TestPercentileSketch(t *testing.T) {
 			t.Fatal("fired")
 		}
 	}
-	st := e.corrs[0].front
+	st := e.corrs[0].recent.Front()
 	if st.num.sketch == nil {
 		t.Fatal("a 5,000-sample window is still exact")
 	}
@@ -139,7 +139,7 @@ func TestValueSamplesBounded(t *testing.T) {
 	if s := e.Stats(); s.Trimmed != 900 || s.Keys != 1 {
 		t.Errorf("stats %+v, want 900 trimmed, 1 key", s)
 	}
-	st := e.corrs[0].front
+	st := e.corrs[0].recent.Front()
 	if len(st.num.samples) != 100 || st.num.sum != 100 {
 		t.Errorf("window %d samples, sum %v", len(st.num.samples), st.num.sum)
 	}

@@ -63,15 +63,15 @@ func TestEvictsLeastRecentlyActive(t *testing.T) {
 	if _, ok := c.keys[maphash.String(e.seed, "b\x1f")]; ok || len(c.keys) != 2 {
 		t.Fatalf("keys %v: b should have gone", c.keys)
 	}
-	if c.front.key != "c\x1f" || c.back.key != "a\x1f" {
-		t.Errorf("order %q..%q, want c first and a last", c.front.key, c.back.key)
+	if c.recent.Front().key != "c\x1f" || c.recent.Back().key != "a\x1f" {
+		t.Errorf("order %q..%q, want c first and a last", c.recent.Front().key, c.recent.Back().key)
 	}
 	e = mustEngine(t, eventCountRule, []string{"fw_block"}, &Options{MaxKeys: 100})
 	c = e.corrs[0]
 	for i := range 1000 {
 		e.Observe(hit("fw_block", i, "source.ip", strconv.Itoa(i%150)))
 		n := 0
-		for st := c.front; st != nil; st = st.next {
+		for st := c.recent.Front(); st != nil; st = c.recent.Next(st) {
 			if c.keys[st.hash] != st || st.hash != maphash.String(e.seed, st.key) {
 				t.Fatalf("step %d: listed key %q is not in the map", i, st.key)
 			}
@@ -97,7 +97,7 @@ func TestKeyHashCollision(t *testing.T) {
 	c.remove(st)
 	st.hash = maphash.String(e.seed, "b\x1f")
 	c.keys[st.hash] = st
-	c.pushFront(st)
+	c.recent.PushFront(st)
 	// b's first hit must not count a's two.
 	if got := fired(e, hit("fw_block", 2, "source.ip", "b")); got != nil {
 		t.Fatalf("b fired on a's window: %v", got)

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"bytes"
-	"database/sql"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -236,16 +234,8 @@ func TestRedeliveryDedup(t *testing.T) {
 // at collide goes to the second key of its slot, as a collision did.
 func makeV5(t *testing.T, path string, rows []store.Row, collide int) {
 	t.Helper()
-	db, err := sql.Open("sqlite", dsn(path, "journal_mode(wal)", "auto_vacuum(incremental)"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openVersion(t, path, 5)
 	defer db.Close()
-	db.SetMaxOpenConns(1)
-	old := &Store{w: db, log: slog.New(slog.DiscardHandler)}
-	if err := old.migrateTo(t.Context(), 5); err != nil {
-		t.Fatal(err)
-	}
 	for i, r := range rows {
 		k := idKeyV4(r.ID)
 		if i == collide {
@@ -255,9 +245,7 @@ func makeV5(t *testing.T, path string, rows []store.Row, collide int) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.ExecContext(t.Context(), `INSERT INTO events_fts (rowid, message) SELECT seq, message FROM events WHERE message IS NOT NULL`); err != nil {
-		t.Fatal(err)
-	}
+	indexMessages(t, db)
 }
 
 // A version-5 database migrates to salted keys: every event gets its base

@@ -22,22 +22,38 @@ const oldInsert = `INSERT INTO events (id, ts, kind, dataset, module, action, ou
 // holding evs, the way that version's Append wrote them.
 func makeV3(t *testing.T, path string, rows []store.Row) {
 	t.Helper()
-	db, err := sql.Open("sqlite", dsn(path, "journal_mode(wal)", "auto_vacuum(incremental)"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openVersion(t, path, 3)
 	defer db.Close()
-	db.SetMaxOpenConns(1)
-	old := &Store{w: db, log: slog.New(slog.DiscardHandler)}
-	if err := old.migrateTo(t.Context(), 3); err != nil {
-		t.Fatal(err)
-	}
 	for _, r := range rows {
 		args := appendRowArgs(nil, r, 0)[1:] // the old statement has no key
 		if _, err := db.ExecContext(t.Context(), oldInsert, args...); err != nil {
 			t.Fatal(err)
 		}
 	}
+	indexMessages(t, db)
+}
+
+// openVersion creates a database at path with the schema of migration
+// version, as that version's store left it, on one connection.
+func openVersion(t *testing.T, path string, version int) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", dsn(path, "journal_mode(wal)", "auto_vacuum(incremental)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	old := &Store{w: db, log: slog.New(slog.DiscardHandler)}
+	if err := old.migrateTo(t.Context(), version); err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	return db
+}
+
+// indexMessages fills the full-text index from the rows' messages, as the
+// old versions' appends did.
+func indexMessages(t *testing.T, db *sql.DB) {
+	t.Helper()
 	if _, err := db.ExecContext(t.Context(), `INSERT INTO events_fts (rowid, message) SELECT seq, message FROM events WHERE message IS NOT NULL`); err != nil {
 		t.Fatal(err)
 	}
