@@ -326,8 +326,8 @@ func (e *Engine) observe(h Hit, out []Alert, depth int) []Alert {
 }
 
 // fieldFor resolves a group-by name through the rule's aliases for the hit.
-func (c *corr) fieldFor(name string, h Hit) string {
-	if m, ok := c.r.Aliases[name]; ok {
+func (r *Rule) fieldFor(name string, h Hit) string {
+	if m, ok := r.Aliases[name]; ok {
 		if f, ok := m[h.Name]; ok && h.Name != "" {
 			return f
 		}
@@ -362,11 +362,7 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 	r := c.r
 	group, kb := e.groupBuf[:0], e.keyBuf[:0]
 	for _, g := range r.GroupBy {
-		v, ok := h.Event.Get(c.fieldFor(g, h))
-		if !ok {
-			return Alert{}, false
-		}
-		s, ok := valueString(v)
+		s, ok := r.groupValue(g, h)
 		if !ok {
 			return Alert{}, false
 		}
@@ -378,7 +374,7 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 	var value string
 	var num float64
 	if r.Type.Numeric() {
-		v, ok := h.Event.Get(c.fieldFor(r.Condition.Field, h))
+		v, ok := h.Event.Get(r.fieldFor(r.Condition.Field, h))
 		if !ok {
 			return Alert{}, false
 		}
@@ -387,7 +383,7 @@ func (e *Engine) update(c *corr, h Hit) (Alert, bool) {
 		}
 	}
 	if r.Type == ValueCount {
-		v, ok := h.Event.Get(c.fieldFor(r.Condition.Field, h))
+		v, ok := h.Event.Get(r.fieldFor(r.Condition.Field, h))
 		if !ok {
 			return Alert{}, false
 		}

@@ -34,15 +34,7 @@ func (r *Rule) AppendGroup(dst []byte, h Hit) ([]byte, bool) {
 
 // groupValue reads one group-by field of a hit, aliases resolved.
 func (r *Rule) groupValue(g string, h Hit) (string, bool) {
-	field := g
-	if m, ok := r.Aliases[g]; ok {
-		if f, ok := m[h.Name]; ok && h.Name != "" {
-			field = f
-		} else if f, ok := m[h.ID]; ok && h.ID != "" {
-			field = f
-		}
-	}
-	v, ok := h.Event.Get(field)
+	v, ok := h.Event.Get(r.fieldFor(g, h))
 	if !ok {
 		return "", false
 	}
