@@ -643,18 +643,7 @@ func (e *Engine) remember(h correlate.Hit, evID string, ents func() []Entity) {
 			if !ok {
 				continue
 			}
-			hk := maphash.Bytes(e.seed, k)
-			ev := e.evidence[hk]
-			if ev != nil && ev.key != string(k) {
-				e.stats.Evicted++
-				e.dropEvidence(ev)
-				ev = nil
-			}
-			if ev == nil {
-				ev = e.newEvidence(hk, string(k), h.Time)
-			} else {
-				e.recent.Touch(ev)
-			}
+			ev := e.evidenceFor(k, h.Time)
 			// Drop what fell out of the window, then cap.
 			cut := 0
 			for cut < len(ev.hits) && h.Time.Sub(ev.hits[cut].t) > c.Timespan {
@@ -677,6 +666,25 @@ func (e *Engine) remember(h correlate.Hit, evID string, ents func() []Entity) {
 			}
 		}
 	}
+}
+
+// evidenceFor returns the evidence group of key, marked as just hit, or a
+// new empty one. A different group filed under the same hash goes, counted
+// as evicted. Looking key up costs no allocation; only a new group copies
+// it. Caller holds e.mu.
+func (e *Engine) evidenceFor(key []byte, now time.Time) *evidence {
+	hk := maphash.Bytes(e.seed, key)
+	ev := e.evidence[hk]
+	if ev != nil && ev.key != string(key) {
+		e.stats.Evicted++
+		e.dropEvidence(ev)
+		ev = nil
+	}
+	if ev == nil {
+		return e.newEvidence(hk, string(key), now)
+	}
+	e.recent.Touch(ev)
+	return ev
 }
 
 // newEvidence adds an empty evidence group under key, first making room
@@ -825,18 +833,7 @@ func (e *Engine) emitCorrelation(out []Alert, ca correlate.Alert, ev Event, now 
 			continue
 		}
 		pk := groupKey(parent, g)
-		ph := maphash.String(e.seed, pk)
-		pe := e.evidence[ph]
-		if pe != nil && pe.key != pk {
-			e.stats.Evicted++
-			e.dropEvidence(pe)
-			pe = nil
-		}
-		if pe == nil {
-			pe = e.newEvidence(ph, pk, ca.End)
-		} else {
-			e.recent.Touch(pe)
-		}
+		pe := e.evidenceFor([]byte(pk), ca.End)
 		for _, id := range a.EventIDs {
 			pe.hits = append(pe.hits, evidenceHit{ca.End, id})
 		}
