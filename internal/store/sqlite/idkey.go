@@ -231,32 +231,7 @@ func createSalt(ctx context.Context, tx *sql.Tx) error {
 // recordOverflow gives every row with a negative key an overflow entry:
 // the rows migration 0006 could not give their base key.
 func recordOverflow(ctx context.Context, tx *sql.Tx, salt []byte) error {
-	rs, err := tx.QueryContext(ctx, `SELECT id, idkey FROM events WHERE idkey < 0`)
-	if err != nil {
-		return err
-	}
-	type over struct {
-		id  string
-		key int64
-	}
-	var overs []over
-	for rs.Next() {
-		var o over
-		if err := rs.Scan(&o.id, &o.key); err != nil {
-			rs.Close()
-			return err
-		}
-		overs = append(overs, o)
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return err
-	}
-	k := newKeyer(salt)
-	for _, o := range overs {
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO events_overflow (id, base, idkey) VALUES (?1, ?2, ?3)`, o.id, k.key(o.id), o.key); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO events_overflow (id, base, idkey)
+		SELECT id, mcpsoc_salted_id_key(?1, id), idkey FROM events WHERE idkey < 0`, salt)
+	return err
 }
