@@ -11,6 +11,13 @@
 // those costs once for the batch. A message written by an older version,
 // one record without a newline, reads the same way.
 //
+// A payload of at least minCompress bytes is stored compressed (S2 block
+// format) when that saves an eighth or more; the message then carries
+// headers naming the encoding and its record count (see payload). The
+// store and the bus each write every event to disk, and on this kind of
+// machine the bytes written, not the work of compressing them, dominate.
+// Older messages, uncompressed and without these headers, read as before.
+//
 // A publish returns only once JetStream has stored every message, so a
 // source may acknowledge its input (HTTP 2xx, a file offset commit) when
 // Publish returns nil. Messages carry an id; JetStream drops a message whose
@@ -26,9 +33,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -212,7 +221,7 @@ func (b *Bus) Publish(ctx context.Context, msgs []Message) error {
 		if m.ID == "" {
 			return errors.New("bus: message without an id")
 		}
-		f, err := b.js.PublishAsync(b.opts.Subject+"."+subjectToken(m.Source), m.Data, jetstream.WithMsgID(m.ID))
+		f, err := b.js.PublishMsgAsync(encode(b.opts.Subject+"."+subjectToken(m.Source), m.Data), jetstream.WithMsgID(m.ID))
 		if err != nil {
 			return fmt.Errorf("publishing: %w", err)
 		}
@@ -283,6 +292,86 @@ func splitRecords(ds []Delivery, id string, data []byte) []Delivery {
 		}
 	}
 	return ds
+}
+
+// Payload encoding: the headers of a compressed message, and the bounds of
+// compression.
+const (
+	encodingHeader = "Mcpsoc-Encoding"
+	recordsHeader  = "Mcpsoc-Records"
+	encodingS2     = "s2"
+	// Payloads below minCompress go as they are: a single small record
+	// gains little.
+	minCompress = 1 << 10
+	// maxDecoded bounds what a compressed payload may expand to, so a
+	// message on a shared cluster cannot make a consumer allocate without
+	// limit. Publishers stay under the server's max payload before
+	// compression (8 MiB embedded), far below it.
+	maxDecoded = 64 << 20
+)
+
+// encode builds the message that stores data on subject, compressed when
+// that pays.
+func encode(subject string, data []byte) *nats.Msg {
+	m := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	if len(data) < minCompress || len(data) > maxDecoded {
+		return m
+	}
+	c := s2.Encode(nil, data)
+	if len(c) > len(data)-len(data)/8 {
+		return m
+	}
+	m.Data = c
+	m.Header.Set(encodingHeader, encodingS2)
+	m.Header.Set(recordsHeader, strconv.Itoa(countRecords(data)))
+	return m
+}
+
+// countRecords counts the records of an uncompressed payload.
+func countRecords(data []byte) int {
+	n := bytes.Count(data, []byte{'\n'})
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		n++
+	}
+	return n
+}
+
+// payload returns the records of a message as they were published.
+func payload(h nats.Header, data []byte) ([]byte, error) {
+	switch enc := h.Get(encodingHeader); enc {
+	case "":
+		return data, nil
+	case encodingS2:
+		n, err := s2.DecodedLen(data)
+		if err != nil {
+			return nil, fmt.Errorf("s2 payload: %w", err)
+		}
+		if n > maxDecoded {
+			return nil, fmt.Errorf("s2 payload expands to %d bytes, more than %d", n, maxDecoded)
+		}
+		out, err := s2.Decode(make([]byte, n), data)
+		if err != nil {
+			return nil, fmt.Errorf("s2 payload: %w", err)
+		}
+		return out, nil
+	default:
+		// A newer version's encoding: drain the bus before downgrading.
+		return nil, fmt.Errorf("unknown payload encoding %q", enc)
+	}
+}
+
+// measure reports, without decoding, how many records a message carries
+// and its payload's decoded size (its own size when that is unknown).
+func measure(h nats.Header, data []byte) (records, size int) {
+	if h.Get(encodingHeader) == "" {
+		return countRecords(data), len(data)
+	}
+	records, _ = strconv.Atoi(h.Get(recordsHeader))
+	size = len(data)
+	if n, err := s2.DecodedLen(data); err == nil && n <= maxDecoded {
+		size = n
+	}
+	return max(records, 1), size
 }
 
 // ackWait is how long a delivered message may stay unacknowledged before
@@ -375,7 +464,17 @@ func (b *Bus) ConsumeAsync(ctx context.Context, name string, maxRecords, pending
 		}
 		var ds []Delivery
 		for _, m := range msgs {
-			ds = splitRecords(ds, m.Headers().Get(jetstream.MsgIDHeader), m.Data())
+			data, err := payload(m.Headers(), m.Data())
+			if err != nil {
+				// It can never be read: redelivering it would only
+				// repeat this. Counted and logged, like a record that is
+				// not an event.
+				b.metrics.undecodable.Inc()
+				log.Error("bus message cannot be decoded; dropped", "message", m.Headers().Get(jetstream.MsgIDHeader), "error", err)
+				_ = m.Term()
+				continue
+			}
+			ds = splitRecords(ds, m.Headers().Get(jetstream.MsgIDHeader), data)
 		}
 		stop := keepAlive(msgs)
 		var once sync.Once
@@ -463,8 +562,9 @@ func (f *fetcher) fetch() ([]jetstream.Msg, error) {
 		n := 0
 		for m := range batch.Messages() {
 			msgs = append(msgs, m)
-			recs += max(1, bytes.Count(m.Data(), []byte{'\n'}))
-			size += len(m.Data())
+			r, s := measure(m.Headers(), m.Data())
+			recs += max(1, r)
+			size += s
 			n++
 		}
 		return n

@@ -336,3 +336,89 @@ func TestBatchSizeInRecords(t *testing.T) {
 		t.Errorf("%d batches for 6000 records at 500 a batch: batches stay small (%v)", len(sizes), sizes)
 	}
 }
+
+// TestCompressedPayloads: a large batch is stored compressed (the stream
+// holds fewer bytes than were published) and consumed record for record;
+// a payload that cannot be decoded is dropped and counted without holding
+// back the messages around it. Both modes: an external cluster stores
+// what the embedded server would.
+func TestCompressedPayloads(t *testing.T) {
+	for mode, opts := range modes(t) {
+		t.Run(mode, func(t *testing.T) {
+			o := opts(t.TempDir())
+			reg := prometheus.NewRegistry()
+			o.Registerer = reg
+			b := open(t, o)
+			defer b.Close()
+			ctx := context.Background()
+			var data []byte
+			var want []string
+			for i := range 2000 {
+				rec := fmt.Sprintf(`{"event":{"dataset":"pfsense.filterlog","id":"%08d"},"source":{"ip":"203.0.%d.%d"}}`, i, i/250, i%250)
+				data = append(append(data, rec...), '\n')
+				want = append(want, "big "+rec)
+			}
+			if err := b.Publish(ctx, []bus.Message{{ID: "big", Source: "test", Data: data}}); err != nil {
+				t.Fatal(err)
+			}
+			// Messages a peer published: one whose payload claims S2 but is
+			// not, one in an encoding from the future, then a plain one.
+			js, _ := jetstream.New(b.Conn())
+			for _, m := range []struct{ id, enc, data string }{
+				{"corrupt", "s2", "\xff\xff\xff\xff\x0fnot s2 at all"},
+				{"future", "zz", "{}"},
+				{"plain", "", `{"n":1}`},
+			} {
+				msg := &nats.Msg{Subject: o.Subject + ".test", Data: []byte(m.data), Header: nats.Header{}}
+				if m.enc != "" {
+					msg.Header.Set("Mcpsoc-Encoding", m.enc)
+					msg.Header.Set("Mcpsoc-Records", "1")
+				}
+				if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.id)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want = append(want, `plain {"n":1}`)
+			info, err := js.Stream(ctx, o.Stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored := info.CachedInfo().State.Bytes; stored >= uint64(len(data))/2 {
+				t.Errorf("stream holds %d bytes for a %d-byte batch: not compressed", stored, len(data))
+			}
+			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			var got []string
+			_ = b.Consume(cctx, "store", 5000, func(_ context.Context, ds []bus.Delivery) error {
+				for _, d := range ds {
+					got = append(got, d.ID+" "+string(d.Data))
+				}
+				if len(got) >= len(want) {
+					cancel()
+				}
+				return nil
+			})
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("consumed %d records, want %d; first %q", len(got), len(want), got[:min(2, len(got))])
+			}
+			if n := testutilCounter(t, reg, "mcpsoc_bus_undecodable_total"); n != 2 {
+				t.Errorf("undecodable messages counted %v, want 2", n)
+			}
+		})
+	}
+}
+
+func testutilCounter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}
