@@ -46,7 +46,7 @@ var dict1 []byte
 
 // dict1SHA256 pins dict/1.s2dict: rows written with it need exactly these
 // bytes to be read.
-const dict1SHA256 = "91624a1690117dab485508966bd0b1ce3a412b947091818c8f83a6c7c1ceb4e6"
+const dict1SHA256 = "2fcc927767a7f4bb23f7aeaec32048d194c23fab0d8ce34a713f93751f68d4fc"
 
 // dicts maps a compressed format byte to its dictionary.
 var dicts = func() map[byte]*s2.Dict {
