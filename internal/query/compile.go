@@ -56,7 +56,7 @@ type SQL struct {
 // columns (see HotColumns).
 const (
 	// DataColumn holds the whole event: PostgreSQL jsonb; in SQLite JSON
-	// text or a compressed BLOB, read through SQLiteData.
+	// or compressed JSON, read through SQLiteData.
 	DataColumn = "data"
 	// SQLiteData is the SQLite expression for the event's JSON text.
 	// mcpsoc_event_json, registered by the SQLite store, decodes a data

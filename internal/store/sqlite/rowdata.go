@@ -14,9 +14,9 @@ import (
 // The data column holds each event's ECS JSON in one of these formats,
 // told apart by the value's first byte:
 //
-//   - '{': the JSON text itself. Every row written before compression
-//     existed is like this (stored as TEXT), and so is a new row whose JSON
-//     the compressor could not shrink (stored as a BLOB).
+//   - '{': the JSON text itself, as a BLOB or TEXT. Every row written
+//     before compression existed is like this, and so is a new row whose
+//     JSON the compressor could not shrink.
 //   - dataS2Dict1 (0x01): an S2 block (github.com/klauspost/compress/s2)
 //     of the JSON, compressed against built-in dictionary 1.
 //
@@ -61,9 +61,10 @@ var dicts = func() map[byte]*s2.Dict {
 	return map[byte]*s2.Dict{dataS2Dict1: d}
 }()
 
-// ErrCorruptData reports a stored data value that is neither JSON nor a
-// valid compressed event.
-var ErrCorruptData = errors.New("corrupt stored event data")
+// errCorruptData reports a stored data value that is neither JSON nor a
+// valid compressed event: a damaged file, since the store writes nothing
+// else.
+var errCorruptData = errors.New("corrupt stored event data")
 
 // encodeData returns js in the format new rows are written in, appended
 // to dst[:0] when dst has room (a compressed value needs at most
@@ -95,31 +96,31 @@ func encodedCap(n int) int { return 1 + s2.MaxEncodedLen(n) }
 
 // decodeData returns the JSON text of a stored data value. A plain JSON
 // value is returned as it is (not copied); a compressed one is decoded into
-// a new slice. Any other value gives an error wrapping ErrCorruptData.
+// a new slice. Any other value gives an error wrapping errCorruptData.
 func decodeData(b []byte) ([]byte, error) {
 	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: empty value", ErrCorruptData)
+		return nil, fmt.Errorf("%w: empty value", errCorruptData)
 	}
 	d, ok := dicts[b[0]]
 	if !ok {
 		if isJSONStart(b[0]) {
 			return b, nil
 		}
-		return nil, fmt.Errorf("%w: unknown format byte 0x%02x", ErrCorruptData, b[0])
+		return nil, fmt.Errorf("%w: unknown format byte 0x%02x", errCorruptData, b[0])
 	}
 	n, err := s2.DecodedLen(b[1:])
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorruptData, err)
+		return nil, fmt.Errorf("%w: %v", errCorruptData, err)
 	}
 	if n > maxDataBytes {
-		return nil, fmt.Errorf("%w: claims %d bytes, more than %d", ErrCorruptData, n, maxDataBytes)
+		return nil, fmt.Errorf("%w: claims %d bytes, more than %d", errCorruptData, n, maxDataBytes)
 	}
 	js, err := d.Decode(make([]byte, n), b[1:])
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorruptData, err)
+		return nil, fmt.Errorf("%w: %v", errCorruptData, err)
 	}
 	if len(js) == 0 || js[0] != dataJSON {
-		return nil, fmt.Errorf("%w: decoded value is not a JSON object", ErrCorruptData)
+		return nil, fmt.Errorf("%w: decoded value is not a JSON object", errCorruptData)
 	}
 	return js, nil
 }
@@ -140,6 +141,6 @@ func eventJSON(v driver.Value) (driver.Value, error) {
 		}
 		return string(js), nil
 	default:
-		return nil, fmt.Errorf("mcpsoc_event_json: %w: a %T value", ErrCorruptData, v)
+		return nil, fmt.Errorf("mcpsoc_event_json: %w: a %T value", errCorruptData, v)
 	}
 }

@@ -96,8 +96,8 @@ func TestGoldenRoundTrip(t *testing.T) {
 	}
 }
 
-// TestMixedFormats: a database whose rows are partly plain JSON text (as
-// every row was before compression) and partly compressed answers
+// TestMixedFormats: a database whose rows are partly plain JSON (as every
+// row was before compression) and partly compressed answers
 // searches on fields without a hot column, Get and Count across both.
 func TestMixedFormats(t *testing.T) {
 	s := openInternal(t)
@@ -105,13 +105,23 @@ func TestMixedFormats(t *testing.T) {
 	if _, err := s.Append(t.Context(), evs); err != nil {
 		t.Fatal(err)
 	}
-	// Turn every other row back into the old format.
-	if _, err := s.w.ExecContext(t.Context(), `UPDATE events SET data = CAST(mcpsoc_event_json(data) AS TEXT) WHERE seq % 2 = 0`); err != nil {
+	// Turn two rows in three back into the old format: JSON as TEXT, and
+	// JSON as a BLOB (how the driver stored []byte before compression).
+	for _, q := range []string{
+		`UPDATE events SET data = CAST(mcpsoc_event_json(data) AS TEXT) WHERE seq % 3 = 0`,
+		`UPDATE events SET data = CAST(mcpsoc_event_json(data) AS BLOB) WHERE seq % 3 = 1`,
+	} {
+		if _, err := s.w.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var plainBlobs, packed int
+	if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE substr(data, 1, 1) = x'7b'), count(*) FILTER (WHERE substr(data, 1, 1) = x'01')
+		FROM events WHERE typeof(data) = 'blob'`).Scan(&plainBlobs, &packed); err != nil {
 		t.Fatal(err)
 	}
-	types := typeCounts(t, s)
-	if types["text"] == 0 || types["blob"] == 0 {
-		t.Fatalf("data types %v, want both text and blob", types)
+	if types := typeCounts(t, s); types["text"] == 0 || plainBlobs == 0 || packed == 0 {
+		t.Fatalf("data types %v, %d plain and %d compressed blobs; want all three formats", types, plainBlobs, packed)
 	}
 	byID := map[string]*event.Event{}
 	for _, ev := range evs {
@@ -174,11 +184,11 @@ func TestCorruptData(t *testing.T) {
 	if _, err := s.w.ExecContext(t.Context(), `UPDATE events SET data = substr(data, 1, length(data) / 2) WHERE id = ?1`, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Get(t.Context(), id); !errors.Is(err, ErrCorruptData) {
-		t.Errorf("Get of a truncated row: %v, want ErrCorruptData", err)
+	if _, err := s.Get(t.Context(), id); !errors.Is(err, errCorruptData) {
+		t.Errorf("Get of a truncated row: %v, want errCorruptData", err)
 	}
-	if _, err := s.Search(t.Context(), store.SearchRequest{Limit: 1000}); !errors.Is(err, ErrCorruptData) {
-		t.Errorf("Search over a truncated row: %v, want ErrCorruptData", err)
+	if _, err := s.Search(t.Context(), store.SearchRequest{Limit: 1000}); !errors.Is(err, errCorruptData) {
+		t.Errorf("Search over a truncated row: %v, want errCorruptData", err)
 	}
 	q, err := query.Parse("observer.name:fw-1")
 	if err != nil {
@@ -216,8 +226,8 @@ func TestDecodeData(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := decodeData(tc.in)
 			if tc.want == nil {
-				if !errors.Is(err, ErrCorruptData) {
-					t.Fatalf("decodeData = %q, %v; want ErrCorruptData", got, err)
+				if !errors.Is(err, errCorruptData) {
+					t.Fatalf("decodeData = %q, %v; want errCorruptData", got, err)
 				}
 				return
 			}
@@ -265,6 +275,29 @@ func FuzzDecodeData(f *testing.F) {
 			back, err := decodeData(encodeData(nil, b))
 			if err != nil || !bytes.Equal(back, b) {
 				t.Fatalf("round trip of %q: %q, %v", b, back, err)
+			}
+		}
+	})
+}
+
+// BenchmarkData times compressing and decompressing the parsers' golden
+// events, one event per op.
+func BenchmarkData(b *testing.B) {
+	evs := goldenEvents(b)
+	packed := make([][]byte, len(evs))
+	for i, js := range evs {
+		packed[i] = encodeData(nil, js)
+	}
+	dst := make([]byte, 0, 64<<10)
+	b.Run("encode", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			encodeData(dst, evs[i%len(evs)])
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := decodeData(packed[i%len(packed)]); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
