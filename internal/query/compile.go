@@ -55,8 +55,13 @@ type SQL struct {
 // The table and column names the compiled SQL refers to, besides the hot
 // columns (see HotColumns).
 const (
-	// DataColumn holds the whole event as JSON (SQLite TEXT, PostgreSQL jsonb).
+	// DataColumn holds the whole event: PostgreSQL jsonb; in SQLite JSON
+	// or compressed JSON, read through SQLiteData.
 	DataColumn = "data"
+	// SQLiteData is the SQLite expression for the event's JSON text.
+	// mcpsoc_event_json, registered by the SQLite store, decodes a data
+	// value in whichever format it was stored.
+	SQLiteData = "mcpsoc_event_json(" + DataColumn + ")"
 	// SeqColumn is the SQLite integer row key the FTS5 table points to.
 	SeqColumn = "seq"
 	// FTSTable is the SQLite FTS5 (trigram) table over message.
@@ -407,14 +412,14 @@ const sqliteText = "(CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'fals
 func (c *compiler) sqliteJSON(b *strings.Builder, t *Term, segs []string) error {
 	path := sqlitePath(segs)
 	if t.Op == OpExists {
-		fmt.Fprintf(b, "json_type(%s, %s) IS NOT NULL", DataColumn, c.arg(path))
+		fmt.Fprintf(b, "json_type(%s, %s) IS NOT NULL", SQLiteData, c.arg(path))
 		return nil
 	}
 	pred, err := c.elemPred(t, sqliteText, "j.type IN ('integer','real')", "j.value")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(b, "EXISTS (SELECT 1 FROM json_each(%s, %s) j WHERE j.type NOT IN ('object','array','null') AND %s)", DataColumn, c.arg(path), pred)
+	fmt.Fprintf(b, "EXISTS (SELECT 1 FROM json_each(%s, %s) j WHERE j.type NOT IN ('object','array','null') AND %s)", SQLiteData, c.arg(path), pred)
 	return nil
 }
 

@@ -200,6 +200,11 @@ func TestCompileShapes(t *testing.T) {
 		{in: "user.name:adm*", sqlite: "(user_name IS NOT NULL AND user_name GLOB ?1)", pg: `user_name LIKE $1 ESCAPE '\'`, sqliteArgs: []any{"adm*"}},
 		{in: "failed", sqlite: "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1)", pg: `message ILIKE $1 ESCAPE '\'`, sqliteArgs: []any{`"failed"`}},
 		{in: "", sqlite: "1=1", pg: "1=1"},
+		// Fields without a column: SQLite reads the JSON through the
+		// store's decoder function, PostgreSQL the jsonb column itself.
+		{in: "observer.name:*", sqlite: "json_type(mcpsoc_event_json(data), ?1) IS NOT NULL", pg: "data #> $1::text[] IS NOT NULL", sqliteArgs: []any{`$."observer"."name"`}},
+		{in: "observer.name:fw", sqlite: "EXISTS (SELECT 1 FROM json_each(mcpsoc_event_json(data), ?2) j WHERE j.type NOT IN ('object','array','null') AND " + sqliteText + " = ?1)",
+			pg: "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(data #> $1::text[]) WHEN 'array' THEN data #> $1::text[] ELSE jsonb_build_array(data #> $1::text[]) END) x WHERE jsonb_typeof(x) NOT IN ('object','array','null') AND (x #>> '{}') = $2)"},
 	}
 	for _, tt := range tests {
 		q, err := Parse(tt.in)

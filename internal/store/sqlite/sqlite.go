@@ -57,6 +57,15 @@ func init() {
 	if err != nil {
 		panic(err)
 	}
+	// mcpsoc_event_json(data) is the JSON text of a data value in any of
+	// the formats of rowdata.go; compiled queries on fields without a
+	// hot column read data through it (see query.SQLiteData).
+	err = sqlitedrv.RegisterDeterministicScalarFunction("mcpsoc_event_json", 1, func(_ *sqlitedrv.FunctionContext, args []driver.Value) (driver.Value, error) {
+		return eventJSON(args[0])
+	})
+	if err != nil {
+		panic(err)
+	}
 	// mcpsoc_id_key(id) is idKeyV4 for migration 0004.
 	err = sqlitedrv.RegisterDeterministicScalarFunction("mcpsoc_id_key", 1, func(_ *sqlitedrv.FunctionContext, args []driver.Value) (driver.Value, error) {
 		id, ok := args[0].(string)
@@ -376,6 +385,7 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) 
 	// The events' JSON goes into shared chunks rather than one growing
 	// slice per event: fewer allocations and less for the collector.
 	var arena []byte
+	var p packer
 	return s.appendBatches(ctx, len(events), func(i int) store.Row {
 		if cap(arena)-len(arena) < 4096 {
 			arena = make([]byte, 0, 256<<10)
@@ -384,13 +394,34 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) 
 		if len(r.Data) <= cap(arena)-len(arena) && cap(r.Data) == cap(arena)-len(arena) {
 			arena = arena[:len(arena)+len(r.Data)]
 		}
+		r.Data = p.pack(r.Data)
 		return r
 	})
 }
 
 // AppendEncoded implements store.Store.
 func (s *Store) AppendEncoded(ctx context.Context, events []store.Encoded) (int, error) {
-	return s.appendBatches(ctx, len(events), func(i int) store.Row { return store.MakeRowEncoded(events[i]) })
+	var p packer
+	return s.appendBatches(ctx, len(events), func(i int) store.Row {
+		r := store.MakeRowEncoded(events[i])
+		r.Data = p.pack(r.Data)
+		return r
+	})
+}
+
+// packer writes rows' data in the stored format (see rowdata.go), into
+// shared chunks like Append's JSON.
+type packer struct{ arena []byte }
+
+func (p *packer) pack(js []byte) []byte {
+	if need := encodedCap(len(js)); cap(p.arena)-len(p.arena) < need {
+		p.arena = make([]byte, 0, max(256<<10, need))
+	}
+	out := encodeData(p.arena[len(p.arena):], js)
+	if len(out) > 0 && out[0] == dataFormat {
+		p.arena = p.arena[:len(p.arena)+len(out)]
+	}
+	return out
 }
 
 // appendBatches writes the rows row(0..n-1) in transactions of at most
@@ -583,7 +614,7 @@ func (s *Store) Search(ctx context.Context, req store.SearchRequest) (store.Page
 			page.Next = last.Encode()
 			break
 		}
-		rec, err := store.DecodeRecord(id, data)
+		rec, err := decodeRecord(id, data)
 		if err != nil {
 			return store.Page{}, err
 		}
@@ -615,7 +646,17 @@ func (s *Store) Get(ctx context.Context, id string) (store.Record, error) {
 	if err != nil {
 		return store.Record{}, fmt.Errorf("getting event %s: %w", id, err)
 	}
-	return store.DecodeRecord(id, data)
+	return decodeRecord(id, data)
+}
+
+// decodeRecord is store.DecodeRecord for a stored data value in any of
+// the formats of rowdata.go.
+func decodeRecord(id string, data []byte) (store.Record, error) {
+	js, err := decodeData(data)
+	if err != nil {
+		return store.Record{}, fmt.Errorf("decoding stored event %s: %w", id, err)
+	}
+	return store.DecodeRecord(id, js)
 }
 
 // Count implements store.Store.
