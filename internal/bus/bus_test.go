@@ -95,6 +95,24 @@ func consumeAll(t *testing.T, b *bus.Bus, consumer string, n int) []string {
 	return ids
 }
 
+// consumeRecords reads records as "message-id data" until n arrived or
+// 20 seconds passed.
+func consumeRecords(b *bus.Bus, consumer string, maxRecords, n int) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var got []string
+	_ = b.Consume(ctx, consumer, maxRecords, func(_ context.Context, ds []bus.Delivery) error {
+		for _, d := range ds {
+			got = append(got, d.ID+" "+string(d.Data))
+		}
+		if len(got) >= n {
+			cancel()
+		}
+		return nil
+	})
+	return got
+}
+
 func batchOf(from, to int) []bus.Message {
 	var msgs []bus.Message
 	for i := from; i < to; i++ {
@@ -205,18 +223,7 @@ func TestRecordsPerMessage(t *testing.T) {
 	if err := b.Publish(ctx, []bus.Message{batch}); err != nil { // a retry
 		t.Fatal(err)
 	}
-	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	var got []string
-	_ = b.Consume(cctx, "records", 100, func(_ context.Context, ds []bus.Delivery) error {
-		for _, d := range ds {
-			got = append(got, d.ID+" "+string(d.Data))
-		}
-		if len(got) >= 4 {
-			cancel()
-		}
-		return nil
-	})
+	got := consumeRecords(b, "records", 100, 4)
 	want := []string{`batch-1 {"n":1}`, `batch-1 {"n":2}`, `batch-1 {"n":3}`, `ev-legacy {"n":4}`}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("consumed %q, want %q", got, want)
@@ -386,18 +393,7 @@ func TestCompressedPayloads(t *testing.T) {
 			if stored := info.CachedInfo().State.Bytes; stored >= uint64(len(data))/2 {
 				t.Errorf("stream holds %d bytes for a %d-byte batch: not compressed", stored, len(data))
 			}
-			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-			defer cancel()
-			var got []string
-			_ = b.Consume(cctx, "store", 5000, func(_ context.Context, ds []bus.Delivery) error {
-				for _, d := range ds {
-					got = append(got, d.ID+" "+string(d.Data))
-				}
-				if len(got) >= len(want) {
-					cancel()
-				}
-				return nil
-			})
+			got := consumeRecords(b, "store", 5000, len(want))
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("consumed %d records, want %d; first %q", len(got), len(want), got[:min(2, len(got))])
 			}
