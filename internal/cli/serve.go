@@ -370,6 +370,9 @@ func consumeEvents(ctx context.Context, b *bus.Bus, st store.Store, det *detecto
 			// them as they are.
 			evs = append(evs, store.Encoded{Event: ev, JSON: d.Data})
 		}
+		if p, ok := st.(store.Preparer); ok {
+			p.PrepareEncoded(evs)
+		}
 		toStore <- handed{evs, done}
 	})
 	close(toStore)

@@ -139,6 +139,18 @@ func MakeRow(ev *event.Event, buf []byte) Row {
 type Encoded struct {
 	Event *event.Event
 	JSON  []byte
+	// Prepared is a store's own form of JSON, filled in by that store's
+	// PrepareEncoded (see Preparer); nil when nobody prepared it.
+	Prepared []byte
+}
+
+// Preparer is implemented by a store that can do part of an append's work
+// ahead of AppendEncoded, on the caller's goroutine: serve's bus consumer
+// prepares a batch while the store's single writer appends the one
+// before, so that work leaves the writer. Prepared values are only for
+// the store that made them.
+type Preparer interface {
+	PrepareEncoded(events []Encoded)
 }
 
 // MakeRowEncoded is MakeRow for an event whose JSON is at hand.

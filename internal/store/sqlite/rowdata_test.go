@@ -45,11 +45,11 @@ func typeCounts(t *testing.T, s *Store) map[string]int {
 }
 
 // TestGoldenRoundTrip: every parser golden event comes back from the store
-// exactly as it went in, through both append paths, and is stored
-// compressed.
+// exactly as it went in, through each append path (AppendEncoded with and
+// without PrepareEncoded first), and is stored compressed.
 func TestGoldenRoundTrip(t *testing.T) {
-	for _, encoded := range []bool{false, true} {
-		name := map[bool]string{false: "Append", true: "AppendEncoded"}[encoded]
+	for _, name := range []string{"Append", "AppendEncoded", "PrepareEncoded"} {
+		encoded := name != "Append"
 		t.Run(name, func(t *testing.T) {
 			s := openInternal(t)
 			want := map[string][]byte{}
@@ -63,6 +63,14 @@ func TestGoldenRoundTrip(t *testing.T) {
 				want[store.ID(ev)] = js
 				evs = append(evs, ev)
 				enc = append(enc, store.Encoded{Event: ev, JSON: js})
+			}
+			if name == "PrepareEncoded" {
+				s.PrepareEncoded(enc)
+				for _, e := range enc {
+					if len(e.Prepared) == 0 || e.Prepared[0] != dataFormat {
+						t.Fatalf("prepared %q, want the stored format", e.Prepared[:min(8, len(e.Prepared))])
+					}
+				}
 			}
 			var err error
 			if encoded {

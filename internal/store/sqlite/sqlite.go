@@ -117,6 +117,7 @@ type Store struct {
 var (
 	_ store.Store      = (*Store)(nil)
 	_ store.Maintainer = (*Store)(nil)
+	_ store.Preparer   = (*Store)(nil)
 )
 
 // batchRows bounds one write transaction, so readers' WAL snapshots and the
@@ -404,9 +405,25 @@ func (s *Store) AppendEncoded(ctx context.Context, events []store.Encoded) (int,
 	var p packer
 	return s.appendBatches(ctx, len(events), func(i int) store.Row {
 		r := store.MakeRowEncoded(events[i])
-		r.Data = p.pack(r.Data)
+		if events[i].Prepared != nil {
+			r.Data = events[i].Prepared
+		} else {
+			r.Data = p.pack(r.Data)
+		}
 		return r
 	})
+}
+
+// PrepareEncoded implements store.Preparer: it compresses the events'
+// JSON into the stored format, which AppendEncoded would otherwise do on
+// the writer.
+func (s *Store) PrepareEncoded(events []store.Encoded) {
+	var p packer
+	for i := range events {
+		if len(events[i].JSON) > 0 {
+			events[i].Prepared = p.pack(events[i].JSON)
+		}
+	}
 }
 
 // packer writes rows' data in the stored format (see rowdata.go), into
