@@ -30,6 +30,7 @@ type namedValue struct {
 	name string
 	v    any
 	s    *slot
+	x    int        // s's index in the event's extension fields
 	c    *coreField // a typed field, written from the event (Encoder)
 }
 
@@ -46,8 +47,9 @@ func compareNamed(a, b namedValue) int { return comparePath(a.name, b.name) }
 // batch: it reuses its working memory from one event to the next, and it
 // remembers how the last event's extension fields sort. Events from one
 // parser mostly carry the same extension fields in the same order, and
-// sorting them was a third of encoding. The zero Encoder is ready; it is
-// not safe for concurrent use.
+// sorting them was a third of encoding. It also keeps the last event's
+// shape (see shape): the next event with the same fields is written from
+// it. The zero Encoder is ready; it is not safe for concurrent use.
 type Encoder struct {
 	names []string // the last event's extension field names, as stored
 	perm  []int    // their indices in sorted order
@@ -59,6 +61,65 @@ type Encoder struct {
 	open   []string
 	leaf   []string
 	first  []bool
+	shape  shape
+}
+
+// shape is what an encoding owes to the event's field names alone: the
+// keys, braces and commas written before each value and after the last.
+// Encoding one event records it; the next event with the same typed fields
+// present and the same extension field names (most events from one parser)
+// is then written by appending each piece and value in turn, without
+// sorting, splitting names into segments or quoting keys again.
+type shape struct {
+	ok   bool
+	core coreSet // which typed fields the events of this shape have
+	text []byte  // the pieces, one after the other
+	ops  []shapeOp
+	tail int // text[tail:] closes the object
+}
+
+// shapeOp writes text[lo:hi], then a typed field's value (c) or the
+// extension field ext's.
+type shapeOp struct {
+	lo, hi int
+	c      *coreField
+	ext    int
+}
+
+// coreSet is a set of indexes into sortedCore.
+type coreSet [(maxCore + 63) / 64]uint64
+
+const maxCore = 128
+
+func init() {
+	if len(sortedCore) > maxCore {
+		panic("event: more typed fields than coreSet holds")
+	}
+}
+
+// coreFields returns the set of e's typed fields that have a value.
+func coreFields(e *Event) coreSet {
+	var set coreSet
+	for c := range sortedCoreFields {
+		if sortedCoreFields[c].has(e) {
+			set[c/64] |= 1 << (c % 64)
+		}
+	}
+	return set
+}
+
+// sameNames reports whether e's extension fields have the names, in
+// order, of the last event sortedFields saw.
+func (enc *Encoder) sameNames(e *Event) bool {
+	if len(e.ext) != len(enc.names) {
+		return false
+	}
+	for i := range e.ext {
+		if e.ext[i].name != enc.names[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // sortedFields returns e's fields ordered by comparePath, the typed fields
@@ -72,10 +133,7 @@ func (e *Event) sortedFields() []namedValue {
 // events; the extension fields are sorted (or their order is taken from
 // the previous event with the same names), then merged in.
 func (enc *Encoder) sortedFields(e *Event) []namedValue {
-	same := len(e.ext) == len(enc.names)
-	for i := 0; same && i < len(e.ext); i++ {
-		same = e.ext[i].name == enc.names[i]
-	}
+	same := enc.sameNames(e)
 	if n := len(coreNames) + len(e.ext); cap(enc.fields) < n {
 		enc.fields = make([]namedValue, 0, n)
 	}
@@ -111,7 +169,7 @@ func (enc *Encoder) sortedFields(e *Event) []namedValue {
 	for c, name := range sortedCore {
 		for j < len(enc.perm) && enc.pos[j] <= c {
 			i := enc.perm[j]
-			fields = append(fields, namedValue{name: e.ext[i].name, s: &e.ext[i]})
+			fields = append(fields, namedValue{name: e.ext[i].name, s: &e.ext[i], x: i})
 			j++
 		}
 		if f := &sortedCoreFields[c]; f.has(e) {
@@ -120,7 +178,7 @@ func (enc *Encoder) sortedFields(e *Event) []namedValue {
 	}
 	for ; j < len(enc.perm); j++ {
 		i := enc.perm[j]
-		fields = append(fields, namedValue{name: e.ext[i].name, s: &e.ext[i]})
+		fields = append(fields, namedValue{name: e.ext[i].name, s: &e.ext[i], x: i})
 	}
 	enc.fields = fields
 	return fields
@@ -129,12 +187,73 @@ func (enc *Encoder) sortedFields(e *Event) []namedValue {
 // AppendJSON appends the JSON encoding of e to dst.
 func (e *Event) AppendJSON(dst []byte) []byte {
 	var enc Encoder
-	return enc.AppendJSON(dst, e)
+	return enc.appendSorted(dst, e)
 }
 
 // AppendJSON appends the JSON encoding of e to dst, the same bytes as
 // e.AppendJSON.
 func (enc *Encoder) AppendJSON(dst []byte, e *Event) []byte {
+	core := coreFields(e)
+	sh := &enc.shape
+	if sh.ok && sh.core == core && enc.sameNames(e) {
+		for _, op := range sh.ops {
+			dst = append(dst, sh.text[op.lo:op.hi]...)
+			if op.c != nil {
+				dst = op.c.put(dst, e)
+			} else {
+				dst = appendSlot(dst, &e.ext[op.ext])
+			}
+		}
+		return append(dst, sh.text[sh.tail:]...)
+	}
+	start := len(dst)
+	dst = enc.appendSorted(dst, e)
+	enc.record(dst[start:], core)
+	return dst
+}
+
+// record keeps the shape of the event whose encoding is out, just written
+// by appendSorted, which left each value's place in enc.shape.ops.
+func (enc *Encoder) record(out []byte, core coreSet) {
+	sh := &enc.shape
+	sh.text = sh.text[:0]
+	end := 0 // where the last value ended
+	for i := range sh.ops {
+		op := &sh.ops[i]
+		if op.c == nil && op.ext < 0 {
+			return // a value not from the event's fields: no shape
+		}
+		start := len(sh.text)
+		sh.text = append(sh.text, out[end:op.hi]...)
+		end = op.lo
+		op.lo, op.hi = start, len(sh.text)
+	}
+	sh.tail = len(sh.text)
+	sh.text = append(sh.text, out[end:]...)
+	sh.core = core
+	sh.ok = true
+}
+
+// appendSlot appends an extension field's value.
+func appendSlot(dst []byte, s *slot) []byte {
+	switch s.kind {
+	case slotString:
+		return appendJSONString(dst, s.str)
+	case slotInt:
+		return strconv.AppendInt(dst, s.num, 10)
+	default:
+		return appendJSONValue(dst, s.val)
+	}
+}
+
+// appendSorted writes e in full: fields sorted, keys split into nested
+// objects. Each value's place goes into enc.shape.ops for record: hi where
+// the value starts, lo where it ends (offsets from dst's length on entry).
+func (enc *Encoder) appendSorted(dst []byte, e *Event) []byte {
+	start := len(dst)
+	ops := enc.shape.ops[:0]
+	enc.shape.ok = false
+	defer func() { enc.shape.ops = ops }()
 	fields := enc.sortedFields(e)
 	open := enc.open[:0]     // segments of the currently open object path
 	lastLeaf := enc.leaf[:0] // per depth: last key written at that depth
@@ -190,18 +309,20 @@ func (enc *Encoder) AppendJSON(dst []byte, e *Event) []byte {
 		lastLeaf[d] = key
 		dst = appendJSONString(dst, key)
 		dst = append(dst, ':')
+		at := len(dst) - start
 		switch {
 		case f.c != nil:
 			dst = f.c.put(dst, e)
 		case f.s == nil:
 			dst = appendJSONValue(dst, f.v)
-		case f.s.kind == slotString:
-			dst = appendJSONString(dst, f.s.str)
-		case f.s.kind == slotInt:
-			dst = strconv.AppendInt(dst, f.s.num, 10)
 		default:
-			dst = appendJSONValue(dst, f.s.val)
+			dst = appendSlot(dst, f.s)
 		}
+		x := f.x
+		if f.c == nil && f.s == nil {
+			x = -1
+		}
+		ops = append(ops, shapeOp{lo: len(dst) - start, hi: at, c: f.c, ext: x})
 	}
 	for range open {
 		dst = append(dst, '}')

@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -413,5 +414,95 @@ func TestLayoutAcrossEvents(t *testing.T) {
 	}
 	for i, doc := range docs {
 		t.Run(strconv.Itoa(i), func(t *testing.T) { agree(t, []byte(doc)) })
+	}
+}
+
+// encodeStream encodes events with one Encoder and fails where it writes
+// other bytes than each event's own AppendJSON: the shape kept from one
+// event must never leak into the next.
+func encodeStream(t *testing.T, events []*Event) {
+	t.Helper()
+	var enc Encoder
+	prefix := []byte("prefix:")
+	for i, e := range events {
+		got, want := enc.AppendJSON(slices.Clone(prefix), e), append(slices.Clone(prefix), e.AppendJSON(nil)...)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("event %d: encoder wrote\n%s\nwant\n%s", i, got, want)
+		}
+	}
+}
+
+// TestEncoderShapes: a stream where consecutive events keep, gain or lose
+// typed fields, extension fields and values of other kinds, in the same
+// extension order or another.
+func TestEncoderShapes(t *testing.T) {
+	var base Event
+	if err := base.UnmarshalJSON([]byte(benchEventJSON)); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var stream []*Event
+	for range 2000 {
+		e := base
+		e.ext = slices.Clone(base.ext)
+		switch r.IntN(6) {
+		case 0:
+			e.Message = "free text \"quoted\" \u2028"
+		case 1:
+			e.Rule.ID = ""
+		case 2:
+			e.Source.IP = netip.Addr{}
+		case 3:
+			e.Put("pfsense.ip.ttl", "sixty-four") // another kind, same name
+		case 4:
+			e.Put("zz.late", int64(r.IntN(9)))
+		}
+		if r.IntN(4) == 0 {
+			e.Source.Port = r.IntN(65536)
+		}
+		stream = append(stream, &e)
+		if r.IntN(3) == 0 { // the same shape again, other values
+			d := e
+			d.ext = slices.Clone(e.ext)
+			d.Destination.Port = r.IntN(65536)
+			stream = append(stream, &d)
+		}
+	}
+	encodeStream(t, stream)
+}
+
+// FuzzEncoderShapes: any event, encoded after a variant of itself and
+// again, comes out as its own AppendJSON has it.
+func FuzzEncoderShapes(f *testing.F) {
+	f.Add([]byte(benchEventJSON), []byte(`{"message":"m"}`))
+	f.Add([]byte(`{"a":{"b":1,"b.c":2},"a.b.d":3}`), []byte(`{"a":{"b":"x"}}`))
+	f.Add([]byte(`{"source":{"ip":"fe80::1%eth0"},"x":[1,{"y":null}]}`), []byte(`{"source":{"ip":"192.0.2.1"}}`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var x, y Event
+		if x.UnmarshalJSON(a) != nil || y.UnmarshalJSON(b) != nil {
+			return
+		}
+		// y with x's extension fields: the same names, other typed fields.
+		z := y
+		z.ext = slices.Clone(x.ext)
+		encodeStream(t, []*Event{&x, &x, &y, &x, &z, &x, &y, &y, &z})
+	})
+}
+
+// TestEncoderReusesShape: the second event of a shape is written from the
+// kept shape (the fast path the stream tests check is really taken).
+func TestEncoderReusesShape(t *testing.T) {
+	var e Event
+	if err := e.UnmarshalJSON([]byte(benchEventJSON)); err != nil {
+		t.Fatal(err)
+	}
+	var enc Encoder
+	first := enc.AppendJSON(nil, &e)
+	if !enc.shape.ok || len(enc.shape.ops) == 0 {
+		t.Fatal("no shape kept after the first event")
+	}
+	enc.shape.text[0] = '['
+	if second := enc.AppendJSON(nil, &e); second[0] != '[' || !bytes.Equal(second[1:], first[1:]) {
+		t.Fatalf("second event not written from the shape:\n%s", second)
 	}
 }
