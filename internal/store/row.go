@@ -139,9 +139,9 @@ func MakeRow(ev *event.Event, buf []byte) Row {
 type Encoded struct {
 	Event *event.Event
 	JSON  []byte
-	// Prepared is a store's own form of JSON, filled in by that store's
-	// PrepareEncoded (see Preparer); nil when nobody prepared it.
-	Prepared []byte
+	// Prepared is a store's own form of the event, filled in by that
+	// store's PrepareEncoded (see Preparer); nil when nobody prepared it.
+	Prepared any
 }
 
 // Preparer is implemented by a store that can do part of an append's work

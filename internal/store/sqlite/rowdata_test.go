@@ -67,8 +67,12 @@ func TestGoldenRoundTrip(t *testing.T) {
 			if name == "PrepareEncoded" {
 				s.PrepareEncoded(enc)
 				for _, e := range enc {
-					if len(e.Prepared) == 0 || e.Prepared[0] != dataFormat {
-						t.Fatalf("prepared %q, want the stored format", e.Prepared[:min(8, len(e.Prepared))])
+					pr, ok := e.Prepared.(*prepared)
+					if !ok || len(pr.row.Data) == 0 || pr.row.Data[0] != dataFormat {
+						t.Fatalf("prepared %#v, want a row in the stored format", e.Prepared)
+					}
+					if key := newKeyer(s.salt).key(pr.row.ID); pr.args[0] != key || pr.args[1] != pr.row.ID {
+						t.Fatalf("prepared arguments start %v, %v; want key %d and id %s", pr.args[0], pr.args[1], key, pr.row.ID)
 					}
 				}
 			}

@@ -387,7 +387,7 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) 
 	// slice per event: fewer allocations and less for the collector.
 	var arena []byte
 	var p packer
-	return s.appendBatches(ctx, len(events), func(i int) store.Row {
+	return s.appendBatches(ctx, len(events), func(i int) (store.Row, *[insertCols]any) {
 		if cap(arena)-len(arena) < 4096 {
 			arena = make([]byte, 0, 256<<10)
 		}
@@ -396,33 +396,45 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) (int, error) 
 			arena = arena[:len(arena)+len(r.Data)]
 		}
 		r.Data = p.pack(r.Data)
-		return r
+		return r, nil
 	})
 }
 
 // AppendEncoded implements store.Store.
 func (s *Store) AppendEncoded(ctx context.Context, events []store.Encoded) (int, error) {
 	var p packer
-	return s.appendBatches(ctx, len(events), func(i int) store.Row {
-		r := store.MakeRowEncoded(events[i])
-		if events[i].Prepared != nil {
-			r.Data = events[i].Prepared
-		} else {
-			r.Data = p.pack(r.Data)
+	return s.appendBatches(ctx, len(events), func(i int) (store.Row, *[insertCols]any) {
+		if pr, ok := events[i].Prepared.(*prepared); ok {
+			return pr.row, &pr.args
 		}
-		return r
+		r := store.MakeRowEncoded(events[i])
+		r.Data = p.pack(r.Data)
+		return r, nil
 	})
 }
 
-// PrepareEncoded implements store.Preparer: it compresses the events'
-// JSON into the stored format, which AppendEncoded would otherwise do on
-// the writer.
+// prepared is an event made ready for the writer by PrepareEncoded: its
+// row, data compressed, and its insert arguments with the base key.
+type prepared struct {
+	row  store.Row
+	args [insertCols]any
+}
+
+// PrepareEncoded implements store.Preparer: it does on the caller's
+// goroutine what AppendEncoded would otherwise do on the writer, which
+// is the pipeline's critical path: the row's columns, the compression of
+// the event's JSON into the stored format, the key and the insert
+// arguments.
 func (s *Store) PrepareEncoded(events []store.Encoded) {
 	var p packer
+	kr := newKeyer(s.salt)
+	ready := make([]prepared, len(events))
 	for i := range events {
-		if len(events[i].JSON) > 0 {
-			events[i].Prepared = p.pack(events[i].JSON)
-		}
+		pr := &ready[i]
+		pr.row = store.MakeRowEncoded(events[i])
+		pr.row.Data = p.pack(pr.row.Data)
+		appendRowArgs(pr.args[:0], pr.row, kr.key(pr.row.ID))
+		events[i].Prepared = pr
 	}
 }
 
@@ -442,19 +454,22 @@ func (p *packer) pack(js []byte) []byte {
 }
 
 // appendBatches writes the rows row(0..n-1) in transactions of at most
-// batchRows rows.
-func (s *Store) appendBatches(ctx context.Context, n int, row func(i int) store.Row) (int, error) {
+// batchRows rows. row also returns the row's insert arguments when
+// PrepareEncoded made them (nil otherwise).
+func (s *Store) appendBatches(ctx context.Context, n int, row func(i int) (store.Row, *[insertCols]any)) (int, error) {
 	if s.closed.Load() {
 		return 0, store.ErrClosed
 	}
 	total := 0
 	rows := make([]store.Row, 0, min(n, batchRows))
+	args := make([]*[insertCols]any, 0, min(n, batchRows))
 	for start := 0; start < n; start += batchRows {
-		rows = rows[:0]
+		rows, args = rows[:0], args[:0]
 		for i := start; i < min(start+batchRows, n); i++ {
-			rows = append(rows, row(i))
+			r, a := row(i)
+			rows, args = append(rows, r), append(args, a)
 		}
-		k, err := s.appendRows(ctx, rows)
+		k, err := s.appendRows(ctx, rows, args)
 		total += k
 		s.total.Add(int64(k))
 		if err != nil {
@@ -464,7 +479,9 @@ func (s *Store) appendBatches(ctx context.Context, n int, row func(i int) store.
 	return total, nil
 }
 
-func (s *Store) appendRows(ctx context.Context, rows []store.Row) (int, error) {
+// appendRows writes rows in one transaction; ready[i], when not nil, holds
+// row i's insert arguments with its base key.
+func (s *Store) appendRows(ctx context.Context, rows []store.Row, ready []*[insertCols]any) (int, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("appending events: %w", err)
@@ -480,7 +497,11 @@ func (s *Store) appendRows(ctx context.Context, rows []store.Row) (int, error) {
 	kr := newKeyer(s.salt)
 	keys := make([]int64, len(rows))
 	for i := range rows {
-		keys[i] = kr.key(rows[i].ID)
+		if ready[i] != nil {
+			keys[i] = ready[i][0].(int64)
+		} else {
+			keys[i] = kr.key(rows[i].ID)
+		}
 	}
 	// Rows whose base key is displaced skip the fast path: their id may
 	// be in the overflow while the base key is free.
@@ -503,9 +524,16 @@ func (s *Store) appendRows(ctx context.Context, rows []store.Row) (int, error) {
 		}
 		args = args[:0]
 		for _, i := range fast[p : p+k] {
-			args = appendRowArgs(args, rows[i], keys[i])
+			if ready[i] != nil {
+				args = append(args, ready[i][:]...)
+			} else {
+				args = appendRowArgs(args, rows[i], keys[i])
+			}
 		}
-		res, err := st.ExecContext(ctx, args...)
+		// Statements are not given ctx: with a context that can end,
+		// the driver starts a goroutine and a progress callback for
+		// every statement. The transaction still ends with ctx.
+		res, err := st.ExecContext(context.WithoutCancel(ctx), args...)
 		if err != nil {
 			return 0, fmt.Errorf("appending events: %w", err)
 		}
