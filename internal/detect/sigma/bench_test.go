@@ -450,9 +450,8 @@ func BenchmarkScanCache(b *testing.B) {
 // BenchmarkGrowthChanges measures this round's index changes, each against
 // the index without it, alternating the two engines batch by batch (512
 // events, thread CPU time) so load swings hit both alike: veto literals
-// (useVeto, see veto.go), the split of short non-ASCII patterns
-// (splitShortASCII, see gram.go) and the skipping regex run check
-// (classRunSkip; one engine, switched batch by batch). Mixed events, random corpus samples;
+// (useVeto, see veto.go) and the skipping regex run check (classRunSkip;
+// one engine, switched batch by batch). Mixed events, random corpus samples;
 // on/off > 1 means the change helps. Besides the ratio of the totals it
 // reports the median of the per-round ratios, which a burst of load on a
 // shared machine moves less. (The previous round's change, strided gram
@@ -471,7 +470,6 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		runtime bool // switched batch by batch, one engine
 	}{
 		{"veto", func(on bool) { useVeto = on }, false},
-		{"shortascii", func(on bool) { splitShortASCII = on }, false},
 		{"runskip", func(on bool) { classRunSkip = on }, true},
 	}
 	defer func() {

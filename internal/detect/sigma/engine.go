@@ -510,8 +510,7 @@ func (sc *scratch) scanValue(ln *lane, lf *laneField, fv *fval, cstamp []uint32,
 	// The automata fold ASCII case themselves; only non-ASCII text
 	// needs lower-casing first.
 	v := fv.str
-	sc.scanASCII = fv.isASCII()
-	if !sc.scanASCII {
+	if !fv.isASCII() {
 		v = sc.lowOf(fv)
 	}
 	if lf.contains != nil {
@@ -912,10 +911,7 @@ type scratch struct {
 	pooled  []fval
 	cache   *scanCache // allocated on first use
 	rec     bool       // a scan is being recorded for the cache
-	// scanASCII: the value being scanned is known to be pure ASCII
-	// (false, the safe default, when unknown).
-	scanASCII bool
-	recHits   []uint32 // the marks recorded
+	recHits []uint32   // the marks recorded
 }
 
 func (sc *scratch) reset(ev Event) {

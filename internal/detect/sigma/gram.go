@@ -25,18 +25,7 @@ type gramIndex struct {
 	pats      []gramPat
 	short     *acMatcher // patterns under four bytes; nil when none
 	sids      []int32    // short automaton's pattern i is pattern sids[i]
-	// shortNA holds the short patterns with a byte >= 0x80 (UTF-8
-	// look-alikes, emoji), kept apart when splitShortASCII is set: they
-	// cannot occur in an ASCII value, which most values are, and their
-	// many distinct bytes made the one short automaton large (CommandLine
-	// at 3,000 rules: 167 patterns, 119 byte classes, 110 KiB).
-	shortNA *acMatcher
-	sidsNA  []int32
 }
-
-// splitShortASCII switches the separate automaton for non-ASCII short
-// patterns (a variable only so benchmarks can compare with and without).
-var splitShortASCII = true
 
 type gramSlot struct {
 	gram       uint32
@@ -143,14 +132,9 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 			freq[gramAt(p, i)]++
 		}
 	}
-	var short, shortNA []string
+	var short []string
 	for pid, p := range pats {
 		if len(p) < 4 {
-			if splitShortASCII && !isASCII(p) {
-				shortNA = append(shortNA, p)
-				g.sidsNA = append(g.sidsNA, int32(pid))
-				continue
-			}
 			short = append(short, p)
 			g.sids = append(g.sids, int32(pid))
 			continue
@@ -176,9 +160,6 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 	}
 	if len(short) > 0 {
 		g.short = buildAC(short)
-	}
-	if len(shortNA) > 0 {
-		g.shortNA = buildAC(shortNA)
 	}
 	slotsLog := 4
 	for 1<<slotsLog < 2*len(table) {
@@ -209,9 +190,6 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	if g.short != nil {
 		cands = sc.scanRangeIDs(ln, g.short, g.sids, refs, v, from, to, cstamp, cgen, cands)
-	}
-	if g.shortNA != nil && !sc.scanASCII {
-		cands = sc.scanRangeIDs(ln, g.shortNA, g.sidsNA, refs, v, from, to, cstamp, cgen, cands)
 	}
 	if to-from < 4 {
 		return cands
