@@ -12,9 +12,10 @@ import (
 // what one core delivers.
 //
 // It reads CLOCK_THREAD_CPUTIME_ID, which the kernel keeps in nanoseconds.
-// getrusage(RUSAGE_THREAD), used before, advances in scheduler ticks (4 ms
-// here), so the batches of a few milliseconds that the alternating
-// benchmarks time were mostly read as 0 or one tick.
+// getrusage(RUSAGE_THREAD), used before, splits the thread's time by tick
+// sampling and advances in irregular steps (20 µs to 4 ms on the benchmark
+// machine), so the one-millisecond batches the alternating benchmarks time
+// were often read as 0 and the per-batch figures were mostly step noise.
 func threadCPUTime() (time.Duration, bool) {
 	const clockThreadCPUTime = 3 // CLOCK_THREAD_CPUTIME_ID
 	var ts syscall.Timespec
