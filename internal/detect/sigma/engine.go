@@ -557,9 +557,10 @@ func (sc *scratch) scanRangeIDs(ln *lane, ac *acMatcher, ids []int32, refs [][]p
 	return cands
 }
 
-// hit records that a pattern occurs ending at end in a value of length
-// vlen: each rule referencing it gets the witness slot marked when the
-// anchor holds, and becomes a candidate once all its slots are.
+// hit records that a pattern occurs ending at end in the scanned value v:
+// each rule referencing it gets the witness slot marked when the anchor
+// holds, and becomes a candidate once all its slots are; a veto reference
+// marks its veto when the whole literal is there, anchored.
 func (sc *scratch) hit(ln *lane, refs []patRef, end int32, v string, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	if sc.rec {
 		return sc.hitRecorded(ln, refs, end, v, cstamp, cgen, cands)
