@@ -45,7 +45,9 @@ type detection struct {
 	// witness2, when set, is a second witness from another conjunct:
 	// the rule is evaluated only when both occur.
 	witness2 []atom
-	pos      []bool // per selection: appears outside any negation
+	// wscore is the score of the more selective witness (see atomScore).
+	wscore int
+	pos    []bool // per selection: appears outside any negation
 }
 
 // compiler compiles one rule's detection using the ruleset's field table and
@@ -140,12 +142,13 @@ func (c *compiler) compileDetection(n *yaml.Node) (*detection, error) {
 	}
 	d.pos = d.positive()
 	if w1, w2, n := d.witnesses(c.rs.fields.names); n > 0 {
-		d.witness = w1.atoms
+		d.witness, d.wscore = w1.atoms, w1.score
 		if n > 1 && secondWitness {
 			d.witness2 = w2.atoms
+			d.wscore = max(d.wscore, w2.score)
 		}
 	} else if ws, ok := d.witnessOf(d.cond, c.rs.fields.names); ok {
-		d.witness = ws.atoms
+		d.witness, d.wscore = ws.atoms, ws.score
 	}
 	return d, nil
 }
@@ -720,10 +723,10 @@ func compileRegex(expr, flags string) (matcher, error) {
 
 // classRun is a prefilter for regexes that require a run of characters from
 // one class (`[a-f0-9]{64}`, `\d{9}`, `[a-zA-Z]{8}`): a value with no run of
-// n consecutive bytes in the class cannot match. Checking it is one table
-// load per byte, where Go's regexp engine spends microseconds on a long
-// value that fails late (`\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}` over a
-// command line).
+// n consecutive bytes in the class cannot match. Checking it reads each
+// byte at most twice and, on a value without the run, often about one byte
+// in n, where Go's regexp engine spends microseconds on a long value that
+// fails late (`\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}` over a command line).
 type classRun struct {
 	set [8]uint32 // bytes in the class, as a bitmap
 	n   int
@@ -734,9 +737,48 @@ const minClassRun = 4
 
 // has reports whether s has n consecutive bytes in the class.
 func (c *classRun) has(s string) bool {
+	// Skip ahead: a run of n ending at or after i contains i, so when
+	// s[i] is not in the class the next run can end no sooner than i+n.
+	// When it is, the run through i is measured (back to at most n-1
+	// bytes before, forward until it is long enough or breaks), and the
+	// next candidate end is n past the breaking byte. Every byte is read
+	// at most twice, and a value without the run usually only every n-th.
+	if !classRunSkip {
+		return c.hasLinear(s)
+	}
+	n := c.n
+	for i := n - 1; i < len(s); {
+		if !c.in(s[i]) {
+			i += n
+			continue
+		}
+		j := i
+		for j > i-n+1 && c.in(s[j-1]) {
+			j--
+		}
+		k := i + 1
+		for k < len(s) && k-j < n && c.in(s[k]) {
+			k++
+		}
+		if k-j >= n {
+			return true
+		}
+		i = k + n
+	}
+	return false
+}
+
+// classRunSkip switches the skipping search (a variable only so
+// benchmarks can compare with and without).
+var classRunSkip = true
+
+func (c *classRun) in(b byte) bool { return c.set[b>>5]&(1<<(b&31)) != 0 }
+
+// hasLinear is has without skipping: the reference it is tested against.
+func (c *classRun) hasLinear(s string) bool {
 	run := 0
 	for i := 0; i < len(s); i++ {
-		if b := s[i]; c.set[b>>5]&(1<<(b&31)) != 0 {
+		if c.in(s[i]) {
 			if run++; run >= c.n {
 				return true
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -164,6 +165,10 @@ type lane struct {
 	fields   []laneField
 	fieldIdx map[string]int // event field name -> index in fields
 	dotted   []int          // fields whose name has a dot (may be nested)
+	// vlits are the lane's veto literals (see veto.go), by veto id;
+	// veto lists, per rule, the ids any of which proves it false.
+	vlits []vetoLit
+	veto  [][]int32
 }
 
 type laneField struct {
@@ -247,12 +252,55 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 	}
 	byField := map[int]*fieldPats{}
 	var order []int
+	// add indexes atom a for the rule (or veto id) in ref.
+	add := func(a atom, ref patRef) {
+		fp := byField[a.field]
+		if fp == nil {
+			fp = &fieldPats{}
+			for k := range fp.sets {
+				fp.sets[k].ids = map[string]int32{}
+			}
+			byField[a.field] = fp
+			order = append(order, a.field)
+		}
+		pat := a.lit
+		if len(pat) > maxPatternLen {
+			pat = pat[len(pat)-maxPatternLen:]
+		}
+		ps := &fp.sets[0]
+		switch anchor := a.anchor; {
+		case !splitAnchored:
+		case anchor == skPrefix:
+			ps = &fp.sets[1]
+			fp.prefixEnd = max(fp.prefixEnd, len(a.lit))
+		case anchor == skSuffix || anchor == skExact:
+			ps = &fp.sets[1]
+			fp.suffixLen = max(fp.suffixLen, len(pat))
+		}
+		id, ok := ps.ids[pat]
+		if !ok {
+			id = int32(len(ps.pats))
+			ps.ids[pat] = id
+			ps.pats = append(ps.pats, pat)
+			ps.refs = append(ps.refs, nil)
+		}
+		ref.anchor, ref.llen = a.anchor, int32(len(a.lit))
+		ps.refs[id] = append(ps.refs[id], ref)
+	}
+	var vetoAtoms [][]atom // by lane rule
 	for _, r := range e.rules {
 		if !include(r) {
 			continue
 		}
 		ri := int32(len(ln.rules))
 		ln.rules = append(ln.rules, r)
+		if useVeto {
+			var as []atom
+			if r.det.witness == nil || r.det.wscore <= vetoMaxScore {
+				as = r.det.vetoAtoms()
+			}
+			vetoAtoms = append(vetoAtoms, as)
+		}
 		if r.det.witness == nil {
 			ln.always = append(ln.always, ri)
 			ln.need = append(ln.need, 0)
@@ -268,38 +316,56 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 			if i >= len(r.det.witness) {
 				slot = 2
 			}
-			fp := byField[a.field]
-			if fp == nil {
-				fp = &fieldPats{}
-				for k := range fp.sets {
-					fp.sets[k].ids = map[string]int32{}
-				}
-				byField[a.field] = fp
-				order = append(order, a.field)
-			}
-			pat := a.lit
-			if len(pat) > maxPatternLen {
-				pat = pat[len(pat)-maxPatternLen:]
-			}
-			ps := &fp.sets[0]
-			switch anchor := a.anchor; {
-			case !splitAnchored:
-			case anchor == skPrefix:
-				ps = &fp.sets[1]
-				fp.prefixEnd = max(fp.prefixEnd, len(a.lit))
-			case anchor == skSuffix || anchor == skExact:
-				ps = &fp.sets[1]
-				fp.suffixLen = max(fp.suffixLen, len(pat))
-			}
-			id, ok := ps.ids[pat]
-			if !ok {
-				id = int32(len(ps.pats))
-				ps.ids[pat] = id
-				ps.pats = append(ps.pats, pat)
-				ps.refs = append(ps.refs, nil)
-			}
-			ps.refs[id] = append(ps.refs[id], patRef{rule: ri, anchor: a.anchor, llen: int32(len(a.lit)), slot: slot})
+			add(a, patRef{rule: ri, slot: slot})
 		}
+	}
+	// Veto literals are indexed only where they add no scanning window or
+	// field: on a field the lane indexes already, an anchored literal
+	// that fits the field's prefix or suffix window (a pattern more in
+	// that set), a contains literal only when its pattern is in the
+	// contains set already. Indexing every veto literal (1,985 at 3,000
+	// rules, widening the Image windows to the whole value and adding
+	// four fields) cost more scanning than it saved evaluating.
+	ln.veto = make([][]int32, len(ln.rules))
+	vetoIDs := map[atom]int32{}
+	for ri, as := range vetoAtoms {
+		var vs []int32
+		for _, a := range as {
+			id, ok := vetoIDs[a]
+			if !ok {
+				id = -1
+				if fp := byField[a.field]; fp != nil {
+					pat := a.lit
+					if len(pat) > maxPatternLen {
+						pat = pat[len(pat)-maxPatternLen:]
+					}
+					fits := false
+					switch a.anchor {
+					case skContains:
+						_, fits = fp.sets[0].ids[pat]
+					case skPrefix:
+						fits = len(a.lit) <= fp.prefixEnd
+					default:
+						fits = len(pat) <= fp.suffixLen
+					}
+					if !splitAnchored {
+						_, fits = fp.sets[0].ids[pat]
+					}
+					if fits {
+						id = int32(len(ln.vlits))
+						ln.vlits = append(ln.vlits, vetoLit{lit: a.lit, anchor: a.anchor})
+						prefixEnd, suffixLen := fp.prefixEnd, fp.suffixLen
+						add(a, patRef{rule: id, slot: slotVeto})
+						fp.prefixEnd, fp.suffixLen = prefixEnd, suffixLen
+					}
+				}
+				vetoIDs[a] = id
+			}
+			if id >= 0 && !slices.Contains(vs, id) {
+				vs = append(vs, id)
+			}
+		}
+		ln.veto[ri] = vs
 	}
 	sort.Ints(order)
 	ln.fieldIdx = map[string]int{}
@@ -333,10 +399,15 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 		sc.cstamp = make([]uint32, len(ln.rules)+len(ln.rules)/2)
 		sc.cmask = make([]uint8, len(sc.cstamp))
 		sc.cgen = 0
+		clear(sc.vstamp)
+	}
+	if len(sc.vstamp) < len(ln.vlits) {
+		sc.vstamp = make([]uint32, len(ln.vlits)+len(ln.vlits)/2)
 	}
 	sc.cgen++
 	if sc.cgen == 0 {
 		clear(sc.cstamp)
+		clear(sc.vstamp)
 		sc.cgen = 1
 	}
 	cstamp, cgen := sc.cstamp, sc.cgen
@@ -387,6 +458,9 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 	start := len(dst)
 	order := sc.order[:0]
 	for _, ri := range cands {
+		if vs := ln.veto[ri]; len(vs) > 0 && sc.vetoed(vs, cgen) {
+			continue
+		}
 		r := ln.rules[ri]
 		d := r.det
 		memo := sc.memo[:len(d.sels)]
@@ -476,22 +550,29 @@ func (sc *scratch) scanRangeIDs(ln *lane, ac *acMatcher, ids []int32, refs [][]p
 				if ids != nil {
 					pid = ids[pid]
 				}
-				cands = sc.hit(ln, refs[pid], int32(i+1), len(v), cstamp, cgen, cands)
+				cands = sc.hit(ln, refs[pid], int32(i+1), v, cstamp, cgen, cands)
 			}
 		}
 	}
 	return cands
 }
 
-// hit records that a pattern occurs ending at end in a value of length
-// vlen: each rule referencing it gets the witness slot marked when the
-// anchor holds, and becomes a candidate once all its slots are.
-func (sc *scratch) hit(ln *lane, refs []patRef, end int32, vlen int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+// hit records that a pattern occurs ending at end in the scanned value v:
+// each rule referencing it gets the witness slot marked when the anchor
+// holds, and becomes a candidate once all its slots are; a veto reference
+// marks its veto when the whole literal is there, anchored.
+func (sc *scratch) hit(ln *lane, refs []patRef, end int32, v string, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	if sc.rec {
-		return sc.hitRecorded(ln, refs, end, vlen, cstamp, cgen, cands)
+		return sc.hitRecorded(ln, refs, end, v, cstamp, cgen, cands)
 	}
-	cmask := sc.cmask
+	cmask, vlen := sc.cmask, len(v)
 	for _, ref := range refs {
+		if ref.slot == slotVeto {
+			if sc.vstamp[ref.rule] != cgen && ln.vetoHit(ref.rule, end, v) {
+				sc.vstamp[ref.rule] = cgen
+			}
+			continue
+		}
 		if cstamp[ref.rule] != cgen {
 			cstamp[ref.rule] = cgen
 			cmask[ref.rule] = 0
@@ -513,9 +594,16 @@ func (sc *scratch) hit(ln *lane, refs []patRef, end int32, vlen int, cstamp []ui
 // hitRecorded is hit while a scan is recorded for the cache: every slot
 // the value marks is recorded, even when an earlier value of the event
 // marked it already.
-func (sc *scratch) hitRecorded(ln *lane, refs []patRef, end int32, vlen int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
-	cmask := sc.cmask
+func (sc *scratch) hitRecorded(ln *lane, refs []patRef, end int32, v string, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	cmask, vlen := sc.cmask, len(v)
 	for _, ref := range refs {
+		if ref.slot == slotVeto {
+			if ln.vetoHit(ref.rule, end, v) {
+				sc.record(ref.rule, slotVeto)
+				sc.vstamp[ref.rule] = cgen
+			}
+			continue
+		}
 		if !ref.anchored(end, vlen) {
 			continue
 		}
@@ -809,7 +897,8 @@ type scratch struct {
 	arena   []byte
 	memo    []int8
 	cstamp  []uint32
-	cmask   []uint8 // per rule: witness slots seen this generation
+	cmask   []uint8  // per rule: witness slots seen this generation
+	vstamp  []uint32 // per veto id: cgen when its literal occurred
 	cgen    uint32
 	cands   []int32
 	key     []byte

@@ -227,7 +227,7 @@ func (sc *scratch) gramHit(ln *lane, g *gramIndex, refs [][]patRef, v string, i,
 		if start < from || end > to || !equalFoldLower(v[start:end], gp.pat) {
 			continue
 		}
-		cands = sc.hit(ln, refs[gp.pid], int32(end), len(v), cstamp, cgen, cands)
+		cands = sc.hit(ln, refs[gp.pid], int32(end), v, cstamp, cgen, cands)
 	}
 	return cands
 }

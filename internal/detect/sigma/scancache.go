@@ -71,7 +71,7 @@ type cacheEntry struct {
 	n     uint8  // value length
 	nhits uint8
 	start uint32              // nhits > cacheInline: marks at ring[start%len(ring):]
-	hits  [cacheInline]uint32 // rule<<2 | slot
+	hits  [cacheInline]uint32 // rule<<3 | slot (a veto id for slotVeto)
 	val   [cacheValMax]byte
 }
 
@@ -137,7 +137,11 @@ func (sc *scratch) scanCached(ln *lane, lf *laneField, fv *fval, cstamp []uint32
 		}
 		cmask, need := sc.cmask, ln.need
 		for _, h := range hits {
-			rule, slot := h>>2, uint8(h&3)
+			rule, slot := h>>3, uint8(h&7)
+			if slot == slotVeto {
+				sc.vstamp[rule] = cgen
+				continue
+			}
 			if cstamp[rule] != cgen {
 				cstamp[rule] = cgen
 				cmask[rule] = 0
@@ -183,7 +187,7 @@ func (sc *scratch) scanCached(ln *lane, lf *laneField, fv *fval, cstamp []uint32
 // record notes, while a value's scan is recorded, that it marks rule's
 // witness slot (once per rule and slot).
 func (sc *scratch) record(rule int32, slot uint8) {
-	h := uint32(rule)<<2 | uint32(slot)
+	h := uint32(rule)<<3 | uint32(slot)
 	if len(sc.recHits) > cacheHitMax {
 		return // uncacheable already
 	}

@@ -554,3 +554,37 @@ func TestRegexRunSound(t *testing.T) {
 		t.Logf("%s: %d random matches checked", tc.expr, matched)
 	}
 }
+
+// TestClassRunSkipMatchesLinear checks the skipping run search against a
+// byte-by-byte count on random strings over a small alphabet, for run
+// lengths around the string lengths.
+func TestClassRunSkipMatchesLinear(t *testing.T) {
+	r := newEventGen(9).r
+	var c classRun
+	for _, b := range []byte("0123456789abcdef") {
+		c.set[b>>5] |= 1 << (b & 31)
+	}
+	c.set[0xe9>>5] |= 1 << (0xe9 & 31)
+	alphabet := []byte("0af9 -x\xe9")
+	found := 0
+	for n := 1; n <= 12; n++ {
+		c.n = n
+		for range 20000 {
+			b := make([]byte, r.IntN(30))
+			for i := range b {
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			}
+			s := string(b)
+			want := c.hasLinear(s)
+			if got := c.has(s); got != want {
+				t.Fatalf("run of %d in %q: has %v, byte by byte %v", n, s, got, want)
+			}
+			if want {
+				found++
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no string had a run; the check proves nothing")
+	}
+}
