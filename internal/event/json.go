@@ -439,7 +439,9 @@ func appendJSONString(dst []byte, s string) []byte {
 // replacing its content. Nested objects become dotted names; integral
 // numbers become int64, others float64; arrays of strings become []string.
 func (e *Event) UnmarshalJSON(b []byte) error {
-	d := decoder{b: b, names: *fieldNames.Load(), layout: *lastLayout.Load()}
+	memo := memos.Get().(*[]string)
+	defer memos.Put(memo)
+	d := decoder{b: b, names: *fieldNames.Load(), layout: *lastLayout.Load(), memo: *memo}
 	d.space()
 	if !d.eat('{') {
 		return fmt.Errorf("decoding event: %w", d.errorf("want a JSON object"))
@@ -598,7 +600,26 @@ type decoder struct {
 	pos     int            // members matched in layout so far
 	strayed bool           // a member did not match layout
 	seen    *[]layoutEntry // once strayed: this event's layout, recorded up to one past maxLayout
+
+	memo   []string // per member, a string value an earlier event had there (see memos)
+	member int      // members read so far
 }
+
+// memos keeps, per member position, a short string value that an earlier
+// decode (on the same P, most likely the same goroutine) read there. Events
+// of one source repeat most of their values (action, dataset, observer,
+// transport, host): a value equal to the remembered one is taken from it
+// instead of being allocated and copied again. Reusing an equal string is
+// always correct, since strings are immutable.
+var memos = sync.Pool{New: func() any {
+	m := make([]string, maxMemo)
+	return &m
+}}
+
+const (
+	maxMemo      = 128 // member positions remembered
+	maxMemoBytes = 48  // longer values are rarely repeated
+)
 
 // maxDepth bounds nesting, so hostile input cannot exhaust the stack.
 const maxDepth = 64
@@ -660,7 +681,7 @@ func (d *decoder) object(e *Event, prefix string, depth int) error {
 			}
 		} else if d.space(); d.i < len(d.b) && d.b[d.i] == '"' {
 			// Strings, most values, go in unboxed.
-			s, err := d.str()
+			s, err := d.memoStr()
 			if err != nil {
 				return err
 			}
@@ -676,6 +697,7 @@ func (d *decoder) object(e *Event, prefix string, depth int) error {
 			}
 			e.Put(name, v)
 		}
+		d.member++
 		if d.eat(',') {
 			continue
 		}
@@ -684,6 +706,26 @@ func (d *decoder) object(e *Event, prefix string, depth int) error {
 		}
 		return d.errorf("want ',' or '}'")
 	}
+}
+
+// memoStr reads a string value, taking it from the memo when the member
+// at this position had the same plain value before.
+func (d *decoder) memoStr() (string, error) {
+	if d.member >= len(d.memo) {
+		return d.str()
+	}
+	at := d.i
+	raw, ok := d.plainString()
+	if !ok || len(raw) > maxMemoBytes {
+		d.i = at
+		return d.str()
+	}
+	if m := d.memo[d.member]; m == string(raw) {
+		return m, nil
+	}
+	s := string(raw)
+	d.memo[d.member] = s
+	return s, nil
 }
 
 // value reads any JSON value other than an object member's nested object.

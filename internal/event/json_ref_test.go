@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -504,5 +505,29 @@ func TestEncoderReusesShape(t *testing.T) {
 	enc.shape.text[0] = '['
 	if second := enc.AppendJSON(nil, &e); second[0] != '[' || !bytes.Equal(second[1:], first[1:]) {
 		t.Fatalf("second event not written from the shape:\n%s", second)
+	}
+}
+
+// TestMemoizedValuesAcrossEvents: decoding reuses string values an
+// earlier event had at the same member position; a stream whose values
+// change, stay, grow past the memo's length limit, turn empty or escaped,
+// or move to other positions must decode every event as the reference
+// decoder does.
+func TestMemoizedValuesAcrossEvents(t *testing.T) {
+	long := strings.Repeat("x", maxMemoBytes+1)
+	values := []string{"block", "pass", "", "block", `bl\u006fck`, long, long + "y", "é", "block", "a\"b"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 3000 {
+		v := func() string { return values[r.IntN(len(values))] }
+		var doc string
+		switch i % 3 {
+		case 0:
+			doc = fmt.Sprintf(`{"event":{"action":"%s","dataset":"%s"},"host":{"name":"%s"},"x":"%s"}`, v(), v(), v(), v())
+		case 1: // a member fewer: every later value moves up one position
+			doc = fmt.Sprintf(`{"event":{"action":"%s"},"host":{"name":"%s"},"x":"%s"}`, v(), v(), v())
+		default: // a non-string member before the strings
+			doc = fmt.Sprintf(`{"n":%d,"event":{"action":"%s","dataset":"%s"},"x":["%s"],"y":"%s"}`, i, v(), v(), v(), v())
+		}
+		agree(t, []byte(doc))
 	}
 }
