@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -555,7 +556,9 @@ func (s *Store) appendRows(ctx context.Context, rows []store.Row, ready []*[inse
 			return 0, err
 		}
 	}
-	if n > 0 {
+	// Firewall and flow events mostly have no message: then there is
+	// nothing to index, and the feed's scan of the batch's rows is skipped.
+	if n > 0 && slices.ContainsFunc(rows, func(r store.Row) bool { return r.Message != "" }) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO events_fts (rowid, message)
 			SELECT seq, message FROM events WHERE seq > ?1 AND message IS NOT NULL`, before); err != nil {
 			return 0, fmt.Errorf("indexing messages: %w", err)
