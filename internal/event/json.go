@@ -711,14 +711,12 @@ func (d *decoder) object(e *Event, prefix string, depth int) error {
 // memoStr reads a string value, taking it from the memo when the member
 // at this position had the same plain value before.
 func (d *decoder) memoStr() (string, error) {
-	if d.member >= len(d.memo) {
+	raw, ok := d.plainString()
+	if !ok {
 		return d.str()
 	}
-	at := d.i
-	raw, ok := d.plainString()
-	if !ok || len(raw) > maxMemoBytes {
-		d.i = at
-		return d.str()
+	if len(raw) > maxMemoBytes || d.member >= len(d.memo) {
+		return string(raw), nil
 	}
 	if m := d.memo[d.member]; m == string(raw) {
 		return m, nil
