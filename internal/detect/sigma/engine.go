@@ -229,6 +229,12 @@ var splitAnchored, secondWitness = true, true
 // so a part of one still is; candidates are verified in full anyway.
 const maxPatternLen = 12
 
+// indexedPattern is the part of a literal an automaton indexes: its last
+// maxPatternLen bytes.
+func indexedPattern(lit string) string {
+	return lit[max(0, len(lit)-maxPatternLen):]
+}
+
 func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -263,10 +269,7 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 			byField[a.field] = fp
 			order = append(order, a.field)
 		}
-		pat := a.lit
-		if len(pat) > maxPatternLen {
-			pat = pat[len(pat)-maxPatternLen:]
-		}
+		pat := indexedPattern(a.lit)
 		ps := &fp.sets[0]
 		switch anchor := a.anchor; {
 		case !splitAnchored:
@@ -335,28 +338,20 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 			if !ok {
 				id = -1
 				if fp := byField[a.field]; fp != nil {
-					pat := a.lit
-					if len(pat) > maxPatternLen {
-						pat = pat[len(pat)-maxPatternLen:]
-					}
-					fits := false
-					switch a.anchor {
-					case skContains:
+					pat := indexedPattern(a.lit)
+					var fits bool
+					switch {
+					case !splitAnchored || a.anchor == skContains:
 						_, fits = fp.sets[0].ids[pat]
-					case skPrefix:
+					case a.anchor == skPrefix:
 						fits = len(a.lit) <= fp.prefixEnd
 					default:
 						fits = len(pat) <= fp.suffixLen
 					}
-					if !splitAnchored {
-						_, fits = fp.sets[0].ids[pat]
-					}
-					if fits {
+					if fits { // so add widens no window
 						id = int32(len(ln.vlits))
 						ln.vlits = append(ln.vlits, vetoLit{lit: a.lit, anchor: a.anchor})
-						prefixEnd, suffixLen := fp.prefixEnd, fp.suffixLen
 						add(a, patRef{rule: id, slot: slotVeto})
-						fp.prefixEnd, fp.suffixLen = prefixEnd, suffixLen
 					}
 				}
 				vetoIDs[a] = id
