@@ -59,6 +59,12 @@ const (
 // so benchmarks can compare with and without).
 var gramStrides = true
 
+// gramStrideMin is the stride from which a set gets a gram index whatever
+// its automaton's size (a variable only so benchmarks can compare).
+var gramStrideMin = defaultGramStrideMin
+
+const defaultGramStrideMin = 4
+
 // gramIndexThreshold is the automaton size (bytes of transition table)
 // above which a field's literals are indexed by grams instead (a variable
 // only so benchmarks can compare with and without).
@@ -103,12 +109,20 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 		// buildLane makes (see indexedPattern).
 		return buildAC(pats), nil
 	}
-	if ac := buildAC(pats); len(ac.next)*4 <= gramIndexThreshold {
-		return ac, nil
-	}
 	stride := min(max(minLen-3, 1), gramMaxStride)
 	if !gramStrides {
 		stride = 1
+	}
+	// A small automaton is kept unless the set can be scanned at a
+	// stride of gramStrideMin or more: an automaton reads every byte
+	// through a chain of dependent table loads, and out of L1 (where
+	// other fields' tables and the events push it) each costs a cache
+	// miss, 2 µs for Hashes' 179 bytes at 3,000 rules; a strided scan
+	// probes a few independent bits.
+	if stride < gramStrideMin {
+		if ac := buildAC(pats); len(ac.next)*4 <= gramIndexThreshold {
+			return ac, nil
+		}
 	}
 	// The bitmap is sized to the patterns, not to their stride keys: a
 	// strided scan probes 1/stride of the positions, so a bitmap stride
