@@ -450,8 +450,9 @@ func BenchmarkScanCache(b *testing.B) {
 // BenchmarkGrowthChanges measures this round's index changes, each against
 // the index without it, alternating the two engines batch by batch (512
 // events, thread CPU time) so load swings hit both alike: veto literals
-// (useVeto, see veto.go) and the skipping regex run check (classRunSkip;
-// one engine, switched batch by batch). Mixed events, random corpus samples;
+// (useVeto, see veto.go), the skipping regex run check (classRunSkip;
+// one engine, switched batch by batch) and gram indexes for small sets of
+// long literals ("strided", gramStrideMin). Mixed events, random corpus samples;
 // on/off > 1 means the change helps. Besides the ratio of the totals it
 // reports the median of the per-round ratios, which a burst of load on a
 // shared machine moves less. (The previous round's change, strided gram
@@ -471,6 +472,12 @@ func BenchmarkGrowthChanges(b *testing.B) {
 	}{
 		{"veto", func(on bool) { useVeto = on }, false},
 		{"runskip", func(on bool) { classRunSkip = on }, true},
+		{"strided", func(on bool) {
+			gramStrideMin = 1 << 30
+			if on {
+				gramStrideMin = defaultGramStrideMin
+			}
+		}, false},
 	}
 	defer func() {
 		for _, c := range changes {

@@ -16,7 +16,8 @@
 // found by one pass over the value and anchored literals (startswith,
 // endswith, exact) by a pass over the value's first and last bytes only;
 // each pass is an Aho-Corasick automaton while its table stays small, a
-// 4-gram bitmap index (gramIndex) once it would not fit in cache. Only
+// 4-gram bitmap index (gramIndex) once it would not fit in cache or when
+// all its literals are long enough to be probed at a stride. Only
 // candidates, plus the few rules without a witness, are evaluated in full.
 // Field values are fetched and lower-cased once per event and the per-event
 // scratch space is pooled, so a non-matching event allocates nothing.

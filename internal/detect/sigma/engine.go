@@ -190,7 +190,7 @@ type laneField struct {
 type litIndex struct {
 	ac   *acMatcher
 	g    *gramIndex
-	refs [][]patRef // by pattern id
+	refs patRefs
 }
 
 func newLitIndex(pats []string, refs [][]patRef) *litIndex {
@@ -198,8 +198,29 @@ func newLitIndex(pats []string, refs [][]patRef) *litIndex {
 		return nil
 	}
 	ac, g := indexPatterns(pats)
-	return &litIndex{ac: ac, g: g, refs: refs}
+	return &litIndex{ac: ac, g: g, refs: flatRefs(refs)}
 }
+
+// patRefs holds the references of a set's patterns in one array, pattern
+// by pattern: one allocation a hit reads contiguously, not a slice header
+// and a separate array per pattern.
+type patRefs struct {
+	all []patRef
+	off []int32 // pattern i's references are all[off[i]:off[i+1]]
+}
+
+func flatRefs(refs [][]patRef) patRefs {
+	r := patRefs{off: make([]int32, 0, len(refs)+1)}
+	for _, rs := range refs {
+		r.off = append(r.off, int32(len(r.all)))
+		r.all = append(r.all, rs...)
+	}
+	r.off = append(r.off, int32(len(r.all)))
+	return r
+}
+
+// of returns pattern pid's references.
+func (r patRefs) of(pid int32) []patRef { return r.all[r.off[pid]:r.off[pid+1]] }
 
 func (li *litIndex) scan(sc *scratch, ln *lane, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	if li.g != nil {
@@ -531,7 +552,7 @@ func (sc *scratch) scanValue(ln *lane, lf *laneField, fv *fval, cstamp []uint32,
 // scanRangeIDs runs one automaton over v[from:to], from the root state;
 // its pattern i is pattern ids[i] of refs (or i when ids is nil).
 // Positions stay absolute, so anchors are checked against the whole value.
-func (sc *scratch) scanRangeIDs(ln *lane, ac *acMatcher, ids []int32, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+func (sc *scratch) scanRangeIDs(ln *lane, ac *acMatcher, ids []int32, refs patRefs, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	next, class := ac.next, &ac.class
 	row := int32(0)
 	for i := from; i < to; i++ {
@@ -545,7 +566,7 @@ func (sc *scratch) scanRangeIDs(ln *lane, ac *acMatcher, ids []int32, refs [][]p
 				if ids != nil {
 					pid = ids[pid]
 				}
-				cands = sc.hit(ln, refs[pid], int32(i+1), v, cstamp, cgen, cands)
+				cands = sc.hit(ln, refs.of(pid), int32(i+1), v, cstamp, cgen, cands)
 			}
 		}
 	}

@@ -1,6 +1,10 @@
 package sigma
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+	"unsafe"
+)
 
 // gramIndex finds literal occurrences without a big automaton. With
 // thousands of rules a field's Aho-Corasick table grows to megabytes (11 MB
@@ -17,39 +21,26 @@ type gramIndex struct {
 	// stride is the distance between the positions a scan looks at: 1,
 	// or more when all patterns are long (see indexPatterns).
 	stride int
-	// slots is an open-addressing table (linear probing, at most half
-	// full) from a keying gram to its patterns, pats[start:end]: on a set
-	// bit the scan probes it, cheaper than a map lookup.
+	// slots is an open-addressing table (linear probing, at most 5/8
+	// full) with one slot per keying gram and pattern it keys: on a set
+	// bit the scan probes it from the gram's home slot to the next empty
+	// one. A slot holds the pattern's bytes and id, so verifying a hit
+	// reads one or two cache lines, not a slot, a pattern record and the
+	// pattern's string (three cache misses per hit at 3,000 rules in a
+	// profile of the previous layout).
 	slots     []gramSlot
-	slotShift uint32 // 32 - log2(len(slots))
-	pats      []gramPat
+	slotShift uint32     // 32 - log2(len(slots))
 	short     *acMatcher // patterns under four bytes; nil when none
 	sids      []int32    // short automaton's pattern i is pattern sids[i]
 }
 
+// gramSlot is one pattern keyed by one gram (24 bytes).
 type gramSlot struct {
-	gram       uint32
-	start, end int32 // end == 0: empty slot
-}
-
-// lookup returns the patterns keyed by gram w.
-func (g *gramIndex) lookup(w uint32) []gramPat {
-	mask := uint32(len(g.slots) - 1)
-	for i := (w * 0x9E3779B1) >> g.slotShift; ; i = (i + 1) & mask {
-		sl := &g.slots[i]
-		if sl.end == 0 {
-			return nil
-		}
-		if sl.gram == w {
-			return g.pats[sl.start:sl.end]
-		}
-	}
-}
-
-type gramPat struct {
-	pat string // lower-case
-	off int32  // where the keying gram starts in pat
-	pid int32
+	gram uint32
+	pid  int32
+	n    uint8               // pattern length; 0: empty slot
+	off  uint8               // where the keying gram starts in the pattern
+	pat  [maxPatternLen]byte // lower-case, pat[:n]
 }
 
 // The bitmap has about 128 bits per keyed pattern (a false-positive rate
@@ -67,6 +58,12 @@ const (
 // gramStrides switches strided scans of long-pattern sets (a variable only
 // so benchmarks can compare with and without).
 var gramStrides = true
+
+// gramStrideMin is the stride from which a set gets a gram index whatever
+// its automaton's size (a variable only so benchmarks can compare).
+var gramStrideMin = defaultGramStrideMin
+
+const defaultGramStrideMin = 4
 
 // gramIndexThreshold is the automaton size (bytes of transition table)
 // above which a field's literals are indexed by grams instead (a variable
@@ -97,23 +94,35 @@ func gramHash(g, shift uint32) uint32 { return (g * 0x9E3779B1) >> shift }
 // indexPatterns returns an automaton for small pattern sets and a gram
 // index for large ones. Patterns are lower-case, as buildAC receives them.
 func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
-	ac := buildAC(pats)
-	if len(ac.next)*4 <= gramIndexThreshold {
-		return ac, nil
-	}
 	// With every pattern at least 3+s bytes long (s > 1), a scan need
 	// only look at every s-th position: an occurrence covers s
 	// consecutive gram positions, one of which the scan visits, so each
 	// pattern is keyed by the s grams starting at offsets k..k+s-1.
 	// Hashes (literals of 12 bytes, values of ~190 unique bytes) are
 	// scanned at every 8th position.
-	minLen := maxPatternLen
+	minLen, maxLen := maxPatternLen, 0
 	for _, p := range pats {
-		minLen = min(minLen, len(p))
+		minLen, maxLen = min(minLen, len(p)), max(maxLen, len(p))
+	}
+	if maxLen > maxPatternLen {
+		// Gram slots hold patterns of up to maxPatternLen bytes, all
+		// buildLane makes (see indexedPattern).
+		return buildAC(pats), nil
 	}
 	stride := min(max(minLen-3, 1), gramMaxStride)
 	if !gramStrides {
 		stride = 1
+	}
+	// A small automaton is kept unless the set can be scanned at a
+	// stride of gramStrideMin or more: an automaton reads every byte
+	// through a chain of dependent table loads, and out of L1 (where
+	// other fields' tables and the events push it) each costs a cache
+	// miss, 2 µs for Hashes' 179 bytes at 3,000 rules; a strided scan
+	// probes a few independent bits.
+	if stride < gramStrideMin {
+		if ac := buildAC(pats); len(ac.next)*4 <= gramIndexThreshold {
+			return ac, nil
+		}
 	}
 	// The bitmap is sized to the patterns, not to their stride keys: a
 	// strided scan probes 1/stride of the positions, so a bitmap stride
@@ -125,7 +134,12 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 		bitsLog++
 	}
 	g := &gramIndex{bits: make([]uint64, 1<<bitsLog/64), shift: uint32(32 - bitsLog), stride: stride}
-	table := map[uint32][]gramPat{}
+	type keyed struct {
+		gram uint32
+		off  uint8
+		pid  int32
+	}
+	var entries []keyed
 	freq := map[uint32]int{}
 	for _, p := range pats {
 		for i := 0; i+4 <= len(p); i++ {
@@ -153,7 +167,7 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 		}
 		for o := best; o < best+stride; o++ {
 			k := gramAt(p, o)
-			table[k] = append(table[k], gramPat{pat: p, off: int32(o), pid: int32(pid)})
+			entries = append(entries, keyed{gram: k, off: uint8(o), pid: int32(pid)})
 			h := gramHash(k, g.shift)
 			g.bits[h>>6] |= 1 << (h & 63)
 		}
@@ -162,24 +176,26 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 		g.short = buildAC(short)
 	}
 	slotsLog := 4
-	for 1<<slotsLog < 2*len(table) {
+	for 5<<slotsLog < 8*len(entries) {
 		slotsLog++
 	}
 	g.slots, g.slotShift = make([]gramSlot, 1<<slotsLog), uint32(32-slotsLog)
-	grams := make([]uint32, 0, len(table))
-	for k := range table {
-		grams = append(grams, k)
-	}
-	slices.Sort(grams) // deterministic layout
+	// Deterministic layout, a gram's patterns in pattern order.
+	slices.SortFunc(entries, func(a, b keyed) int {
+		if a.gram != b.gram {
+			return cmp.Compare(a.gram, b.gram)
+		}
+		return cmp.Compare(a.pid, b.pid)
+	})
 	mask := uint32(len(g.slots) - 1)
-	for _, k := range grams {
-		i := (k * 0x9E3779B1) >> g.slotShift
-		for g.slots[i].end != 0 {
+	for _, en := range entries {
+		i := (en.gram * 0x9E3779B1) >> g.slotShift
+		for g.slots[i].n != 0 {
 			i = (i + 1) & mask
 		}
-		start := int32(len(g.pats))
-		g.pats = append(g.pats, table[k]...)
-		g.slots[i] = gramSlot{gram: k, start: start, end: int32(len(g.pats))}
+		sl := gramSlot{gram: en.gram, pid: en.pid, n: uint8(len(pats[en.pid])), off: en.off}
+		copy(sl.pat[:], pats[en.pid])
+		g.slots[i] = sl
 	}
 	return nil, g
 }
@@ -187,7 +203,7 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 // scanGrams reports, through hit, every occurrence of an indexed pattern
 // that starts at or after from and ends at or before to (positions in v),
 // with the pattern id and the end position.
-func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs [][]patRef, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs patRefs, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	if g.short != nil {
 		cands = sc.scanRangeIDs(ln, g.short, g.sids, refs, v, from, to, cstamp, cgen, cands)
 	}
@@ -220,16 +236,23 @@ func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs [][]patRef, v string, 
 }
 
 // gramHit verifies the patterns keyed by gram w, found at position i.
-func (sc *scratch) gramHit(ln *lane, g *gramIndex, refs [][]patRef, v string, i, from, to int, w uint32, cands []int32, cstamp []uint32, cgen uint32) []int32 {
-	for _, gp := range g.lookup(w) {
-		start := i - int(gp.off)
-		end := start + len(gp.pat)
-		if start < from || end > to || !equalFoldLower(v[start:end], gp.pat) {
+func (sc *scratch) gramHit(ln *lane, g *gramIndex, refs patRefs, v string, i, from, to int, w uint32, cands []int32, cstamp []uint32, cgen uint32) []int32 {
+	mask := uint32(len(g.slots) - 1)
+	for k := (w * 0x9E3779B1) >> g.slotShift; ; k = (k + 1) & mask {
+		sl := &g.slots[k]
+		if sl.n == 0 {
+			return cands
+		}
+		if sl.gram != w {
 			continue
 		}
-		cands = sc.hit(ln, refs[gp.pid], int32(end), v, cstamp, cgen, cands)
+		start := i - int(sl.off)
+		end := start + int(sl.n)
+		if start < from || end > to || !equalFoldLower(v[start:end], unsafe.String(&sl.pat[0], int(sl.n))) {
+			continue
+		}
+		cands = sc.hit(ln, refs.of(sl.pid), int32(end), v, cstamp, cgen, cands)
 	}
-	return cands
 }
 
 // equalFoldLower compares s with a lower-case pattern, folding ASCII case.

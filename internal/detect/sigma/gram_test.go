@@ -25,7 +25,7 @@ func gramScanReport(g *gramIndex, pats []string, v string, from, to int) []bool 
 	ln := &lane{need: slices.Repeat([]uint8{1}, n)}
 	sc := &scratch{cmask: make([]uint8, n)}
 	got := make([]bool, n)
-	for _, r := range sc.scanGrams(ln, g, refs, v, from, to, make([]uint32, n), 1, nil) {
+	for _, r := range sc.scanGrams(ln, g, flatRefs(refs), v, from, to, make([]uint32, n), 1, nil) {
 		got[r] = true
 	}
 	return got
@@ -231,5 +231,26 @@ func TestGramScanNonASCII(t *testing.T) {
 		if len(got) != c.want {
 			t.Errorf("%q: %d matches %v, want %d", c.cmd, len(got), got, c.want)
 		}
+	}
+}
+
+// TestGramIndexLongPatterns checks that a set with a pattern longer than a
+// gram slot holds gets an automaton, which finds it.
+func TestGramIndexLongPatterns(t *testing.T) {
+	defer func(old int) { gramIndexThreshold = old }(gramIndexThreshold)
+	gramIndexThreshold = 0
+	long := strings.Repeat("ab", maxPatternLen)
+	ac, g := indexPatterns([]string{"baba", long})
+	if g != nil || ac == nil {
+		t.Fatalf("a %d-byte pattern got a gram index", len(long))
+	}
+	refs := flatRefs([][]patRef{{{rule: 0, anchor: skContains, llen: 4, slot: 1}}, {{rule: 1, anchor: skContains, llen: int32(len(long)), slot: 1}}})
+	ln := &lane{need: []uint8{1, 1}}
+	sc := &scratch{cmask: make([]uint8, 2)}
+	v := "x" + strings.ToUpper(long) + "y"
+	got := sc.scanRangeIDs(ln, ac, nil, refs, v, 0, len(v), make([]uint32, 2), 1, nil)
+	slices.Sort(got)
+	if !slices.Equal(got, []int32{0, 1}) {
+		t.Errorf("rules %v in %q, want [0 1]", got, v)
 	}
 }

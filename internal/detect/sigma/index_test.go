@@ -123,7 +123,7 @@ func TestGramIndexFindsEveryOccurrence(t *testing.T) {
 		{"abc", []int32{5}},
 		{"", nil},
 	} {
-		got := sc.scanGrams(ln, g, refs, c.v, 0, len(c.v), cstamp, uint32(gen+1), nil)
+		got := sc.scanGrams(ln, g, flatRefs(refs), c.v, 0, len(c.v), cstamp, uint32(gen+1), nil)
 		slices.Sort(got)
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%q: rules %v, want %v", c.v, got, c.want)
