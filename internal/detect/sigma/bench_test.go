@@ -471,6 +471,7 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		runtime bool // switched batch by batch, one engine
 	}{
 		{"veto", func(on bool) { useVeto = on }, false},
+		{"widesplit", func(on bool) { splitWide = on }, false},
 		{"runskip", func(on bool) { classRunSkip = on }, true},
 		{"strided", func(on bool) {
 			gramStrideMin = 1 << 30
