@@ -472,6 +472,7 @@ func BenchmarkGrowthChanges(b *testing.B) {
 	}{
 		{"veto", func(on bool) { useVeto = on }, false},
 		{"widesplit", func(on bool) { splitWide = on }, false},
+		{"avoidcommon", func(on bool) { gramAvoidCommon = on }, false},
 		{"runskip", func(on bool) { classRunSkip = on }, true},
 		{"strided", func(on bool) {
 			gramStrideMin = 1 << 30
