@@ -469,17 +469,19 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		name    string
 		set     func(on bool)
 		runtime bool // switched batch by batch, one engine
+		reload  bool // takes effect when rules are compiled
 	}{
-		{"veto", func(on bool) { useVeto = on }, false},
-		{"widesplit", func(on bool) { splitWide = on }, false},
-		{"avoidcommon", func(on bool) { gramAvoidCommon = on }, false},
-		{"runskip", func(on bool) { classRunSkip = on }, true},
+		{"veto", func(on bool) { useVeto = on }, false, false},
+		{"widesplit", func(on bool) { splitWide = on }, false, false},
+		{"allconj", func(on bool) { allConjuncts = on }, false, true},
+		{"avoidcommon", func(on bool) { gramAvoidCommon = on }, false, false},
+		{"runskip", func(on bool) { classRunSkip = on }, true, false},
 		{"strided", func(on bool) {
 			gramStrideMin = 1 << 30
 			if on {
 				gramStrideMin = defaultGramStrideMin
 			}
-		}, false},
+		}, false, false},
 	}
 	defer func() {
 		for _, c := range changes {
@@ -497,7 +499,11 @@ func BenchmarkGrowthChanges(b *testing.B) {
 					engines[k] = engines[0]
 					break
 				}
-				engines[k] = NewEngine(sampleRules(rs, n))
+				if c.reload {
+					engines[k] = NewEngine(sampleRules(loadCorpus(b, nil), n))
+				} else {
+					engines[k] = NewEngine(sampleRules(rs, n))
+				}
 				for _, ev := range evs { // builds the lanes with this setting
 					buf = engines[k].Match(ev, buf[:0])
 				}
