@@ -447,16 +447,19 @@ func BenchmarkScanCache(b *testing.B) {
 	}
 }
 
-// BenchmarkGrowthChanges measures this round's index changes, each against
-// the index without it, alternating the two engines batch by batch (512
-// events, thread CPU time) so load swings hit both alike: veto literals
-// (useVeto, see veto.go), the skipping regex run check (classRunSkip;
-// one engine, switched batch by batch) and gram indexes for small sets of
-// long literals ("strided", gramStrideMin). Mixed events, random corpus samples;
-// on/off > 1 means the change helps. Besides the ratio of the totals it
-// reports the median of the per-round ratios, which a burst of load on a
-// shared machine moves less. (The previous round's change, strided gram
-// scans, was measured the same way and is kept.)
+// BenchmarkGrowthChanges measures index changes, each against the index
+// without it, alternating the two engines batch by batch (512 events,
+// thread CPU time) so load swings hit both alike: veto literals (useVeto,
+// see veto.go), the skipping regex run check (classRunSkip; one engine,
+// switched batch by batch), gram indexes for small sets of long literals
+// ("strided", gramStrideMin), and round 7's: non-ASCII literals indexed
+// apart ("widesplit", splitWide), keying grams outside common path text
+// ("avoidcommon", gramAvoidCommon), |all list values as witness
+// conjuncts ("allconj", allConjuncts; rules compiled anew for each
+// setting) and the three together ("round7"). Mixed events, random corpus
+// samples; on/off > 1 means the change helps. Besides the ratio of the
+// totals it reports the median of the per-round ratios, which a burst of
+// load on a shared machine moves less.
 //
 //	go test ./internal/detect/sigma -run XXX -bench GrowthChanges -benchtime 1x
 func BenchmarkGrowthChanges(b *testing.B) {
@@ -469,15 +472,20 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		name    string
 		set     func(on bool)
 		runtime bool // switched batch by batch, one engine
+		reload  bool // takes effect when rules are compiled
 	}{
-		{"veto", func(on bool) { useVeto = on }, false},
-		{"runskip", func(on bool) { classRunSkip = on }, true},
+		{"veto", func(on bool) { useVeto = on }, false, false},
+		{"widesplit", func(on bool) { splitWide = on }, false, false},
+		{"allconj", func(on bool) { allConjuncts = on }, false, true},
+		{"round7", func(on bool) { splitWide, gramAvoidCommon, allConjuncts = on, on, on }, false, true},
+		{"avoidcommon", func(on bool) { gramAvoidCommon = on }, false, false},
+		{"runskip", func(on bool) { classRunSkip = on }, true, false},
 		{"strided", func(on bool) {
 			gramStrideMin = 1 << 30
 			if on {
 				gramStrideMin = defaultGramStrideMin
 			}
-		}, false},
+		}, false, false},
 	}
 	defer func() {
 		for _, c := range changes {
@@ -495,7 +503,11 @@ func BenchmarkGrowthChanges(b *testing.B) {
 					engines[k] = engines[0]
 					break
 				}
-				engines[k] = NewEngine(sampleRules(rs, n))
+				if c.reload {
+					engines[k] = NewEngine(sampleRules(loadCorpus(b, nil), n))
+				} else {
+					engines[k] = NewEngine(sampleRules(rs, n))
+				}
 				for _, ev := range evs { // builds the lanes with this setting
 					buf = engines[k].Match(ev, buf[:0])
 				}

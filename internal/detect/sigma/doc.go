@@ -17,7 +17,9 @@
 // endswith, exact) by a pass over the value's first and last bytes only;
 // each pass is an Aho-Corasick automaton while its table stays small, a
 // 4-gram bitmap index (gramIndex) once it would not fit in cache or when
-// all its literals are long enough to be probed at a stride. Only
+// all its literals are long enough to be probed at a stride. Literals
+// with non-ASCII bytes are indexed apart and looked for only in values
+// that are not pure ASCII. Only
 // candidates, plus the few rules without a witness, are evaluated in full.
 // Field values are fetched and lower-cased once per event and the per-event
 // scratch space is pooled, so a non-matching event allocates nothing.

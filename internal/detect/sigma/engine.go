@@ -187,16 +187,53 @@ type laneField struct {
 // litIndex finds a set of literals in values: an automaton when it is
 // small, a gram index (see gramIndex) when the automaton would not stay in
 // cache.
+//
+// Literals with a byte >= 0x80 (Unicode look-alikes: "ˆ", "―", "–" in
+// command lines) are indexed apart, in wide, and scanned only in values
+// that are not pure ASCII: the scans fold ASCII case only and an ASCII
+// value lower-cases to ASCII, so none of its bytes can equal a byte >=
+// 0x80. Most values are ASCII, and CommandLine's 167 literals at 3,000
+// SigmaHQ rules, mostly such one-character look-alikes, made a 110 KiB
+// automaton every command line went through.
 type litIndex struct {
 	ac   *acMatcher
 	g    *gramIndex
 	refs patRefs
+	wide *litIndex // the literals with a byte >= 0x80; nil when none
 }
+
+// splitWide switches the separate index of non-ASCII literals (a variable
+// only so benchmarks can compare with and without).
+var splitWide = true
 
 func newLitIndex(pats []string, refs [][]patRef) *litIndex {
 	if len(pats) == 0 {
 		return nil
 	}
+	if splitWide {
+		var narrow, wide []string
+		var nrefs, wrefs [][]patRef
+		for i, p := range pats {
+			if isASCII(p) {
+				narrow, nrefs = append(narrow, p), append(nrefs, refs[i])
+			} else {
+				wide, wrefs = append(wide, p), append(wrefs, refs[i])
+			}
+		}
+		if len(wide) > 0 {
+			li := &litIndex{wide: newLitIndex1(wide, wrefs)}
+			if len(narrow) > 0 {
+				li.ac, li.g = indexPatterns(narrow)
+				li.refs = flatRefs(nrefs)
+			}
+			return li
+		}
+	}
+	return newLitIndex1(pats, refs)
+}
+
+// newLitIndex1 indexes pats in one automaton or gram index.
+func newLitIndex1(pats []string, refs [][]patRef) *litIndex {
 	ac, g := indexPatterns(pats)
 	return &litIndex{ac: ac, g: g, refs: flatRefs(refs)}
 }
@@ -222,11 +259,18 @@ func flatRefs(refs [][]patRef) patRefs {
 // of returns pattern pid's references.
 func (r patRefs) of(pid int32) []patRef { return r.all[r.off[pid]:r.off[pid+1]] }
 
-func (li *litIndex) scan(sc *scratch, ln *lane, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+// scan finds the literals in v[from:to]; ascii tells whether the value
+// (as the event has it) is pure ASCII, so the wide literals cannot occur.
+func (li *litIndex) scan(sc *scratch, ln *lane, v string, ascii bool, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	if li.g != nil {
-		return sc.scanGrams(ln, li.g, li.refs, v, from, to, cstamp, cgen, cands)
+		cands = sc.scanGrams(ln, li.g, li.refs, v, from, to, cstamp, cgen, cands)
+	} else if li.ac != nil {
+		cands = sc.scanRangeIDs(ln, li.ac, nil, li.refs, v, from, to, cstamp, cgen, cands)
 	}
-	return sc.scanRangeIDs(ln, li.ac, nil, li.refs, v, from, to, cstamp, cgen, cands)
+	if li.wide != nil && !ascii {
+		cands = li.wide.scan(sc, ln, v, false, from, to, cstamp, cgen, cands)
+	}
+	return cands
 }
 
 // patRef ties an automaton pattern to a rule. The pattern is the last
@@ -525,25 +569,25 @@ var useScanCache = true
 func (sc *scratch) scanValue(ln *lane, lf *laneField, fv *fval, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	// The automata fold ASCII case themselves; only non-ASCII text
 	// needs lower-casing first.
-	v := fv.str
-	if !fv.isASCII() {
+	v, ascii := fv.str, fv.isASCII()
+	if !ascii {
 		v = sc.lowOf(fv)
 	}
 	if lf.contains != nil {
-		cands = lf.contains.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
+		cands = lf.contains.scan(sc, ln, v, ascii, 0, len(v), cstamp, cgen, cands)
 	}
 	an := lf.anchored
 	if an == nil {
 		return cands
 	}
 	if from := len(v) - lf.suffixLen; from <= lf.prefixEnd {
-		cands = an.scan(sc, ln, v, 0, len(v), cstamp, cgen, cands)
+		cands = an.scan(sc, ln, v, ascii, 0, len(v), cstamp, cgen, cands)
 	} else {
 		if lf.prefixEnd > 0 {
-			cands = an.scan(sc, ln, v, 0, lf.prefixEnd, cstamp, cgen, cands)
+			cands = an.scan(sc, ln, v, ascii, 0, lf.prefixEnd, cstamp, cgen, cands)
 		}
 		if lf.suffixLen > 0 {
-			cands = an.scan(sc, ln, v, from, len(v), cstamp, cgen, cands)
+			cands = an.scan(sc, ln, v, ascii, from, len(v), cstamp, cgen, cands)
 		}
 	}
 	return cands

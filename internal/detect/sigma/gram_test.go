@@ -254,3 +254,26 @@ func TestGramIndexLongPatterns(t *testing.T) {
 		t.Errorf("rules %v in %q, want [0 1]", got, v)
 	}
 }
+
+// TestGramIndexCommonText checks patterns made of commonText (keyed by a
+// common gram only when they have no other) against values holding them,
+// whole, cut and in other case, with the preference on and off.
+func TestGramIndexCommonText(t *testing.T) {
+	defer func() { gramAvoidCommon = true }()
+	pats := []string{`\system32\`, `c:\users\`, `\appdata\`, `\appdata\lo`, `users\public`, `.exe" -nop`,
+		`ws\system32\`, `programdata\`, `cmd.exe /c w`, `temp\`, `.dll`, `x86)\micro`}
+	vals := []string{
+		`C:\Windows\System32\cmd.exe /c whoami`,
+		`c:\users\public\AppData\Local\x.dll`,
+		`"C:\Program Files (x86)\Microsoft\a.EXE" -nop`,
+		`C:\ProgramData\a\temp\`,
+		`c:\user\appdat\system3`,
+	}
+	for _, on := range []bool{true, false} {
+		gramAvoidCommon = on
+		for _, v := range vals {
+			checkGramScan(t, pats, v, 0, len(v))
+			checkGramScan(t, pats, v, 3, len(v)-2)
+		}
+	}
+}

@@ -140,3 +140,40 @@ func bigPatternSet() []string {
 	}
 	return out
 }
+
+// TestAllListSecondWitness checks that the values of a |all list are
+// conjuncts of their own: the rule gets a second witness from the same
+// list, and matches exactly as brute force does on values holding any
+// subset of the list.
+func TestAllListSecondWitness(t *testing.T) {
+	rs := NewRuleset(nil)
+	rule := "title: all\nlogsource: {product: test}\ndetection:\n  s:\n    CommandLine|contains|all:\n" +
+		"      - 'regsvr32'\n      - '\\AppData\\Local\\'\n      - '.dll'\n      - ',DllEntry'\n  condition: s\n"
+	if rs.AddFile("all.yml", []byte(rule)) != 1 {
+		t.Fatalf("%v", rs.Errors)
+	}
+	d := rs.Rules[0].det
+	if d.witness == nil || d.witness2 == nil {
+		t.Fatalf("witnesses %v and %v: want two from the |all list", d.witness, d.witness2)
+	}
+	e := NewEngine(rs)
+	parts := []string{"REGSVR32 ", `c:\users\x\appdata\local\`, "a.DLL", ",DllEntry"}
+	hits := 0
+	for mask := range 1 << len(parts) {
+		var v string
+		for i, p := range parts {
+			if mask&(1<<i) != 0 {
+				v += p
+			}
+		}
+		ev := MapEvent{"CommandLine": v}
+		got := matchIDs(e.Match(ev, nil))
+		if d := cmp.Diff(bruteMatch(e, ev), got); d != "" {
+			t.Errorf("%q: indexed and brute-force matches differ:\n%s", v, d)
+		}
+		hits += len(got)
+	}
+	if hits != 1 {
+		t.Errorf("%d matches, want 1 (all four parts)", hits)
+	}
+}

@@ -80,6 +80,11 @@ func union(sets ...wset) wset {
 	return out
 }
 
+// allConjuncts makes each value of a |all list a conjunct of its own, so
+// the second witness can be another of the list's values (a variable only
+// so benchmarks can compare).
+var allConjuncts = true
+
 // minSecondScore is the least score a second witness needs: a weak one
 // would add scanning work (another field, common literals) for little
 // pruning.
@@ -102,6 +107,17 @@ func (d *detection) witnesses(names []string) (first, second wset, n int) {
 			}
 		case c.op == opIdent && len(d.sels[c.sel].branches) == 1:
 			for _, fc := range d.sels[c.sel].branches[0] {
+				if allConjuncts && fc.all && fc.exists < 0 && !fc.neq {
+					// Each value of a |all list must hold: each is
+					// a conjunct ("regsvr32" and ",dllentry", not
+					// only the better of the two).
+					for _, g := range fc.groups {
+						if w, ok := fc.groupWitness(g, nil, nil, names); ok {
+							conj = append(conj, w)
+						}
+					}
+					continue
+				}
 				if w, ok := fc.witness(names); ok {
 					conj = append(conj, w)
 				}
