@@ -210,6 +210,7 @@ func newLitIndex(pats []string, refs [][]patRef) *litIndex {
 	if len(pats) == 0 {
 		return nil
 	}
+	li := &litIndex{}
 	if splitWide {
 		var narrow, wide []string
 		var nrefs, wrefs [][]patRef
@@ -221,21 +222,22 @@ func newLitIndex(pats []string, refs [][]patRef) *litIndex {
 			}
 		}
 		if len(wide) > 0 {
-			li := &litIndex{wide: newLitIndex1(wide, wrefs)}
-			if len(narrow) > 0 {
-				li.ac, li.g = indexPatterns(narrow)
-				li.refs = flatRefs(nrefs)
-			}
-			return li
+			li.wide = &litIndex{}
+			li.wide.index(wide, wrefs)
+			pats, refs = narrow, nrefs
 		}
 	}
-	return newLitIndex1(pats, refs)
+	li.index(pats, refs)
+	return li
 }
 
-// newLitIndex1 indexes pats in one automaton or gram index.
-func newLitIndex1(pats []string, refs [][]patRef) *litIndex {
-	ac, g := indexPatterns(pats)
-	return &litIndex{ac: ac, g: g, refs: flatRefs(refs)}
+// index builds li's automaton or gram index over pats (none when pats is
+// empty, as for a set of only wide literals).
+func (li *litIndex) index(pats []string, refs [][]patRef) {
+	if len(pats) > 0 {
+		li.ac, li.g = indexPatterns(pats)
+		li.refs = flatRefs(refs)
+	}
 }
 
 // patRefs holds the references of a set's patterns in one array, pattern
