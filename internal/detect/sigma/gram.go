@@ -220,7 +220,7 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 	})
 	mask := uint32(len(g.slots) - 1)
 	for _, en := range entries {
-		i := (en.gram * 0x9E3779B1) >> g.slotShift
+		i := gramHash(en.gram, g.slotShift)
 		for g.slots[i].n != 0 {
 			i = (i + 1) & mask
 		}
@@ -269,7 +269,7 @@ func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs patRefs, v string, fro
 // gramHit verifies the patterns keyed by gram w, found at position i.
 func (sc *scratch) gramHit(ln *lane, g *gramIndex, refs patRefs, v string, i, from, to int, w uint32, cands []int32, cstamp []uint32, cgen uint32) []int32 {
 	mask := uint32(len(g.slots) - 1)
-	for k := (w * 0x9E3779B1) >> g.slotShift; ; k = (k + 1) & mask {
+	for k := gramHash(w, g.slotShift); ; k = (k + 1) & mask {
 		sl := &g.slots[k]
 		if sl.n == 0 {
 			return cands
