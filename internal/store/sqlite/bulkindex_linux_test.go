@@ -45,7 +45,7 @@ func BenchmarkBulkIndex(b *testing.B) {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var appendRowwise, appendBulk, build time.Duration
+	var appendRowwise, appendBulk time.Duration
 	total := b.N * batch
 	for n := range b.N {
 		evs := make([]store.Encoded, batch)
@@ -79,7 +79,7 @@ func BenchmarkBulkIndex(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	build = threadCPU(b) - t0
+	build := threadCPU(b) - t0
 	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(total) }
 	b.ReportMetric(per(appendRowwise), "rowwise-µs/event")
 	b.ReportMetric(per(appendBulk), "bulk-append-µs/event")
