@@ -246,7 +246,7 @@ func serve(ctx context.Context, cmd *cobra.Command, cfgPath string, cfg *config.
 }
 
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
-	opts := &store.Options{Logger: log, TimeRangeRequiredAbove: cfg.Store.TimeRangeRequiredAbove}
+	opts := &store.Options{Logger: log, TimeRangeRequiredAbove: cfg.Store.TimeRangeRequiredAbove, SegmentRows: cfg.Store.SegmentRows}
 	switch cfg.Store.Driver {
 	case "postgres":
 		s, err := postgres.Open(ctx, cfg.Store.DSN.Value(), opts)

@@ -228,6 +228,10 @@ type Store struct {
 	// TimeRangeRequiredAbove makes searches without a time range fail once
 	// more events than this are stored (0 means 1,000,000; -1 never).
 	TimeRangeRequiredAbove int64 `yaml:"time_range_required_above"`
+	// SegmentRows is how many events the SQLite store writes to a segment
+	// file before it indexes the file and starts the next (0 means
+	// 100,000; at least 100).
+	SegmentRows int64 `yaml:"segment_rows"`
 }
 
 // Bus configures the event bus (NATS JetStream).
@@ -643,6 +647,9 @@ func (c *Config) validateIngest(add func(path, format string, args ...any)) {
 		}
 	default:
 		add("store.driver", "must be sqlite or postgres; got %q", c.Store.Driver)
+	}
+	if c.Store.SegmentRows != 0 && c.Store.SegmentRows < 100 {
+		add("store.segment_rows", "must be at least 100 (0 means 100,000)")
 	}
 	if c.Store.MaxAge < 0 || c.Store.MaxBytes < 0 {
 		add("store", "max_age and max_bytes must not be negative")

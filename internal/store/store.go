@@ -121,6 +121,9 @@ type Options struct {
 	// query) once the store holds more than this many events. 0 means
 	// DefaultTimeRangeRequiredAbove; negative disables the guard.
 	TimeRangeRequiredAbove int64
+	// SegmentRows (SQLite only) is how many events a segment file holds
+	// before it is indexed and the next starts; 0 means the default.
+	SegmentRows int64
 }
 
 // DefaultTimeRangeRequiredAbove is the guard's default event count.

@@ -223,7 +223,7 @@ func TestKillDuringIngest(t *testing.T) {
 	dir := t.TempDir()
 	s := &server{bin: testenv.GoBinary(t, "./cmd/mcpsoc"), data: filepath.Join(dir, "data"), api: freeAddr(t), cfg: filepath.Join(dir, "mcpsoc.yaml")}
 	syslogAddr := freeAddr(t)
-	os.WriteFile(s.cfg, []byte(fmt.Sprintf("ingest:\n  api_keys: [%q]\n  syslog:\n    - {name: rel, protocol: tcp, listen: %q, format: syslog}\nstore:\n  time_range_required_above: -1\n", key, syslogAddr)), 0o600)
+	os.WriteFile(s.cfg, []byte(fmt.Sprintf("ingest:\n  api_keys: [%q]\n  syslog:\n    - {name: rel, protocol: tcp, listen: %q, format: syslog}\nstore:\n  time_range_required_above: -1\n  segment_rows: 2000\n", key, syslogAddr)), 0o600)
 	s.start(t)
 	defer func() {
 		if s.cmd.ProcessState == nil {

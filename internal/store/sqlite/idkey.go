@@ -153,39 +153,44 @@ func (s *Store) loadDisplaced(ctx context.Context) error {
 }
 
 // placeSlow stores the rows that the fast path did not store: rows
-// a multi-row statement skipped (their base key was taken, by the same id
-// when the batch is a redelivery, or by another id) and rows whose base
-// key is displaced. A row whose id is stored already is skipped. It
-// returns how many rows it stored.
-func (s *Store) placeSlow(ctx context.Context, tx *sql.Tx, one *sql.Stmt, rows []store.Row, keys []int64, which []int) (int, error) {
-	n := 0
+// whose base key was taken (by the same id when the batch is a
+// redelivery, or by another id) and rows whose base key is displaced. A
+// row whose id is stored already is skipped. Row i gets seq first+i; put
+// stores it under the key it is given, after its key entry is made.
+func (s *Store) placeSlow(ctx context.Context, tx *sql.Tx, rows []store.Row, keys []int64, first int64, which []int, put func(i int, key int64) error) error {
 	for _, i := range which {
-		r, base := rows[i], keys[i]
-		var have string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM events WHERE idkey = ?1`, base).Scan(&have)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return n, fmt.Errorf("appending events: %w", err)
+		r, base, seq := rows[i], keys[i], first+int64(i)
+		have, err := s.keyHolder(ctx, tx, base)
+		if err != nil {
+			return fmt.Errorf("appending events: %w", err)
 		}
 		if have == r.ID {
 			continue
 		}
-		var inOverflow int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events_overflow o JOIN events e ON e.idkey = o.idkey AND e.id = o.id
-			WHERE o.id = ?1`, r.ID).Scan(&inOverflow); err != nil {
-			return n, fmt.Errorf("appending events: %w", err)
-		}
-		if inOverflow > 0 {
-			continue
+		var oseq int64
+		err = tx.QueryRowContext(ctx, `SELECT k.seq FROM events_overflow o JOIN event_keys k ON k.idkey = o.idkey WHERE o.id = ?1`, r.ID).Scan(&oseq)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("appending events: %w", err)
+		default:
+			id, err := s.idAt(ctx, tx, oseq)
+			if err != nil {
+				return fmt.Errorf("appending events: %w", err)
+			}
+			if id == r.ID {
+				continue
+			}
 		}
 		key := base
 		if have != "" {
 			// Negative keys are the overflow's; base keys are never
 			// negative. The smallest key minus one is always free.
-			if err := tx.QueryRowContext(ctx, `SELECT min(coalesce(min(idkey), 0), 0) - 1 FROM events`).Scan(&key); err != nil {
-				return n, fmt.Errorf("appending events: %w", err)
+			if err := tx.QueryRowContext(ctx, `SELECT min(coalesce(min(idkey), 0), 0) - 1 FROM event_keys`).Scan(&key); err != nil {
+				return fmt.Errorf("appending events: %w", err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO events_overflow (id, base, idkey) VALUES (?1, ?2, ?3)`, r.ID, base, key); err != nil {
-				return n, fmt.Errorf("appending events: %w", err)
+				return fmt.Errorf("appending events: %w", err)
 			}
 			// Before the commit: a displaced key that is not in the
 			// set could let a redelivery in twice, while one too many
@@ -194,17 +199,34 @@ func (s *Store) placeSlow(ctx context.Context, tx *sql.Tx, one *sql.Stmt, rows [
 			// Keys are not logged: they are outputs of the salted hash.
 			s.log.Debug("event id key collision, event stored in the overflow")
 		}
-		res, err := one.ExecContext(ctx, appendRowArgs(nil, r, key)...)
-		if err != nil {
-			return n, fmt.Errorf("appending events: %w", err)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO event_keys (idkey, seq) VALUES (?1, ?2)`, key, seq); err != nil {
+			return fmt.Errorf("appending events: %w", err)
 		}
-		added, err := res.RowsAffected()
-		if err != nil {
-			return n, fmt.Errorf("appending events: %w", err)
+		if err := put(i, key); err != nil {
+			return err
 		}
-		n += int(added)
 	}
-	return n, nil
+	return nil
+}
+
+// keyHolder returns the id of the row holding key, or "" when the key is
+// free. A key whose row is gone (retention deleted the row but a crash
+// kept its key) is freed.
+func (s *Store) keyHolder(ctx context.Context, tx *sql.Tx, key int64) (string, error) {
+	var seq int64
+	err := tx.QueryRowContext(ctx, `SELECT seq FROM event_keys WHERE idkey = ?1`, key).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	id, err := s.idAt(ctx, tx, seq)
+	if err != nil || id != "" {
+		return id, err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM event_keys WHERE idkey = ?1`, key)
+	return "", err
 }
 
 // createSalt is the Go half of migration 0006: it creates the store's

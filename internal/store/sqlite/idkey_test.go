@@ -21,13 +21,30 @@ func openAt(t *testing.T, path string) *Store {
 	return s
 }
 
+// keyOf returns the key of the row id, in the main table or the open
+// segment, after checking that event_keys leads to that row.
 func keyOf(t *testing.T, s *Store, id string) int64 {
 	t.Helper()
-	var k int64
-	if err := s.r.QueryRowContext(t.Context(), `SELECT idkey FROM events WHERE id = ?1`, id).Scan(&k); err != nil {
+	var k, seq, keySeq int64
+	if err := s.w.QueryRowContext(t.Context(), `SELECT idkey, seq FROM main.events WHERE id = ?1
+		UNION ALL SELECT idkey, seq FROM cur.events WHERE id = ?1`, id).Scan(&k, &seq); err != nil {
 		t.Fatalf("key of %s: %v", id, err)
 	}
+	if err := s.w.QueryRowContext(t.Context(), `SELECT seq FROM event_keys WHERE idkey = ?1`, k).Scan(&keySeq); err != nil || keySeq != seq {
+		t.Fatalf("event_keys of %s: seq %d, %v; want %d", id, keySeq, err, seq)
+	}
 	return k
+}
+
+// deleteWhere deletes the open segment's rows matching cond, with their
+// keys, as retention does.
+func deleteWhere(t *testing.T, s *Store, cond string, args ...any) {
+	t.Helper()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if _, err := s.deleteRows(t.Context(), s.cur, func(table string) string { return `SELECT seq FROM ` + table + ` WHERE ` + cond }, args...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func count(t *testing.T, s *Store) int64 {
@@ -123,11 +140,20 @@ func TestConsecutiveKeys(t *testing.T) {
 func blockBases(t *testing.T, s *Store, rows []store.Row, seed uint64) {
 	t.Helper()
 	k := newKeyer(s.salt)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	for i, r := range rows {
 		other := store.MakeRow(storetest.Events(1, seed+uint64(i))[0], nil)
-		if _, err := s.w.ExecContext(t.Context(), insertSQL(1), appendRowArgs(nil, other, k.key(r.ID))...); err != nil {
+		seq := s.nextSeq
+		if _, err := s.w.ExecContext(t.Context(), keySQL(1), k.key(r.ID), seq); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := s.w.ExecContext(t.Context(), insertSQL(1), append([]any{seq}, appendRowArgs(nil, other, k.key(r.ID))...)...); err != nil {
+			t.Fatal(err)
+		}
+		s.nextSeq++
+		s.curRows++
+		s.cur.widen(other.Time.UnixMicro(), other.Time.UnixMicro())
 	}
 }
 
@@ -177,9 +203,7 @@ func TestKeyCollisionOverflow(t *testing.T) {
 	// events in the overflow.
 	k := newKeyer(s.salt)
 	for _, r := range rows {
-		if _, err := s.w.ExecContext(t.Context(), `DELETE FROM events WHERE idkey = ?1`, k.key(r.ID)); err != nil {
-			t.Fatal(err)
-		}
+		deleteWhere(t, s, `idkey = ?1`, k.key(r.ID))
 	}
 	redeliver("base keys freed")
 	if err := s.Close(); err != nil {
@@ -192,9 +216,7 @@ func TestKeyCollisionOverflow(t *testing.T) {
 		t.Fatalf("store holds %d events, want 110", n)
 	}
 	// A displaced id that is not stored any more takes its free base key.
-	if _, err := s.w.ExecContext(t.Context(), `DELETE FROM events WHERE id = ?1`, rows[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	deleteWhere(t, s, `id = ?1`, rows[0].ID)
 	if n, err := s.Append(t.Context(), evs[:1]); err != nil || n != 1 {
 		t.Fatalf("Append of a deleted displaced event stored %d, %v; want 1", n, err)
 	}
@@ -241,7 +263,7 @@ func makeV5(t *testing.T, path string, rows []store.Row, collide int) {
 		if i == collide {
 			k++
 		}
-		if _, err := db.ExecContext(t.Context(), insertSQL(1), appendRowArgs(nil, r, k)...); err != nil {
+		if _, err := db.ExecContext(t.Context(), v4Insert, appendRowArgs(nil, r, k)...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -297,13 +319,21 @@ func TestMigrateFromV5(t *testing.T) {
 // and get an overflow entry, so they are found and deduplicated.
 func TestMigrateOverflow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
-	s := openAt(t, path)
 	evs := storetest.Events(5, 61)
-	if _, err := s.Append(t.Context(), evs); err != nil {
+	db := openVersion(t, path, 6)
+	salt, err := loadSalt(t.Context(), db)
+	if err != nil {
 		t.Fatal(err)
 	}
+	k := newKeyer(salt)
+	for _, ev := range evs {
+		r := store.MakeRow(ev, nil)
+		if _, err := db.ExecContext(t.Context(), v4Insert, appendRowArgs(nil, r, k.key(r.ID))...); err != nil {
+			t.Fatal(err)
+		}
+	}
 	id := store.MakeRow(evs[2], nil).ID
-	tx, err := s.w.BeginTx(t.Context(), nil)
+	tx, err := db.BeginTx(t.Context(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,22 +341,23 @@ func TestMigrateOverflow(t *testing.T) {
 	if _, err := tx.ExecContext(t.Context(), `UPDATE events SET idkey = -seq WHERE id = ?1`, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := recordOverflow(t.Context(), tx, s.salt); err != nil {
+	if err := recordOverflow(t.Context(), tx, salt); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openAt(t, path)
+	db.Close()
+	s := openAt(t, path)
 	defer s.Close()
 	if _, err := s.Get(t.Context(), id); err != nil {
 		t.Fatalf("Get of the overflowed row: %v", err)
 	}
 	if n, err := s.Append(t.Context(), []*event.Event{evs[2]}); err != nil || n != 0 {
 		t.Fatalf("re-Append of the overflowed row stored %d, %v", n, err)
+	}
+	if n, err := s.Append(t.Context(), evs); err != nil || n != 0 {
+		t.Fatalf("re-Append of the migrated rows stored %d, %v", n, err)
 	}
 }
 

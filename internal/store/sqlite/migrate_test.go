@@ -18,6 +18,12 @@ const oldInsert = `INSERT INTO events (id, ts, kind, dataset, module, action, ou
 	src_ip, src_port, dst_ip, dst_port, host_name, user_name, rule_id, message, data)
 	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) ON CONFLICT (id) DO NOTHING`
 
+// v4Insert is how the store wrote a row from migration 0004 until
+// segments (0007): into the main file's events table, keyed by idkey.
+const v4Insert = `INSERT OR IGNORE INTO events (idkey, id, ts, kind, dataset, module, action, outcome, severity,
+	src_ip, src_port, dst_ip, dst_port, host_name, user_name, rule_id, message, data)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // makeV3 writes a database at schema version 3 (before the integer key)
 // holding evs, the way that version's Append wrote them.
 func makeV3(t *testing.T, path string, rows []store.Row) {

@@ -27,7 +27,7 @@ func openInternal(t *testing.T) *Store {
 // typeCounts counts events rows by the SQLite type of data.
 func typeCounts(t *testing.T, s *Store) map[string]int {
 	t.Helper()
-	rows, err := s.r.QueryContext(t.Context(), `SELECT typeof(data), count(*) FROM events GROUP BY 1`)
+	rows, err := s.w.QueryContext(t.Context(), `SELECT typeof(data), count(*) FROM cur.events GROUP BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestGoldenRoundTrip(t *testing.T) {
 				t.Errorf("data types %v, want %d blobs", got, len(want))
 			}
 			var plain, stored int64
-			if err := s.r.QueryRowContext(t.Context(), `SELECT sum(length(mcpsoc_event_json(data))), sum(length(data)) FROM events`).Scan(&plain, &stored); err != nil {
+			if err := s.w.QueryRowContext(t.Context(), `SELECT sum(length(mcpsoc_event_json(data))), sum(length(data)) FROM cur.events`).Scan(&plain, &stored); err != nil {
 				t.Fatal(err)
 			}
 			if stored*2 > plain {
@@ -120,16 +120,16 @@ func TestMixedFormats(t *testing.T) {
 	// Turn two rows in three back into the old format: JSON as TEXT, and
 	// JSON as a BLOB (how the driver stored []byte before compression).
 	for _, q := range []string{
-		`UPDATE events SET data = CAST(mcpsoc_event_json(data) AS TEXT) WHERE seq % 3 = 0`,
-		`UPDATE events SET data = CAST(mcpsoc_event_json(data) AS BLOB) WHERE seq % 3 = 1`,
+		`UPDATE cur.events SET data = CAST(mcpsoc_event_json(data) AS TEXT) WHERE seq % 3 = 0`,
+		`UPDATE cur.events SET data = CAST(mcpsoc_event_json(data) AS BLOB) WHERE seq % 3 = 1`,
 	} {
 		if _, err := s.w.ExecContext(t.Context(), q); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var plainBlobs, packed int
-	if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE substr(data, 1, 1) = x'7b'), count(*) FILTER (WHERE substr(data, 1, 1) = x'01')
-		FROM events WHERE typeof(data) = 'blob'`).Scan(&plainBlobs, &packed); err != nil {
+	if err := s.w.QueryRowContext(t.Context(), `SELECT count(*) FILTER (WHERE substr(data, 1, 1) = x'7b'), count(*) FILTER (WHERE substr(data, 1, 1) = x'01')
+		FROM cur.events WHERE typeof(data) = 'blob'`).Scan(&plainBlobs, &packed); err != nil {
 		t.Fatal(err)
 	}
 	if types := typeCounts(t, s); types["text"] == 0 || plainBlobs == 0 || packed == 0 {
@@ -193,7 +193,7 @@ func TestCorruptData(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := store.ID(evs[0])
-	if _, err := s.w.ExecContext(t.Context(), `UPDATE events SET data = substr(data, 1, length(data) / 2) WHERE id = ?1`, id); err != nil {
+	if _, err := s.w.ExecContext(t.Context(), `UPDATE cur.events SET data = substr(data, 1, length(data) / 2) WHERE id = ?1`, id); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(t.Context(), id); !errors.Is(err, errCorruptData) {

@@ -6,6 +6,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -22,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,16 +105,33 @@ func idKeyV4(id string) int64 {
 
 // Store is the SQLite event store. Create it with Open.
 type Store struct {
-	w, r   *sql.DB
-	insert *sql.Stmt // one row
-	multi  *sql.Stmt // rowsPerInsert rows
-	opts   *store.Options
-	log    *slog.Logger
-	salt   []byte // the idkey salt; secret, never logged
+	w, r *sql.DB
+	// Statements of the writer's connection: keys, and rows of the open
+	// segment, one and rowsPerInsert at a time.
+	keyOne, keyMulti, rowOne, rowMulti *sql.Stmt
+	opts                               *store.Options
+	log                                *slog.Logger
+	salt                               []byte // the idkey salt; secret, never logged
 	// displaced holds the base keys of rows in the key overflow.
 	displaced displacedSet
 	total     atomic.Int64 // events stored, for the time-range guard
 	closed    atomic.Bool
+
+	dir     string // segment files
+	segRows int64  // rows after which the open segment is sealed
+	segMu   sync.Mutex
+	segs    []*segment // oldest first, the main table first; see segments
+
+	// wmu serializes the writer: appends, rolls and retention, which
+	// attach files to the writer's connection.
+	wmu      sync.Mutex
+	cur      *segment      // the open segment
+	curRows  int64         // rows in cur
+	nextSeq  int64         // the seq of the next row
+	sealDone chan struct{} // closed when the running seal ends
+	// sealCtx ends when the store closes, stopping a seal midway.
+	sealCtx    context.Context
+	sealCancel context.CancelFunc
 }
 
 var (
@@ -132,25 +151,41 @@ const rowsPerInsert = 64
 
 const insertCols = 18
 
-// insertSQL returns an INSERT of rows rows with anonymous placeholders.
+// insertSQL returns an INSERT of rows rows into the open segment, each
+// with its seq and then the insertCols arguments of appendRowArgs, with
+// anonymous placeholders.
 // Numbered ones (?NNN) make SQLite look every parameter up by name in a
 // linear list, which is quadratic in the statement's width: with 64 rows it
 // was the store's largest CPU cost.
 func insertSQL(rows int) string {
 	var b strings.Builder
-	// OR IGNORE rather than ON CONFLICT DO NOTHING: no row can fail any
-	// other constraint, and with no way to abort a multi-row statement
-	// SQLite skips its statement journal (a copy of every page the
-	// statement touches). appendRows checks skipped rows for key
-	// collisions.
-	b.WriteString(`INSERT OR IGNORE INTO events (idkey, id, ts, kind, dataset, module, action, outcome, severity,
+	// OR IGNORE although no row can fail a constraint (seqs are new):
+	// with no way to abort a multi-row statement SQLite skips its
+	// statement journal (a copy of every page the statement touches).
+	b.WriteString(`INSERT OR IGNORE INTO cur.events (seq, idkey, id, ts, kind, dataset, module, action, outcome, severity,
 	src_ip, src_port, dst_ip, dst_port, host_name, user_name, rule_id, message, data) VALUES `)
+	values(&b, rows, insertCols+1)
+	return b.String()
+}
+
+// keySQL returns an INSERT of rows (idkey, seq) pairs into event_keys.
+// OR IGNORE: a key that is taken is skipped, and appendRows finds out
+// which.
+func keySQL(rows int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT OR IGNORE INTO event_keys (idkey, seq) VALUES `)
+	values(&b, rows, 2)
+	return b.String()
+}
+
+// values writes rows tuples of cols anonymous placeholders.
+func values(b *strings.Builder, rows, cols int) {
 	for r := 0; r < rows; r++ {
 		if r > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteByte('(')
-		for c := 1; c <= insertCols; c++ {
+		for c := 1; c <= cols; c++ {
 			if c > 1 {
 				b.WriteByte(',')
 			}
@@ -158,7 +193,6 @@ func insertSQL(rows int) string {
 		}
 		b.WriteByte(')')
 	}
-	return b.String()
 }
 
 // pageSize is the page size of a new database file. 16 KiB instead of
@@ -176,14 +210,23 @@ func dsn(path string, pragmas ...string) string {
 	return path + "?" + v.Encode()
 }
 
-// Open opens (creating if needed) the store in the SQLite file at path and
+// Open opens (creating if needed) the store in the SQLite file at path,
+// with its segment files in the directory beside it (see segment.go), and
 // brings its schema up to date. opts may be nil.
 func Open(ctx context.Context, path string, opts *store.Options) (*Store, error) {
+	rows := int64(segmentRows)
+	if opts != nil && opts.SegmentRows > 0 {
+		rows = opts.SegmentRows
+	}
+	return openStore(ctx, path, opts, rows)
+}
+
+// openStore is Open with segments of segRows rows.
+func openStore(ctx context.Context, path string, opts *store.Options, segRows int64) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("opening sqlite store: path %q must not contain '?' or '#'", path)
 	}
-	// Page caches: 64 MiB per reader; 256 MiB for the writer, whose
-	// inserts land at random places in the address and name indexes.
+	// Page caches: 64 MiB per reader; 256 MiB for the writer.
 	common := []string{"busy_timeout(10000)", "foreign_keys(on)", "temp_store(memory)"}
 	// auto_vacuum must be set before the first table exists; it lets
 	// TrimToSize give freed pages back to the file system.
@@ -199,7 +242,12 @@ func Open(ctx context.Context, path string, opts *store.Options) (*Store, error)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, opts: opts, log: store.Logger(opts).With("component", "store", "store", "sqlite")}
+	s := &Store{w: w, opts: opts, log: store.Logger(opts).With("component", "store", "store", "sqlite"),
+		dir: segmentDir(path), segRows: max(segRows, 1)}
+	s.sealCtx, s.sealCancel = context.WithCancel(context.Background())
+	noSeal := make(chan struct{})
+	close(noSeal)
+	s.sealDone = noSeal
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -220,17 +268,27 @@ func Open(ctx context.Context, path string, opts *store.Options) (*Store, error)
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	s.r = r
-	if s.insert, err = w.PrepareContext(ctx, insertSQL(1)); err == nil {
-		s.multi, err = w.PrepareContext(ctx, insertSQL(rowsPerInsert))
-	}
-	if err != nil {
+	if err := s.loadSegments(ctx); err != nil {
 		s.closeDBs()
-		return nil, fmt.Errorf("preparing insert: %w", err)
+		return nil, fmt.Errorf("opening sqlite store %s: %w", path, err)
+	}
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{{&s.keyOne, keySQL(1)}, {&s.keyMulti, keySQL(rowsPerInsert)}, {&s.rowOne, insertSQL(1)}, {&s.rowMulti, insertSQL(rowsPerInsert)}} {
+		if *p.st, err = w.PrepareContext(ctx, p.sql); err != nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("preparing insert: %w", err)
+		}
 	}
 	var n int64
-	if err := r.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
-		s.closeDBs()
-		return nil, fmt.Errorf("counting events: %w", err)
+	for _, g := range s.segments() {
+		var k int64
+		if _, err := g.use(func(db *sql.DB) error { return db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&k) }); err != nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("counting events: %w", err)
+		}
+		n += k
 	}
 	s.total.Store(n)
 	return s, nil
@@ -266,17 +324,25 @@ func setPageSize(ctx context.Context, path string, n int) error {
 	return nil
 }
 
-func (s *Store) closeDBs() {
-	if s.insert != nil {
-		s.insert.Close()
+func (s *Store) closeDBs() error {
+	s.sealCancel()
+	<-s.sealDone
+	var errs []error
+	for _, st := range []*sql.Stmt{s.keyOne, s.keyMulti, s.rowOne, s.rowMulti} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
 	}
-	if s.multi != nil {
-		s.multi.Close()
+	for _, g := range s.segs {
+		if g.lo != 0 {
+			errs = append(errs, g.db.Close())
+		}
 	}
 	if s.r != nil {
-		s.r.Close()
+		errs = append(errs, s.r.Close())
 	}
-	s.w.Close()
+	errs = append(errs, s.w.Close())
+	return errors.Join(errs...)
 }
 
 func (s *Store) migrate(ctx context.Context) error { return s.migrateTo(ctx, math.MaxInt) }
@@ -480,30 +546,55 @@ func (s *Store) appendBatches(ctx context.Context, n int, row func(i int) (store
 	return total, nil
 }
 
-// appendRows writes rows in one transaction; ready[i], when not nil, holds
-// row i's insert arguments with its base key.
+// appendRows writes rows; ready[i], when not nil, holds row i's insert
+// arguments with its base key. Rows go in one transaction, or one per
+// segment when the open segment fills up, which then rolls to the next.
 func (s *Store) appendRows(ctx context.Context, rows []store.Row, ready []*[insertCols]any) (int, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	total := 0
+	for len(rows) > 0 {
+		k := int(min(int64(len(rows)), max(s.segRows-s.curRows, 1)))
+		n, err := s.appendLocked(ctx, rows[:k], ready[:k])
+		total += n
+		if err != nil {
+			return total, err
+		}
+		rows, ready = rows[k:], ready[k:]
+		if s.curRows < s.segRows {
+			continue
+		}
+		if err := s.roll(ctx); err != nil {
+			// The rows are stored; the next append tries again.
+			s.log.Error("starting a new segment failed", "err", err)
+		}
+	}
+	return total, nil
+}
+
+func (s *Store) appendLocked(ctx context.Context, rows []store.Row, ready []*[insertCols]any) (int, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("appending events: %w", err)
 	}
 	defer tx.Rollback()
-	// Rows this batch adds get seq values above the current maximum; the
-	// FTS index is fed from them in one statement at the end.
-	var before int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&before); err != nil {
-		return 0, fmt.Errorf("appending events: %w", err)
-	}
-	one, multi := tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.multi)
+	// Row i gets seq first+i; the seqs of rows not stored are never used.
+	first := s.nextSeq
 	kr := newKeyer(s.salt)
 	keys := make([]int64, len(rows))
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	for i := range rows {
 		if ready[i] != nil {
 			keys[i] = ready[i][0].(int64)
 		} else {
 			keys[i] = kr.key(rows[i].ID)
 		}
+		ts := rows[i].Time.UnixMicro()
+		lo, hi = min(lo, ts), max(hi, ts)
 	}
+	// Before the commit: a search never misses a committed row because
+	// of the segment's bounds.
+	s.cur.widen(lo, hi)
 	// Rows whose base key is displaced skip the fast path: their id may
 	// be in the overflow while the base key is free.
 	fast := make([]int, 0, len(rows))
@@ -516,25 +607,44 @@ func (s *Store) appendRows(ctx context.Context, rows []store.Row, ready []*[inse
 			fast = append(fast, i)
 		}
 	}
+	// Statements are not given ctx: with a context that can end, the
+	// driver starts a goroutine and a progress callback for every
+	// statement. The transaction still ends with ctx.
+	bg := context.WithoutCancel(ctx)
+	keyOne, keyMulti := tx.StmtContext(ctx, s.keyOne), tx.StmtContext(ctx, s.keyMulti)
+	rowOne, rowMulti := tx.StmtContext(ctx, s.rowOne), tx.StmtContext(ctx, s.rowMulti)
 	n := 0
-	args := make([]any, 0, rowsPerInsert*insertCols)
-	for p := 0; p < len(fast); {
-		st, k := one, 1
-		if len(fast)-p >= rowsPerInsert {
-			st, k = multi, rowsPerInsert
-		}
+	last := first - 1 // the highest seq stored
+	insertRows := func(st *sql.Stmt, which []int, args []any) error {
 		args = args[:0]
-		for _, i := range fast[p : p+k] {
+		for _, i := range which {
+			args = append(args, first+int64(i))
 			if ready[i] != nil {
 				args = append(args, ready[i][:]...)
 			} else {
 				args = appendRowArgs(args, rows[i], keys[i])
 			}
 		}
-		// Statements are not given ctx: with a context that can end,
-		// the driver starts a goroutine and a progress callback for
-		// every statement. The transaction still ends with ctx.
-		res, err := st.ExecContext(context.WithoutCancel(ctx), args...)
+		if _, err := st.ExecContext(bg, args...); err != nil {
+			return fmt.Errorf("appending events: %w", err)
+		}
+		n += len(which)
+		last = max(last, first+int64(which[len(which)-1]))
+		return nil
+	}
+	args := make([]any, 0, rowsPerInsert*(insertCols+1))
+	for p := 0; p < len(fast); {
+		kst, rst, k := keyOne, rowOne, 1
+		if len(fast)-p >= rowsPerInsert {
+			kst, rst, k = keyMulti, rowMulti, rowsPerInsert
+		}
+		chunk := fast[p : p+k]
+		p += k
+		args = args[:0]
+		for _, i := range chunk {
+			args = append(args, keys[i], first+int64(i))
+		}
+		res, err := kst.ExecContext(bg, args...)
 		if err != nil {
 			return 0, fmt.Errorf("appending events: %w", err)
 		}
@@ -542,31 +652,61 @@ func (s *Store) appendRows(ctx context.Context, rows []store.Row, ready []*[inse
 		if err != nil {
 			return 0, fmt.Errorf("appending events: %w", err)
 		}
-		n += int(added)
-		if int(added) < k {
-			// Some rows' keys were taken: find out which and why.
-			slow = append(slow, fast[p:p+k]...)
+		if int(added) == k {
+			if err := insertRows(rst, chunk, args); err != nil {
+				return 0, err
+			}
+			continue
 		}
-		p += k
+		// Some keys were taken: store the rows whose key this statement
+		// added and look into the others.
+		for _, i := range chunk {
+			var seq int64
+			if err := tx.QueryRowContext(bg, `SELECT seq FROM event_keys WHERE idkey = ?1`, keys[i]).Scan(&seq); err != nil {
+				return 0, fmt.Errorf("appending events: %w", err)
+			}
+			if seq != first+int64(i) {
+				slow = append(slow, i)
+				continue
+			}
+			if err := insertRows(rowOne, []int{i}, args); err != nil {
+				return 0, err
+			}
+		}
 	}
 	if len(slow) > 0 {
-		k, err := s.placeSlow(ctx, tx, one, rows, keys, slow)
-		n += k
-		if err != nil {
+		if err := s.placeSlow(ctx, tx, rows, keys, first, slow, func(i int, key int64) error {
+			keys[i] = key
+			if ready[i] != nil && key != ready[i][0].(int64) {
+				ready[i] = nil // its arguments hold the base key
+			}
+			return insertRows(rowOne, []int{i}, args)
+		}); err != nil {
 			return 0, err
 		}
 	}
-	// Firewall and flow events mostly have no message: then there is
-	// nothing to index, and the feed's scan of the batch's rows is skipped.
-	if n > 0 && slices.ContainsFunc(rows, func(r store.Row) bool { return r.Message != "" }) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events_fts (rowid, message)
-			SELECT seq, message FROM events WHERE seq > ?1 AND message IS NOT NULL`, before); err != nil {
-			return 0, fmt.Errorf("indexing messages: %w", err)
+	if n > 0 {
+		// Firewall and flow events mostly have no message: then there is
+		// nothing to index, and the feed's scan of the batch's rows is
+		// skipped.
+		if slices.ContainsFunc(rows, func(r store.Row) bool { return r.Message != "" }) {
+			if _, err := tx.ExecContext(bg, `INSERT INTO cur.events_fts (rowid, message)
+				SELECT seq, message FROM cur.events WHERE seq >= ?1 AND message IS NOT NULL`, first); err != nil {
+				return 0, fmt.Errorf("indexing messages: %w", err)
+			}
+		}
+		// In the main file, with the keys: Open compares it with the
+		// segment's rows (see reconcile).
+		if _, err := tx.ExecContext(bg, `UPDATE event_segments SET hi = ?1 WHERE lo = ?2`, last, s.cur.lo); err != nil {
+			return 0, fmt.Errorf("appending events: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("committing events: %w", err)
 	}
+	s.nextSeq = first + int64(len(rows))
+	s.curRows += int64(n)
+	s.cur.hi.Store(last)
 	return n, nil
 }
 
@@ -578,21 +718,28 @@ func appendRowArgs(args []any, r store.Row, key int64) []any {
 		nullString(r.HostName), nullString(r.UserName), nullString(r.RuleID), nullString(r.Message), r.Data)
 }
 
-// where compiles req into a condition and its arguments, cursor included.
-func (s *Store) where(ctx context.Context, req store.SearchRequest, withCursor bool) (string, []any, error) {
+// bounds returns req's time range in µs as [lo, hi).
+func bounds(req store.SearchRequest) (lo, hi int64) {
+	lo, hi = math.MinInt64, math.MaxInt64
+	if !req.From.IsZero() {
+		lo = req.From.UTC().Truncate(time.Microsecond).UnixMicro()
+	}
+	if !req.To.IsZero() {
+		hi = req.To.UTC().Truncate(time.Microsecond).UnixMicro()
+	}
+	return lo, hi
+}
+
+// where compiles req into a condition and its arguments, cursor included,
+// for the segment g read through db.
+func where(ctx context.Context, g *segment, db *sql.DB, req store.SearchRequest, withCursor bool) (string, []any, error) {
 	var opts query.CompileOptions
-	if (!req.From.IsZero() || !req.To.IsZero()) && req.Query.FreeText() {
+	if (!req.From.IsZero() || !req.To.IsZero()) && req.Query.FreeText() && g.sealed.Load() {
 		// The seq range of the time window (an index-only scan of
 		// events_ts, whose entries end in seq) bounds the FTS lookups.
-		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-		if !req.From.IsZero() {
-			lo = req.From.UTC().Truncate(time.Microsecond).UnixMicro()
-		}
-		if !req.To.IsZero() {
-			hi = req.To.UTC().Truncate(time.Microsecond).UnixMicro()
-		}
+		lo, hi := bounds(req)
 		var minSeq, maxSeq sql.NullInt64
-		if err := s.r.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM events INDEXED BY events_ts WHERE ts >= ?1 AND ts < ?2`, lo, hi).Scan(&minSeq, &maxSeq); err != nil {
+		if err := db.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM events INDEXED BY events_ts WHERE ts >= ?1 AND ts < ?2`, lo, hi).Scan(&minSeq, &maxSeq); err != nil {
 			return "", nil, fmt.Errorf("bounding full-text search: %w", err)
 		}
 		opts.FTSRowids = &[2]int64{1, 0} // empty window: nothing matches
@@ -629,7 +776,44 @@ func (s *Store) where(ctx context.Context, req store.SearchRequest, withCursor b
 	return b.String(), args, nil
 }
 
-// Search implements store.Store.
+// candidates returns the segments that may hold events of req, newest
+// first.
+func (s *Store) candidates(req store.SearchRequest) []*segment {
+	lo, hi := bounds(req)
+	if req.Cursor != "" {
+		if cur, err := store.DecodeCursor(req.Cursor); err == nil {
+			hi = min(hi, cur.Micros+1)
+		}
+	}
+	var out []*segment
+	for _, g := range s.segments() {
+		if g.overlaps(lo, hi) {
+			out = append(out, g)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *segment) int { return cmp.Compare(b.maxTS.Load(), a.maxTS.Load()) })
+	return out
+}
+
+// hit is a search result before decoding.
+type hit struct {
+	ts   int64
+	id   string
+	data []byte
+}
+
+// newer orders hits as pages list them: by ts, then id, descending.
+func newer(a, b hit) int {
+	if c := cmp.Compare(b.ts, a.ts); c != 0 {
+		return c
+	}
+	return strings.Compare(b.id, a.id)
+}
+
+// Search implements store.Store. Each segment that may hold matches
+// returns its first limit+1; the merge keeps the first limit+1 of all.
+// Segments are visited newest first and the visit stops at the first
+// whose newest event is older than every hit kept.
 func (s *Store) Search(ctx context.Context, req store.SearchRequest) (store.Page, error) {
 	if s.closed.Load() {
 		return store.Page{}, store.ErrClosed
@@ -637,45 +821,78 @@ func (s *Store) Search(ctx context.Context, req store.SearchRequest) (store.Page
 	if err := store.CheckTimeRange(s.opts, req, s.total.Load()); err != nil {
 		return store.Page{}, err
 	}
-	where, args, err := s.where(ctx, req, true)
-	if err != nil {
-		return store.Page{}, err
+	if req.Cursor != "" {
+		if _, err := store.DecodeCursor(req.Cursor); err != nil {
+			return store.Page{}, err
+		}
 	}
 	limit := req.EffectiveLimit()
-	args = append(args, limit+1)
-	q := fmt.Sprintf("SELECT id, ts, data FROM events WHERE %s ORDER BY ts DESC, id DESC LIMIT ?%d", where, len(args))
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return store.Page{}, fmt.Errorf("searching events: %w", err)
-	}
-	defer rows.Close()
-	var page store.Page
-	var last store.Cursor
-	for rows.Next() {
-		var id string
-		var ts int64
-		var data []byte
-		if err := rows.Scan(&id, &ts, &data); err != nil {
-			return store.Page{}, fmt.Errorf("searching events: %w", err)
-		}
-		if len(page.Records) == limit {
-			page.Next = last.Encode()
+	var hits []hit
+	for _, g := range s.candidates(req) {
+		if len(hits) > limit && g.maxTS.Load() < hits[limit].ts {
 			break
 		}
-		rec, err := decodeRecord(id, data)
+		var found []hit
+		_, err := g.use(func(db *sql.DB) error {
+			var err error
+			found, err = searchSegment(ctx, g, db, req, limit+1)
+			return err
+		})
+		if err != nil {
+			return store.Page{}, err
+		}
+		if len(found) == 0 {
+			continue
+		}
+		hits = append(hits, found...)
+		slices.SortFunc(hits, newer)
+		hits = hits[:min(len(hits), limit+1)]
+	}
+	var page store.Page
+	for i, h := range hits {
+		if i == limit {
+			last := hits[limit-1]
+			page.Next = store.Cursor{Micros: last.ts, ID: last.id}.Encode()
+			break
+		}
+		rec, err := decodeRecord(h.id, h.data)
 		if err != nil {
 			return store.Page{}, err
 		}
 		page.Records = append(page.Records, rec)
-		last = store.Cursor{Micros: ts, ID: id}
-	}
-	if err := rows.Err(); err != nil {
-		return store.Page{}, fmt.Errorf("searching events: %w", err)
 	}
 	return page, nil
 }
 
-// Get implements store.Store.
+// searchSegment returns the first limit matches of req in segment g.
+func searchSegment(ctx context.Context, g *segment, db *sql.DB, req store.SearchRequest, limit int) ([]hit, error) {
+	where, args, err := where(ctx, g, db, req, true)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, limit)
+	q := fmt.Sprintf("SELECT id, ts, data FROM events WHERE %s ORDER BY ts DESC, id DESC LIMIT ?%d", where, len(args))
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("searching events: %w", err)
+	}
+	defer rows.Close()
+	var out []hit
+	for rows.Next() {
+		var h hit
+		if err := rows.Scan(&h.id, &h.ts, &h.data); err != nil {
+			return nil, fmt.Errorf("searching events: %w", err)
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("searching events: %w", err)
+	}
+	return out, nil
+}
+
+// Get implements store.Store: the key (or the overflow) gives the seq,
+// and the seq the segment.
 func (s *Store) Get(ctx context.Context, id string) (store.Record, error) {
 	if s.closed.Load() {
 		return store.Record{}, store.ErrClosed
@@ -683,18 +900,47 @@ func (s *Store) Get(ctx context.Context, id string) (store.Record, error) {
 	if !store.ValidID(id) {
 		return store.Record{}, store.ErrNotFound
 	}
-	var data []byte
-	err := s.r.QueryRowContext(ctx, `SELECT data FROM events WHERE idkey = ?1 AND id = ?2
+	rows, err := s.r.QueryContext(ctx, `SELECT seq FROM event_keys WHERE idkey = ?1
 		UNION ALL
-		SELECT e.data FROM events_overflow o JOIN events e ON e.idkey = o.idkey AND e.id = o.id WHERE o.id = ?2
-		LIMIT 1`, newKeyer(s.salt).key(id), id).Scan(&data)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Record{}, store.ErrNotFound
-	}
+		SELECT k.seq FROM events_overflow o JOIN event_keys k ON k.idkey = o.idkey WHERE o.id = ?2`, newKeyer(s.salt).key(id), id)
 	if err != nil {
 		return store.Record{}, fmt.Errorf("getting event %s: %w", id, err)
 	}
-	return decodeRecord(id, data)
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return store.Record{}, fmt.Errorf("getting event %s: %w", id, err)
+		}
+		seqs = append(seqs, seq)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.Record{}, fmt.Errorf("getting event %s: %w", id, err)
+	}
+	segs := s.segments()
+	for _, seq := range seqs {
+		g := segmentOf(segs, seq)
+		if g == nil {
+			continue
+		}
+		var have string
+		var data []byte
+		_, err := g.use(func(db *sql.DB) error {
+			return db.QueryRowContext(ctx, `SELECT id, data FROM events WHERE seq = ?1`, seq).Scan(&have, &data)
+		})
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return store.Record{}, fmt.Errorf("getting event %s: %w", id, err)
+		}
+		if have == id {
+			return decodeRecord(id, data)
+		}
+	}
+	return store.Record{}, store.ErrNotFound
 }
 
 // decodeRecord is store.DecodeRecord for a stored data value in any of
@@ -707,7 +953,8 @@ func decodeRecord(id string, data []byte) (store.Record, error) {
 	return store.DecodeRecord(id, js)
 }
 
-// Count implements store.Store.
+// Count implements store.Store: the sum over the segments that may hold
+// matches.
 func (s *Store) Count(ctx context.Context, req store.SearchRequest) (int64, error) {
 	if s.closed.Load() {
 		return 0, store.ErrClosed
@@ -715,44 +962,62 @@ func (s *Store) Count(ctx context.Context, req store.SearchRequest) (int64, erro
 	if err := store.CheckTimeRange(s.opts, req, s.total.Load()); err != nil {
 		return 0, err
 	}
-	where, args, err := s.where(ctx, req, false)
-	if err != nil {
-		return 0, err
+	req.Cursor = ""
+	var total int64
+	for _, g := range s.candidates(req) {
+		_, err := g.use(func(db *sql.DB) error {
+			where, args, err := where(ctx, g, db, req, false)
+			if err != nil {
+				return err
+			}
+			var n int64
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE "+where, args...).Scan(&n); err != nil {
+				return fmt.Errorf("counting events: %w", err)
+			}
+			total += n
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
 	}
-	var n int64
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE "+where, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("counting events: %w", err)
-	}
-	return n, nil
+	return total, nil
 }
 
-// deleteChunk runs one bounded delete, so the write lock is released
-// between chunks and a cancelled retention run stops promptly.
-func (s *Store) deleteChunk(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := s.w.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	s.total.Add(-n)
-	return n, err
-}
-
-// DeleteBefore implements store.Store.
+// DeleteBefore implements store.Store. A segment whose events are all
+// older than cutoff is deleted as a file; others lose their old rows.
 func (s *Store) DeleteBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	if s.closed.Load() {
 		return 0, store.ErrClosed
 	}
 	us := cutoff.UTC().Truncate(time.Microsecond).UnixMicro()
+	n, err := s.deleteOlder(ctx, us, `ts < ?1`, us)
+	if err != nil {
+		return n, fmt.Errorf("deleting events before %s: %w", cutoff.UTC().Format(time.RFC3339), err)
+	}
+	return n, nil
+}
+
+// deleteOlder deletes the events matching cond (a condition on ts and id
+// with arguments args, true of every event before µs below and of none
+// after it): whole sealed segments whose events are all before below,
+// rows elsewhere.
+func (s *Store) deleteOlder(ctx context.Context, below int64, cond string, args ...any) (int64, error) {
 	var total int64
-	for {
-		n, err := s.deleteChunk(ctx, `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ?1 LIMIT ?2)`, us, batchRows)
+	for _, g := range s.segments() {
+		if g.minTS.Load() > below {
+			continue
+		}
+		if g.lo != 0 && !g.sealed.Load() && g != s.curSegment() {
+			// Being sealed: its rows are deleted once it is.
+			if err := s.waitSeal(ctx); err != nil {
+				return total, err
+			}
+		}
+		n, err := s.deleteFrom(ctx, g, below, cond, args...)
 		total += n
 		if err != nil {
-			return total, fmt.Errorf("deleting events before %s: %w", cutoff.UTC().Format(time.RFC3339), err)
-		}
-		if n < batchRows {
-			break
+			return total, err
 		}
 	}
 	if total > 0 {
@@ -763,26 +1028,69 @@ func (s *Store) DeleteBefore(ctx context.Context, cutoff time.Time) (int64, erro
 	return total, nil
 }
 
+// curSegment returns the open segment.
+func (s *Store) curSegment() *segment {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.cur
+}
+
+// deleteFrom deletes segment g's events matching cond (see deleteOlder):
+// the whole file when it is sealed and all its events are before below,
+// else in chunks of batchRows, so the write lock is released between
+// chunks and a cancelled retention run stops promptly.
+func (s *Store) deleteFrom(ctx context.Context, g *segment, below int64, cond string, args ...any) (int64, error) {
+	var total int64
+	pick := func(t string) string {
+		return `SELECT seq FROM ` + t + ` WHERE ` + cond + ` LIMIT ` + strconv.Itoa(batchRows)
+	}
+	for {
+		s.wmu.Lock()
+		var n int64
+		var err error
+		if g.lo != 0 && g != s.cur && g.sealed.Load() && g.maxTS.Load() < below {
+			n, err = s.dropSegment(ctx, g)
+			s.wmu.Unlock()
+			return total + n, err
+		}
+		n, err = s.deleteRows(ctx, g, pick, args...)
+		s.wmu.Unlock()
+		total += n
+		if err != nil || n < batchRows {
+			return total, err
+		}
+	}
+}
+
 // Size implements store.Store: the bytes of the database pages in use
-// (the file minus its free list).
+// beyond the root pages of tables and indexes (which every segment file
+// has however few events it holds), summed over the files.
 func (s *Store) Size(ctx context.Context) (int64, error) {
 	if s.closed.Load() {
 		return 0, store.ErrClosed
 	}
-	var n int64
-	err := s.w.QueryRowContext(ctx, `SELECT (p.page_count - f.freelist_count) * z.page_size
-		FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() z`).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("measuring store size: %w", err)
+	var total int64
+	for _, g := range s.segments() {
+		_, err := g.use(func(db *sql.DB) error {
+			var n int64
+			err := db.QueryRowContext(ctx, `SELECT max(p.page_count - f.freelist_count - 1 - r.n, 0) * z.page_size
+				FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() z,
+				(SELECT count(*) AS n FROM sqlite_schema WHERE rootpage > 0) r`).Scan(&n)
+			total += n
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("measuring store size: %w", err)
+		}
 	}
-	return n, nil
+	return total, nil
 }
 
-// TrimToSize implements store.Store. It deletes the oldest events in steps
-// sized from the average bytes per event and returns freed pages to the
-// file system (incremental vacuum) until Size is within maxBytes. Pages
-// of secondary indexes are freed only when they empty, so the last step
-// can delete somewhat more than the exact excess.
+// TrimToSize implements store.Store. Each step deletes the oldest events
+// (by @timestamp, then id), as many as the excess over maxBytes holds at
+// the average bytes per event and at least a hundredth of them: whole
+// sealed segments when all their events go, rows elsewhere. Freed pages
+// go back to the file system (incremental vacuum).
 func (s *Store) TrimToSize(ctx context.Context, maxBytes int64) (int64, error) {
 	if s.closed.Load() {
 		return 0, store.ErrClosed
@@ -793,27 +1101,67 @@ func (s *Store) TrimToSize(ctx context.Context, maxBytes int64) (int64, error) {
 		if err != nil {
 			return total, err
 		}
-		if size <= maxBytes {
-			return total, nil
-		}
-		var n int64
-		if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
-			return total, fmt.Errorf("trimming store: %w", err)
-		}
-		if n == 0 {
+		n := s.total.Load()
+		if size <= maxBytes || n <= 0 {
 			return total, nil
 		}
 		per := max(size/n, 1)
-		step := min(max((size-maxBytes)/per, 1, n/100), batchRows)
-		k, err := s.deleteChunk(ctx, `DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY ts, id LIMIT ?1)`, step)
+		step := max((size-maxBytes)/per, 1, n/100)
+		last, ok, err := s.oldest(ctx, step)
+		if err != nil {
+			return total, fmt.Errorf("trimming store: %w", err)
+		}
+		if !ok {
+			return total, nil
+		}
+		k, err := s.deleteOlder(ctx, last.ts, `(ts, id) <= (?1, ?2)`, last.ts, last.id)
 		total += k
 		if err != nil {
 			return total, fmt.Errorf("trimming store: %w", err)
 		}
-		if _, err := s.w.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
-			return total, fmt.Errorf("vacuuming: %w", err)
+		if k == 0 {
+			return total, nil
 		}
 	}
+}
+
+// oldest returns the step-th oldest event (by ts, then id), or the
+// newest if there are fewer; ok is false in an empty store. Segments are
+// visited oldest first, and the visit stops at the first whose oldest
+// event is newer than all the step kept.
+func (s *Store) oldest(ctx context.Context, step int64) (hit, bool, error) {
+	segs := slices.Clone(s.segments())
+	slices.SortStableFunc(segs, func(a, b *segment) int { return cmp.Compare(a.minTS.Load(), b.minTS.Load()) })
+	var hits []hit
+	for _, g := range segs {
+		if int64(len(hits)) >= step && g.minTS.Load() > hits[step-1].ts {
+			break
+		}
+		_, err := g.use(func(db *sql.DB) error {
+			rows, err := db.QueryContext(ctx, `SELECT ts, id FROM events ORDER BY ts, id LIMIT ?1`, step)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var h hit
+				if err := rows.Scan(&h.ts, &h.id); err != nil {
+					return err
+				}
+				hits = append(hits, h)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return hit{}, false, err
+		}
+		slices.SortFunc(hits, func(a, b hit) int { return newer(b, a) })
+		hits = hits[:min(int64(len(hits)), step)]
+	}
+	if len(hits) == 0 {
+		return hit{}, false, nil
+	}
+	return hits[len(hits)-1], true, nil
 }
 
 // Maintain implements store.Maintainer: a passive WAL checkpoint (so the
@@ -822,8 +1170,10 @@ func (s *Store) Maintain(ctx context.Context) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
-		return fmt.Errorf("checkpointing wal: %w", err)
+	for _, schema := range []string{"main", "cur"} {
+		if _, err := s.w.ExecContext(ctx, `PRAGMA `+schema+`.wal_checkpoint(PASSIVE)`); err != nil {
+			return fmt.Errorf("checkpointing wal: %w", err)
+		}
 	}
 	if _, err := s.w.ExecContext(ctx, `PRAGMA optimize`); err != nil {
 		return fmt.Errorf("optimizing: %w", err)
@@ -831,15 +1181,13 @@ func (s *Store) Maintain(ctx context.Context) error {
 	return nil
 }
 
-// Close implements store.Store.
+// Close implements store.Store. A seal under way stops; the next Open
+// runs it again.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return store.ErrClosed
 	}
-	s.insert.Close()
-	s.multi.Close()
-	err := errors.Join(s.r.Close(), s.w.Close())
-	if err != nil {
+	if err := s.closeDBs(); err != nil {
 		return fmt.Errorf("closing sqlite store: %w", err)
 	}
 	return nil

@@ -25,6 +25,19 @@ func openTemp(t *testing.T, opts *store.Options) store.Store {
 
 func TestSuite(t *testing.T) { storetest.Run(t, openTemp) }
 
+// The suite again with segments of 50 rows: most events are in sealed
+// segments, searches merge many, and retention drops whole files.
+func TestSuiteSegmented(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, opts *store.Options) store.Store {
+		t.Helper()
+		s, err := sqlite.OpenSegmented(t.Context(), filepath.Join(t.TempDir(), "events.db"), opts, 50)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
+
 // Reopening a store keeps its events and does not reapply migrations.
 func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")

@@ -1,0 +1,19 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/mcpsoc/mcpsoc/internal/store"
+)
+
+// OpenSegmented is Open with segments of rows rows, so tests exercise
+// many segments, rolls and seals with little data.
+func OpenSegmented(ctx context.Context, path string, opts *store.Options, rows int64) (*Store, error) {
+	return openStore(ctx, path, opts, rows)
+}
+
+// WaitSeal waits until no segment is being sealed.
+func (s *Store) WaitSeal(ctx context.Context) error { return s.waitSeal(ctx) }
+
+// Segments returns how many segment files the store has.
+func (s *Store) Segments() int { return len(s.segments()) - 1 }
