@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Segments. Updating the eight secondary indexes row by row cost about
@@ -184,6 +185,9 @@ func openSegmentReaders(path string) (*sql.DB, error) {
 	}
 	db.SetMaxOpenConns(2)
 	db.SetMaxIdleConns(2)
+	// A store has a file per segment: idle ones give back their file
+	// descriptors and page caches.
+	db.SetConnMaxIdleTime(time.Minute)
 	return db, nil
 }
 
@@ -238,14 +242,14 @@ func (s *Store) loadSegments(ctx context.Context) error {
 	}
 	setBounds(main, minTS, maxTS)
 	main.hi.Store(hi.Int64)
-	segs := []*segment{main}
+	// s.segs grows as files open, so a failure closes what opened.
+	s.segs = []*segment{main}
 	s.nextSeq = hi.Int64 + 1
 
 	type row struct {
 		lo, hi       int64
 		file, state  string
 		minTS, maxTS sql.NullInt64
-		segment      *segment
 	}
 	rs, err := s.w.QueryContext(ctx, `SELECT lo, hi, file, state, min_ts, max_ts FROM event_segments ORDER BY lo`)
 	if err != nil {
@@ -282,8 +286,7 @@ func (s *Store) loadSegments(ctx context.Context) error {
 		}
 		g := &segment{lo: r.lo, file: path, db: db}
 		g.hi.Store(r.hi)
-		segs = append(segs, g)
-		r.segment = g
+		s.segs = append(s.segs, g)
 		s.nextSeq = max(s.nextSeq, r.hi+1, r.lo)
 		if r.state == stateSealed && r.minTS.Valid {
 			g.sealed.Store(true)
@@ -300,7 +303,6 @@ func (s *Store) loadSegments(ctx context.Context) error {
 			unsealed = append(unsealed, g)
 		}
 	}
-	s.segs = segs
 	if err := s.removeStrays(listed); err != nil {
 		return err
 	}

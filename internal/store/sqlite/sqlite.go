@@ -564,7 +564,7 @@ func (s *Store) appendRows(ctx context.Context, rows []store.Row, ready []*[inse
 		if s.curRows < s.segRows {
 			continue
 		}
-		if err := s.roll(ctx); err != nil {
+		if err := s.roll(ctx); err != nil && ctx.Err() == nil {
 			// The rows are stored; the next append tries again.
 			s.log.Error("starting a new segment failed", "err", err)
 		}
@@ -1170,6 +1170,9 @@ func (s *Store) Maintain(ctx context.Context) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
+	// Under wmu: a roll detaches and attaches cur.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	for _, schema := range []string{"main", "cur"} {
 		if _, err := s.w.ExecContext(ctx, `PRAGMA `+schema+`.wal_checkpoint(PASSIVE)`); err != nil {
 			return fmt.Errorf("checkpointing wal: %w", err)
