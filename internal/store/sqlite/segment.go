@@ -506,6 +506,7 @@ func (s *Store) startSeal(segs ...*segment) {
 // records it sealed. Building is idempotent (IF NOT EXISTS), so a seal
 // that a crash or Close interrupted is simply run again.
 func (s *Store) seal(ctx context.Context, g *segment) error {
+	start := time.Now()
 	db, err := sql.Open("sqlite", dsn(g.file, "busy_timeout(10000)", "synchronous(normal)", "cache_size(-131072)", "temp_store(memory)"))
 	if err != nil {
 		return err
@@ -535,6 +536,7 @@ func (s *Store) seal(ctx context.Context, g *segment) error {
 		return err
 	}
 	g.sealed.Store(true)
+	s.log.Debug("sealed segment", "segment", filepath.Base(g.file), "rows", rows, "took", time.Since(start))
 	return nil
 }
 
