@@ -161,8 +161,18 @@ var segmentIndexes = []string{
 	`CREATE INDEX IF NOT EXISTS events_rule_id_ts ON events (rule_id, ts) WHERE rule_id IS NOT NULL`,
 }
 
-// createSegmentFile creates an empty segment file at path.
-func createSegmentFile(ctx context.Context, path string) error {
+// createSegmentFile creates an empty segment file at path, replacing
+// what an earlier attempt that failed midway (a full disk, say) left
+// there: no catalog entry names a file that is not created yet.
+func createSegmentFile(ctx context.Context, path string) (err error) {
+	if err := removeSegmentFile(path); err != nil {
+		return fmt.Errorf("creating segment %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			removeSegmentFile(path)
+		}
+	}()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		return fmt.Errorf("creating segment %s: %w", path, err)
@@ -175,6 +185,18 @@ func createSegmentFile(ctx context.Context, path string) error {
 		}
 	}
 	return nil
+}
+
+// removeSegmentFile removes a segment file with its WAL and shared-memory
+// files; missing ones are no error.
+func removeSegmentFile(path string) error {
+	var errs []error
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // openSegmentReaders opens the reader pool of the segment file at path.
@@ -269,7 +291,6 @@ func (s *Store) loadSegments(ctx context.Context) error {
 		return fmt.Errorf("reading the segment catalog: %w", err)
 	}
 	listed := map[string]bool{}
-	var unsealed []*segment
 	for i := range cat {
 		r := &cat[i]
 		if filepath.Base(r.file) != r.file || !strings.HasSuffix(r.file, ".db") {
@@ -299,8 +320,6 @@ func (s *Store) loadSegments(ctx context.Context) error {
 		setBounds(g, minTS, maxTS)
 		if r.state == stateOpen && i == len(cat)-1 {
 			s.cur = g
-		} else {
-			unsealed = append(unsealed, g)
 		}
 	}
 	if err := s.removeStrays(listed); err != nil {
@@ -318,8 +337,8 @@ func (s *Store) loadSegments(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(unsealed) > 0 {
-		s.startSeal(unsealed...)
+	if u := s.unsealed(); len(u) > 0 {
+		s.startSeal(u...)
 	}
 	return nil
 }
@@ -432,7 +451,7 @@ func (s *Store) startSegment(ctx context.Context, old *segment) error {
 	}
 	db, err := openSegmentReaders(path)
 	if err != nil {
-		os.Remove(path)
+		removeSegmentFile(path)
 		return err
 	}
 	g := &segment{lo: lo, file: path, db: db}
@@ -454,7 +473,7 @@ func (s *Store) startSegment(ctx context.Context, old *segment) error {
 	}
 	if err != nil {
 		db.Close()
-		os.Remove(path)
+		removeSegmentFile(path)
 		return fmt.Errorf("starting segment %s: %w", name, err)
 	}
 	if old != nil {
@@ -468,9 +487,23 @@ func (s *Store) startSegment(ctx context.Context, old *segment) error {
 		return err
 	}
 	if old != nil {
-		s.startSeal(old)
+		// With the segment just closed, any whose seal failed (a full
+		// disk, say) is tried again.
+		s.startSeal(s.unsealed()...)
 	}
 	return nil
+}
+
+// unsealed returns the segment files, other than the open one, that are
+// not sealed.
+func (s *Store) unsealed() []*segment {
+	var out []*segment
+	for _, g := range s.segments() {
+		if g.lo != 0 && g != s.cur && !g.sealed.Load() {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // roll seals the open segment and starts the next. At most one seal runs
@@ -507,6 +540,11 @@ func (s *Store) startSeal(segs ...*segment) {
 // that a crash or Close interrupted is simply run again.
 func (s *Store) seal(ctx context.Context, g *segment) error {
 	start := time.Now()
+	if sealFault != nil {
+		if err := sealFault(g); err != nil {
+			return err
+		}
+	}
 	db, err := sql.Open("sqlite", dsn(g.file, "busy_timeout(10000)", "synchronous(normal)", "cache_size(-131072)", "temp_store(memory)"))
 	if err != nil {
 		return err
@@ -539,6 +577,9 @@ func (s *Store) seal(ctx context.Context, g *segment) error {
 	s.log.Debug("sealed segment", "segment", filepath.Base(g.file), "rows", rows, "took", time.Since(start))
 	return nil
 }
+
+// sealFault, when set (by tests), can make a seal fail before it starts.
+var sealFault func(*segment) error
 
 // waitSeal waits for the running seal, if any.
 func (s *Store) waitSeal(ctx context.Context) error {
@@ -615,10 +656,8 @@ func (s *Store) dropSegment(ctx context.Context, g *segment) (int64, error) {
 	cerr := g.db.Close()
 	g.mu.Unlock()
 	s.total.Add(-n)
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if err := os.Remove(g.file + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-			cerr = errors.Join(cerr, err)
-		}
+	if err := removeSegmentFile(g.file); err != nil {
+		cerr = errors.Join(cerr, err)
 	}
 	if cerr != nil {
 		// The catalog no longer lists it: Open removes what is left.

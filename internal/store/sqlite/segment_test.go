@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -322,5 +324,40 @@ func TestRetentionDropsFiles(t *testing.T) {
 	// A deleted event can be stored again; a kept one cannot.
 	if k := appendIn(t, s, evs, 450); k != 250 {
 		t.Fatalf("re-Append after retention stored %d, want 250", k)
+	}
+}
+
+// A seal that fails (a full disk, say) leaves the segment searchable but
+// unsealed, and is tried again when the next segment is closed.
+func TestSealRetried(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	sealFault = func(*segment) error {
+		if fail.Load() {
+			return errors.New("injected seal failure")
+		}
+		return nil
+	}
+	defer func() { sealFault = nil }()
+	s := openRows(t, filepath.Join(t.TempDir(), "events.db"), 100)
+	defer s.Close()
+	evs := storetest.Events(350, 76)
+	appendIn(t, s, evs[:150], 50)
+	if err := s.waitSeal(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := catalog(t, s); !slices.Equal(got, []string{stateSealing, stateOpen}) {
+		t.Fatalf("after a failed seal the catalog says %v", got)
+	}
+	if n := count(t, s); n != 150 {
+		t.Fatalf("Count with an unsealed segment = %d, want 150", n)
+	}
+	fail.Store(false)
+	appendIn(t, s, evs[150:], 50)
+	if err := s.waitSeal(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := catalog(t, s); !slices.Equal(got, []string{stateSealed, stateSealed, stateSealed, stateOpen}) {
+		t.Fatalf("after the next roll the catalog says %v", got)
 	}
 }
