@@ -116,6 +116,9 @@ func serve(ctx context.Context, cmd *cobra.Command, cfgPath string, cfg *config.
 	if err != nil {
 		return err
 	}
+	if ss, ok := st.(*sqlite.Store); ok {
+		registerSegmentMetrics(reg, ss)
+	}
 	defer st.Close()
 	b, err := bus.Open(ctx, bus.Options{URL: cfg.Bus.URL, DataDir: cfg.DataDir, MaxBytes: cfg.Bus.MaxBytes,
 		MaxAge: cfg.Bus.MaxAge, SyncAlways: cfg.Bus.Sync == "always", Logger: log, Registerer: reg})
@@ -261,6 +264,26 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 		}
 		return s, nil
 	}
+}
+
+// registerSegmentMetrics exports the SQLite store's segment files: a
+// growing count of unsealed segments or of failed seals means searches
+// scan more and more unindexed rows.
+func registerSegmentMetrics(reg prometheus.Registerer, s *sqlite.Store) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mcpsoc_store_segments", Help: "SQLite segment files, the open one included.",
+		}, func() float64 { return float64(s.SegmentStats().Files) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mcpsoc_store_segments_unsealed", Help: "Full SQLite segments whose indexes are not built yet (normally 0 or 1).",
+		}, func() float64 { return float64(s.SegmentStats().Unsealed) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mcpsoc_store_seal_failures_total", Help: "SQLite segment seals that failed (retried at the next segment).",
+		}, func() float64 { return float64(s.SegmentStats().SealFailures) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mcpsoc_store_last_seal_seconds", Help: "How long the last SQLite segment seal took.",
+		}, func() float64 { return s.SegmentStats().LastSeal.Seconds() }),
+	)
 }
 
 // ingestKeys returns the keys that may push events. With none configured

@@ -14,6 +14,3 @@ func OpenSegmented(ctx context.Context, path string, opts *store.Options, rows i
 
 // WaitSeal waits until no segment is being sealed.
 func (s *Store) WaitSeal(ctx context.Context) error { return s.waitSeal(ctx) }
-
-// Segments returns how many segment files the store has.
-func (s *Store) Segments() int { return len(s.segments()) - 1 }

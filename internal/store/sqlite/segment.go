@@ -527,6 +527,7 @@ func (s *Store) startSeal(segs ...*segment) {
 		for _, g := range segs {
 			if err := s.seal(s.sealCtx, g); err != nil {
 				if s.sealCtx.Err() == nil {
+					s.sealFailures.Add(1)
 					s.log.Error("sealing segment failed; it is retried when the store opens", "segment", filepath.Base(g.file), "err", err)
 				}
 				return
@@ -574,8 +575,37 @@ func (s *Store) seal(ctx context.Context, g *segment) error {
 		return err
 	}
 	g.sealed.Store(true)
-	s.log.Debug("sealed segment", "segment", filepath.Base(g.file), "rows", rows, "took", time.Since(start))
+	took := time.Since(start)
+	s.lastSeal.Store(int64(took))
+	s.log.Debug("sealed segment", "segment", filepath.Base(g.file), "rows", rows, "took", took)
 	return nil
+}
+
+// SegmentStats describes the store's segment files, for monitoring.
+type SegmentStats struct {
+	Files int // segment files, the open one included
+	// Unsealed counts full segments whose indexes are not built yet:
+	// normally 0 or 1 (being sealed). More means sealing falls behind or
+	// fails, and searches scan those segments.
+	Unsealed     int
+	SealFailures uint64        // seals that failed since Open
+	LastSeal     time.Duration // how long the last seal took
+}
+
+// SegmentStats returns the current SegmentStats.
+func (s *Store) SegmentStats() SegmentStats {
+	st := SegmentStats{SealFailures: s.sealFailures.Load(), LastSeal: time.Duration(s.lastSeal.Load())}
+	for _, g := range s.segments() {
+		if g.lo == 0 {
+			continue
+		}
+		st.Files++
+		if !g.sealed.Load() {
+			st.Unsealed++
+		}
+	}
+	st.Unsealed = max(st.Unsealed-1, 0) // the open segment
+	return st
 }
 
 // sealFault, when set (by tests), can make a seal fail before it starts.

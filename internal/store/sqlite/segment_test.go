@@ -298,13 +298,13 @@ func TestRetentionDropsFiles(t *testing.T) {
 	if err := s.waitSeal(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	files := s.Segments()
+	files := s.SegmentStats().Files
 	cutoff := base.Add(250 * time.Minute)
 	n, err := s.DeleteBefore(t.Context(), cutoff)
 	if err != nil || n != 250 {
 		t.Fatalf("DeleteBefore = %d, %v; want 250", n, err)
 	}
-	if got := s.Segments(); got != files-2 {
+	if got := s.SegmentStats().Files; got != files-2 {
 		t.Fatalf("%d segment files after retention, want %d", got, files-2)
 	}
 	ents, err := os.ReadDir(segmentDir(path))
@@ -352,6 +352,9 @@ func TestSealRetried(t *testing.T) {
 	if n := count(t, s); n != 150 {
 		t.Fatalf("Count with an unsealed segment = %d, want 150", n)
 	}
+	if st := s.SegmentStats(); st.Files != 2 || st.Unsealed != 1 || st.SealFailures != 1 {
+		t.Fatalf("SegmentStats after a failed seal = %+v", st)
+	}
 	fail.Store(false)
 	appendIn(t, s, evs[150:], 50)
 	if err := s.waitSeal(t.Context()); err != nil {
@@ -359,5 +362,8 @@ func TestSealRetried(t *testing.T) {
 	}
 	if got := catalog(t, s); !slices.Equal(got, []string{stateSealed, stateSealed, stateSealed, stateOpen}) {
 		t.Fatalf("after the next roll the catalog says %v", got)
+	}
+	if st := s.SegmentStats(); st.Files != 4 || st.Unsealed != 0 || st.SealFailures != 1 || st.LastSeal <= 0 {
+		t.Fatalf("SegmentStats after resealing = %+v", st)
 	}
 }

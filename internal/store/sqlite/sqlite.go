@@ -132,6 +132,9 @@ type Store struct {
 	// sealCtx ends when the store closes, stopping a seal midway.
 	sealCtx    context.Context
 	sealCancel context.CancelFunc
+	// For SegmentStats.
+	sealFailures atomic.Uint64
+	lastSeal     atomic.Int64 // nanoseconds
 }
 
 var (
