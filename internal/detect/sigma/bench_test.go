@@ -474,6 +474,8 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		runtime bool // switched batch by batch, one engine
 		reload  bool // takes effect when rules are compiled
 	}{
+		{"lazyshort", func(on bool) { lazyShort = on }, false, false},
+		{"dropblank", func(on bool) { dropBlank = on }, false, false},
 		{"veto", func(on bool) { useVeto = on }, false, false},
 		{"widesplit", func(on bool) { splitWide = on }, false, false},
 		{"allconj", func(on bool) { allConjuncts = on }, false, true},

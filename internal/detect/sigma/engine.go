@@ -169,6 +169,9 @@ type lane struct {
 	// veto lists, per rule, the ids any of which proves it false.
 	vlits []vetoLit
 	veto  [][]int32
+	// check lists, per rule, a witness checked on candidates instead of
+	// indexed (see laneWitnesses); nil when none.
+	check [][]atom
 }
 
 type laneField struct {
@@ -371,19 +374,21 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 			}
 			vetoAtoms = append(vetoAtoms, as)
 		}
-		if r.det.witness == nil {
+		w1, w2, check := laneWitnesses(r.det)
+		ln.check = append(ln.check, check)
+		if w1 == nil {
 			ln.always = append(ln.always, ri)
 			ln.need = append(ln.need, 0)
 			continue
 		}
 		need := uint8(1)
-		if r.det.witness2 != nil {
+		if w2 != nil {
 			need = 3
 		}
 		ln.need = append(ln.need, need)
-		for i, a := range append(r.det.witness[:len(r.det.witness):len(r.det.witness)], r.det.witness2...) {
+		for i, a := range append(w1[:len(w1):len(w1)], w2...) {
 			slot := uint8(1)
-			if i >= len(r.det.witness) {
+			if i >= len(w1) {
 				slot = 2
 			}
 			add(a, patRef{rule: ri, slot: slot})
@@ -521,6 +526,9 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 	order := sc.order[:0]
 	for _, ri := range cands {
 		if vs := ln.veto[ri]; len(vs) > 0 && sc.vetoed(vs, cgen) {
+			continue
+		}
+		if chk := ln.check[ri]; chk != nil && !sc.occurs(chk) {
 			continue
 		}
 		r := ln.rules[ri]

@@ -441,3 +441,115 @@ func regexLiterals(re *syntax.Regexp, depth int) ([]string, bool) {
 	}
 	return nil, false
 }
+
+// lazyShort and dropBlank switch how buildLane indexes witnesses with
+// short literals (variables only so benchmarks can compare):
+//   - lazyShort: of a rule's two witnesses, one with a literal under four
+//     bytes is not indexed but checked on the rule's candidacy (the other
+//     witness made it a candidate): at 3,000 SigmaHQ rules most of the
+//     process-creation CommandLine's short literals (` -p`, ` a `, `/f `,
+//     `cmd`, ` -k` …) were such second witnesses, and short literals go
+//     through an automaton that reads every byte of every command line
+//     and reports every occurrence of these common pieces;
+//   - dropBlank: a witness made only of one-byte whitespace literals (the
+//     `\s` of a regex) occurs in nearly every command line, so it prunes
+//     nothing and makes every space a reported hit: the rule is
+//     evaluated as if it had no such witness.
+var lazyShort, dropBlank = true, true
+
+// laneWitnesses returns the witnesses buildLane indexes for d (w1 nil:
+// none, the rule is always evaluated; w2 nil: one) and the witness to
+// check on candidates instead (nil: none).
+func laneWitnesses(d *detection) (w1, w2, check []atom) {
+	w1, w2 = d.witness, d.witness2
+	if dropBlank {
+		if w2 != nil && blankAtoms(w2) {
+			w2 = nil
+		}
+		if w1 != nil && blankAtoms(w1) {
+			w1, w2 = w2, nil
+		}
+	}
+	if lazyShort && w2 != nil {
+		switch {
+		case shortAtoms(w2):
+			check, w2 = w2, nil
+		case shortAtoms(w1):
+			check, w1, w2 = w1, w2, nil
+		}
+	}
+	return w1, w2, check
+}
+
+// shortAtoms reports whether some literal of as is under four bytes (not
+// one a gram index can key).
+func shortAtoms(as []atom) bool {
+	for _, a := range as {
+		if len(a.lit) < 4 {
+			return true
+		}
+	}
+	return false
+}
+
+// blankAtoms reports whether every literal of as is one whitespace byte.
+func blankAtoms(as []atom) bool {
+	for _, a := range as {
+		if len(a.lit) != 1 || !asciiSpace(a.lit[0]) {
+			return false
+		}
+	}
+	return len(as) > 0
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// occurs reports whether one of as occurs in the event, anchored as
+// stated: a witness checked on a candidate instead of indexed. Values are
+// read as the scans read them (ASCII case folded, other text lower-cased).
+func (sc *scratch) occurs(as []atom) bool {
+	for i := range as {
+		a := &as[i]
+		vals := sc.values(a.field)
+		for vi := range vals {
+			fv := &vals[vi]
+			if fv.null {
+				continue
+			}
+			v := fv.str
+			if !fv.isASCII() {
+				v = sc.lowOf(fv)
+			}
+			if atomIn(v, a.lit, a.anchor) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// atomIn reports whether the lower-case literal lit occurs in v (ASCII
+// case folded) with the anchoring of a witness atom.
+func atomIn(v, lit string, anchor strKind) bool {
+	n := len(lit)
+	if n > len(v) {
+		return false
+	}
+	switch anchor {
+	case skExact:
+		return n == len(v) && equalFoldLower(v, lit)
+	case skPrefix:
+		return equalFoldLower(v[:n], lit)
+	case skSuffix:
+		return equalFoldLower(v[len(v)-n:], lit)
+	}
+	c := lit[0]
+	for i := 0; i+n <= len(v); i++ {
+		if foldByte[v[i]] == c && equalFoldLower(v[i:i+n], lit) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,100 @@
+package sigma
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestAtomIn compares the check of a lazily checked witness literal with
+// lower-casing and the strings package, for every anchoring.
+func TestAtomIn(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	alpha := "aAbB -\\.é"
+	rnd := func(n int) string {
+		var b strings.Builder
+		for range n {
+			c := alpha[r.IntN(len(alpha))]
+			b.WriteByte(c)
+		}
+		return b.String()
+	}
+	for range 20000 {
+		v := rnd(r.IntN(9))
+		lit := strings.ToLower(rnd(1 + r.IntN(3)))
+		low := strings.ToLower(v)
+		for _, k := range []strKind{skExact, skPrefix, skSuffix, skContains} {
+			var want bool
+			switch k {
+			case skExact:
+				want = low == lit
+			case skPrefix:
+				want = strings.HasPrefix(low, lit)
+			case skSuffix:
+				want = strings.HasSuffix(low, lit)
+			default:
+				want = strings.Contains(low, lit)
+			}
+			if got := atomIn(v, lit, k); got != want && isASCII(v) {
+				t.Fatalf("atomIn(%q, %q, %d) = %v, want %v", v, lit, k, got, want)
+			}
+		}
+	}
+}
+
+// TestLazyWitness checks that a short second witness is checked on
+// candidates instead of indexed, that a witness of blank bytes is not
+// indexed, and that the rules still match exactly what evaluating every
+// rule matches.
+func TestLazyWitness(t *testing.T) {
+	defer func() { lazyShort, dropBlank = true, true }()
+	rules := []string{
+		"title: curl\nlogsource: {product: test}\ndetection:\n  s:\n    Image|endswith: '\\curl.exe'\n" +
+			"    CommandLine|contains: ' -k'\n  condition: s\n",
+		"title: short first\nlogsource: {product: test}\ndetection:\n  s:\n    Image: 'x.e'\n" +
+			"    Product|contains: 'longproductname'\n  condition: s\n",
+		"title: snake\nlogsource: {product: test}\ndetection:\n  s:\n" +
+			"    CommandLine|re: '\\s[a-fA-F0-9]{8}\\s[a-fA-F0-9]{4}'\n  condition: s\n",
+	}
+	rs := NewRuleset(nil)
+	for i, y := range rules {
+		if rs.AddFile(itoa(i)+".yml", []byte(y)) != 1 {
+			t.Fatalf("%v", rs.Errors)
+		}
+	}
+	if _, w2, chk := laneWitnesses(rs.Rules[0].det); w2 != nil || len(chk) != 1 || chk[0].lit != " -k" {
+		t.Errorf("curl: indexed second witness %v, checked %v; want ' -k' checked", w2, chk)
+	}
+	if w1, w2, chk := laneWitnesses(rs.Rules[1].det); w2 != nil || len(chk) != 1 || chk[0].lit != "x.e" || len(w1) != 1 || w1[0].lit != "longproductname" {
+		t.Errorf("short first: indexed %v and %v, checked %v; want the long one indexed, 'x.e' checked", w1, w2, chk)
+	}
+	if w1, w2, chk := laneWitnesses(rs.Rules[2].det); w1 != nil || w2 != nil || chk != nil {
+		t.Errorf("snake: witnesses %v, %v, checked %v; want none (blank)", w1, w2, chk)
+	}
+	events := []MapEvent{
+		{"Image": `C:\bin\CURL.EXE`, "CommandLine": "curl -K https://x"},
+		{"Image": `C:\bin\curl.exe`, "CommandLine": "curl https://x"},
+		{"Image": `C:\bin\wget.exe`, "CommandLine": "wget -k https://x"},
+		{"Image": `X.E`, "Product": "a LongProductName"},
+		{"Image": `X.Ex`, "Product": "a LongProductName"},
+		{"Image": []any{"y", "x.e"}, "Product": "longproductname"},
+		{"CommandLine": "run 0123abcd\tFFFF"},
+		{"CommandLine": "run 0123abcd-FFFF"},
+	}
+	want := []int{1, 0, 0, 1, 0, 1, 1, 0}
+	for _, on := range []bool{false, true} {
+		lazyShort, dropBlank = on, on
+		e := NewEngine(rs)
+		for i, ev := range events {
+			got := matchIDs(e.Match(ev, nil))
+			if d := cmp.Diff(bruteMatch(e, ev), got); d != "" {
+				t.Errorf("lazy %v, %v: indexed and brute-force matches differ:\n%s", on, ev, d)
+			}
+			if len(got) != want[i] {
+				t.Errorf("lazy %v, %v: %d matches, want %d", on, ev, len(got), want[i])
+			}
+		}
+	}
+}
