@@ -474,6 +474,7 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		runtime bool // switched batch by batch, one engine
 		reload  bool // takes effect when rules are compiled
 	}{
+		{"shortdirect", func(on bool) { shortDirect = on }, false, false},
 		{"lazyshort", func(on bool) { lazyShort = on }, false, false},
 		{"dropblank", func(on bool) { dropBlank = on }, false, false},
 		{"veto", func(on bool) { useVeto = on }, false, false},

@@ -209,7 +209,7 @@ type litIndex struct {
 // only so benchmarks can compare with and without).
 var splitWide = true
 
-func newLitIndex(pats []string, refs [][]patRef) *litIndex {
+func newLitIndex(pats []string, refs [][]patRef, anchored bool) *litIndex {
 	if len(pats) == 0 {
 		return nil
 	}
@@ -226,19 +226,19 @@ func newLitIndex(pats []string, refs [][]patRef) *litIndex {
 		}
 		if len(wide) > 0 {
 			li.wide = &litIndex{}
-			li.wide.index(wide, wrefs)
+			li.wide.index(wide, wrefs, anchored)
 			pats, refs = narrow, nrefs
 		}
 	}
-	li.index(pats, refs)
+	li.index(pats, refs, anchored)
 	return li
 }
 
 // index builds li's automaton or gram index over pats (none when pats is
 // empty, as for a set of only wide literals).
-func (li *litIndex) index(pats []string, refs [][]patRef) {
+func (li *litIndex) index(pats []string, refs [][]patRef, anchored bool) {
 	if len(pats) > 0 {
-		li.ac, li.g = indexPatterns(pats)
+		li.ac, li.g = indexPatternsFor(pats, anchored)
 		li.refs = flatRefs(refs)
 	}
 }
@@ -445,7 +445,7 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		}
 		e.cids++
 		lf := laneField{field: f, cid: e.cids, prefixEnd: fp.prefixEnd, suffixLen: fp.suffixLen,
-			contains: newLitIndex(fp.sets[0].pats, fp.sets[0].refs), anchored: newLitIndex(fp.sets[1].pats, fp.sets[1].refs)}
+			contains: newLitIndex(fp.sets[0].pats, fp.sets[0].refs, false), anchored: newLitIndex(fp.sets[1].pats, fp.sets[1].refs, splitAnchored)}
 		ln.fields = append(ln.fields, lf)
 	}
 	old := *e.lanes.Load()
