@@ -474,6 +474,8 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		runtime bool // switched batch by batch, one engine
 		reload  bool // takes effect when rules are compiled
 	}{
+		{"checks", func(on bool) { useChecks = on }, false, false},
+		{"rechecks", func(on bool) { regexChecks = on }, false, false},
 		{"shortdirect", func(on bool) { shortDirect = on }, false, false},
 		{"lazyshort", func(on bool) { lazyShort = on }, false, false},
 		{"dropblank", func(on bool) { dropBlank = on }, false, false},

@@ -169,9 +169,9 @@ type lane struct {
 	// veto lists, per rule, the ids any of which proves it false.
 	vlits []vetoLit
 	veto  [][]int32
-	// check lists, per rule, a witness checked on candidates instead of
-	// indexed (see laneWitnesses); nil when none.
-	check [][]atom
+	// check holds, per rule, what is checked on its candidacy before it
+	// is evaluated (see laneCheckOf).
+	check []laneCheck
 }
 
 type laneField struct {
@@ -374,8 +374,8 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 			}
 			vetoAtoms = append(vetoAtoms, as)
 		}
-		w1, w2, check := laneWitnesses(r.det)
-		ln.check = append(ln.check, check)
+		w1, w2, lazy := laneWitnesses(r.det)
+		ln.check = append(ln.check, laneCheckOf(r.det, lazy))
 		if w1 == nil {
 			ln.always = append(ln.always, ri)
 			ln.need = append(ln.need, 0)
@@ -528,7 +528,7 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 		if vs := ln.veto[ri]; len(vs) > 0 && sc.vetoed(vs, cgen) {
 			continue
 		}
-		if chk := ln.check[ri]; chk != nil && !sc.occurs(chk) {
+		if c := &ln.check[ri]; c.active() && !sc.passes(c) {
 			continue
 		}
 		r := ln.rules[ri]

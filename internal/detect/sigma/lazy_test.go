@@ -98,3 +98,65 @@ func TestLazyWitness(t *testing.T) {
 		}
 	}
 }
+
+// TestLaneChecks checks the necessary conditions tested on a candidate
+// before it is evaluated: a third conjunct's witness, a field equality
+// (fieldref) and a regex's length and run, and that the rules still match
+// exactly what evaluating every rule matches, with the checks on and off.
+func TestLaneChecks(t *testing.T) {
+	defer func() { useChecks, regexChecks = true, true }()
+	rules := []string{
+		"title: third\nlogsource: {product: test}\ndetection:\n  s:\n    Image|endswith: '\\longimagename.exe'\n" +
+			"    ParentImage|endswith: '\\longparentname.exe'\n    TargetFilename|endswith: '.exe'\n  condition: s\n",
+		"title: itself\nlogsource: {product: test}\ndetection:\n  s:\n    Image|fieldref: ParentImage\n" +
+			"  f:\n    Image|startswith: 'C:\\Program Files\\'\n  condition: s and not f\n",
+		"title: itself cased\nlogsource: {product: test}\ndetection:\n  s:\n    Image|fieldref|cased: ParentImage\n  condition: s\n",
+		"title: run\nlogsource: {product: test}\ndetection:\n  s:\n" +
+			"    CommandLine|re: '\\s[a-fA-F0-9]{16}\\s'\n  condition: s\n",
+	}
+	rs := NewRuleset(nil)
+	for i, y := range rules {
+		if rs.AddFile(itoa(i)+".yml", []byte(y)) != 1 {
+			t.Fatalf("%v", rs.Errors)
+		}
+	}
+	if c := laneCheckOf(rs.Rules[0].det, nil); len(c.atoms) != 1 || c.atoms[0].lit != ".exe" {
+		t.Errorf("third: check %v, want TargetFilename '.exe'", c.atoms)
+	}
+	if c := laneCheckOf(rs.Rules[1].det, nil); c.eqA < 0 || rs.fields.names[c.eqA] != "Image" || rs.fields.names[c.eqB] != "ParentImage" {
+		t.Errorf("itself: check %+v, want Image equal to ParentImage", c)
+	}
+	if c := laneCheckOf(rs.Rules[3].det, nil); c.re == nil || c.re.run == nil {
+		t.Errorf("run: check %+v, want the regex's run", c)
+	}
+	events := []MapEvent{
+		{"Image": `C:\LongImageName.exe`, "ParentImage": `c:\longparentname.EXE`, "TargetFilename": `x.EXE`},
+		{"Image": `C:\LongImageName.exe`, "ParentImage": `c:\longparentname.EXE`, "TargetFilename": `x.dll`},
+		{"Image": `C:\LongImageName.exe`, "ParentImage": `c:\longparentname.EXE`, "TargetFilename": []any{"a", "b.exe"}},
+		{"Image": `C:\a\b.exe`, "ParentImage": `c:\A\B.EXE`},
+		{"Image": `c:\a\b.exe`, "ParentImage": `c:\a\b.exe`},
+		{"Image": `C:\a\b.exe`, "ParentImage": `c:\a\c.exe`},
+		{"Image": `C:\Program Files\b.exe`, "ParentImage": `c:\program files\b.exe`},
+		{"Image": "c:\\ǅ.exe", "ParentImage": "c:\\ǆ.exe"},
+		{"Image": []any{"x", `C:\a\b.exe`}, "ParentImage": []any{`C:\A\B.exe`, nil}},
+		{"Image": nil, "ParentImage": nil},
+		{"CommandLine": "run 0123456789abcdef x"},
+		{"CommandLine": "run 0123456789abcdeF\tx"},
+		{"CommandLine": "run 0123456789abcde x"},
+		{"CommandLine": []any{"short", "run 0123456789abcdef x"}},
+	}
+	want := []int{1, 0, 1, 1, 2, 0, 0, 1, 1, 0, 1, 1, 0, 1}
+	for _, on := range []bool{false, true} {
+		useChecks, regexChecks = on, on
+		e := NewEngine(rs)
+		for i, ev := range events {
+			got := matchIDs(e.Match(ev, nil))
+			if d := cmp.Diff(bruteMatch(e, ev), got); d != "" {
+				t.Errorf("checks %v, %v: indexed and brute-force matches differ:\n%s", on, ev, d)
+			}
+			if len(got) != want[i] {
+				t.Errorf("checks %v, %v: %d matches (%v), want %d", on, ev, len(got), got, want[i])
+			}
+		}
+	}
+}
