@@ -474,6 +474,7 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		runtime bool // switched batch by batch, one engine
 		reload  bool // takes effect when rules are compiled
 	}{
+		{"lazyveto", func(on bool) { lazyVeto = on }, false, false},
 		{"checks", func(on bool) { useChecks = on }, false, false},
 		{"rechecks", func(on bool) { regexChecks = on }, false, false},
 		{"shortdirect", func(on bool) { shortDirect = on }, false, false},

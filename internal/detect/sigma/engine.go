@@ -369,7 +369,7 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		ln.rules = append(ln.rules, r)
 		if useVeto {
 			var as []atom
-			if r.det.witness == nil || r.det.wscore <= vetoMaxScore {
+			if r.det.witness == nil || r.det.wscore <= vetoMaxScore || lazyVeto {
 				as = r.det.vetoAtoms()
 			}
 			vetoAtoms = append(vetoAtoms, as)
@@ -405,8 +405,16 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 	vetoIDs := map[atom]int32{}
 	for ri, as := range vetoAtoms {
 		var vs []int32
+		var lazy []atom
+		weak := ln.rules[ri].det.witness == nil || ln.rules[ri].det.wscore <= vetoMaxScore
 		for _, a := range as {
 			id, ok := vetoIDs[a]
+			if !ok && !weak {
+				// A strong rule's veto literals are only checked
+				// on candidacy, or found where a weak rule's are.
+				lazy = append(lazy, a)
+				continue
+			}
 			if !ok {
 				id = -1
 				if fp := byField[a.field]; fp != nil {
@@ -430,9 +438,16 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 			}
 			if id >= 0 && !slices.Contains(vs, id) {
 				vs = append(vs, id)
+			} else if id < 0 {
+				lazy = append(lazy, a)
 			}
 		}
 		ln.veto[ri] = vs
+		if lazyVeto && len(lazy) > 0 {
+			// Any one of them proves the rule false, so a prefix
+			// of the list is as sound as the list.
+			ln.check[ri].veto = lazy[:min(len(lazy), maxLazyVeto)]
+		}
 	}
 	sort.Ints(order)
 	ln.fieldIdx = map[string]int{}

@@ -160,3 +160,42 @@ func TestLaneChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestLazyVeto checks that a rule with a strong witness gets its veto
+// literals checked on candidacy (a lane indexes vetoes only for weak
+// rules), and still matches exactly what evaluating every rule matches.
+func TestLazyVeto(t *testing.T) {
+	defer func() { lazyVeto = true }()
+	rs := NewRuleset(nil)
+	y := "title: vetoed\nlogsource: {product: test}\ndetection:\n  s:\n    Image|endswith: '\\longimagename.exe'\n" +
+		"  f1:\n    Image|startswith: 'C:\\Windows\\'\n  f2:\n    - ParentImage|contains: '\\Tools\\'\n    - User: 'svc'\n" +
+		"  condition: s and not f1 and not f2\n"
+	if rs.AddFile("v.yml", []byte(y)) != 1 {
+		t.Fatalf("%v", rs.Errors)
+	}
+	events := []MapEvent{
+		{"Image": `D:\x\LongImageName.exe`},
+		{"Image": `c:\windows\LongImageName.exe`},
+		{"Image": `D:\x\LongImageName.exe`, "ParentImage": `d:\tools\p.exe`},
+		{"Image": `D:\x\LongImageName.exe`, "User": `SVC`},
+		{"Image": `D:\x\LongImageName.exe`, "User": `svc2`},
+	}
+	want := []int{1, 0, 0, 0, 1}
+	for _, on := range []bool{false, true} {
+		lazyVeto = on
+		e := NewEngine(rs)
+		for i, ev := range events {
+			got := matchIDs(e.Match(ev, nil))
+			if d := cmp.Diff(bruteMatch(e, ev), got); d != "" {
+				t.Errorf("lazy veto %v, %v: indexed and brute-force matches differ:\n%s", on, ev, d)
+			}
+			if len(got) != want[i] {
+				t.Errorf("lazy veto %v, %v: %d matches, want %d", on, ev, len(got), want[i])
+			}
+		}
+		ln := e.route(func() *scratch { sc := e.pool.Get().(*scratch); sc.reset(events[0]); return sc }())
+		if n := len(ln.check[0].veto); on && n != 3 {
+			t.Errorf("lazy veto: %d veto literals checked on candidacy, want 3", n)
+		}
+	}
+}

@@ -567,7 +567,17 @@ type laneCheck struct {
 	// for every process event.
 	re  *matcher
 	reF int32
+	// veto holds veto literals (see veto.go) not indexed by the lane:
+	// one occurring proves the rule false.
+	veto []atom
 }
+
+// lazyVeto switches the check of a rule's veto literals that the lane does
+// not index (laneCheck.veto; a variable only so benchmarks can compare).
+var lazyVeto = true
+
+// maxLazyVeto bounds the veto literals checked on one candidate.
+const maxLazyVeto = 32
 
 // laneCheckOf returns the check buildLane gives a rule, which checks the
 // witness laneWitnesses did not index.
@@ -594,7 +604,9 @@ func laneCheckOf(d *detection, lazy []atom) laneCheck {
 var regexChecks = true
 
 // active reports whether c checks anything.
-func (c *laneCheck) active() bool { return c.atoms != nil || c.eqA >= 0 || c.re != nil }
+func (c *laneCheck) active() bool {
+	return c.atoms != nil || c.eqA >= 0 || c.re != nil || c.veto != nil
+}
 
 // passes reports whether the event satisfies c.
 func (sc *scratch) passes(c *laneCheck) bool {
@@ -602,6 +614,9 @@ func (sc *scratch) passes(c *laneCheck) bool {
 		return false
 	}
 	if c.re != nil && !sc.regexMay(int(c.reF), c.re) {
+		return false
+	}
+	if c.veto != nil && sc.occurs(c.veto) {
 		return false
 	}
 	return c.eqA < 0 || sc.fieldsEqual(int(c.eqA), int(c.eqB))
