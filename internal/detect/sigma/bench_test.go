@@ -474,6 +474,9 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		runtime bool // switched batch by batch, one engine
 		reload  bool // takes effect when rules are compiled
 	}{
+		{"round8", func(on bool) {
+			lazyShort, dropBlank, shortDirect, useChecks, regexChecks, lazyVeto = on, on, on, on, on, on
+		}, false, false},
 		{"lazyveto", func(on bool) { lazyVeto = on }, false, false},
 		{"checks", func(on bool) { useChecks = on }, false, false},
 		{"rechecks", func(on bool) { regexChecks = on }, false, false},
