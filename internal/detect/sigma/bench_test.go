@@ -456,7 +456,13 @@ func BenchmarkScanCache(b *testing.B) {
 // apart ("widesplit", splitWide), keying grams outside common path text
 // ("avoidcommon", gramAvoidCommon), |all list values as witness
 // conjuncts ("allconj", allConjuncts; rules compiled anew for each
-// setting) and the three together ("round7"). Mixed events, random corpus
+// setting) and the three together ("round7"), and round 8's: short
+// second witnesses checked on candidacy ("lazyshort", lazyShort), blank
+// witnesses not indexed ("dropblank", dropBlank), a few short literals
+// found without an automaton ("shortdirect", shortDirect), third-conjunct
+// and fieldref checks ("checks", useChecks), regex length and run checks
+// ("rechecks", regexChecks), unindexed vetoes checked ("lazyveto",
+// lazyVeto) and all six together ("round8"). Mixed events, random corpus
 // samples; on/off > 1 means the change helps. Besides the ratio of the
 // totals it reports the median of the per-round ratios, which a burst of
 // load on a shared machine moves less.
