@@ -456,7 +456,13 @@ func BenchmarkScanCache(b *testing.B) {
 // apart ("widesplit", splitWide), keying grams outside common path text
 // ("avoidcommon", gramAvoidCommon), |all list values as witness
 // conjuncts ("allconj", allConjuncts; rules compiled anew for each
-// setting) and the three together ("round7"). Mixed events, random corpus
+// setting) and the three together ("round7"), and round 8's: short
+// second witnesses checked on candidacy ("lazyshort", lazyShort), blank
+// witnesses not indexed ("dropblank", dropBlank), a few short literals
+// found without an automaton ("shortdirect", shortDirect), third-conjunct
+// and fieldref checks ("checks", useChecks), regex length and run checks
+// ("rechecks", regexChecks), unindexed vetoes checked ("lazyveto",
+// lazyVeto) and all six together ("round8"). Mixed events, random corpus
 // samples; on/off > 1 means the change helps. Besides the ratio of the
 // totals it reports the median of the per-round ratios, which a burst of
 // load on a shared machine moves less.
@@ -474,6 +480,15 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		runtime bool // switched batch by batch, one engine
 		reload  bool // takes effect when rules are compiled
 	}{
+		{"round8", func(on bool) {
+			lazyShort, dropBlank, shortDirect, useChecks, regexChecks, lazyVeto = on, on, on, on, on, on
+		}, false, false},
+		{"lazyveto", func(on bool) { lazyVeto = on }, false, false},
+		{"checks", func(on bool) { useChecks = on }, false, false},
+		{"rechecks", func(on bool) { regexChecks = on }, false, false},
+		{"shortdirect", func(on bool) { shortDirect = on }, false, false},
+		{"lazyshort", func(on bool) { lazyShort = on }, false, false},
+		{"dropblank", func(on bool) { dropBlank = on }, false, false},
 		{"veto", func(on bool) { useVeto = on }, false, false},
 		{"widesplit", func(on bool) { splitWide = on }, false, false},
 		{"allconj", func(on bool) { allConjuncts = on }, false, true},

@@ -47,7 +47,15 @@ type detection struct {
 	witness2 []atom
 	// wscore is the score of the more selective witness (see atomScore).
 	wscore int
-	pos    []bool // per selection: appears outside any negation
+	// check is the witness of a third conjunct (or of a second one too
+	// weak to index), checked on the rule's candidacy instead of
+	// indexed; eqA and eqB (-1: none) are two fields a conjunct
+	// requires equal (a fieldref), checked likewise. Rules without a
+	// witness, such as "Image|fieldref: ParentImage", are then
+	// evaluated only when the check passes.
+	check    []atom
+	eqA, eqB int
+	pos      []bool // per selection: appears outside any negation
 }
 
 // compiler compiles one rule's detection using the ruleset's field table and
@@ -141,8 +149,13 @@ func (c *compiler) compileDetection(n *yaml.Node) (*detection, error) {
 		d.cond = &condNode{op: opOr, kids: roots}
 	}
 	d.pos = d.positive()
-	if w1, w2, n := d.witnesses(c.rs.fields.names); n > 0 {
+	d.eqA, d.eqB = -1, -1
+	if a, b, ok := d.fieldEq(); ok {
+		d.eqA, d.eqB = a, b
+	}
+	if w1, w2, w3, n := d.conjuncts(c.rs.fields.names); n > 0 {
 		d.witness, d.wscore = w1.atoms, w1.score
+		d.check = w3.atoms
 		if n > 1 && secondWitness {
 			d.witness2 = w2.atoms
 			d.wscore = max(d.wscore, w2.score)

@@ -169,6 +169,9 @@ type lane struct {
 	// veto lists, per rule, the ids any of which proves it false.
 	vlits []vetoLit
 	veto  [][]int32
+	// check holds, per rule, what is checked on its candidacy before it
+	// is evaluated (see laneCheckOf).
+	check []laneCheck
 }
 
 type laneField struct {
@@ -206,7 +209,7 @@ type litIndex struct {
 // only so benchmarks can compare with and without).
 var splitWide = true
 
-func newLitIndex(pats []string, refs [][]patRef) *litIndex {
+func newLitIndex(pats []string, refs [][]patRef, anchored bool) *litIndex {
 	if len(pats) == 0 {
 		return nil
 	}
@@ -223,19 +226,19 @@ func newLitIndex(pats []string, refs [][]patRef) *litIndex {
 		}
 		if len(wide) > 0 {
 			li.wide = &litIndex{}
-			li.wide.index(wide, wrefs)
+			li.wide.index(wide, wrefs, anchored)
 			pats, refs = narrow, nrefs
 		}
 	}
-	li.index(pats, refs)
+	li.index(pats, refs, anchored)
 	return li
 }
 
 // index builds li's automaton or gram index over pats (none when pats is
 // empty, as for a set of only wide literals).
-func (li *litIndex) index(pats []string, refs [][]patRef) {
+func (li *litIndex) index(pats []string, refs [][]patRef, anchored bool) {
 	if len(pats) > 0 {
-		li.ac, li.g = indexPatterns(pats)
+		li.ac, li.g = indexPatternsFor(pats, anchored)
 		li.refs = flatRefs(refs)
 	}
 }
@@ -366,24 +369,26 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		ln.rules = append(ln.rules, r)
 		if useVeto {
 			var as []atom
-			if r.det.witness == nil || r.det.wscore <= vetoMaxScore {
+			if r.det.witness == nil || r.det.wscore <= vetoMaxScore || lazyVeto {
 				as = r.det.vetoAtoms()
 			}
 			vetoAtoms = append(vetoAtoms, as)
 		}
-		if r.det.witness == nil {
+		w1, w2, lazy := laneWitnesses(r.det)
+		ln.check = append(ln.check, laneCheckOf(r.det, lazy))
+		if w1 == nil {
 			ln.always = append(ln.always, ri)
 			ln.need = append(ln.need, 0)
 			continue
 		}
 		need := uint8(1)
-		if r.det.witness2 != nil {
+		if w2 != nil {
 			need = 3
 		}
 		ln.need = append(ln.need, need)
-		for i, a := range append(r.det.witness[:len(r.det.witness):len(r.det.witness)], r.det.witness2...) {
+		for i, a := range append(w1[:len(w1):len(w1)], w2...) {
 			slot := uint8(1)
-			if i >= len(r.det.witness) {
+			if i >= len(w1) {
 				slot = 2
 			}
 			add(a, patRef{rule: ri, slot: slot})
@@ -400,8 +405,16 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 	vetoIDs := map[atom]int32{}
 	for ri, as := range vetoAtoms {
 		var vs []int32
+		var lazy []atom
+		weak := ln.rules[ri].det.witness == nil || ln.rules[ri].det.wscore <= vetoMaxScore
 		for _, a := range as {
 			id, ok := vetoIDs[a]
+			if !ok && !weak {
+				// A strong rule's veto literals are only checked
+				// on candidacy, or found where a weak rule's are.
+				lazy = append(lazy, a)
+				continue
+			}
 			if !ok {
 				id = -1
 				if fp := byField[a.field]; fp != nil {
@@ -425,9 +438,16 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 			}
 			if id >= 0 && !slices.Contains(vs, id) {
 				vs = append(vs, id)
+			} else if id < 0 {
+				lazy = append(lazy, a)
 			}
 		}
 		ln.veto[ri] = vs
+		if lazyVeto && len(lazy) > 0 {
+			// Any one of them proves the rule false, so a prefix
+			// of the list is as sound as the list.
+			ln.check[ri].veto = lazy[:min(len(lazy), maxLazyVeto)]
+		}
 	}
 	sort.Ints(order)
 	ln.fieldIdx = map[string]int{}
@@ -440,7 +460,7 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		}
 		e.cids++
 		lf := laneField{field: f, cid: e.cids, prefixEnd: fp.prefixEnd, suffixLen: fp.suffixLen,
-			contains: newLitIndex(fp.sets[0].pats, fp.sets[0].refs), anchored: newLitIndex(fp.sets[1].pats, fp.sets[1].refs)}
+			contains: newLitIndex(fp.sets[0].pats, fp.sets[0].refs, false), anchored: newLitIndex(fp.sets[1].pats, fp.sets[1].refs, splitAnchored)}
 		ln.fields = append(ln.fields, lf)
 	}
 	old := *e.lanes.Load()
@@ -521,6 +541,9 @@ func (e *Engine) matchLane(ln *lane, sc *scratch, dst []Match) []Match {
 	order := sc.order[:0]
 	for _, ri := range cands {
 		if vs := ln.veto[ri]; len(vs) > 0 && sc.vetoed(vs, cgen) {
+			continue
+		}
+		if c := &ln.check[ri]; c.active() && !sc.passes(c) {
 			continue
 		}
 		r := ln.rules[ri]

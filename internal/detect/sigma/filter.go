@@ -135,7 +135,8 @@ func applyFilters(rules []*Rule, filters []*Filter) []*Rule {
 			out[i] = r
 			continue
 		}
-		d := &detection{witness: r.det.witness, witness2: r.det.witness2}
+		d := &detection{witness: r.det.witness, witness2: r.det.witness2, wscore: r.det.wscore,
+			check: r.det.check, eqA: r.det.eqA, eqB: r.det.eqB}
 		d.sels = append(d.sels, r.det.sels...)
 		and := &condNode{op: opAnd, kids: []*condNode{r.det.cond}}
 		for _, f := range fs {

@@ -3,6 +3,7 @@ package sigma
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"unsafe"
 )
 
@@ -32,7 +33,27 @@ type gramIndex struct {
 	slotShift uint32     // 32 - log2(len(slots))
 	short     *acMatcher // patterns under four bytes; nil when none
 	sids      []int32    // short automaton's pattern i is pattern sids[i]
+	// Instead of the short automaton, a few short patterns may be found
+	// directly (see shortDirect): at a value's two ends (ends: an
+	// anchored set, whose occurrences all start at 0 or end at the
+	// value's end), or by searching their first byte (seek).
+	direct []shortPat
+	ends   bool
 }
+
+// shortPat is a pattern under four bytes found without the automaton.
+type shortPat struct {
+	pat string
+	pid int32
+}
+
+// shortDirect switches finding a few short patterns without an automaton
+// (a variable only so benchmarks can compare).
+var shortDirect = true
+
+// maxShortDirect is the most short patterns found directly: each costs a
+// comparison at both ends, or a byte search, per value.
+const maxShortDirect = 4
 
 // gramSlot is one pattern keyed by one gram (24 bytes).
 type gramSlot struct {
@@ -122,6 +143,13 @@ func gramHash(g, shift uint32) uint32 { return (g * 0x9E3779B1) >> shift }
 // indexPatterns returns an automaton for small pattern sets and a gram
 // index for large ones. Patterns are lower-case, as buildAC receives them.
 func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
+	return indexPatternsFor(pats, false)
+}
+
+// indexPatternsFor is indexPatterns for a set whose occurrences matter
+// only at a value's start or end (anchored: prefix, suffix and exact
+// literals) or anywhere.
+func indexPatternsFor(pats []string, anchored bool) (*acMatcher, *gramIndex) {
 	// With every pattern at least 3+s bytes long (s > 1), a scan need
 	// only look at every s-th position: an occurrence covers s
 	// consecutive gram positions, one of which the scan visits, so each
@@ -204,7 +232,7 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 		}
 	}
 	if len(short) > 0 {
-		g.short = buildAC(short)
+		g.setShort(short, anchored)
 	}
 	slotsLog := 4
 	for 5<<slotsLog < 8*len(entries) {
@@ -237,6 +265,8 @@ func indexPatterns(pats []string) (*acMatcher, *gramIndex) {
 func (sc *scratch) scanGrams(ln *lane, g *gramIndex, refs patRefs, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
 	if g.short != nil {
 		cands = sc.scanRangeIDs(ln, g.short, g.sids, refs, v, from, to, cstamp, cgen, cands)
+	} else if g.direct != nil {
+		cands = sc.scanShort(ln, g, refs, v, from, to, cstamp, cgen, cands)
 	}
 	if to-from < 4 {
 		return cands
@@ -294,4 +324,66 @@ func equalFoldLower(s, lower string) bool {
 		}
 	}
 	return true
+}
+
+// setShort indexes the patterns under four bytes (pattern i is pattern
+// g.sids[i] of the set). An automaton reads every byte of the window
+// through dependent table loads, for what are usually one or two
+// patterns: at 3,000 SigmaHQ rules the anchored sets of Image, ParentImage
+// and CommandLine each hold one short veto or witness literal (`-` as an
+// exact value, `~1\`), and their automata read the 40 to 60 bytes of both
+// windows of every value. A few short patterns are found directly instead:
+// in an anchored set only the value's first and last bytes can hold an
+// occurrence that counts; elsewhere, when no pattern starts with a letter,
+// a byte search (vectorized) for each first byte finds the candidates.
+func (g *gramIndex) setShort(short []string, anchored bool) {
+	direct := shortDirect && len(short) <= maxShortDirect
+	if direct && !anchored {
+		for _, p := range short {
+			if c := p[0]; c >= 'a' && c <= 'z' {
+				direct = false // both cases would need a search
+			}
+		}
+	}
+	if !direct {
+		g.short = buildAC(short)
+		return
+	}
+	for i, p := range short {
+		g.direct = append(g.direct, shortPat{pat: p, pid: g.sids[i]})
+	}
+	g.ends = anchored
+}
+
+// scanShort reports the occurrences of the directly found short patterns
+// in v[from:to]: all of them, or (g.ends) those that start at 0 or end at
+// len(v), the only ones an anchored set's literals can have.
+func (sc *scratch) scanShort(ln *lane, g *gramIndex, refs patRefs, v string, from, to int, cstamp []uint32, cgen uint32, cands []int32) []int32 {
+	for _, sp := range g.direct {
+		n := len(sp.pat)
+		if g.ends {
+			if from == 0 && n <= to && equalFoldLower(v[:n], sp.pat) {
+				cands = sc.hit(ln, refs.of(sp.pid), int32(n), v, cstamp, cgen, cands)
+			}
+			// An occurrence at both ends (v is the pattern) is
+			// reported once, above.
+			if s := len(v) - n; to == len(v) && s >= from && s > 0 && equalFoldLower(v[s:], sp.pat) {
+				cands = sc.hit(ln, refs.of(sp.pid), int32(len(v)), v, cstamp, cgen, cands)
+			}
+			continue
+		}
+		c := sp.pat[0]
+		for i := from; i+n <= to; {
+			j := strings.IndexByte(v[i:to-n+1], c)
+			if j < 0 {
+				break
+			}
+			i += j
+			if equalFoldLower(v[i:i+n], sp.pat) {
+				cands = sc.hit(ln, refs.of(sp.pid), int32(i+n), v, cstamp, cgen, cands)
+			}
+			i++
+		}
+	}
+	return cands
 }

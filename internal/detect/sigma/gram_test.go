@@ -52,14 +52,25 @@ func bruteReport(pats []string, v string, from, to int) []bool {
 // window (pats are distinct and lower-case, as buildLane makes them).
 func checkGramScan(t *testing.T, pats []string, v string, from, to int) {
 	t.Helper()
+	checkGramScanFor(t, pats, v, from, to, false)
+}
+
+// checkGramScanFor is checkGramScan for a contains set or (anchored) a
+// set of prefix, suffix and exact literals, of which only occurrences at
+// the value's start or end count.
+func checkGramScanFor(t *testing.T, pats []string, v string, from, to int, anchored bool) {
+	t.Helper()
 	defer func(old int) { gramIndexThreshold = old }(gramIndexThreshold)
 	gramIndexThreshold = 0 // every set gets a gram index
-	_, g := indexPatterns(pats)
+	_, g := indexPatternsFor(pats, anchored)
 	if g == nil {
 		t.Fatal("no gram index")
 	}
 	got, want := gramScanReport(g, pats, v, from, to), bruteReport(pats, v, from, to)
 	for r := range want {
+		if anchored && r%3 == 0 {
+			continue // contains anchoring: not in an anchored set
+		}
 		if got[r] != want[r] {
 			t.Fatalf("pattern %q (anchoring %d) in %q[%d:%d] (stride %d): reported %v, brute force %v",
 				pats[r/3], r%3, v, from, to, g.stride, got[r], want[r])
@@ -91,6 +102,7 @@ func gramDifferential(t *testing.T, strided bool) {
 		return sb.String()
 	}
 	strides := map[int]int{}
+	direct := 0
 	for iter := range 3000 {
 		minLen := []int{1, 2, 3, 4, 5, 7, 9, 12}[iter%8]
 		seen := map[string]bool{}
@@ -135,8 +147,15 @@ func gramDifferential(t *testing.T, strided bool) {
 				return indexPatterns(pats)
 			}()
 			strides[g.stride]++
+			if g.direct != nil {
+				direct++
+			}
 			checkGramScan(t, pats, v, from, to)
+			checkGramScanFor(t, pats, v, from, to, true)
 		}
+	}
+	if direct == 0 {
+		t.Error("no pattern set had its short patterns found directly")
 	}
 	for _, s := range []int{1, 2, 4, 8} {
 		if strided && strides[s] == 0 {

@@ -97,6 +97,18 @@ const minSecondScore = 3
 // top-level ANDs and, for a selection of a single map, its field
 // conditions.
 func (d *detection) witnesses(names []string) (first, second wset, n int) {
+	first, second, _, n = d.conjuncts(names)
+	return first, second, n
+}
+
+// maxCheckAtoms bounds the literals of a witness checked on candidates
+// (see detection.check): each is searched for in the event's value.
+const maxCheckAtoms = 16
+
+// conjuncts is witnesses that also returns the best witness of a third
+// conjunct (or of a second one too weak to index), with at most
+// maxCheckAtoms literals: the rule's check (see detection.check).
+func (d *detection) conjuncts(names []string) (first, second, third wset, n int) {
 	var conj []wset
 	var walk func(c *condNode)
 	walk = func(c *condNode) {
@@ -130,7 +142,7 @@ func (d *detection) witnesses(names []string) (first, second wset, n int) {
 	}
 	walk(d.cond)
 	if len(conj) == 0 {
-		return wset{}, wset{}, 0
+		return wset{}, wset{}, wset{}, 0
 	}
 	best := 0
 	for i := range conj {
@@ -144,10 +156,89 @@ func (d *detection) witnesses(names []string) (first, second wset, n int) {
 			next = i
 		}
 	}
-	if next < 0 {
-		return conj[best], wset{}, 1
+	ti := -1
+	for i := range conj {
+		if i != best && i != next && conj[i].score >= 1 && len(conj[i].atoms) <= maxCheckAtoms && (ti < 0 || conj[i].score > conj[ti].score) {
+			ti = i
+		}
 	}
-	return conj[best], conj[next], 2
+	if ti >= 0 {
+		third = conj[ti]
+	}
+	if next < 0 {
+		return conj[best], wset{}, third, 1
+	}
+	return conj[best], conj[next], third, 2
+}
+
+// regexConj finds a conjunct of the condition that is one regex on one
+// field, preferring one with a required run of a character class, then the
+// longest minimum match: its length and run checks are cheap necessary
+// conditions (see laneCheck).
+func (d *detection) regexConj() (f int, re *matcher) {
+	var walk func(c *condNode)
+	walk = func(c *condNode) {
+		switch {
+		case c.op == opAnd:
+			for _, k := range c.kids {
+				walk(k)
+			}
+		case c.op == opIdent && len(d.sels[c.sel].branches) == 1:
+			for _, fc := range d.sels[c.sel].branches[0] {
+				if fc.exists >= 0 || fc.neq || fc.keyword || len(fc.fields) != 1 || len(fc.groups) != 1 || len(fc.groups[0]) != 1 || fc.set != nil || fc.gac != nil {
+					continue
+				}
+				m := &fc.groups[0][0]
+				if m.kind != mRegex || (m.run == nil && m.num < 8) {
+					continue
+				}
+				if re == nil || betterRegexCheck(m, re) {
+					f, re = fc.fields[0], m
+				}
+			}
+		}
+	}
+	walk(d.cond)
+	return f, re
+}
+
+func betterRegexCheck(m, than *matcher) bool {
+	if (m.run != nil) != (than.run != nil) {
+		return m.run != nil
+	}
+	return m.num > than.num
+}
+
+// fieldEq finds a conjunct of the condition that compares two fields for
+// equality (Image|fieldref: ParentImage): the values then have the same
+// lower-cased text. It returns the two fields, or ok=false.
+func (d *detection) fieldEq() (a, b int, ok bool) {
+	var walk func(c *condNode) bool
+	walk = func(c *condNode) bool {
+		switch {
+		case c.op == opAnd:
+			for _, k := range c.kids {
+				if walk(k) {
+					return true
+				}
+			}
+		case c.op == opIdent && len(d.sels[c.sel].branches) == 1:
+			for _, fc := range d.sels[c.sel].branches[0] {
+				if fc.exists >= 0 || fc.neq || fc.keyword || len(fc.fields) != 1 || len(fc.groups) != 1 || len(fc.groups[0]) != 1 {
+					continue
+				}
+				if m := &fc.groups[0][0]; m.kind == mFieldRef && m.sk == skExact {
+					a, b = fc.fields[0], m.ref
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if walk(d.cond) {
+		return a, b, true
+	}
+	return 0, 0, false
 }
 
 // witnessOf computes a witness for a condition node, or ok=false when some
@@ -440,4 +531,242 @@ func regexLiterals(re *syntax.Regexp, depth int) ([]string, bool) {
 		return best, bestScore > 0
 	}
 	return nil, false
+}
+
+// lazyShort and dropBlank switch how buildLane indexes witnesses with
+// short literals (variables only so benchmarks can compare):
+//   - lazyShort: of a rule's two witnesses, one with a literal under four
+//     bytes is not indexed but checked on the rule's candidacy (the other
+//     witness made it a candidate): at 3,000 SigmaHQ rules most of the
+//     process-creation CommandLine's short literals (` -p`, ` a `, `/f `,
+//     `cmd`, ` -k` …) were such second witnesses, and short literals go
+//     through an automaton that reads every byte of every command line
+//     and reports every occurrence of these common pieces;
+//   - dropBlank: a witness made only of one-byte whitespace literals (the
+//     `\s` of a regex) occurs in nearly every command line, so it prunes
+//     nothing and makes every space a reported hit: the rule is
+//     evaluated as if it had no such witness.
+var lazyShort, dropBlank = true, true
+
+// useChecks switches the checks of a third conjunct's witness and of a
+// field equality on candidates (see detection.check; a variable only so
+// benchmarks can compare).
+var useChecks = true
+
+// laneCheck is a necessary condition of a rule checked on its candidacy,
+// before evaluating it: one of atoms occurs (when atoms is not nil), and
+// a value of field eqA equals one of field eqB (when eqA >= 0).
+type laneCheck struct {
+	atoms    []atom
+	eqA, eqB int32
+	// re, when set, is a regex that a value of field reF must match: the
+	// value must be at least as long as its shortest match and hold
+	// its required run (the checks matcher.match makes before running
+	// the regex). SNAKE's `\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}` has no
+	// literal to index, and evaluating it cost a cold walk of the rule
+	// for every process event.
+	re  *matcher
+	reF int32
+	// veto holds veto literals (see veto.go) not indexed by the lane:
+	// one occurring proves the rule false.
+	veto []atom
+}
+
+// lazyVeto switches the check of a rule's veto literals that the lane does
+// not index (laneCheck.veto; a variable only so benchmarks can compare).
+var lazyVeto = true
+
+// maxLazyVeto bounds the veto literals checked on one candidate.
+const maxLazyVeto = 32
+
+// laneCheckOf returns the check buildLane gives a rule, which checks the
+// witness laneWitnesses did not index.
+func laneCheckOf(d *detection, lazy []atom) laneCheck {
+	c := laneCheck{atoms: lazy, eqA: -1, eqB: -1}
+	if useChecks {
+		if c.atoms == nil {
+			c.atoms = d.check
+		}
+		if d.eqA >= 0 {
+			c.eqA, c.eqB = int32(d.eqA), int32(d.eqB)
+		}
+	}
+	if regexChecks {
+		if f, re := d.regexConj(); re != nil {
+			c.re, c.reF = re, int32(f)
+		}
+	}
+	return c
+}
+
+// regexChecks switches the regex checks of laneCheck (a variable only so
+// benchmarks can compare).
+var regexChecks = true
+
+// active reports whether c checks anything.
+func (c *laneCheck) active() bool {
+	return c.atoms != nil || c.eqA >= 0 || c.re != nil || c.veto != nil
+}
+
+// passes reports whether the event satisfies c.
+func (sc *scratch) passes(c *laneCheck) bool {
+	if c.atoms != nil && !sc.occurs(c.atoms) {
+		return false
+	}
+	if c.re != nil && !sc.regexMay(int(c.reF), c.re) {
+		return false
+	}
+	if c.veto != nil && sc.occurs(c.veto) {
+		return false
+	}
+	return c.eqA < 0 || sc.fieldsEqual(int(c.eqA), int(c.eqB))
+}
+
+// regexMay reports whether a value of field f passes re's length and run
+// checks.
+func (sc *scratch) regexMay(f int, re *matcher) bool {
+	vals := sc.values(f)
+	for i := range vals {
+		v := &vals[i]
+		if !v.null && len(v.str) >= int(re.num) && (re.run == nil || re.run.has(v.str)) {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldsEqual reports whether a value of field a and one of b are equal
+// lower-cased (a necessary condition of a|fieldref: b, cased or not).
+func (sc *scratch) fieldsEqual(a, b int) bool {
+	va, vb := sc.values(a), sc.values(b)
+	for i := range va {
+		x := &va[i]
+		if x.null {
+			continue
+		}
+		for j := range vb {
+			y := &vb[j]
+			if y.null {
+				continue
+			}
+			if x.isASCII() && y.isASCII() {
+				if len(x.str) == len(y.str) && equalFoldASCII(x.str, y.str) {
+					return true
+				}
+				continue
+			}
+			if sc.lowOf(x) == sc.lowOf(y) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// equalFoldASCII compares two ASCII strings of the same length, folding
+// case.
+func equalFoldASCII(s, t string) bool {
+	for i := 0; i < len(s); i++ {
+		if foldByte[s[i]] != foldByte[t[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// laneWitnesses returns the witnesses buildLane indexes for d (w1 nil:
+// none, the rule is always evaluated; w2 nil: one) and the witness to
+// check on candidates instead (nil: none).
+func laneWitnesses(d *detection) (w1, w2, check []atom) {
+	w1, w2 = d.witness, d.witness2
+	if dropBlank {
+		if w2 != nil && blankAtoms(w2) {
+			w2 = nil
+		}
+		if w1 != nil && blankAtoms(w1) {
+			w1, w2 = w2, nil
+		}
+	}
+	if lazyShort && w2 != nil {
+		switch {
+		case shortAtoms(w2):
+			check, w2 = w2, nil
+		case shortAtoms(w1):
+			check, w1, w2 = w1, w2, nil
+		}
+	}
+	return w1, w2, check
+}
+
+// shortAtoms reports whether some literal of as is under four bytes (not
+// one a gram index can key).
+func shortAtoms(as []atom) bool {
+	for _, a := range as {
+		if len(a.lit) < 4 {
+			return true
+		}
+	}
+	return false
+}
+
+// blankAtoms reports whether every literal of as is one whitespace byte.
+func blankAtoms(as []atom) bool {
+	for _, a := range as {
+		if len(a.lit) != 1 || !asciiSpace(a.lit[0]) {
+			return false
+		}
+	}
+	return len(as) > 0
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// occurs reports whether one of as occurs in the event, anchored as
+// stated: a witness checked on a candidate instead of indexed. Values are
+// read as the scans read them (ASCII case folded, other text lower-cased).
+func (sc *scratch) occurs(as []atom) bool {
+	for i := range as {
+		a := &as[i]
+		vals := sc.values(a.field)
+		for vi := range vals {
+			fv := &vals[vi]
+			if fv.null {
+				continue
+			}
+			v := fv.str
+			if !fv.isASCII() {
+				v = sc.lowOf(fv)
+			}
+			if atomIn(v, a.lit, a.anchor) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// atomIn reports whether the lower-case literal lit occurs in v (ASCII
+// case folded) with the anchoring of a witness atom.
+func atomIn(v, lit string, anchor strKind) bool {
+	n := len(lit)
+	if n > len(v) {
+		return false
+	}
+	switch anchor {
+	case skExact:
+		return n == len(v) && equalFoldLower(v, lit)
+	case skPrefix:
+		return equalFoldLower(v[:n], lit)
+	case skSuffix:
+		return equalFoldLower(v[len(v)-n:], lit)
+	}
+	c := lit[0]
+	for i := 0; i+n <= len(v); i++ {
+		if foldByte[v[i]] == c && equalFoldLower(v[i:i+n], lit) {
+			return true
+		}
+	}
+	return false
 }
