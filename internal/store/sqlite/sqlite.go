@@ -869,12 +869,12 @@ func (s *Store) Search(ctx context.Context, req store.SearchRequest) (store.Page
 
 // searchSegment returns the first limit matches of req in segment g.
 func searchSegment(ctx context.Context, g *segment, db *sql.DB, req store.SearchRequest, limit int) ([]hit, error) {
-	where, args, err := where(ctx, g, db, req, true)
+	cond, args, err := where(ctx, g, db, req, true)
 	if err != nil {
 		return nil, err
 	}
 	args = append(args, limit)
-	q := fmt.Sprintf("SELECT id, ts, data FROM events WHERE %s ORDER BY ts DESC, id DESC LIMIT ?%d", where, len(args))
+	q := fmt.Sprintf("SELECT id, ts, data FROM events WHERE %s ORDER BY ts DESC, id DESC LIMIT ?%d", cond, len(args))
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("searching events: %w", err)
@@ -969,12 +969,12 @@ func (s *Store) Count(ctx context.Context, req store.SearchRequest) (int64, erro
 	var total int64
 	for _, g := range s.candidates(req) {
 		_, err := g.use(func(db *sql.DB) error {
-			where, args, err := where(ctx, g, db, req, false)
+			cond, args, err := where(ctx, g, db, req, false)
 			if err != nil {
 				return err
 			}
 			var n int64
-			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE "+where, args...).Scan(&n); err != nil {
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE "+cond, args...).Scan(&n); err != nil {
 				return fmt.Errorf("counting events: %w", err)
 			}
 			total += n
