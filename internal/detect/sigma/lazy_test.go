@@ -58,12 +58,7 @@ func TestLazyWitness(t *testing.T) {
 		"title: snake\nlogsource: {product: test}\ndetection:\n  s:\n" +
 			"    CommandLine|re: '\\s[a-fA-F0-9]{8}\\s[a-fA-F0-9]{4}'\n  condition: s\n",
 	}
-	rs := NewRuleset(nil)
-	for i, y := range rules {
-		if rs.AddFile(itoa(i)+".yml", []byte(y)) != 1 {
-			t.Fatalf("%v", rs.Errors)
-		}
-	}
+	rs := rulesetOf(t, rules...)
 	if _, w2, chk := laneWitnesses(rs.Rules[0].det); w2 != nil || len(chk) != 1 || chk[0].lit != " -k" {
 		t.Errorf("curl: indexed second witness %v, checked %v; want ' -k' checked", w2, chk)
 	}
@@ -84,19 +79,7 @@ func TestLazyWitness(t *testing.T) {
 		{"CommandLine": "run 0123abcd-FFFF"},
 	}
 	want := []int{1, 0, 0, 1, 0, 1, 1, 0}
-	for _, on := range []bool{false, true} {
-		lazyShort, dropBlank = on, on
-		e := NewEngine(rs)
-		for i, ev := range events {
-			got := matchIDs(e.Match(ev, nil))
-			if d := cmp.Diff(bruteMatch(e, ev), got); d != "" {
-				t.Errorf("lazy %v, %v: indexed and brute-force matches differ:\n%s", on, ev, d)
-			}
-			if len(got) != want[i] {
-				t.Errorf("lazy %v, %v: %d matches, want %d", on, ev, len(got), want[i])
-			}
-		}
-	}
+	matchBothWays(t, "lazy", rs, events, want, func(on bool) { lazyShort, dropBlank = on, on })
 }
 
 // TestLaneChecks checks the necessary conditions tested on a candidate
@@ -114,12 +97,7 @@ func TestLaneChecks(t *testing.T) {
 		"title: run\nlogsource: {product: test}\ndetection:\n  s:\n" +
 			"    CommandLine|re: '\\s[a-fA-F0-9]{16}\\s'\n  condition: s\n",
 	}
-	rs := NewRuleset(nil)
-	for i, y := range rules {
-		if rs.AddFile(itoa(i)+".yml", []byte(y)) != 1 {
-			t.Fatalf("%v", rs.Errors)
-		}
-	}
+	rs := rulesetOf(t, rules...)
 	if c := laneCheckOf(rs.Rules[0].det, nil); len(c.atoms) != 1 || c.atoms[0].lit != ".exe" {
 		t.Errorf("third: check %v, want TargetFilename '.exe'", c.atoms)
 	}
@@ -146,19 +124,7 @@ func TestLaneChecks(t *testing.T) {
 		{"CommandLine": []any{"short", "run 0123456789abcdef x"}},
 	}
 	want := []int{1, 0, 1, 1, 2, 0, 0, 1, 1, 0, 1, 1, 0, 1}
-	for _, on := range []bool{false, true} {
-		useChecks, regexChecks = on, on
-		e := NewEngine(rs)
-		for i, ev := range events {
-			got := matchIDs(e.Match(ev, nil))
-			if d := cmp.Diff(bruteMatch(e, ev), got); d != "" {
-				t.Errorf("checks %v, %v: indexed and brute-force matches differ:\n%s", on, ev, d)
-			}
-			if len(got) != want[i] {
-				t.Errorf("checks %v, %v: %d matches (%v), want %d", on, ev, len(got), got, want[i])
-			}
-		}
-	}
+	matchBothWays(t, "checks", rs, events, want, func(on bool) { useChecks, regexChecks = on, on })
 }
 
 // TestLazyVeto checks that a rule with a strong witness gets its veto
@@ -181,21 +147,43 @@ func TestLazyVeto(t *testing.T) {
 		{"Image": `D:\x\LongImageName.exe`, "User": `svc2`},
 	}
 	want := []int{1, 0, 0, 0, 1}
+	matchBothWays(t, "lazy veto", rs, events, want, func(on bool) { lazyVeto = on })
+	lazyVeto = true
+	e := NewEngine(rs)
+	ln := e.route(func() *scratch { sc := e.pool.Get().(*scratch); sc.reset(events[0]); return sc }())
+	if n := len(ln.check[0].veto); n != 3 {
+		t.Errorf("lazy veto: %d veto literals checked on candidacy, want 3", n)
+	}
+}
+
+// rulesetOf loads rules, one YAML text each, failing the test on any error.
+func rulesetOf(t *testing.T, rules ...string) *Ruleset {
+	t.Helper()
+	rs := NewRuleset(nil)
+	for i, y := range rules {
+		if rs.AddFile(itoa(i)+".yml", []byte(y)) != 1 {
+			t.Fatalf("%v", rs.Errors)
+		}
+	}
+	return rs
+}
+
+// matchBothWays builds an engine of rs with a switch off and on (set) and
+// checks that each event matches what evaluating every rule matches, and
+// want[i] rules for events[i].
+func matchBothWays(t *testing.T, name string, rs *Ruleset, events []MapEvent, want []int, set func(on bool)) {
+	t.Helper()
 	for _, on := range []bool{false, true} {
-		lazyVeto = on
+		set(on)
 		e := NewEngine(rs)
 		for i, ev := range events {
 			got := matchIDs(e.Match(ev, nil))
 			if d := cmp.Diff(bruteMatch(e, ev), got); d != "" {
-				t.Errorf("lazy veto %v, %v: indexed and brute-force matches differ:\n%s", on, ev, d)
+				t.Errorf("%s %v, %v: indexed and brute-force matches differ:\n%s", name, on, ev, d)
 			}
 			if len(got) != want[i] {
-				t.Errorf("lazy veto %v, %v: %d matches, want %d", on, ev, len(got), want[i])
+				t.Errorf("%s %v, %v: %d matches (%v), want %d", name, on, ev, len(got), got, want[i])
 			}
-		}
-		ln := e.route(func() *scratch { sc := e.pool.Get().(*scratch); sc.reset(events[0]); return sc }())
-		if n := len(ln.check[0].veto); on && n != 3 {
-			t.Errorf("lazy veto: %d veto literals checked on candidacy, want 3", n)
 		}
 	}
 }

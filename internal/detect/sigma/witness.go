@@ -110,37 +110,27 @@ const maxCheckAtoms = 16
 // maxCheckAtoms literals: the rule's check (see detection.check).
 func (d *detection) conjuncts(names []string) (first, second, third wset, n int) {
 	var conj []wset
-	var walk func(c *condNode)
-	walk = func(c *condNode) {
-		switch {
-		case c.op == opAnd:
-			for _, k := range c.kids {
-				walk(k)
-			}
-		case c.op == opIdent && len(d.sels[c.sel].branches) == 1:
-			for _, fc := range d.sels[c.sel].branches[0] {
-				if allConjuncts && fc.all && fc.exists < 0 && !fc.neq {
-					// Each value of a |all list must hold: each is
-					// a conjunct ("regsvr32" and ",dllentry", not
-					// only the better of the two).
-					for _, g := range fc.groups {
-						if w, ok := fc.groupWitness(g, nil, nil, names); ok {
-							conj = append(conj, w)
-						}
-					}
-					continue
-				}
-				if w, ok := fc.witness(names); ok {
+	d.eachConjunct(func(fc *fieldCond) bool {
+		if allConjuncts && fc.all && fc.exists < 0 && !fc.neq {
+			// Each value of a |all list must hold: each is a conjunct
+			// ("regsvr32" and ",dllentry", not only the better of the
+			// two).
+			for _, g := range fc.groups {
+				if w, ok := fc.groupWitness(g, nil, nil, names); ok {
 					conj = append(conj, w)
 				}
 			}
-		default:
-			if w, ok := d.witnessOf(c, names); ok {
-				conj = append(conj, w)
-			}
+			return false
 		}
-	}
-	walk(d.cond)
+		if w, ok := fc.witness(names); ok {
+			conj = append(conj, w)
+		}
+		return false
+	}, func(c *condNode) {
+		if w, ok := d.witnessOf(c, names); ok {
+			conj = append(conj, w)
+		}
+	})
 	if len(conj) == 0 {
 		return wset{}, wset{}, wset{}, 0
 	}
@@ -176,29 +166,19 @@ func (d *detection) conjuncts(names []string) (first, second, third wset, n int)
 // longest minimum match: its length and run checks are cheap necessary
 // conditions (see laneCheck).
 func (d *detection) regexConj() (f int, re *matcher) {
-	var walk func(c *condNode)
-	walk = func(c *condNode) {
-		switch {
-		case c.op == opAnd:
-			for _, k := range c.kids {
-				walk(k)
-			}
-		case c.op == opIdent && len(d.sels[c.sel].branches) == 1:
-			for _, fc := range d.sels[c.sel].branches[0] {
-				if fc.exists >= 0 || fc.neq || fc.keyword || len(fc.fields) != 1 || len(fc.groups) != 1 || len(fc.groups[0]) != 1 || fc.set != nil || fc.gac != nil {
-					continue
-				}
-				m := &fc.groups[0][0]
-				if m.kind != mRegex || (m.run == nil && m.num < 8) {
-					continue
-				}
-				if re == nil || betterRegexCheck(m, re) {
-					f, re = fc.fields[0], m
-				}
-			}
+	d.eachConjunct(func(fc *fieldCond) bool {
+		if fc.exists >= 0 || fc.neq || fc.keyword || len(fc.fields) != 1 || len(fc.groups) != 1 || len(fc.groups[0]) != 1 || fc.set != nil || fc.gac != nil {
+			return false
 		}
-	}
-	walk(d.cond)
+		m := &fc.groups[0][0]
+		if m.kind != mRegex || (m.run == nil && m.num < 8) {
+			return false
+		}
+		if re == nil || betterRegexCheck(m, re) {
+			f, re = fc.fields[0], m
+		}
+		return false
+	}, nil)
 	return f, re
 }
 
@@ -213,6 +193,23 @@ func betterRegexCheck(m, than *matcher) bool {
 // equality (Image|fieldref: ParentImage): the values then have the same
 // lower-cased text. It returns the two fields, or ok=false.
 func (d *detection) fieldEq() (a, b int, ok bool) {
+	d.eachConjunct(func(fc *fieldCond) bool {
+		if fc.exists >= 0 || fc.neq || fc.keyword || len(fc.fields) != 1 || len(fc.groups) != 1 || len(fc.groups[0]) != 1 {
+			return false
+		}
+		if m := &fc.groups[0][0]; m.kind == mFieldRef && m.sk == skExact {
+			a, b, ok = fc.fields[0], m.ref, true
+		}
+		return ok
+	}, nil)
+	return a, b, ok
+}
+
+// eachConjunct calls f with every field condition that must hold for the
+// condition to match: those of one-branch selections reached through AND
+// nodes only. Any other node reached that way goes to other, when it is
+// not nil. The walk stops when f returns true.
+func (d *detection) eachConjunct(f func(fc *fieldCond) bool, other func(c *condNode)) {
 	var walk func(c *condNode) bool
 	walk = func(c *condNode) bool {
 		switch {
@@ -224,21 +221,18 @@ func (d *detection) fieldEq() (a, b int, ok bool) {
 			}
 		case c.op == opIdent && len(d.sels[c.sel].branches) == 1:
 			for _, fc := range d.sels[c.sel].branches[0] {
-				if fc.exists >= 0 || fc.neq || fc.keyword || len(fc.fields) != 1 || len(fc.groups) != 1 || len(fc.groups[0]) != 1 {
-					continue
-				}
-				if m := &fc.groups[0][0]; m.kind == mFieldRef && m.sk == skExact {
-					a, b = fc.fields[0], m.ref
+				if f(fc) {
 					return true
 				}
+			}
+		default:
+			if other != nil {
+				other(c)
 			}
 		}
 		return false
 	}
-	if walk(d.cond) {
-		return a, b, true
-	}
-	return 0, 0, false
+	walk(d.cond)
 }
 
 // witnessOf computes a witness for a condition node, or ok=false when some
