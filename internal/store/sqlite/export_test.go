@@ -11,6 +11,3 @@ import (
 func OpenSegmented(ctx context.Context, path string, opts *store.Options, rows int64) (*Store, error) {
 	return openStore(ctx, path, opts, rows)
 }
-
-// WaitSeal waits until no segment is being sealed.
-func (s *Store) WaitSeal(ctx context.Context) error { return s.waitSeal(ctx) }

@@ -721,36 +721,44 @@ func appendRowArgs(args []any, r store.Row, key int64) []any {
 		nullString(r.HostName), nullString(r.UserName), nullString(r.RuleID), nullString(r.Message), r.Data)
 }
 
-// bounds returns req's time range in µs as [lo, hi).
-func bounds(req store.SearchRequest) (lo, hi int64) {
-	lo, hi = math.MinInt64, math.MaxInt64
-	if !req.From.IsZero() {
-		lo = req.From.UTC().Truncate(time.Microsecond).UnixMicro()
-	}
-	if !req.To.IsZero() {
-		hi = req.To.UTC().Truncate(time.Microsecond).UnixMicro()
-	}
-	return lo, hi
+// plan is a search or count made ready for any segment: its time range,
+// its cursor, and its condition compiled once. Only a full-text term on a
+// sealed segment needs a condition of its own (see where).
+type plan struct {
+	req    store.SearchRequest
+	lo, hi int64         // the time range in µs, [lo, hi)
+	cursor *store.Cursor // nil without one
+	cond   string        // the condition for any segment, cursor included
+	args   []any
 }
 
-// where compiles req into a condition and its arguments, cursor included,
-// for the segment g read through db.
-func where(ctx context.Context, g *segment, db *sql.DB, req store.SearchRequest, withCursor bool) (string, []any, error) {
-	var opts query.CompileOptions
-	if (!req.From.IsZero() || !req.To.IsZero()) && req.Query.FreeText() && g.sealed.Load() {
-		// The seq range of the time window (an index-only scan of
-		// events_ts, whose entries end in seq) bounds the FTS lookups.
-		lo, hi := bounds(req)
-		var minSeq, maxSeq sql.NullInt64
-		if err := db.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM events INDEXED BY events_ts WHERE ts >= ?1 AND ts < ?2`, lo, hi).Scan(&minSeq, &maxSeq); err != nil {
-			return "", nil, fmt.Errorf("bounding full-text search: %w", err)
-		}
-		opts.FTSRowids = &[2]int64{1, 0} // empty window: nothing matches
-		if minSeq.Valid {
-			opts.FTSRowids = &[2]int64{minSeq.Int64, maxSeq.Int64}
-		}
+// newPlan compiles req; withCursor applies req.Cursor (Search) rather than
+// ignoring it (Count). A query the store cannot run, or a cursor it did
+// not issue, fails here, whichever segments the store has.
+func newPlan(req store.SearchRequest, withCursor bool) (*plan, error) {
+	p := &plan{req: req, lo: math.MinInt64, hi: math.MaxInt64}
+	if !req.From.IsZero() {
+		p.lo = req.From.UTC().Truncate(time.Microsecond).UnixMicro()
 	}
-	c, err := query.Compile(req.Query, query.SQLite, &opts)
+	if !req.To.IsZero() {
+		p.hi = req.To.UTC().Truncate(time.Microsecond).UnixMicro()
+	}
+	if withCursor && req.Cursor != "" {
+		cur, err := store.DecodeCursor(req.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		p.cursor = &cur
+	}
+	var err error
+	p.cond, p.args, err = p.compile(nil)
+	return p, err
+}
+
+// compile compiles the plan's query with opts and appends the time range
+// and the cursor.
+func (p *plan) compile(opts *query.CompileOptions) (string, []any, error) {
+	c, err := query.Compile(p.req.Query, query.SQLite, opts)
 	if err != nil {
 		return "", nil, err
 	}
@@ -762,31 +770,44 @@ func where(ctx context.Context, g *segment, db *sql.DB, req store.SearchRequest,
 		b.WriteString(" AND ")
 		b.WriteString(strings.ReplaceAll(cond, "?", "?"+strconv.Itoa(len(args))))
 	}
-	if !req.From.IsZero() {
-		add("ts >= ?", req.From.UTC().Truncate(time.Microsecond).UnixMicro())
+	if !p.req.From.IsZero() {
+		add("ts >= ?", p.lo)
 	}
-	if !req.To.IsZero() {
-		add("ts < ?", req.To.UTC().Truncate(time.Microsecond).UnixMicro())
+	if !p.req.To.IsZero() {
+		add("ts < ?", p.hi)
 	}
-	if withCursor && req.Cursor != "" {
-		cur, err := store.DecodeCursor(req.Cursor)
-		if err != nil {
-			return "", nil, err
-		}
-		args = append(args, cur.Micros, cur.ID)
+	if p.cursor != nil {
+		args = append(args, p.cursor.Micros, p.cursor.ID)
 		fmt.Fprintf(&b, " AND (ts, id) < (?%d, ?%d)", len(args)-1, len(args))
 	}
 	return b.String(), args, nil
 }
 
-// candidates returns the segments that may hold events of req, newest
-// first.
-func (s *Store) candidates(req store.SearchRequest) []*segment {
-	lo, hi := bounds(req)
-	if req.Cursor != "" {
-		if cur, err := store.DecodeCursor(req.Cursor); err == nil {
-			hi = min(hi, cur.Micros+1)
-		}
+// where returns the condition and arguments for segment g, read through
+// db: the plan's, except for a full-text term in a time window on a
+// sealed segment, where the seq range of the window (an index-only scan
+// of events_ts, whose entries end in seq) bounds the FTS lookups.
+func (p *plan) where(ctx context.Context, g *segment, db *sql.DB) (string, []any, error) {
+	if (p.req.From.IsZero() && p.req.To.IsZero()) || !p.req.Query.FreeText() || !g.sealed.Load() {
+		return p.cond, p.args, nil
+	}
+	var minSeq, maxSeq sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM events INDEXED BY events_ts WHERE ts >= ?1 AND ts < ?2`, p.lo, p.hi).Scan(&minSeq, &maxSeq); err != nil {
+		return "", nil, fmt.Errorf("bounding full-text search: %w", err)
+	}
+	opts := query.CompileOptions{FTSRowids: &[2]int64{1, 0}} // empty window: nothing matches
+	if minSeq.Valid {
+		opts.FTSRowids = &[2]int64{minSeq.Int64, maxSeq.Int64}
+	}
+	return p.compile(&opts)
+}
+
+// candidates returns the segments that may hold events of the plan,
+// newest first.
+func (s *Store) candidates(p *plan) []*segment {
+	lo, hi := p.lo, p.hi
+	if p.cursor != nil {
+		hi = min(hi, p.cursor.Micros+1)
 	}
 	var out []*segment
 	for _, g := range s.segments() {
@@ -824,21 +845,20 @@ func (s *Store) Search(ctx context.Context, req store.SearchRequest) (store.Page
 	if err := store.CheckTimeRange(s.opts, req, s.total.Load()); err != nil {
 		return store.Page{}, err
 	}
-	if req.Cursor != "" {
-		if _, err := store.DecodeCursor(req.Cursor); err != nil {
-			return store.Page{}, err
-		}
+	p, err := newPlan(req, true)
+	if err != nil {
+		return store.Page{}, err
 	}
 	limit := req.EffectiveLimit()
 	var hits []hit
-	for _, g := range s.candidates(req) {
+	for _, g := range s.candidates(p) {
 		if len(hits) > limit && g.maxTS.Load() < hits[limit].ts {
 			break
 		}
 		var found []hit
 		_, err := g.use(func(db *sql.DB) error {
 			var err error
-			found, err = searchSegment(ctx, g, db, req, limit+1)
+			found, err = searchSegment(ctx, p, g, db, limit+1)
 			return err
 		})
 		if err != nil {
@@ -867,13 +887,13 @@ func (s *Store) Search(ctx context.Context, req store.SearchRequest) (store.Page
 	return page, nil
 }
 
-// searchSegment returns the first limit matches of req in segment g.
-func searchSegment(ctx context.Context, g *segment, db *sql.DB, req store.SearchRequest, limit int) ([]hit, error) {
-	cond, args, err := where(ctx, g, db, req, true)
+// searchSegment returns the first limit matches of p in segment g.
+func searchSegment(ctx context.Context, p *plan, g *segment, db *sql.DB, limit int) ([]hit, error) {
+	cond, args, err := p.where(ctx, g, db)
 	if err != nil {
 		return nil, err
 	}
-	args = append(args, limit)
+	args = append(slices.Clip(args), limit)
 	q := fmt.Sprintf("SELECT id, ts, data FROM events WHERE %s ORDER BY ts DESC, id DESC LIMIT ?%d", cond, len(args))
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -965,11 +985,14 @@ func (s *Store) Count(ctx context.Context, req store.SearchRequest) (int64, erro
 	if err := store.CheckTimeRange(s.opts, req, s.total.Load()); err != nil {
 		return 0, err
 	}
-	req.Cursor = ""
+	p, err := newPlan(req, false)
+	if err != nil {
+		return 0, err
+	}
 	var total int64
-	for _, g := range s.candidates(req) {
+	for _, g := range s.candidates(p) {
 		_, err := g.use(func(db *sql.DB) error {
-			cond, args, err := where(ctx, g, db, req, false)
+			cond, args, err := p.where(ctx, g, db)
 			if err != nil {
 				return err
 			}
