@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -98,14 +99,14 @@ func (g *segment) overlaps(lo, hi int64) bool {
 }
 
 // use runs f with the segment's readers unless the segment was dropped,
-// in which case it reports false and f is not run.
-func (g *segment) use(f func(db *sql.DB) error) (bool, error) {
+// in which case f is not run.
+func (g *segment) use(f func(db *sql.DB) error) error {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	if g.dropped {
-		return false, nil
+		return nil
 	}
-	return true, f(g.db)
+	return f(g.db)
 }
 
 // segmentDir is where the segment files of the store at path live.
@@ -229,15 +230,7 @@ func (s *Store) setSegments(f func([]*segment) []*segment) {
 
 // segmentOf returns the segment that holds seq, or nil.
 func segmentOf(segs []*segment, seq int64) *segment {
-	i, found := slices.BinarySearchFunc(segs, seq, func(g *segment, seq int64) int {
-		switch {
-		case g.lo < seq:
-			return -1
-		case g.lo > seq:
-			return 1
-		}
-		return 0
-	})
+	i, found := slices.BinarySearchFunc(segs, seq, func(g *segment, seq int64) int { return cmp.Compare(g.lo, seq) })
 	if !found {
 		i--
 	}
@@ -638,7 +631,7 @@ func (s *Store) idAt(ctx context.Context, tx *sql.Tx, seq int64) (string, error)
 	case g == s.cur:
 		err = tx.QueryRowContext(ctx, `SELECT id FROM cur.events WHERE seq = ?1`, seq).Scan(&id)
 	default:
-		_, err = g.use(func(db *sql.DB) error {
+		err = g.use(func(db *sql.DB) error {
 			return db.QueryRowContext(ctx, `SELECT id FROM events WHERE seq = ?1`, seq).Scan(&id)
 		})
 	}

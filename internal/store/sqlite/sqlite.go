@@ -287,7 +287,7 @@ func openStore(ctx context.Context, path string, opts *store.Options, segRows in
 	var n int64
 	for _, g := range s.segments() {
 		var k int64
-		if _, err := g.use(func(db *sql.DB) error { return db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&k) }); err != nil {
+		if err := g.use(func(db *sql.DB) error { return db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&k) }); err != nil {
 			s.closeDBs()
 			return nil, fmt.Errorf("counting events: %w", err)
 		}
@@ -856,7 +856,7 @@ func (s *Store) Search(ctx context.Context, req store.SearchRequest) (store.Page
 			break
 		}
 		var found []hit
-		_, err := g.use(func(db *sql.DB) error {
+		err := g.use(func(db *sql.DB) error {
 			var err error
 			found, err = searchSegment(ctx, p, g, db, limit+1)
 			return err
@@ -950,7 +950,7 @@ func (s *Store) Get(ctx context.Context, id string) (store.Record, error) {
 		}
 		var have string
 		var data []byte
-		_, err := g.use(func(db *sql.DB) error {
+		err := g.use(func(db *sql.DB) error {
 			return db.QueryRowContext(ctx, `SELECT id, data FROM events WHERE seq = ?1`, seq).Scan(&have, &data)
 		})
 		if errors.Is(err, sql.ErrNoRows) {
@@ -991,7 +991,7 @@ func (s *Store) Count(ctx context.Context, req store.SearchRequest) (int64, erro
 	}
 	var total int64
 	for _, g := range s.candidates(p) {
-		_, err := g.use(func(db *sql.DB) error {
+		err := g.use(func(db *sql.DB) error {
 			cond, args, err := p.where(ctx, g, db)
 			if err != nil {
 				return err
@@ -1097,7 +1097,7 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 	}
 	var total int64
 	for _, g := range s.segments() {
-		_, err := g.use(func(db *sql.DB) error {
+		err := g.use(func(db *sql.DB) error {
 			var n int64
 			err := db.QueryRowContext(ctx, `SELECT max(p.page_count - f.freelist_count - 1 - r.n, 0) * z.page_size
 				FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() z,
@@ -1163,7 +1163,7 @@ func (s *Store) oldest(ctx context.Context, step int64) (hit, bool, error) {
 		if int64(len(hits)) >= step && g.minTS.Load() > hits[step-1].ts {
 			break
 		}
-		_, err := g.use(func(db *sql.DB) error {
+		err := g.use(func(db *sql.DB) error {
 			rows, err := db.QueryContext(ctx, `SELECT ts, id FROM events ORDER BY ts, id LIMIT ?1`, step)
 			if err != nil {
 				return err
