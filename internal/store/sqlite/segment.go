@@ -644,7 +644,8 @@ func (s *Store) idAt(ctx context.Context, tx *sql.Tx, seq int64) (string, error)
 // dropSegment deletes a sealed segment: its keys and catalog entry, then
 // its file. It returns how many rows it held. The caller holds wmu.
 func (s *Store) dropSegment(ctx context.Context, g *segment) (int64, error) {
-	if _, err := s.w.ExecContext(ctx, `ATTACH DATABASE ?1 AS gone`, g.file); err != nil {
+	detach, err := s.attachGone(ctx, g)
+	if err != nil {
 		return 0, fmt.Errorf("dropping segment %s: %w", filepath.Base(g.file), err)
 	}
 	n, err := func() (int64, error) {
@@ -665,10 +666,7 @@ func (s *Store) dropSegment(ctx context.Context, g *segment) (int64, error) {
 		}
 		return n, tx.Commit()
 	}()
-	if _, derr := s.w.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE gone`); derr != nil && err == nil {
-		err = derr
-	}
-	if err != nil {
+	if err := errors.Join(err, detach()); err != nil {
 		return 0, fmt.Errorf("dropping segment %s: %w", filepath.Base(g.file), err)
 	}
 	s.setSegments(func(segs []*segment) []*segment {
@@ -689,7 +687,20 @@ func (s *Store) dropSegment(ctx context.Context, g *segment) (int64, error) {
 	return n, nil
 }
 
-// deleteRows deletes up to limit rows of segment g chosen by pick (a
+// attachGone attaches sealed segment g to the writer's connection as
+// gone, for retention, and returns the function that detaches it. The
+// caller holds wmu.
+func (s *Store) attachGone(ctx context.Context, g *segment) (detach func() error, err error) {
+	if _, err := s.w.ExecContext(ctx, `ATTACH DATABASE ?1 AS gone`, g.file); err != nil {
+		return nil, err
+	}
+	return func() error {
+		_, err := s.w.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE gone`)
+		return err
+	}, nil
+}
+
+// deleteRows deletes the rows of segment g chosen by pick (a bounded
 // SELECT of seqs from the segment's events table, whose name pick gets as
 // its argument) with their keys, in one transaction. The caller holds
 // wmu. It returns how many rows it deleted.
@@ -701,10 +712,11 @@ func (s *Store) deleteRows(ctx context.Context, g *segment, pick func(table stri
 		schema = "cur"
 	default:
 		schema = "gone"
-		if _, err := s.w.ExecContext(ctx, `ATTACH DATABASE ?1 AS gone`, g.file); err != nil {
+		detach, err := s.attachGone(ctx, g)
+		if err != nil {
 			return 0, err
 		}
-		defer s.w.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE gone`)
+		defer detach()
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
