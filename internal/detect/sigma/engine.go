@@ -369,7 +369,7 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 		ln.rules = append(ln.rules, r)
 		if useVeto {
 			var as []atom
-			if r.det.witness == nil || r.det.wscore <= vetoMaxScore || lazyVeto {
+			if r.det.weakWitness() || lazyVeto {
 				as = r.det.vetoAtoms()
 			}
 			vetoAtoms = append(vetoAtoms, as)
@@ -406,7 +406,7 @@ func (e *Engine) buildLane(key string, include func(*Rule) bool) *lane {
 	for ri, as := range vetoAtoms {
 		var vs []int32
 		var lazy []atom
-		weak := ln.rules[ri].det.witness == nil || ln.rules[ri].det.wscore <= vetoMaxScore
+		weak := ln.rules[ri].det.weakWitness()
 		for _, a := range as {
 			id, ok := vetoIDs[a]
 			if !ok && !weak {

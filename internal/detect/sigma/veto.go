@@ -30,6 +30,11 @@ var maxVetoAtoms = 32
 // literals would only add patterns to the scans.
 var vetoMaxScore = 12
 
+// weakWitness reports whether the rule's witness is missing or scores at
+// most vetoMaxScore: such a rule is often a candidate, so its vetoes are
+// indexed.
+func (d *detection) weakWitness() bool { return d.witness == nil || d.wscore <= vetoMaxScore }
+
 // useVeto switches veto literals (benchmarks comparing with and without,
 // and the differential test, change it).
 var useVeto = true
