@@ -375,7 +375,7 @@ func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.No
 			if isRe || isCIDR || numOp != "" || isRef || len(transforms) > 0 || strModes > 0 {
 				return nil, errAt(vn, "null cannot be combined with modifiers")
 			}
-			group = append(group, matcher{kind: mNull})
+			group = append(group, matcher{kind: mNull, mext: noExt})
 		case datePart != "":
 			f, err := strconv.ParseFloat(strings.TrimSpace(vn.Value), 64)
 			if err != nil {
@@ -385,7 +385,7 @@ func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.No
 			if op == "" {
 				op = "eq"
 			}
-			group = append(group, matcher{kind: mDatePart, op: op, num: f, lit: datePart})
+			group = append(group, matcher{kind: mDatePart, num: f, lit: datePart, mext: extOf(mext{op: op})})
 		case isRe:
 			m, err := compileRegex(vn.Value, reFlags)
 			if err != nil {
@@ -399,20 +399,20 @@ func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.No
 			}
 			t := new(bart.Lite)
 			t.Insert(pfx.Masked())
-			group = append(group, matcher{kind: mCIDR, cidr: t, lit: pfx.String()})
+			group = append(group, matcher{kind: mCIDR, lit: pfx.String(), mext: extOf(mext{cidr: t})})
 		case numOp != "":
 			f, err := strconv.ParseFloat(strings.TrimSpace(vn.Value), 64)
 			if err != nil || math.IsNaN(f) {
 				return nil, errAt(vn, "%s needs a number, got %q", numOp, vn.Value)
 			}
-			group = append(group, matcher{kind: mNumCmp, op: numOp, num: f})
+			group = append(group, matcher{kind: mNumCmp, num: f, mext: extOf(mext{op: numOp})})
 		case isRef:
 			if vn.Value == "" {
 				return nil, errAt(vn, "fieldref needs a field name")
 			}
 			ids := c.fieldIDs(vn.Value)
 			for _, id := range ids {
-				group = append(group, matcher{kind: mFieldRef, sk: strMode, cased: cased, ref: id, refNm: vn.Value})
+				group = append(group, matcher{kind: mFieldRef, sk: strMode, cased: cased, mext: extOf(mext{ref: id, refNm: vn.Value})})
 			}
 		case (tag == "!!int" || tag == "!!float") && strModes == 0 && len(transforms) == 0 && !cased && !fc.keyword:
 			f, err := strconv.ParseFloat(vn.Value, 64)
@@ -423,10 +423,10 @@ func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.No
 					return nil, errAt(vn, "bad number %q", vn.Value)
 				}
 			}
-			group = append(group, matcher{kind: mNumEq, num: f, lit: strconv.FormatFloat(f, 'f', -1, 64)})
+			group = append(group, matcher{kind: mNumEq, num: f, lit: strconv.FormatFloat(f, 'f', -1, 64), mext: noExt})
 		case tag == "!!bool" && strModes == 0 && len(transforms) == 0 && !cased && !fc.keyword:
 			b := strings.EqualFold(vn.Value, "true")
-			group = append(group, matcher{kind: mBool, b: b, lit: strconv.FormatBool(b)})
+			group = append(group, matcher{kind: mBool, b: b, lit: strconv.FormatBool(b), mext: noExt})
 		default:
 			alts, err := c.transform(parseSigmaString(vn.Value), transforms, vn)
 			if err != nil {
@@ -452,7 +452,7 @@ func (c *compiler) compileFieldCond(field string, mods []string, vals []*yaml.No
 					a = a.mapLiterals(strings.ToLower)
 				}
 				sk, lit, g := classify(a)
-				group = append(group, matcher{kind: mString, cased: cased, sk: sk, lit: lit, glob: g})
+				group = append(group, matcher{kind: mString, cased: cased, sk: sk, lit: lit, mext: extOf(mext{glob: g})})
 			}
 		}
 		total += len(group)
@@ -727,7 +727,7 @@ func compileRegex(expr, flags string) (matcher, error) {
 	if len(prog.Inst) > maxRegexProgSize {
 		return matcher{}, fmt.Errorf("regex compiles to %d instructions, limit %d", len(prog.Inst), maxRegexProgSize)
 	}
-	m := matcher{kind: mRegex, re: re, lit: expr, num: float64(regexMinLen(st, 0))}
+	m := matcher{kind: mRegex, lit: expr, num: float64(regexMinLen(st, 0)), mext: &mext{re: re}}
 	if lits, ok := regexLiterals(st.Simplify(), 0); ok {
 		m.pre = lits
 	}

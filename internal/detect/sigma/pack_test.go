@@ -68,3 +68,39 @@ func TestPackSame(t *testing.T) {
 	}
 	t.Logf("%d evaluations, %d true", evals, trues)
 }
+
+// TestMatcherExt checks that every corpus rule's matchers have their
+// rarely used parts (mext), that matchers which need none share noExt, and
+// that noExt stays zero.
+func TestMatcherExt(t *testing.T) {
+	rs := loadCorpus(t, nil)
+	shared, own := 0, 0
+	for _, r := range rs.Rules {
+		for _, s := range r.det.sels {
+			for _, br := range s.branches {
+				for _, fc := range br {
+					for _, g := range fc.groups {
+						for i := range g {
+							m := &g[i]
+							switch {
+							case m.mext == nil:
+								t.Fatalf("%s: matcher %q has no mext", r.File, m.lit)
+							case m.mext == noExt:
+								shared++
+							default:
+								own++
+							}
+							if (m.kind == mRegex) != (m.re != nil) || (m.kind == mCIDR) != (m.cidr != nil) || (m.sk == skGlob && m.kind == mString) != (m.glob != nil) {
+								t.Fatalf("%s: matcher %q (kind %d) has the wrong parts", r.File, m.lit, m.kind)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if extOf(*noExt) != noExt {
+		t.Fatalf("noExt was written: %+v", *noExt)
+	}
+	t.Logf("%d matchers share noExt, %d have their own", shared, own)
+}
