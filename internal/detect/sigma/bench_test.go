@@ -462,7 +462,9 @@ func BenchmarkScanCache(b *testing.B) {
 // found without an automaton ("shortdirect", shortDirect), third-conjunct
 // and fieldref checks ("checks", useChecks), regex length and run checks
 // ("rechecks", regexChecks), unindexed vetoes checked ("lazyveto",
-// lazyVeto) and all six together ("round8"). Mixed events, random corpus
+// lazyVeto) and all six together ("round8"), and each rule's compiled
+// data packed together ("pack", packRules; rules compiled anew for each
+// setting). Mixed events, random corpus
 // samples; on/off > 1 means the change helps. Besides the ratio of the
 // totals it reports the median of the per-round ratios, which a burst of
 // load on a shared machine moves less.
@@ -480,6 +482,7 @@ func BenchmarkGrowthChanges(b *testing.B) {
 		runtime bool // switched batch by batch, one engine
 		reload  bool // takes effect when rules are compiled
 	}{
+		{"pack", func(on bool) { packRules = on }, false, true},
 		{"round8", func(on bool) {
 			lazyShort, dropBlank, shortDirect, useChecks, regexChecks, lazyVeto = on, on, on, on, on, on
 		}, false, false},

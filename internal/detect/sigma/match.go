@@ -111,22 +111,41 @@ func extractDatePart(v *fval, part string) (float64, bool) {
 	}
 }
 
-// matcher compares one event value against one rule value.
+// matcher compares one event value against one rule value. What string,
+// number and boolean comparisons read is kept in the matcher, small so that
+// a list of them spans few cache lines; the rest is behind mext.
 type matcher struct {
 	kind  mkind
 	cased bool
 	sk    strKind
-	lit   string // lower-cased unless cased
+	b     bool
+	lit   string  // lower-cased unless cased
+	num   float64 // number to compare; for regexes the minimum match length
+	*mext         // never nil (noExt when unused)
+}
+
+// mext holds the parts of a matcher that only globs, regexes, CIDRs,
+// numeric comparisons and field references use.
+type mext struct {
 	glob  *glob
 	re    *regexp.Regexp
 	pre   []string  // regex: lower-cased literals one of which any match contains
 	run   *classRun // regex: a run of class characters every match contains
 	cidr  *bart.Lite
-	op    string  // gt gte lt lte
-	num   float64 // number to compare; for regexes the minimum match length
-	b     bool
-	ref   int // fieldref: event field id
+	op    string // gt gte lt lte
+	ref   int    // fieldref: event field id
 	refNm string
+}
+
+// noExt is the mext of matchers that need none; it is never written.
+var noExt = &mext{}
+
+// extOf returns x, or noExt when x is zero.
+func extOf(x mext) *mext {
+	if x.glob == nil && x.re == nil && x.pre == nil && x.run == nil && x.cidr == nil && x.op == "" && x.ref == 0 && x.refNm == "" {
+		return noExt
+	}
+	return &x
 }
 
 func (m *matcher) matchString(s string) bool {
