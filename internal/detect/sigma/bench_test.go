@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	sigmago "github.com/bradleyjkemp/sigma-go"
 	sgeval "github.com/bradleyjkemp/sigma-go/evaluator"
@@ -568,5 +569,79 @@ func BenchmarkGrowthChanges(b *testing.B) {
 				b.ReportMetric(ratios[len(ratios)/2], "median-on/off")
 			})
 		}
+	}
+}
+
+// BenchmarkRuleCountWarmth splits the cost of Match at 100, 1,000 and 3,000
+// rules into the event's own data, the engine's tables and rules, and work
+// that remains with everything in cache. Each event's Match is timed alone
+// (monotonic clock; the timer's own cost is reported and subtracted) in
+// three modes, passes alternating:
+//   - cold: as BenchmarkRuleCount, the 4,096 events in turn;
+//   - event-warm: each event's keys and every 32nd byte of its strings
+//     read, untimed, just before its Match;
+//   - all-warm: Match run once untimed on the event, then timed.
+//
+// Reported per mode in ns per event, with the scan cache on.
+//
+//	go test ./internal/detect/sigma -run XXX -bench RuleCountWarmth -benchtime 3x -cpu 1
+func BenchmarkRuleCountWarmth(b *testing.B) {
+	rs := loadCorpus(b, nil)
+	events := genEvents(benchEvents, 2, (*eventGen).mixed)
+	evs := make([]MapEvent, len(events))
+	for i, ev := range events {
+		evs[i] = MapEvent(ev)
+	}
+	sink := 0
+	touch := func(ev MapEvent) {
+		for k, v := range ev {
+			sink += len(k)
+			if s, ok := v.(string); ok {
+				for i := 0; i < len(s); i += 32 {
+					sink += int(s[i])
+				}
+			}
+		}
+	}
+	for _, n := range []int{100, 1000, 3000} {
+		if n > len(rs.Rules) {
+			continue
+		}
+		e := NewEngine(sampleRules(rs, n))
+		b.Run(itoa(n)+"_rules", func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var buf []Match
+			for _, ev := range evs {
+				buf = e.Match(ev, buf[:0])
+			}
+			var spent [4]time.Duration // cold, event-warm, all-warm, timer only
+			for range b.N {
+				for mode := range spent {
+					for _, ev := range evs {
+						switch mode {
+						case 1:
+							touch(ev)
+						case 2:
+							buf = e.Match(ev, buf[:0])
+						}
+						t0 := time.Now()
+						if mode != 3 {
+							buf = e.Match(ev, buf[:0])
+						}
+						spent[mode] += time.Since(t0)
+					}
+				}
+			}
+			per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N*len(evs)) }
+			timer := per(spent[3])
+			b.ReportMetric(per(spent[0])-timer, "cold-ns/event")
+			b.ReportMetric(per(spent[1])-timer, "event-warm-ns/event")
+			b.ReportMetric(per(spent[2])-timer, "all-warm-ns/event")
+			b.ReportMetric(timer, "timer-ns")
+		})
+	}
+	if sink == -1 {
+		b.Log(sink)
 	}
 }
