@@ -26,14 +26,20 @@ var inputSets = []struct {
 
 const benchEvents = 4096
 
-// benchEngine measures e over events and returns events per wall second and
-// per CPU second of the benchmark's thread (0 when unavailable).
-func benchEngine(b *testing.B, e *Engine, events []map[string]any) (wall, cpu float64) {
-	b.Helper()
+// mapEvents returns the generated events as MapEvents.
+func mapEvents(events []map[string]any) []MapEvent {
 	evs := make([]MapEvent, len(events))
 	for i, ev := range events {
 		evs[i] = MapEvent(ev)
 	}
+	return evs
+}
+
+// benchEngine measures e over events and returns events per wall second and
+// per CPU second of the benchmark's thread (0 when unavailable).
+func benchEngine(b *testing.B, e *Engine, events []map[string]any) (wall, cpu float64) {
+	b.Helper()
+	evs := mapEvents(events)
 	var buf []Match
 	// Warm up lanes so their one-time construction is not measured.
 	for _, ev := range evs {
@@ -166,10 +172,7 @@ func alternateCPU(b *testing.B, rounds, batch int, before func(v int), run func(
 // benchFloor reads each event and evaluates only the rules that match it,
 // reporting them as Match does: the part of Match's cost no index can save.
 func benchFloor(b *testing.B, e *Engine, events []map[string]any, matching [][]*Rule) {
-	evs := make([]MapEvent, len(events))
-	for i, ev := range events {
-		evs[i] = MapEvent(ev)
-	}
+	evs := mapEvents(events)
 	var dst []Match
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -367,10 +370,7 @@ func BenchmarkIndexInterleaved(b *testing.B) {
 		if n == 0 {
 			name, events = "corpus_windows", windows
 		}
-		evs := make([]MapEvent, len(events))
-		for i, ev := range events {
-			evs[i] = MapEvent(ev)
-		}
+		evs := mapEvents(events)
 		b.Run(name, func(b *testing.B) {
 			var buf []Match
 			for _, e := range engines {
@@ -410,10 +410,7 @@ func BenchmarkScanCache(b *testing.B) {
 	for _, n := range []int{100, 1000, 3000} {
 		e := NewEngine(sampleRules(rs, n))
 		for _, set := range sets {
-			evs := make([]MapEvent, len(set.events))
-			for i, ev := range set.events {
-				evs[i] = MapEvent(ev)
-			}
+			evs := mapEvents(set.events)
 			b.Run(itoa(n)+"_rules_"+set.name, func(b *testing.B) {
 				var buf []Match
 				for _, ev := range evs {
@@ -473,10 +470,7 @@ func BenchmarkScanCache(b *testing.B) {
 //	go test ./internal/detect/sigma -run XXX -bench GrowthChanges -benchtime 1x
 func BenchmarkGrowthChanges(b *testing.B) {
 	mixed := genEvents(benchEvents, 2, (*eventGen).mixed)
-	evs := make([]MapEvent, len(mixed))
-	for i, ev := range mixed {
-		evs[i] = MapEvent(ev)
-	}
+	evs := mapEvents(mixed)
 	changes := []struct {
 		name    string
 		set     func(on bool)
@@ -588,10 +582,7 @@ func BenchmarkGrowthChanges(b *testing.B) {
 func BenchmarkRuleCountWarmth(b *testing.B) {
 	rs := loadCorpus(b, nil)
 	events := genEvents(benchEvents, 2, (*eventGen).mixed)
-	evs := make([]MapEvent, len(events))
-	for i, ev := range events {
-		evs[i] = MapEvent(ev)
-	}
+	evs := mapEvents(events)
 	sink := 0
 	touch := func(ev MapEvent) {
 		for k, v := range ev {
